@@ -1,0 +1,249 @@
+//! Stable LSD radix sort of key/value pairs with a GPU-side element count.
+
+use crate::layout::{entries, pipeline, storage, uniform};
+use crate::scan::{PrefixSum, ScanTarget, SCAN_BLOCK};
+use wgpu::util::DeviceExt;
+
+/// Largest number of keys one sort handles (65535 workgroups of 1024 keys).
+pub const MAX_SORT_KEYS: u32 = 65_535 * SCAN_BLOCK;
+
+const BITS_PER_PASS: u32 = 4;
+const BINS: u32 = 16;
+const MAX_PASSES: u32 = 32 / BITS_PER_PASS;
+/// Offset alignment between the per-pass uniforms (WebGPU's minimum uniform
+/// buffer offset alignment).
+const UNIFORM_STRIDE: u64 = 256;
+
+/// Errors raised when preparing a sort.
+#[derive(Debug, thiserror::Error)]
+pub enum SortError {
+    /// The requested capacity exceeds what the dispatch limits allow.
+    #[error("sort capacity {0} exceeds the maximum of {MAX_SORT_KEYS} keys")]
+    TooManyKeys(u64),
+    /// The key or value buffer is smaller than the capacity.
+    #[error("sort buffer `{name}` holds {have} bytes, {need} needed")]
+    BufferTooSmall {
+        /// Which buffer.
+        name: &'static str,
+        /// Its size.
+        have: u64,
+        /// Bytes needed for the capacity.
+        need: u64,
+    },
+}
+
+/// Radix sort pipelines (`radix.wgsl` plus [`PrefixSum`]).
+pub struct RadixSort {
+    setup_layout: wgpu::BindGroupLayout,
+    pass_layout: wgpu::BindGroupLayout,
+    setup: wgpu::ComputePipeline,
+    count: wgpu::ComputePipeline,
+    scatter: wgpu::ComputePipeline,
+    scan: PrefixSum,
+}
+
+/// Scratch buffers and bind groups for sorting one pair of key/value buffers.
+pub struct SortTarget {
+    capacity: u32,
+    sort_info: wgpu::Buffer,
+    scan_info: wgpu::Buffer,
+    setup_group: wgpu::BindGroup,
+    pass_groups: Vec<wgpu::BindGroup>,
+    scan_target: ScanTarget,
+    // Kept alive for the bind groups.
+    _buffers: Vec<wgpu::Buffer>,
+}
+
+impl SortTarget {
+    /// Maximum number of keys this target sorts.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// A 16-byte buffer holding `[num_keys, ceil(num_keys / 1024), 1, 1]`
+    /// after the sort's setup ran; usable as indirect dispatch arguments at
+    /// offset 4.
+    pub fn info(&self) -> &wgpu::Buffer {
+        &self.sort_info
+    }
+}
+
+impl RadixSort {
+    /// Compiles the sort pipelines.
+    pub fn new(device: &wgpu::Device) -> Self {
+        let module = device.create_shader_module(wgpu::include_wgsl!("shaders/radix.wgsl"));
+        let setup_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("radix setup"),
+            entries: &[
+                storage(0, true),
+                storage(1, false),
+                storage(2, false),
+                uniform(3),
+            ],
+        });
+        let pass_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("radix pass"),
+            entries: &[
+                storage(0, true),
+                storage(1, true),
+                storage(2, false),
+                storage(3, false),
+                storage(4, false),
+                storage(5, true),
+                uniform(6),
+            ],
+        });
+        Self {
+            setup: pipeline(device, &module, &setup_layout, "setup"),
+            count: pipeline(device, &module, &pass_layout, "count"),
+            scatter: pipeline(device, &module, &pass_layout, "scatter"),
+            scan: PrefixSum::new(device),
+            setup_layout,
+            pass_layout,
+        }
+    }
+
+    /// Prepares a sort of `keys`/`values` (each at least `4 * capacity`
+    /// bytes, with `STORAGE` usage). The number of pairs to sort is read at
+    /// run time from the first `u32` of `count` (clamped to `capacity`).
+    pub fn target(
+        &self,
+        device: &wgpu::Device,
+        keys: &wgpu::Buffer,
+        values: &wgpu::Buffer,
+        count: &wgpu::Buffer,
+        capacity: u32,
+    ) -> Result<SortTarget, SortError> {
+        if capacity > MAX_SORT_KEYS {
+            return Err(SortError::TooManyKeys(capacity.into()));
+        }
+        let need = u64::from(capacity.max(1)) * 4;
+        for (name, b) in [("keys", keys), ("values", values)] {
+            if b.size() < need {
+                return Err(SortError::BufferTooSmall {
+                    name,
+                    have: b.size(),
+                    need,
+                });
+            }
+        }
+        let storage_buf = |label: &str, size: u64, extra: wgpu::BufferUsages| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: wgpu::BufferUsages::STORAGE | extra,
+                mapped_at_creation: false,
+            })
+        };
+        let keys_tmp = storage_buf("sort keys tmp", need, wgpu::BufferUsages::empty());
+        let values_tmp = storage_buf("sort values tmp", need, wgpu::BufferUsages::empty());
+        let blocks = capacity.div_ceil(SCAN_BLOCK).max(1);
+        let hist = storage_buf(
+            "sort histogram",
+            u64::from(blocks * BINS) * 4,
+            wgpu::BufferUsages::empty(),
+        );
+        let partials = storage_buf(
+            "sort partials",
+            PrefixSum::partials_size(blocks * BINS),
+            wgpu::BufferUsages::empty(),
+        );
+        let sort_info = storage_buf("sort info", 16, wgpu::BufferUsages::INDIRECT);
+        let scan_info = storage_buf("sort scan info", 16, wgpu::BufferUsages::INDIRECT);
+
+        // Slot 0: setup capacity; slots 1..=8: (shift, digit mask) of each
+        // pass; slot 9: a pass with mask 0, i.e. a stable copy, used to make
+        // the number of passes even.
+        let mut bytes = vec![0u8; (UNIFORM_STRIDE * u64::from(MAX_PASSES + 2)) as usize];
+        bytes[0..4].copy_from_slice(&capacity.to_le_bytes());
+        for p in 0..MAX_PASSES {
+            let at = (UNIFORM_STRIDE * u64::from(p + 1)) as usize;
+            bytes[at..at + 4].copy_from_slice(&(p * BITS_PER_PASS).to_le_bytes());
+            bytes[at + 4..at + 8].copy_from_slice(&(BINS - 1).to_le_bytes());
+        }
+        let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("sort uniforms"),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let uniform_slot = |slot: u32| {
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &uniforms,
+                offset: UNIFORM_STRIDE * u64::from(slot),
+                size: wgpu::BufferSize::new(8),
+            })
+        };
+
+        let mut setup_entries = entries(&[count, &sort_info, &scan_info]);
+        setup_entries.push(wgpu::BindGroupEntry {
+            binding: 3,
+            resource: uniform_slot(0),
+        });
+        let setup_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("radix setup"),
+            layout: &self.setup_layout,
+            entries: &setup_entries,
+        });
+        // Groups 0..8 are the digit passes; group 8 is the copy pass, which
+        // only ever follows an odd number of passes (tmp -> caller's buffers).
+        let pass_groups = (0..=MAX_PASSES)
+            .map(|p| {
+                let (ki, vi, ko, vo) = if p % 2 == 0 && p < MAX_PASSES {
+                    (keys, values, &keys_tmp, &values_tmp)
+                } else {
+                    (&keys_tmp, &values_tmp, keys, values)
+                };
+                let mut e = entries(&[ki, vi, ko, vo, &hist, &sort_info]);
+                e.push(wgpu::BindGroupEntry {
+                    binding: 6,
+                    resource: uniform_slot(p + 1),
+                });
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("radix pass"),
+                    layout: &self.pass_layout,
+                    entries: &e,
+                })
+            })
+            .collect();
+        let scan_target = self.scan.target(device, &hist, &partials, &scan_info);
+        Ok(SortTarget {
+            capacity,
+            sort_info,
+            scan_info,
+            setup_group,
+            pass_groups,
+            scan_target,
+            _buffers: vec![keys_tmp, values_tmp, hist, partials, uniforms],
+        })
+    }
+
+    /// Number of digit passes needed for keys whose significant bits are the
+    /// low `bits` bits. An odd count is followed by one copy pass, so the
+    /// result lands back in the caller's buffers.
+    pub fn passes_for_bits(bits: u32) -> u32 {
+        bits.clamp(1, 32).div_ceil(BITS_PER_PASS)
+    }
+
+    /// Records a sort of the pairs in `target` by their keys, which must be
+    /// below `2^bits` (digits above `bits`, rounded up to a multiple of 4, are
+    /// not looked at). Sorted pairs end up in the buffers given to
+    /// [`Self::target`]; equal keys keep their input order (stable).
+    pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, target: &SortTarget, bits: u32) {
+        pass.set_pipeline(&self.setup);
+        pass.set_bind_group(0, &target.setup_group, &[]);
+        pass.dispatch_workgroups(1, 1, 1);
+        let passes = Self::passes_for_bits(bits);
+        let copy = (passes % 2 == 1).then_some(MAX_PASSES);
+        for p in (0..passes).chain(copy) {
+            let group = &target.pass_groups[p as usize];
+            pass.set_pipeline(&self.count);
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups_indirect(&target.sort_info, 4);
+            self.scan
+                .encode(pass, &target.scan_target, &target.scan_info);
+            pass.set_pipeline(&self.scatter);
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups_indirect(&target.sort_info, 4);
+        }
+    }
+}

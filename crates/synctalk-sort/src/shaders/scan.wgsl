@@ -1,0 +1,108 @@
+// Exclusive prefix sum (in place) of a u32 array whose length lives in a GPU
+// buffer. Three dispatches, none of which waits on another workgroup:
+//   reduce        one workgroup per block of 1024 values -> partials[block]
+//   scan_partials one workgroup, exclusive scan of partials (any count)
+//   scan_add      one workgroup per block: local scan + partials[block]
+
+const WG: u32 = 256u;
+const PER_THREAD: u32 = 4u;
+const BLOCK: u32 = 1024u;
+
+struct ScanInfo {
+    len: u32,
+    groups: u32,
+    one_y: u32,
+    one_z: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> data: array<u32>;
+@group(0) @binding(1) var<storage, read_write> partials: array<u32>;
+@group(0) @binding(2) var<storage, read> info: ScanInfo;
+
+var<workgroup> sh: array<u32, WG>;
+
+// Inclusive Hillis-Steele scan across the workgroup; returns (exclusive, total).
+fn scan_workgroup(lid: u32, v: u32) -> vec2<u32> {
+    sh[lid] = v;
+    workgroupBarrier();
+    for (var o = 1u; o < WG; o = o << 1u) {
+        var t = 0u;
+        if (lid >= o) {
+            t = sh[lid - o];
+        }
+        workgroupBarrier();
+        sh[lid] = sh[lid] + t;
+        workgroupBarrier();
+    }
+    let inclusive = sh[lid];
+    let total = sh[WG - 1u];
+    workgroupBarrier();
+    return vec2<u32>(inclusive - v, total);
+}
+
+@compute @workgroup_size(256)
+fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let base = wid.x * BLOCK;
+    var s = 0u;
+    for (var j = 0u; j < PER_THREAD; j++) {
+        let i = base + j * WG + lid;
+        if (i < info.len) {
+            s += data[i];
+        }
+    }
+    let r = scan_workgroup(lid, s);
+    if (lid == 0u) {
+        partials[wid.x] = r.y;
+    }
+}
+
+@compute @workgroup_size(256)
+fn scan_partials(@builtin(local_invocation_index) lid: u32) {
+    let n = info.groups;
+    var carry = 0u;
+    for (var chunk = 0u; chunk < n; chunk += BLOCK) {
+        var v: array<u32, 4>;
+        var s = 0u;
+        for (var j = 0u; j < PER_THREAD; j++) {
+            let i = chunk + lid * PER_THREAD + j;
+            var x = 0u;
+            if (i < n) {
+                x = partials[i];
+            }
+            v[j] = s;
+            s += x;
+        }
+        let r = scan_workgroup(lid, s);
+        for (var j = 0u; j < PER_THREAD; j++) {
+            let i = chunk + lid * PER_THREAD + j;
+            if (i < n) {
+                partials[i] = carry + r.x + v[j];
+            }
+        }
+        carry += r.y;
+    }
+}
+
+@compute @workgroup_size(256)
+fn scan_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let base = wid.x * BLOCK + lid * PER_THREAD;
+    var v: array<u32, 4>;
+    var s = 0u;
+    for (var j = 0u; j < PER_THREAD; j++) {
+        let i = base + j;
+        var x = 0u;
+        if (i < info.len) {
+            x = data[i];
+        }
+        v[j] = s;
+        s += x;
+    }
+    let r = scan_workgroup(lid, s);
+    let offset = partials[wid.x] + r.x;
+    for (var j = 0u; j < PER_THREAD; j++) {
+        let i = base + j;
+        if (i < info.len) {
+            data[i] = offset + v[j];
+        }
+    }
+}
