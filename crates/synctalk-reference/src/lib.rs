@@ -1,0 +1,292 @@
+//! A plain, slow, f64 implementation of the original 3D Gaussian Splatting
+//! forward rasterizer (Kerbl et al. 2023, `diff-gaussian-rasterization`),
+//! plus this project's deformation and layer compositing. It exists so that
+//! tests can compare the GPU renderer against it; nothing ships it.
+//!
+//! Conventions reproduced: sigmoid opacity, exp scales, normalised
+//! quaternions, SH up to degree 3 with +0.5 and clamping at 0, EWA splatting
+//! with the 1.3 x field-of-view clamp and 0.3 px dilation, 3-sigma square
+//! radius binned into 16x16 tiles, pixel centres at integer coordinates
+//! against means at `f * x / z + c - 0.5`, alpha clamped at 0.99, skipped
+//! below 1/255, and a pixel stops at transmittance below 1e-4.
+
+use glam::{DMat3, DVec3};
+use synctalk_gaussians::{Camera, Deformation, Gaussians, Image};
+
+const TILE: i64 = 16;
+
+const SH_C0: f64 = 0.28209479177387814;
+const SH_C1: f64 = 0.4886025119029199;
+const SH_C2: [f64; 5] = [
+    1.0925484305920792,
+    -1.0925484305920792,
+    0.31539156525252005,
+    -1.0925484305920792,
+    0.5462742152960396,
+];
+const SH_C3: [f64; 7] = [
+    -0.5900435899266435,
+    2.890611442640554,
+    -0.4570457994644658,
+    0.3731763325901154,
+    -0.4570457994644658,
+    1.445305721320277,
+    -0.5900435899266435,
+];
+
+/// Evaluates the colour of SH coefficients `sh` (DC first) seen along unit
+/// direction `dir`, with the original's +0.5 offset and clamping at 0.
+pub fn eval_sh(degree: u32, sh: &[[f64; 3]], dir: DVec3) -> [f64; 3] {
+    let c = |k: usize| DVec3::from(sh[k]);
+    let mut r = SH_C0 * c(0);
+    if degree > 0 {
+        let (x, y, z) = (dir.x, dir.y, dir.z);
+        r += -SH_C1 * y * c(1) + SH_C1 * z * c(2) - SH_C1 * x * c(3);
+        if degree > 1 {
+            let (xx, yy, zz, xy, yz, xz) = (x * x, y * y, z * z, x * y, y * z, x * z);
+            r += SH_C2[0] * xy * c(4)
+                + SH_C2[1] * yz * c(5)
+                + SH_C2[2] * (2.0 * zz - xx - yy) * c(6)
+                + SH_C2[3] * xz * c(7)
+                + SH_C2[4] * (xx - yy) * c(8);
+            if degree > 2 {
+                r += SH_C3[0] * y * (3.0 * xx - yy) * c(9)
+                    + SH_C3[1] * xy * z * c(10)
+                    + SH_C3[2] * y * (4.0 * zz - xx - yy) * c(11)
+                    + SH_C3[3] * z * (2.0 * zz - 3.0 * xx - 3.0 * yy) * c(12)
+                    + SH_C3[4] * x * (4.0 * zz - xx - yy) * c(13)
+                    + SH_C3[5] * z * (xx - yy) * c(14)
+                    + SH_C3[6] * x * (xx - 3.0 * yy) * c(15);
+            }
+        }
+    }
+    (r + DVec3::splat(0.5)).max(DVec3::ZERO).to_array()
+}
+
+/// Rotation matrix of a (normalised) quaternion `(w, x, y, z)`.
+pub fn quat_to_mat(q: [f64; 4]) -> DMat3 {
+    let len = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+    let [r, x, y, z] = q.map(|v| v / len);
+    DMat3::from_cols(
+        DVec3::new(
+            1.0 - 2.0 * (y * y + z * z),
+            2.0 * (x * y + r * z),
+            2.0 * (x * z - r * y),
+        ),
+        DVec3::new(
+            2.0 * (x * y - r * z),
+            1.0 - 2.0 * (x * x + z * z),
+            2.0 * (y * z + r * x),
+        ),
+        DVec3::new(
+            2.0 * (x * z + r * y),
+            2.0 * (y * z - r * x),
+            1.0 - 2.0 * (x * x + y * y),
+        ),
+    )
+}
+
+/// One Gaussian after projection.
+#[derive(Clone, Copy, Debug)]
+pub struct Splat {
+    /// Index in the cloud.
+    pub index: usize,
+    /// View-space depth.
+    pub depth: f64,
+    /// Mean in pixel coordinates (pixel centres at integers).
+    pub mean: [f64; 2],
+    /// Inverse 2D covariance `(a, b, c)`.
+    pub conic: [f64; 3],
+    /// Activated opacity.
+    pub opacity: f64,
+    /// Colour.
+    pub color: [f64; 3],
+    /// Tile rectangle `[x0, y0, x1, y1)`.
+    pub rect: [i64; 4],
+}
+
+/// Per-frame deformation input: the basis and its coefficients.
+pub type DeformInput<'a> = Option<(&'a Deformation, &'a [f32])>;
+
+/// Projects every Gaussian that survives culling, in index order.
+pub fn project(g: &Gaussians, deform: DeformInput<'_>, cam: &Camera) -> Vec<Splat> {
+    let n = g.len();
+    let w = DMat3::from_cols_array_2d(&cam.rotation.map(|r| r.map(f64::from))).transpose();
+    let t = DVec3::from(cam.translation.map(f64::from));
+    let campos = -(w.transpose() * t);
+    let (fx, fy) = (f64::from(cam.fx), f64::from(cam.fy));
+    let (cx, cy) = (f64::from(cam.cx), f64::from(cam.cy));
+    let (width, height) = (f64::from(cam.width), f64::from(cam.height));
+    let tiles_x = (i64::from(cam.width) + TILE - 1) / TILE;
+    let tiles_y = (i64::from(cam.height) + TILE - 1) / TILE;
+    let coeffs = g.sh_coeffs();
+    let off = |i: usize, c: usize| deform.map_or(0.0, |(d, wk)| d.offset(n, i, c, wk));
+    let mut out = Vec::new();
+    for i in 0..n {
+        let p = DVec3::from(g.positions[i].map(f64::from))
+            + DVec3::new(off(i, 0), off(i, 1), off(i, 2));
+        let pv = w * p + t;
+        if pv.z <= f64::from(cam.near) {
+            continue;
+        }
+        let q: [f64; 4] = std::array::from_fn(|k| f64::from(g.rotations[i][k]) + off(i, 3 + k));
+        let s = DVec3::from_array(std::array::from_fn(|k| {
+            (f64::from(g.log_scales[i][k]) + off(i, 7 + k)).exp()
+        }));
+        let rot = quat_to_mat(q);
+        let m = rot * DMat3::from_diagonal(s);
+        let sigma = m * m.transpose();
+        // EWA: Jacobian of the perspective projection at the (clamped) mean.
+        let lim_x_pos = 1.3 * (width - cx) / fx;
+        let lim_x_neg = 1.3 * cx / fx;
+        let lim_y_pos = 1.3 * (height - cy) / fy;
+        let lim_y_neg = 1.3 * cy / fy;
+        let tz = pv.z;
+        let tx = (pv.x / tz).clamp(-lim_x_neg, lim_x_pos) * tz;
+        let ty = (pv.y / tz).clamp(-lim_y_neg, lim_y_pos) * tz;
+        let j = DMat3::from_cols(
+            DVec3::new(fx / tz, 0.0, 0.0),
+            DVec3::new(0.0, fy / tz, 0.0),
+            DVec3::new(-fx * tx / (tz * tz), -fy * ty / (tz * tz), 0.0),
+        );
+        let tm = j * w;
+        let cov = tm * sigma * tm.transpose();
+        let (a, b, c) = (cov.x_axis.x + 0.3, cov.y_axis.x, cov.y_axis.y + 0.3);
+        let det = a * c - b * b;
+        if det == 0.0 {
+            continue;
+        }
+        let conic = [c / det, -b / det, a / det];
+        let mid = 0.5 * (a + c);
+        let l1 = mid + (mid * mid - det).max(0.1).sqrt();
+        let l2 = mid - (mid * mid - det).max(0.1).sqrt();
+        let radius = (3.0 * l1.max(l2).sqrt()).ceil();
+        let mean = [fx * pv.x / tz + cx - 0.5, fy * pv.y / tz + cy - 0.5];
+        let tile = TILE as f64;
+        let rect = [
+            (((mean[0] - radius) / tile) as i64).clamp(0, tiles_x),
+            (((mean[1] - radius) / tile) as i64).clamp(0, tiles_y),
+            (((mean[0] + radius + tile - 1.0) / tile) as i64).clamp(0, tiles_x),
+            (((mean[1] + radius + tile - 1.0) / tile) as i64).clamp(0, tiles_y),
+        ];
+        if (rect[2] - rect[0]) * (rect[3] - rect[1]) == 0 {
+            continue;
+        }
+        let dir = (p - campos).normalize();
+        let sh: Vec<[f64; 3]> = g.sh[i * coeffs..(i + 1) * coeffs]
+            .iter()
+            .map(|v| v.map(f64::from))
+            .collect();
+        let color = eval_sh(g.sh_degree, &sh, dir);
+        let opacity = 1.0 / (1.0 + (-(f64::from(g.opacity_logits[i]) + off(i, 10))).exp());
+        out.push(Splat {
+            index: i,
+            depth: tz,
+            mean,
+            conic,
+            opacity,
+            color,
+            rect,
+        });
+    }
+    out
+}
+
+/// Front-to-back alpha blending of depth-sorted splats at every pixel.
+/// Returns premultiplied `(r, g, b, alpha)` per pixel, row-major.
+pub fn rasterize(splats: &[Splat], width: u32, height: u32) -> Vec<[f64; 4]> {
+    let mut order: Vec<&Splat> = splats.iter().collect();
+    order.sort_by(|a, b| a.depth.total_cmp(&b.depth)); // stable: ties keep index order
+    let tiles_x = (i64::from(width) + TILE - 1) / TILE;
+    let tiles_y = (i64::from(height) + TILE - 1) / TILE;
+    let mut lists: Vec<Vec<&Splat>> = vec![Vec::new(); (tiles_x * tiles_y) as usize];
+    for s in &order {
+        for ty in s.rect[1]..s.rect[3] {
+            for tx in s.rect[0]..s.rect[2] {
+                lists[(ty * tiles_x + tx) as usize].push(s);
+            }
+        }
+    }
+    let mut out = vec![[0.0; 4]; (width * height) as usize];
+    for py in 0..height {
+        for px in 0..width {
+            let list = &lists[(i64::from(py) / TILE * tiles_x + i64::from(px) / TILE) as usize];
+            let mut t = 1.0f64;
+            let mut col = [0.0f64; 3];
+            for s in list {
+                let dx = s.mean[0] - f64::from(px);
+                let dy = s.mean[1] - f64::from(py);
+                let power =
+                    -0.5 * (s.conic[0] * dx * dx + s.conic[2] * dy * dy) - s.conic[1] * dx * dy;
+                if power > 0.0 {
+                    continue;
+                }
+                let alpha = (s.opacity * power.exp()).min(0.99);
+                if alpha < 1.0 / 255.0 {
+                    continue;
+                }
+                let test_t = t * (1.0 - alpha);
+                if test_t < 0.0001 {
+                    break;
+                }
+                for k in 0..3 {
+                    col[k] += s.color[k] * alpha * t;
+                }
+                t = test_t;
+            }
+            out[(py * width + px) as usize] = [col[0], col[1], col[2], 1.0 - t];
+        }
+    }
+    out
+}
+
+/// Layers drawn under the Gaussians (straight-alpha RGBA8, the camera's size).
+#[derive(Clone, Copy, Debug)]
+pub struct Layers<'a> {
+    /// Opaque or translucent background plate.
+    pub background: &'a Image,
+    /// Optional torso layer over the background.
+    pub torso: Option<&'a Image>,
+}
+
+/// Composites premultiplied `head` over `torso` over `background` and
+/// quantises to RGBA8 (straight alpha, rounding to nearest).
+pub fn composite(head: &[[f64; 4]], layers: Layers<'_>) -> Image {
+    let bg = layers.background;
+    let mut img = Image::solid(bg.width, bg.height, [0; 4]);
+    let premul = |p: [u8; 4]| {
+        let a = f64::from(p[3]) / 255.0;
+        [
+            f64::from(p[0]) / 255.0 * a,
+            f64::from(p[1]) / 255.0 * a,
+            f64::from(p[2]) / 255.0 * a,
+            a,
+        ]
+    };
+    for (i, h) in head.iter().enumerate() {
+        let (x, y) = (i as u32 % bg.width, i as u32 / bg.width);
+        let b = premul(bg.pixel(x, y));
+        let under = match layers.torso {
+            Some(t) => {
+                let t = premul(t.pixel(x, y));
+                std::array::from_fn(|k| t[k] + (1.0 - t[3]) * b[k])
+            }
+            None => b,
+        };
+        let o: [f64; 4] = std::array::from_fn(|k| h[k] + (1.0 - h[3]) * under[k]);
+        let q = |v: f64| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        let px = if o[3] > 0.0 {
+            [q(o[0] / o[3]), q(o[1] / o[3]), q(o[2] / o[3]), q(o[3])]
+        } else {
+            [0; 4]
+        };
+        img.data[i * 4..i * 4 + 4].copy_from_slice(&px);
+    }
+    img
+}
+
+/// Renders a frame: project, rasterize, composite.
+pub fn render(g: &Gaussians, deform: DeformInput<'_>, cam: &Camera, layers: Layers<'_>) -> Image {
+    let splats = project(g, deform, cam);
+    composite(&rasterize(&splats, cam.width, cam.height), layers)
+}

@@ -1,0 +1,77 @@
+//! Opening a GPU device for rendering.
+
+use crate::RenderError;
+
+/// A device and queue, plus what was learned while opening them.
+#[derive(Clone, Debug)]
+pub struct GpuContext {
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+    /// Adapter name and backend, for reports.
+    pub adapter: String,
+    /// Whether GPU timestamp queries are enabled.
+    pub timestamps: bool,
+}
+
+/// Opens the default adapter of `instance` with its full limits, enabling
+/// timestamp queries when the adapter has them and `want_timestamps` is set.
+pub async fn request_device(
+    instance: &wgpu::Instance,
+    want_timestamps: bool,
+) -> Result<GpuContext, RenderError> {
+    let adapter = instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| RenderError::NoAdapter(e.to_string()))?;
+    let info = adapter.get_info();
+    let timestamps =
+        want_timestamps && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+    let required_features = if timestamps {
+        wgpu::Features::TIMESTAMP_QUERY
+    } else {
+        wgpu::Features::empty()
+    };
+    let (device, queue) = adapter
+        .request_device(&wgpu::DeviceDescriptor {
+            label: Some("synctalk"),
+            required_features,
+            required_limits: adapter.limits(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| RenderError::Device(e.to_string()))?;
+    Ok(GpuContext {
+        device,
+        queue,
+        adapter: format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend),
+        timestamps,
+    })
+}
+
+impl GpuContext {
+    /// Opens a device natively with the backends wgpu was built with
+    /// (`WGPU_BACKEND` and related environment variables are honoured).
+    pub fn headless(want_timestamps: bool) -> Result<Self, RenderError> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        block_on(request_device(&instance, want_timestamps))
+    }
+}
+
+/// Minimal executor for wgpu's native futures, which complete immediately.
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
