@@ -1,0 +1,127 @@
+//! `synctalk bench`: per-stage GPU times on random scenes.
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use synctalk_gaussians::synthetic::{orbit_camera, RandomCloud};
+use synctalk_render::{GpuContext, GpuScene, Renderer, View, STAGES};
+
+/// Arguments of `synctalk bench`.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Gaussian counts.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,300000,1000000")]
+    counts: Vec<usize>,
+    /// Square image sizes.
+    #[arg(long, value_delimiter = ',', default_value = "512,1024")]
+    sizes: Vec<u32>,
+    /// Timed frames per case (after 5 warm-up frames).
+    #[arg(long, default_value_t = 50)]
+    frames: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write each random scene as a .ply (plus cameras.json) into this folder,
+    /// so other renderers can be timed on the very same Gaussians.
+    #[arg(long)]
+    export: Option<PathBuf>,
+}
+
+/// The benchmark scene: Gaussians uniform in a cube of side 3 in front of a
+/// camera at distance 4 (focal length = image width, about 53 degrees),
+/// scales 0.002..0.02, opacity logits uniform in -4..4, SH degree 3.
+pub fn scene(count: usize) -> synctalk_gaussians::Gaussians {
+    RandomCloud { count, sh_degree: 3, half_extent: 1.5, center: [0.0; 3], log_scale: (0.002f32.ln(), 0.02f32.ln()) }.generate(42)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        f64::NAN
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+pub fn run(a: &BenchArgs) -> Result<()> {
+    let ctx = GpuContext::headless(true).context("cannot open a GPU")?;
+    eprintln!("adapter: {}; GPU timestamps: {}", ctx.adapter, if ctx.timestamps { "yes" } else { "no (wall-clock only)" });
+    let adapter = ctx.adapter.clone();
+    let r = Renderer::new(ctx);
+    let total = a.counts.len() * a.sizes.len();
+    let bar = indicatif::ProgressBar::new(total as u64);
+    let mut rows = Vec::new();
+    for &count in &a.counts {
+        let g = scene(count);
+        let gscene = GpuScene::new(&r.context().device, &g, None)?;
+        for &size in &a.sizes {
+            bar.set_message(format!("{count} Gaussians at {size}x{size}"));
+            let cam = orbit_camera(size, size, size as f32, 4.0, 0.0, 0.0);
+            if let Some(dir) = &a.export {
+                std::fs::create_dir_all(dir)?;
+                std::fs::write(dir.join(format!("bench_{count}.ply")), synctalk_gaussians::ply::write(&g))?;
+                let cams = vec![synctalk_gaussians::InriaCamera::from_camera(0, "bench", &cam)];
+                std::fs::write(dir.join(format!("cameras_{size}.json")), serde_json::to_string(&cams)?)?;
+            }
+            let mut view = View::new(&r, &gscene, size, size)?;
+            let mut stage_ms: Vec<Vec<f64>> = vec![Vec::new(); STAGES.len()];
+            let mut gpu_total = Vec::new();
+            let mut wall = Vec::new();
+            let mut last = None;
+            for f in 0..a.frames + 5 {
+                let t0 = std::time::Instant::now();
+                let s = view.render(&r, &cam, &[])?;
+                let dt = t0.elapsed().as_secs_f64() * 1e3;
+                if f >= 5 {
+                    wall.push(dt);
+                    if let Some(t) = &s.times {
+                        for (i, v) in t.ms.iter().enumerate() {
+                            stage_ms[i].push(*v);
+                        }
+                        gpu_total.push(t.total());
+                    }
+                }
+                last = Some(s);
+            }
+            let s = last.unwrap_or_default();
+            let row = serde_json::json!({
+                "gaussians": count,
+                "size": size,
+                "visible": s.visible,
+                "intersections": s.intersections,
+                "stages_ms": STAGES.iter().zip(stage_ms.iter_mut()).map(|(n, v)| (n.to_string(), serde_json::json!(median(v)))).collect::<serde_json::Map<_, _>>(),
+                "gpu_total_ms": median(&mut gpu_total),
+                "wall_ms": median(&mut wall),
+                "gpu_memory_mib": (gscene.gpu_bytes() + view.gpu_bytes()) as f64 / 1048576.0,
+            });
+            rows.push(row);
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    println!("adapter: {adapter}");
+    let mut header = format!("{:>9} {:>5} {:>9} {:>10}", "gaussians", "size", "visible", "isects");
+    for s in STAGES {
+        header += &format!(" {:>10}", s);
+    }
+    header += &format!(" {:>9} {:>9} {:>8}", "gpu ms", "wall ms", "MiB");
+    println!("{header}");
+    for row in &rows {
+        let mut line = format!("{:>9} {:>5} {:>9} {:>10}", row["gaussians"], row["size"], row["visible"], row["intersections"]);
+        for s in STAGES {
+            line += &format!(" {:>10.3}", row["stages_ms"][s].as_f64().unwrap_or(f64::NAN));
+        }
+        line += &format!(
+            " {:>9.3} {:>9.3} {:>8.1}",
+            row["gpu_total_ms"].as_f64().unwrap_or(f64::NAN),
+            row["wall_ms"].as_f64().unwrap_or(f64::NAN),
+            row["gpu_memory_mib"].as_f64().unwrap_or(f64::NAN)
+        );
+        println!("{line}");
+    }
+    let json = serde_json::json!({ "adapter": adapter, "frames": a.frames, "results": rows });
+    println!("{}", serde_json::to_string(&json)?);
+    if let Some(p) = &a.json {
+        std::fs::write(p, serde_json::to_string_pretty(&json)?).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! render-ply, convert, inspect, render-portrait.
+
+use crate::image_io::{parse_rgb, read_png, write_png};
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+use synctalk_gaussians::{ply, Camera, Gaussians, Image, InriaCamera};
+use synctalk_portrait::{Layer, LayerRole, Metadata, Portrait, Precision};
+use synctalk_render::{GpuContext, GpuScene, Renderer, View};
+
+fn load_scene(scene: &Path) -> Result<Gaussians> {
+    ply::read_file(scene).with_context(|| format!("cannot load {}", scene.display()))
+}
+
+fn load_camera(cameras: &Path, index: usize) -> Result<Camera> {
+    InriaCamera::load(cameras, index).with_context(|| format!("cannot use camera {index} of {}", cameras.display()))
+}
+
+/// Renders `g` from `cam` over `background` on the default GPU.
+pub fn render(g: &Gaussians, cam: &Camera, background: &Image) -> Result<Image> {
+    let ctx = GpuContext::headless(false).context("cannot open a GPU (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;
+    let r = Renderer::new(ctx);
+    let scene = GpuScene::new(&r.context().device, g, None)?;
+    let mut view = View::new(&r, &scene, cam.width, cam.height)?;
+    view.set_layers(&r, background, None)?;
+    view.render(&r, cam, &[])?;
+    Ok(view.read_image(&r)?)
+}
+
+pub fn render_ply(scene: &Path, cameras: &Path, index: usize, out: &Path, background: &str) -> Result<()> {
+    let bg = parse_rgb(background)?;
+    let g = load_scene(scene)?;
+    let cam = load_camera(cameras, index)?;
+    let img = render(&g, &cam, &Image::solid(cam.width, cam.height, bg))?;
+    write_png(out, &img)?;
+    eprintln!("rendered {} Gaussians at {}x{} to {}", g.len(), cam.width, cam.height, out.display());
+    Ok(())
+}
+
+pub struct ConvertArgs<'a> {
+    pub scene: &'a Path,
+    pub output: &'a Path,
+    pub cameras: &'a Path,
+    pub camera: usize,
+    pub precision: &'a str,
+    pub name: Option<String>,
+    pub licence: String,
+    pub attribution: String,
+    pub background: Option<&'a Path>,
+}
+
+pub fn convert(a: ConvertArgs<'_>) -> Result<()> {
+    let precision = match a.precision {
+        "f16" => Precision::F16,
+        "f32" => Precision::F32,
+        p => bail!("precision `{p}` must be f16 or f32"),
+    };
+    let gaussians = load_scene(a.scene)?;
+    let camera = load_camera(a.cameras, a.camera)?;
+    let mut layers = Vec::new();
+    if let Some(bg) = a.background {
+        let img = read_png(bg)?;
+        if (img.width, img.height) != (camera.width, camera.height) {
+            bail!("{} is {}x{}, the camera is {}x{}", bg.display(), img.width, img.height, camera.width, camera.height);
+        }
+        layers.push(Layer::from_image(LayerRole::Background, 0, &img)?);
+    }
+    let name = a.name.unwrap_or_else(|| a.scene.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "portrait".into()));
+    let p = Portrait {
+        meta: Metadata {
+            name,
+            licence: a.licence,
+            attribution: a.attribution,
+            created_by: format!("synctalk convert {}", env!("CARGO_PKG_VERSION")),
+            extra: Default::default(),
+        },
+        camera,
+        gaussians,
+        precision,
+        deformation: None,
+        pose: None,
+        layers,
+        networks: Vec::new(),
+    };
+    p.write_file(a.output)?;
+    let size = std::fs::metadata(a.output).map(|m| m.len()).unwrap_or(0);
+    eprintln!("wrote {} ({} Gaussians, {:.2} MiB)", a.output.display(), p.gaussians.len(), size as f64 / 1048576.0);
+    Ok(())
+}
+
+pub fn inspect(file: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let p = Portrait::from_bytes(&bytes).with_context(|| format!("{} is not a valid portrait", file.display()))?;
+    let g = &p.gaussians;
+    let summary = serde_json::json!({
+        "file": file.display().to_string(),
+        "bytes": bytes.len(),
+        "format_version": format!("{}.{}", synctalk_portrait::VERSION_MAJOR, synctalk_portrait::VERSION_MINOR),
+        "meta": p.meta,
+        "camera": {
+            "width": p.camera.width, "height": p.camera.height,
+            "fx": p.camera.fx, "fy": p.camera.fy, "cx": p.camera.cx, "cy": p.camera.cy,
+            "near": p.camera.near, "position": p.camera.position(),
+        },
+        "gaussians": {
+            "count": g.len(),
+            "sh_degree": g.sh_degree,
+            "precision": format!("{:?}", p.precision).to_lowercase(),
+        },
+        "deformation": p.deformation.as_ref().map(|d| serde_json::json!({
+            "bases": d.basis.num_bases,
+            "controller_input": d.controller.input_dim,
+            "controller_layers": d.controller.layers.iter().map(|l| format!("{}->{} {:?}", l.inputs, l.outputs, l.activation)).collect::<Vec<_>>(),
+        })),
+        "pose": p.pose.as_ref().map(|t| serde_json::json!({"frames": t.frames.len(), "fps": t.fps})),
+        "layers": p.layers.iter().map(|l| serde_json::json!({
+            "role": format!("{:?}", l.role), "index": l.index, "width": l.width, "height": l.height,
+            "encoding": format!("{:?}", l.encoding), "bytes": l.data.len(),
+        })).collect::<Vec<_>>(),
+        "networks": p.networks.iter().map(|n| serde_json::json!({
+            "name": n.name, "format": format!("{:?}", n.format), "bytes": n.bytes.len(),
+        })).collect::<Vec<_>>(),
+    });
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+pub fn render_portrait(file: &Path, out: &Path) -> Result<()> {
+    let p = Portrait::read_file(file).with_context(|| format!("{} is not a valid portrait", file.display()))?;
+    let cam = &p.camera;
+    let bg = match p.layer(LayerRole::Background) {
+        Some(l) => l.image()?,
+        None => Image::solid(cam.width, cam.height, [0, 0, 0, 255]),
+    };
+    if (bg.width, bg.height) != (cam.width, cam.height) {
+        bail!("background layer is {}x{}, the camera {}x{}", bg.width, bg.height, cam.width, cam.height);
+    }
+    let img = render(&p.gaussians, cam, &bg)?;
+    write_png(out, &img)?;
+    eprintln!("rendered {} ({} Gaussians) to {}", p.meta.name, p.gaussians.len(), out.display());
+    Ok(())
+}

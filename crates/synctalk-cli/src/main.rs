@@ -1,0 +1,120 @@
+//! `synctalk`: the command-line face of SyncTalk Web.
+
+mod bench;
+mod commands;
+mod image_io;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// SyncTalk Web command-line tool.
+#[derive(Parser)]
+#[command(name = "synctalk", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a standard 3D Gaussian Splatting .ply from a camera of a cameras.json.
+    RenderPly {
+        /// The scene (INRIA 3DGS property layout).
+        scene: PathBuf,
+        /// cameras.json in the INRIA trainer's format.
+        #[arg(long)]
+        cameras: PathBuf,
+        /// Index of the camera in cameras.json.
+        #[arg(long, default_value_t = 0)]
+        camera: usize,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+        /// Background colour as r,g,b in 0..=255.
+        #[arg(long, default_value = "0,0,0")]
+        background: String,
+    },
+    /// Convert a 3DGS .ply into a portrait file (.stk).
+    Convert {
+        /// The scene (.ply).
+        scene: PathBuf,
+        /// Output portrait file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// cameras.json holding the portrait camera.
+        #[arg(long)]
+        cameras: PathBuf,
+        /// Index of the portrait camera.
+        #[arg(long, default_value_t = 0)]
+        camera: usize,
+        /// Storage precision: f16 (default) or f32.
+        #[arg(long, default_value = "f16")]
+        precision: String,
+        /// Portrait name (defaults to the file stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Licence of the portrait.
+        #[arg(long, default_value = "unspecified")]
+        licence: String,
+        /// Attribution text.
+        #[arg(long, default_value = "")]
+        attribution: String,
+        /// Background plate (PNG of the camera's size).
+        #[arg(long)]
+        background: Option<PathBuf>,
+    },
+    /// Print a JSON summary of a portrait file.
+    Inspect {
+        /// The portrait file.
+        file: PathBuf,
+    },
+    /// Render the canonical (undeformed) head of a portrait file over its background.
+    RenderPortrait {
+        /// The portrait file.
+        file: PathBuf,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Time each render stage on random Gaussians (SH degree 3).
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::RenderPly { scene, cameras, camera, out, background } => commands::render_ply(&scene, &cameras, camera, &out, &background),
+        Command::Convert { scene, output, cameras, camera, precision, name, licence, attribution, background } => {
+            commands::convert(commands::ConvertArgs {
+                scene: &scene,
+                output: &output,
+                cameras: &cameras,
+                camera,
+                precision: &precision,
+                name,
+                licence,
+                attribution,
+                background: background.as_deref(),
+            })
+        }
+        Command::Inspect { file } => commands::inspect(&file),
+        Command::RenderPortrait { file, out } => commands::render_portrait(&file, &out),
+        Command::Bench(args) => bench::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Library errors often repeat their source in their message: print
+            // each cause once.
+            let mut line = String::new();
+            for cause in e.chain().map(|c| c.to_string()) {
+                if !line.contains(&cause) {
+                    line = if line.is_empty() { cause } else { format!("{line}: {cause}") };
+                }
+            }
+            eprintln!("error: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
