@@ -9,7 +9,11 @@ use synctalk_render::{GpuContext, GpuScene, Renderer, View, STAGES};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Gaussian counts.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000,300000,1000000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "10000,100000,300000,1000000"
+    )]
     counts: Vec<usize>,
     /// Square image sizes.
     #[arg(long, value_delimiter = ',', default_value = "512,1024")]
@@ -30,7 +34,14 @@ pub struct BenchArgs {
 /// camera at distance 4 (focal length = image width, about 53 degrees),
 /// scales 0.002..0.02, opacity logits uniform in -4..4, SH degree 3.
 pub fn scene(count: usize) -> synctalk_gaussians::Gaussians {
-    RandomCloud { count, sh_degree: 3, half_extent: 1.5, center: [0.0; 3], log_scale: (0.002f32.ln(), 0.02f32.ln()) }.generate(42)
+    RandomCloud {
+        count,
+        sh_degree: 3,
+        half_extent: 1.5,
+        center: [0.0; 3],
+        log_scale: (0.002f32.ln(), 0.02f32.ln()),
+    }
+    .generate(42)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -44,7 +55,15 @@ fn median(v: &mut [f64]) -> f64 {
 
 pub fn run(a: &BenchArgs) -> Result<()> {
     let ctx = GpuContext::headless(true).context("cannot open a GPU")?;
-    eprintln!("adapter: {}; GPU timestamps: {}", ctx.adapter, if ctx.timestamps { "yes" } else { "no (wall-clock only)" });
+    eprintln!(
+        "adapter: {}; GPU timestamps: {}",
+        ctx.adapter,
+        if ctx.timestamps {
+            "yes"
+        } else {
+            "no (wall-clock only)"
+        }
+    );
     let adapter = ctx.adapter.clone();
     let r = Renderer::new(ctx);
     let total = a.counts.len() * a.sizes.len();
@@ -58,9 +77,17 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             let cam = orbit_camera(size, size, size as f32, 4.0, 0.0, 0.0);
             if let Some(dir) = &a.export {
                 std::fs::create_dir_all(dir)?;
-                std::fs::write(dir.join(format!("bench_{count}.ply")), synctalk_gaussians::ply::write(&g))?;
-                let cams = vec![synctalk_gaussians::InriaCamera::from_camera(0, "bench", &cam)];
-                std::fs::write(dir.join(format!("cameras_{size}.json")), serde_json::to_string(&cams)?)?;
+                std::fs::write(
+                    dir.join(format!("bench_{count}.ply")),
+                    synctalk_gaussians::ply::write(&g),
+                )?;
+                let cams = vec![synctalk_gaussians::InriaCamera::from_camera(
+                    0, "bench", &cam,
+                )];
+                std::fs::write(
+                    dir.join(format!("cameras_{size}.json")),
+                    serde_json::to_string(&cams)?,
+                )?;
             }
             let mut view = View::new(&r, &gscene, size, size)?;
             let mut stage_ms: Vec<Vec<f64>> = vec![Vec::new(); STAGES.len()];
@@ -99,16 +126,25 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     }
     bar.finish_and_clear();
     println!("adapter: {adapter}");
-    let mut header = format!("{:>9} {:>5} {:>9} {:>10}", "gaussians", "size", "visible", "isects");
+    let mut header = format!(
+        "{:>9} {:>5} {:>9} {:>10}",
+        "gaussians", "size", "visible", "isects"
+    );
     for s in STAGES {
         header += &format!(" {:>10}", s);
     }
     header += &format!(" {:>9} {:>9} {:>8}", "gpu ms", "wall ms", "MiB");
     println!("{header}");
     for row in &rows {
-        let mut line = format!("{:>9} {:>5} {:>9} {:>10}", row["gaussians"], row["size"], row["visible"], row["intersections"]);
+        let mut line = format!(
+            "{:>9} {:>5} {:>9} {:>10}",
+            row["gaussians"], row["size"], row["visible"], row["intersections"]
+        );
         for s in STAGES {
-            line += &format!(" {:>10.3}", row["stages_ms"][s].as_f64().unwrap_or(f64::NAN));
+            line += &format!(
+                " {:>10.3}",
+                row["stages_ms"][s].as_f64().unwrap_or(f64::NAN)
+            );
         }
         line += &format!(
             " {:>9.3} {:>9.3} {:>8.1}",
@@ -121,7 +157,8 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let json = serde_json::json!({ "adapter": adapter, "frames": a.frames, "results": rows });
     println!("{}", serde_json::to_string(&json)?);
     if let Some(p) = &a.json {
-        std::fs::write(p, serde_json::to_string_pretty(&json)?).with_context(|| format!("cannot write {}", p.display()))?;
+        std::fs::write(p, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(())
 }

@@ -12,12 +12,14 @@ fn load_scene(scene: &Path) -> Result<Gaussians> {
 }
 
 fn load_camera(cameras: &Path, index: usize) -> Result<Camera> {
-    InriaCamera::load(cameras, index).with_context(|| format!("cannot use camera {index} of {}", cameras.display()))
+    InriaCamera::load(cameras, index)
+        .with_context(|| format!("cannot use camera {index} of {}", cameras.display()))
 }
 
 /// Renders `g` from `cam` over `background` on the default GPU.
 pub fn render(g: &Gaussians, cam: &Camera, background: &Image) -> Result<Image> {
-    let ctx = GpuContext::headless(false).context("cannot open a GPU (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;
+    let ctx = GpuContext::headless(false)
+        .context("cannot open a GPU (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;
     let r = Renderer::new(ctx);
     let scene = GpuScene::new(&r.context().device, g, None)?;
     let mut view = View::new(&r, &scene, cam.width, cam.height)?;
@@ -26,13 +28,25 @@ pub fn render(g: &Gaussians, cam: &Camera, background: &Image) -> Result<Image> 
     Ok(view.read_image(&r)?)
 }
 
-pub fn render_ply(scene: &Path, cameras: &Path, index: usize, out: &Path, background: &str) -> Result<()> {
+pub fn render_ply(
+    scene: &Path,
+    cameras: &Path,
+    index: usize,
+    out: &Path,
+    background: &str,
+) -> Result<()> {
     let bg = parse_rgb(background)?;
     let g = load_scene(scene)?;
     let cam = load_camera(cameras, index)?;
     let img = render(&g, &cam, &Image::solid(cam.width, cam.height, bg))?;
     write_png(out, &img)?;
-    eprintln!("rendered {} Gaussians at {}x{} to {}", g.len(), cam.width, cam.height, out.display());
+    eprintln!(
+        "rendered {} Gaussians at {}x{} to {}",
+        g.len(),
+        cam.width,
+        cam.height,
+        out.display()
+    );
     Ok(())
 }
 
@@ -60,11 +74,23 @@ pub fn convert(a: ConvertArgs<'_>) -> Result<()> {
     if let Some(bg) = a.background {
         let img = read_png(bg)?;
         if (img.width, img.height) != (camera.width, camera.height) {
-            bail!("{} is {}x{}, the camera is {}x{}", bg.display(), img.width, img.height, camera.width, camera.height);
+            bail!(
+                "{} is {}x{}, the camera is {}x{}",
+                bg.display(),
+                img.width,
+                img.height,
+                camera.width,
+                camera.height
+            );
         }
         layers.push(Layer::from_image(LayerRole::Background, 0, &img)?);
     }
-    let name = a.name.unwrap_or_else(|| a.scene.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "portrait".into()));
+    let name = a.name.unwrap_or_else(|| {
+        a.scene
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "portrait".into())
+    });
     let p = Portrait {
         meta: Metadata {
             name,
@@ -83,13 +109,19 @@ pub fn convert(a: ConvertArgs<'_>) -> Result<()> {
     };
     p.write_file(a.output)?;
     let size = std::fs::metadata(a.output).map(|m| m.len()).unwrap_or(0);
-    eprintln!("wrote {} ({} Gaussians, {:.2} MiB)", a.output.display(), p.gaussians.len(), size as f64 / 1048576.0);
+    eprintln!(
+        "wrote {} ({} Gaussians, {:.2} MiB)",
+        a.output.display(),
+        p.gaussians.len(),
+        size as f64 / 1048576.0
+    );
     Ok(())
 }
 
 pub fn inspect(file: &Path) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let p = Portrait::from_bytes(&bytes).with_context(|| format!("{} is not a valid portrait", file.display()))?;
+    let p = Portrait::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid portrait", file.display()))?;
     let g = &p.gaussians;
     let summary = serde_json::json!({
         "file": file.display().to_string(),
@@ -125,17 +157,29 @@ pub fn inspect(file: &Path) -> Result<()> {
 }
 
 pub fn render_portrait(file: &Path, out: &Path) -> Result<()> {
-    let p = Portrait::read_file(file).with_context(|| format!("{} is not a valid portrait", file.display()))?;
+    let p = Portrait::read_file(file)
+        .with_context(|| format!("{} is not a valid portrait", file.display()))?;
     let cam = &p.camera;
     let bg = match p.layer(LayerRole::Background) {
         Some(l) => l.image()?,
         None => Image::solid(cam.width, cam.height, [0, 0, 0, 255]),
     };
     if (bg.width, bg.height) != (cam.width, cam.height) {
-        bail!("background layer is {}x{}, the camera {}x{}", bg.width, bg.height, cam.width, cam.height);
+        bail!(
+            "background layer is {}x{}, the camera {}x{}",
+            bg.width,
+            bg.height,
+            cam.width,
+            cam.height
+        );
     }
     let img = render(&p.gaussians, cam, &bg)?;
     write_png(out, &img)?;
-    eprintln!("rendered {} ({} Gaussians) to {}", p.meta.name, p.gaussians.len(), out.display());
+    eprintln!(
+        "rendered {} ({} Gaussians) to {}",
+        p.meta.name,
+        p.gaussians.len(),
+        out.display()
+    );
     Ok(())
 }

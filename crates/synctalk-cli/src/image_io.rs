@@ -6,12 +6,16 @@ use synctalk_gaussians::Image;
 
 /// Writes an RGBA8 image as PNG.
 pub fn write_png(path: &Path, img: &Image) -> Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), img.width, img.height);
     enc.set_color(png::ColorType::Rgba);
     enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().with_context(|| format!("writing {}", path.display()))?;
-    w.write_image_data(&img.data).with_context(|| format!("writing {}", path.display()))?;
+    let mut w = enc
+        .write_header()
+        .with_context(|| format!("writing {}", path.display()))?;
+    w.write_image_data(&img.data)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
@@ -19,7 +23,9 @@ pub fn write_png(path: &Path, img: &Image) -> Result<()> {
 pub fn read_png(path: &Path) -> Result<Image> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let dec = png::Decoder::new(std::io::Cursor::new(&bytes));
-    let info = dec.read_info().with_context(|| format!("{}: not a PNG", path.display()))?;
+    let info = dec
+        .read_info()
+        .with_context(|| format!("{}: not a PNG", path.display()))?;
     let (w, h) = (info.info().width, info.info().height);
     let layer = synctalk_portrait::Layer {
         role: synctalk_portrait::LayerRole::Background,
@@ -43,7 +49,9 @@ pub fn parse_rgb(s: &str) -> Result<[u8; 4]> {
     }
     let mut c = [255u8; 4];
     for (i, p) in parts.iter().enumerate() {
-        c[i] = p.parse().with_context(|| format!("background component `{p}` is not 0..=255"))?;
+        c[i] = p
+            .parse()
+            .with_context(|| format!("background component `{p}` is not 0..=255"))?;
     }
     Ok(c)
 }

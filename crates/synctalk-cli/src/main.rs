@@ -84,20 +84,34 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::RenderPly { scene, cameras, camera, out, background } => commands::render_ply(&scene, &cameras, camera, &out, &background),
-        Command::Convert { scene, output, cameras, camera, precision, name, licence, attribution, background } => {
-            commands::convert(commands::ConvertArgs {
-                scene: &scene,
-                output: &output,
-                cameras: &cameras,
-                camera,
-                precision: &precision,
-                name,
-                licence,
-                attribution,
-                background: background.as_deref(),
-            })
-        }
+        Command::RenderPly {
+            scene,
+            cameras,
+            camera,
+            out,
+            background,
+        } => commands::render_ply(&scene, &cameras, camera, &out, &background),
+        Command::Convert {
+            scene,
+            output,
+            cameras,
+            camera,
+            precision,
+            name,
+            licence,
+            attribution,
+            background,
+        } => commands::convert(commands::ConvertArgs {
+            scene: &scene,
+            output: &output,
+            cameras: &cameras,
+            camera,
+            precision: &precision,
+            name,
+            licence,
+            attribution,
+            background: background.as_deref(),
+        }),
         Command::Inspect { file } => commands::inspect(&file),
         Command::RenderPortrait { file, out } => commands::render_portrait(&file, &out),
         Command::Bench(args) => bench::run(&args),
@@ -110,7 +124,11 @@ fn main() -> ExitCode {
             let mut line = String::new();
             for cause in e.chain().map(|c| c.to_string()) {
                 if !line.contains(&cause) {
-                    line = if line.is_empty() { cause } else { format!("{line}: {cause}") };
+                    line = if line.is_empty() {
+                        cause
+                    } else {
+                        format!("{line}: {cause}")
+                    };
                 }
             }
             eprintln!("error: {line}");

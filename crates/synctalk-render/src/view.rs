@@ -191,6 +191,12 @@ pub struct View {
     gpu_bytes: u64,
 }
 
+/// Bits needed for tile ids of a `tiles[0] x tiles[1]` grid.
+fn tile_bits(tiles: [u32; 2]) -> u32 {
+    let num_tiles = tiles[0] * tiles[1];
+    (32 - (num_tiles.max(2) - 1).leading_zeros()).max(1)
+}
+
 fn res(b: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
     b.as_entire_binding()
 }
@@ -253,14 +259,18 @@ impl View {
         use wgpu::BufferUsages as U;
         let st = U::STORAGE;
         let splats = buf("splats", n * SPLAT_BYTES, st)?;
-        let depth_keys = buf("depth keys", n * 4, st)?;
-        let depth_vals = buf("depth values", n * 4, st)?;
+        let depth_keys = buf("depth keys", RadixSort::buffer_size(n as u32), st)?;
+        let depth_vals = buf("depth values", RadixSort::buffer_size(n as u32), st)?;
         let tile_rects = buf("tile rects", n * 8, st)?;
         let tile_counts = buf("tile counts", n * 4, st)?;
         let tile_partials = buf("tile scan partials", PrefixSum::partials_size(n as u32), st)?;
         let cap = u64::from(isect_capacity.max(1));
-        let isect_keys = buf("intersection keys", cap * 4, st)?;
-        let isect_vals = buf("intersection values", cap * 4, st)?;
+        let isect_keys = buf("intersection keys", RadixSort::buffer_size(cap as u32), st)?;
+        let isect_vals = buf(
+            "intersection values",
+            RadixSort::buffer_size(cap as u32),
+            st,
+        )?;
         let b = Buffers {
             frame: buf(
                 "frame uniform",
@@ -321,8 +331,11 @@ impl View {
             .sort
             .target(d, &isect_keys, &isect_vals, &b.isect_info, cap as u32)
             .map_err(sort_err)?;
-        // Sort scratch: ping-pong copies of keys and values plus histograms.
-        gpu_bytes += 2 * (n + cap) * 4 * 2;
+        // Sort scratch: ping-pong copies of keys and values.
+        gpu_bytes += 2 * (RadixSort::buffer_size(n as u32) + RadixSort::buffer_size(cap as u32));
+        // Ranges and rasterization read the tile sort's output wherever its
+        // pass count leaves it.
+        let (sorted_keys, sorted_vals) = tile_sort.sorted(tile_bits(tiles));
         let k = &r.k;
         let g = Groups {
             preprocess: k.preprocess.bind(
@@ -377,13 +390,13 @@ impl View {
             ),
             ranges: k
                 .ranges
-                .bind(d, &[res(&b.isect_info), res(&isect_keys), res(&b.ranges)]),
+                .bind(d, &[res(&b.isect_info), res(sorted_keys), res(&b.ranges)]),
             rasterize: k.rasterize.bind(
                 d,
                 &[
                     res(&b.frame),
                     res(&b.ranges),
-                    res(&isect_vals),
+                    res(sorted_vals),
                     res(&splats),
                     res(&b.head),
                 ],
@@ -391,7 +404,7 @@ impl View {
             composite: Self::composite_group(r, &b, &background, None, &output),
             tile_scan: r
                 .scan
-                .target(d, &tile_counts, &tile_partials, &b.tile_scan_info),
+                .target(d, &tile_counts, &tile_partials, &b.tile_scan_info, n as u32),
             depth_sort,
             tile_sort,
         };
@@ -626,10 +639,8 @@ impl View {
             p.set_bind_group(0, &g.emit, &[]);
             p.dispatch_workgroups_indirect(&self.b.vis_args, 0);
         });
-        let num_tiles = self.tiles[0] * self.tiles[1];
-        let tile_bits = (32 - (num_tiles.max(2) - 1).leading_zeros()).max(1);
         pass(encoder, 3, &mut |p| {
-            r.sort.encode(p, &g.tile_sort, tile_bits);
+            r.sort.encode(p, &g.tile_sort, tile_bits(self.tiles));
             p.set_pipeline(&k.ranges.pipeline);
             p.set_bind_group(0, &g.ranges, &[]);
             p.dispatch_workgroups_indirect(&self.b.isect_info, 4);

@@ -4,7 +4,10 @@ use crate::layout::{entries, pipeline, storage, uniform};
 use crate::scan::{PrefixSum, ScanTarget, SCAN_BLOCK};
 use wgpu::util::DeviceExt;
 
-/// Largest number of keys one sort handles (65535 workgroups of 1024 keys).
+/// Keys sorted by one workgroup.
+pub const SORT_BLOCK: u32 = 4096;
+/// Largest number of keys one sort handles (the histogram scan and the
+/// dispatch limits stay in bounds).
 pub const MAX_SORT_KEYS: u32 = 65_535 * SCAN_BLOCK;
 
 const BITS_PER_PASS: u32 = 4;
@@ -45,6 +48,10 @@ pub struct RadixSort {
 /// Scratch buffers and bind groups for sorting one pair of key/value buffers.
 pub struct SortTarget {
     capacity: u32,
+    keys: wgpu::Buffer,
+    values: wgpu::Buffer,
+    keys_tmp: wgpu::Buffer,
+    values_tmp: wgpu::Buffer,
     sort_info: wgpu::Buffer,
     scan_info: wgpu::Buffer,
     setup_group: wgpu::BindGroup,
@@ -65,6 +72,17 @@ impl SortTarget {
     /// offset 4.
     pub fn info(&self) -> &wgpu::Buffer {
         &self.sort_info
+    }
+
+    /// The buffers holding the sorted `(keys, values)` after a sort by
+    /// `bits` bits: the caller's after an even number of passes, the
+    /// target's scratch pair after an odd number.
+    pub fn sorted(&self, bits: u32) -> (&wgpu::Buffer, &wgpu::Buffer) {
+        if RadixSort::passes_for_bits(bits) % 2 == 0 {
+            (&self.keys, &self.values)
+        } else {
+            (&self.keys_tmp, &self.values_tmp)
+        }
     }
 }
 
@@ -103,8 +121,14 @@ impl RadixSort {
         }
     }
 
-    /// Prepares a sort of `keys`/`values` (each at least `4 * capacity`
-    /// bytes, with `STORAGE` usage). The number of pairs to sort is read at
+    /// Bytes each key or value buffer needs for `capacity` pairs (whole
+    /// blocks of 4096: the kernels read complete blocks).
+    pub fn buffer_size(capacity: u32) -> u64 {
+        u64::from(capacity.max(1).div_ceil(SORT_BLOCK)) * u64::from(SORT_BLOCK) * 4
+    }
+
+    /// Prepares a sort of `keys`/`values` (each at least
+    /// [`Self::buffer_size`] bytes, with `STORAGE` usage). The number of pairs to sort is read at
     /// run time from the first `u32` of `count` (clamped to `capacity`).
     pub fn target(
         &self,
@@ -117,7 +141,7 @@ impl RadixSort {
         if capacity > MAX_SORT_KEYS {
             return Err(SortError::TooManyKeys(capacity.into()));
         }
-        let need = u64::from(capacity.max(1)) * 4;
+        let need = Self::buffer_size(capacity);
         for (name, b) in [("keys", keys), ("values", values)] {
             if b.size() < need {
                 return Err(SortError::BufferTooSmall {
@@ -135,9 +159,10 @@ impl RadixSort {
                 mapped_at_creation: false,
             })
         };
-        let keys_tmp = storage_buf("sort keys tmp", need, wgpu::BufferUsages::empty());
-        let values_tmp = storage_buf("sort values tmp", need, wgpu::BufferUsages::empty());
-        let blocks = capacity.div_ceil(SCAN_BLOCK).max(1);
+        // COPY_SRC: after an odd number of passes these hold the result.
+        let keys_tmp = storage_buf("sort keys tmp", need, wgpu::BufferUsages::COPY_SRC);
+        let values_tmp = storage_buf("sort values tmp", need, wgpu::BufferUsages::COPY_SRC);
+        let blocks = capacity.div_ceil(SORT_BLOCK).max(1);
         let hist = storage_buf(
             "sort histogram",
             u64::from(blocks * BINS) * 4,
@@ -151,15 +176,12 @@ impl RadixSort {
         let sort_info = storage_buf("sort info", 16, wgpu::BufferUsages::INDIRECT);
         let scan_info = storage_buf("sort scan info", 16, wgpu::BufferUsages::INDIRECT);
 
-        // Slot 0: setup capacity; slots 1..=8: (shift, digit mask) of each
-        // pass; slot 9: a pass with mask 0, i.e. a stable copy, used to make
-        // the number of passes even.
-        let mut bytes = vec![0u8; (UNIFORM_STRIDE * u64::from(MAX_PASSES + 2)) as usize];
+        // Slot 0: setup capacity; slots 1..=8: the shift of each pass.
+        let mut bytes = vec![0u8; (UNIFORM_STRIDE * u64::from(MAX_PASSES + 1)) as usize];
         bytes[0..4].copy_from_slice(&capacity.to_le_bytes());
         for p in 0..MAX_PASSES {
             let at = (UNIFORM_STRIDE * u64::from(p + 1)) as usize;
             bytes[at..at + 4].copy_from_slice(&(p * BITS_PER_PASS).to_le_bytes());
-            bytes[at + 4..at + 8].copy_from_slice(&(BINS - 1).to_le_bytes());
         }
         let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("sort uniforms"),
@@ -170,7 +192,7 @@ impl RadixSort {
             wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                 buffer: &uniforms,
                 offset: UNIFORM_STRIDE * u64::from(slot),
-                size: wgpu::BufferSize::new(8),
+                size: wgpu::BufferSize::new(4),
             })
         };
 
@@ -184,11 +206,9 @@ impl RadixSort {
             layout: &self.setup_layout,
             entries: &setup_entries,
         });
-        // Groups 0..8 are the digit passes; group 8 is the copy pass, which
-        // only ever follows an odd number of passes (tmp -> caller's buffers).
-        let pass_groups = (0..=MAX_PASSES)
+        let pass_groups = (0..MAX_PASSES)
             .map(|p| {
-                let (ki, vi, ko, vo) = if p % 2 == 0 && p < MAX_PASSES {
+                let (ki, vi, ko, vo) = if p % 2 == 0 {
                     (keys, values, &keys_tmp, &values_tmp)
                 } else {
                     (&keys_tmp, &values_tmp, keys, values)
@@ -205,9 +225,15 @@ impl RadixSort {
                 })
             })
             .collect();
-        let scan_target = self.scan.target(device, &hist, &partials, &scan_info);
+        let scan_target = self
+            .scan
+            .target(device, &hist, &partials, &scan_info, blocks * BINS);
         Ok(SortTarget {
             capacity,
+            keys: keys.clone(),
+            values: values.clone(),
+            keys_tmp: keys_tmp.clone(),
+            values_tmp: values_tmp.clone(),
             sort_info,
             scan_info,
             setup_group,
@@ -217,24 +243,20 @@ impl RadixSort {
         })
     }
 
-    /// Number of digit passes needed for keys whose significant bits are the
-    /// low `bits` bits. An odd count is followed by one copy pass, so the
-    /// result lands back in the caller's buffers.
+    /// Number of 4-bit digit passes for keys below `2^bits`.
     pub fn passes_for_bits(bits: u32) -> u32 {
         bits.clamp(1, 32).div_ceil(BITS_PER_PASS)
     }
 
     /// Records a sort of the pairs in `target` by their keys, which must be
     /// below `2^bits` (digits above `bits`, rounded up to a multiple of 4, are
-    /// not looked at). Sorted pairs end up in the buffers given to
-    /// [`Self::target`]; equal keys keep their input order (stable).
+    /// not looked at). Equal keys keep their input order (stable). The
+    /// result is in [`SortTarget::sorted`]`(bits)`.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, target: &SortTarget, bits: u32) {
         pass.set_pipeline(&self.setup);
         pass.set_bind_group(0, &target.setup_group, &[]);
         pass.dispatch_workgroups(1, 1, 1);
-        let passes = Self::passes_for_bits(bits);
-        let copy = (passes % 2 == 1).then_some(MAX_PASSES);
-        for p in (0..passes).chain(copy) {
+        for p in 0..Self::passes_for_bits(bits) {
             let group = &target.pass_groups[p as usize];
             pass.set_pipeline(&self.count);
             pass.set_bind_group(0, group, &[]);

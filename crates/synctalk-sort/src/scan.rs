@@ -4,6 +4,9 @@ use crate::layout::{entries, pipeline, storage};
 
 /// Elements handled by one workgroup of the scan kernels.
 pub const SCAN_BLOCK: u32 = 1024;
+/// Up to this many elements, one workgroup scans the whole array in a
+/// single dispatch; beyond, three dispatches spread it over the GPU.
+pub const SINGLE_PASS_MAX: u32 = 32 * SCAN_BLOCK;
 
 /// Pipelines for an in-place exclusive prefix sum (`scan.wgsl`).
 ///
@@ -16,11 +19,13 @@ pub struct PrefixSum {
     reduce: wgpu::ComputePipeline,
     scan_partials: wgpu::ComputePipeline,
     scan_add: wgpu::ComputePipeline,
+    scan_single: wgpu::ComputePipeline,
 }
 
 /// The buffers one prefix sum runs over, bound once.
 pub struct ScanTarget {
     bind_group: wgpu::BindGroup,
+    max_len: u32,
 }
 
 impl PrefixSum {
@@ -35,6 +40,7 @@ impl PrefixSum {
             reduce: pipeline(device, &module, &layout, "reduce"),
             scan_partials: pipeline(device, &module, &layout, "scan_partials"),
             scan_add: pipeline(device, &module, &layout, "scan_add"),
+            scan_single: pipeline(device, &module, &layout, "scan_single"),
             layout,
         }
     }
@@ -44,21 +50,26 @@ impl PrefixSum {
         u64::from(max_len.div_ceil(SCAN_BLOCK).max(1)) * 4
     }
 
-    /// Binds `data` (scanned in place), a scratch buffer of at least
-    /// [`Self::partials_size`] bytes and the scan info buffer (see type docs).
+    /// Binds `data` (scanned in place; at most `max_len` elements at run
+    /// time), a scratch buffer of at least [`Self::partials_size`] bytes and
+    /// the scan info buffer (see type docs).
     pub fn target(
         &self,
         device: &wgpu::Device,
         data: &wgpu::Buffer,
         partials: &wgpu::Buffer,
         info: &wgpu::Buffer,
+        max_len: u32,
     ) -> ScanTarget {
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("scan"),
             layout: &self.layout,
             entries: &entries(&[data, partials, info]),
         });
-        ScanTarget { bind_group }
+        ScanTarget {
+            bind_group,
+            max_len,
+        }
     }
 
     /// Records the three scan dispatches; `info` must be the buffer bound in `target`.
@@ -69,6 +80,11 @@ impl PrefixSum {
         info: &wgpu::Buffer,
     ) {
         pass.set_bind_group(0, &target.bind_group, &[]);
+        if target.max_len <= SINGLE_PASS_MAX {
+            pass.set_pipeline(&self.scan_single);
+            pass.dispatch_workgroups(1, 1, 1);
+            return;
+        }
         pass.set_pipeline(&self.reduce);
         pass.dispatch_workgroups_indirect(info, 4);
         pass.set_pipeline(&self.scan_partials);

@@ -20,7 +20,7 @@ fn device() -> (wgpu::Device, wgpu::Queue) {
 
 fn buffer(device: &wgpu::Device, data: &[u32], extra: wgpu::BufferUsages) -> wgpu::Buffer {
     let mut padded = data.to_vec();
-    padded.push(0);
+    padded.resize((RadixSort::buffer_size(data.len() as u32) / 4) as usize, 0);
     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: None,
         contents: bytemuck::cast_slice(&padded),
@@ -79,8 +79,9 @@ fn check_sort(
         sorter.encode(&mut pass, &target, bits);
     }
     queue.submit([enc.finish()]);
-    let got_k = read(device, queue, &kb, n);
-    let got_v = read(device, queue, &vb, n);
+    let (sk, sv) = target.sorted(bits);
+    let got_k = read(device, queue, sk, n);
+    let got_v = read(device, queue, sv, n);
     let mut want: Vec<(u32, u32)> = keys.iter().copied().zip(values).collect();
     want.sort_by_key(|&(k, _)| k); // std sort is stable
     for i in 0..n {
@@ -133,13 +134,13 @@ fn sort_count_is_clamped_to_capacity_and_capacity_is_checked() {
         sorter.encode(&mut pass, &target, 16);
     }
     queue.submit([enc.finish()]);
-    let got = read(&device, &queue, &kb, 2000);
+    let got = read(&device, &queue, target.sorted(16).0, 2000);
     let mut want: Vec<u32> = keys[..1500].to_vec();
     want.sort();
     assert_eq!(&got[..1500], &want[..]);
     assert_eq!(&got[1500..], &keys[1500..]);
     assert!(
-        sorter.target(&device, &kb, &vb, &cb, 4000).is_err(),
+        sorter.target(&device, &kb, &vb, &cb, 5000).is_err(),
         "buffers too small must be refused"
     );
 }
@@ -149,7 +150,7 @@ fn prefix_sum_matches_cpu() {
     let (device, queue) = device();
     let scan = PrefixSum::new(&device);
     let mut rng = rand_pcg::Pcg32::seed_from_u64(3);
-    for &n in &[1usize, 5, 1024, 1025, 70_000, 1_500_000] {
+    for &n in &[1usize, 5, 1024, 1025, 32_768, 32_769, 70_000, 1_500_000] {
         let data: Vec<u32> = (0..n).map(|_| rng.random_range(0..40u32)).collect();
         let db = buffer(&device, &data, wgpu::BufferUsages::empty());
         let groups = (n as u32).div_ceil(1024);
@@ -164,7 +165,8 @@ fn prefix_sum_matches_cpu() {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
-        let target = scan.target(&device, &db, &partials, &info);
+        // Both the single-dispatch and the three-dispatch variant.
+        let target = scan.target(&device, &db, &partials, &info, n as u32);
         let mut enc = device.create_command_encoder(&Default::default());
         {
             let mut pass = enc.begin_compute_pass(&Default::default());

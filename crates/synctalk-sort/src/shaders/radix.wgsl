@@ -8,9 +8,10 @@
 // assumption), unlike single-pass "onesweep" sorts.
 
 const WG: u32 = 256u;
-const PER_THREAD: u32 = 4u;
-const BLOCK: u32 = 1024u;
+const PER_THREAD: u32 = 16u;
+const BLOCK: u32 = 4096u;
 const BINS: u32 = 16u;
+const SCAN_BLOCK: u32 = 1024u;
 
 struct SortInfo {
     num_keys: u32,
@@ -33,8 +34,6 @@ struct SetupParams {
 
 struct PassParams {
     shift: u32,
-    // 15 for a digit pass; 0 for a stable copy.
-    mask: u32,
 }
 
 // --- setup ------------------------------------------------------------------
@@ -54,15 +53,18 @@ fn setup() {
     setup_sort_info.one_z = 1u;
     let len = blocks * BINS;
     setup_scan_info.len = len;
-    setup_scan_info.groups = (len + BLOCK - 1u) / BLOCK;
+    setup_scan_info.groups = (len + SCAN_BLOCK - 1u) / SCAN_BLOCK;
     setup_scan_info.one_y = 1u;
     setup_scan_info.one_z = 1u;
 }
 
 // --- passes -------------------------------------------------------------------
+// Each thread owns 16 consecutive keys of its block, read as four vec4s
+// (buffers are padded to whole blocks). Per-thread digit counts are kept
+// as sixteen 16-bit counters packed in eight words.
 
-@group(0) @binding(0) var<storage, read> keys_in: array<u32>;
-@group(0) @binding(1) var<storage, read> vals_in: array<u32>;
+@group(0) @binding(0) var<storage, read> keys_in: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> vals_in: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read_write> keys_out: array<u32>;
 @group(0) @binding(3) var<storage, read_write> vals_out: array<u32>;
 @group(0) @binding(4) var<storage, read_write> hist: array<u32>;
@@ -70,7 +72,7 @@ fn setup() {
 @group(0) @binding(6) var<uniform> params: PassParams;
 
 var<workgroup> local_hist: array<atomic<u32>, BINS>;
-// 16 bins as 16-bit counters, two per word: [word * WG + thread].
+// [word * WG + thread]
 var<workgroup> packed_scan: array<u32, 2048>;
 
 @compute @workgroup_size(256)
@@ -79,12 +81,30 @@ fn count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
         atomicStore(&local_hist[lid], 0u);
     }
     workgroupBarrier();
-    let base = wid.x * BLOCK;
     let n = info.num_keys;
-    for (var j = 0u; j < PER_THREAD; j++) {
-        let i = base + j * WG + lid;
-        if (i < n) {
-            atomicAdd(&local_hist[(keys_in[i] >> params.shift) & params.mask], 1u);
+    let start = wid.x * BLOCK + lid * PER_THREAD;
+    var packed: array<u32, 8>;
+    for (var w = 0u; w < 8u; w++) {
+        packed[w] = 0u;
+    }
+    for (var q = 0u; q < 4u; q++) {
+        let kv = keys_in[start / 4u + q];
+        for (var c = 0u; c < 4u; c++) {
+            if (start + q * 4u + c < n) {
+                let digit = (kv[c] >> params.shift) & (BINS - 1u);
+                packed[digit >> 1u] += 1u << ((digit & 1u) * 16u);
+            }
+        }
+    }
+    // One atomic per non-empty bin: keys sharing a digit (all of them, in
+    // the high passes of a depth sort) cost one atomic per thread, not 16.
+    for (var w = 0u; w < 8u; w++) {
+        let p = packed[w];
+        if ((p & 0xffffu) != 0u) {
+            atomicAdd(&local_hist[2u * w], p & 0xffffu);
+        }
+        if ((p >> 16u) != 0u) {
+            atomicAdd(&local_hist[2u * w + 1u], p >> 16u);
         }
     }
     workgroupBarrier();
@@ -97,31 +117,36 @@ fn count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
 fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let n = info.num_keys;
     let blocks = info.blocks;
-    let base = wid.x * BLOCK + lid * PER_THREAD;
-    var k: array<u32, 4>;
-    var v: array<u32, 4>;
-    var d: array<u32, 4>;
-    var rank: array<u32, 4>;
+    let start = wid.x * BLOCK + lid * PER_THREAD;
+    var k: array<u32, 16>;
+    var v: array<u32, 16>;
+    var d: array<u32, 16>;
+    var rank: array<u32, 16>;
     var packed: array<u32, 8>;
     for (var w = 0u; w < 8u; w++) {
         packed[w] = 0u;
     }
-    for (var j = 0u; j < PER_THREAD; j++) {
-        let i = base + j;
-        if (i < n) {
-            k[j] = keys_in[i];
-            v[j] = vals_in[i];
-            let digit = (k[j] >> params.shift) & params.mask;
-            d[j] = digit;
-            let w = digit >> 1u;
-            let s = (digit & 1u) * 16u;
-            rank[j] = (packed[w] >> s) & 0xffffu;
-            packed[w] += 1u << s;
-        } else {
-            d[j] = BINS;
+    for (var q = 0u; q < 4u; q++) {
+        let kv = keys_in[start / 4u + q];
+        let vv = vals_in[start / 4u + q];
+        for (var c = 0u; c < 4u; c++) {
+            let j = q * 4u + c;
+            if (start + j < n) {
+                k[j] = kv[c];
+                v[j] = vv[c];
+                let digit = (kv[c] >> params.shift) & (BINS - 1u);
+                d[j] = digit;
+                let w = digit >> 1u;
+                let s = (digit & 1u) * 16u;
+                rank[j] = (packed[w] >> s) & 0xffffu;
+                packed[w] += 1u << s;
+            } else {
+                d[j] = BINS;
+            }
         }
     }
-    // Inclusive scan of the packed per-thread counts across the workgroup.
+    // Inclusive scan of the packed per-thread counts across the workgroup
+    // (counts reach at most 4096, so 16-bit fields cannot overflow).
     for (var w = 0u; w < 8u; w++) {
         packed_scan[w * WG + lid] = packed[w];
     }

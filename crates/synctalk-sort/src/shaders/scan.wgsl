@@ -83,6 +83,35 @@ fn scan_partials(@builtin(local_invocation_index) lid: u32) {
     }
 }
 
+// Whole scan in one workgroup (chunks of 1024 with a running carry): one
+// dispatch instead of three, for arrays up to a few tens of thousands.
+@compute @workgroup_size(256)
+fn scan_single(@builtin(local_invocation_index) lid: u32) {
+    let n = info.len;
+    var carry = 0u;
+    for (var chunk = 0u; chunk < n; chunk += BLOCK) {
+        var v: array<u32, 4>;
+        var s = 0u;
+        for (var j = 0u; j < PER_THREAD; j++) {
+            let i = chunk + lid * PER_THREAD + j;
+            var x = 0u;
+            if (i < n) {
+                x = data[i];
+            }
+            v[j] = s;
+            s += x;
+        }
+        let r = scan_workgroup(lid, s);
+        for (var j = 0u; j < PER_THREAD; j++) {
+            let i = chunk + lid * PER_THREAD + j;
+            if (i < n) {
+                data[i] = carry + r.x + v[j];
+            }
+        }
+        carry += r.y;
+    }
+}
+
 @compute @workgroup_size(256)
 fn scan_add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let base = wid.x * BLOCK + lid * PER_THREAD;
