@@ -18,9 +18,15 @@ gsplat.rasterization(m, torch.tensor([[1., 0, 0, 0]], device='cuda'), torch.full
     torch.ones(1, 3, device='cuda'), torch.eye(4, device='cuda')[None], torch.tensor([[[16., 0, 8], [0, 16., 8], [0, 0, 1]]], device='cuda'), 16, 16)
 torch.cuda.synchronize(); print('gsplat ready', gsplat.__version__)" > $OUT/gsplat_build.log 2>&1 &
 build=$!
+nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,utilization.gpu --format=csv,noheader -lms 250 > /tmp/clocks.csv &
+smi=$!
 .dev/synctalk bench --frames ${FRAMES:-50} --export /tmp/scenes --json $OUT/bench_ours.json 2>&1 | tee $OUT/bench_ours.txt | grep -v '^{'
+kill $smi; echo "SM clock during our bench (MHz): $(cut -d, -f2 /tmp/clocks.csv | sort | uniq -c | sort -rn | head -4 | tr '\n' ';')"
 wait $build; cat $OUT/gsplat_build.log | tail -3
+nvidia-smi --query-gpu=timestamp,clocks.sm --format=csv,noheader -lms 250 > /tmp/clocks2.csv &
+smi=$!
 python3 tools/gpu/gsplat_bench.py /tmp/scenes $OUT/bench_gsplat.json 2>&1 | tail -12
+kill $smi; echo "SM clock during gsplat (MHz): $(cut -d, -f2 /tmp/clocks2.csv | sort | uniq -c | sort -rn | head -4 | tr '\n' ';')"
 # Same scene, both renderers: image agreement at 512^2 and 1024^2.
 for s in 512 1024; do
   .dev/synctalk render-ply /tmp/scenes/bench_100000.ply --cameras /tmp/scenes/cameras_$s.json --out /tmp/scenes/ours_$s.png
@@ -36,4 +42,6 @@ python3 -c "
 import numpy as np; from PIL import Image
 a=np.asarray(Image.open('$OUT/fit/ours.png'))[...,:3].astype(float); b=np.asarray(Image.open('$OUT/fit/fit.png'))[...,:3].astype(float)
 print('fitted scene, ours vs gsplat: PSNR %.2f dB' % (10*np.log10(255**2/((a-b)**2).mean())))"
+# At most 8 files come back: pack the fitted scene into one archive.
+tar -C $OUT -czf $OUT/fit.tgz fit && rm -rf $OUT/fit
 tail -12 $OUT/bench_ours.txt | grep -v '^{'

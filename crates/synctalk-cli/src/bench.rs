@@ -18,9 +18,13 @@ pub struct BenchArgs {
     /// Square image sizes.
     #[arg(long, value_delimiter = ',', default_value = "512,1024")]
     sizes: Vec<u32>,
-    /// Timed frames per case (after 5 warm-up frames).
+    /// Timed frames per case.
     #[arg(long, default_value_t = 50)]
     frames: usize,
+    /// Seconds of untimed rendering before each case, so that the GPU
+    /// reaches its working clocks.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -94,11 +98,15 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             let mut gpu_total = Vec::new();
             let mut wall = Vec::new();
             let mut last = None;
-            for f in 0..a.frames + 5 {
+            let warm = std::time::Instant::now();
+            while warm.elapsed().as_secs_f64() < a.warmup {
+                view.render(&r, &cam, &[])?;
+            }
+            for _ in 0..a.frames {
                 let t0 = std::time::Instant::now();
                 let s = view.render(&r, &cam, &[])?;
                 let dt = t0.elapsed().as_secs_f64() * 1e3;
-                if f >= 5 {
+                {
                     wall.push(dt);
                     if let Some(t) = &s.times {
                         for (i, v) in t.ms.iter().enumerate() {
