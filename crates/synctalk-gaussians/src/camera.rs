@@ -109,7 +109,10 @@ impl Camera {
             .to_cols_array()
             .iter()
             .fold(0f32, |a, &b| a.max(b));
-        if !(err < 1e-3) || !(r.determinant() > 0.0) {
+        // NaN-safe: a NaN error or determinant fails these checks.
+        let orthonormal = err < 1e-3;
+        let proper = r.determinant() > 0.0;
+        if !orthonormal || !proper {
             return invalid(
                 "rotation",
                 format!("not a proper rotation (orthonormality error {err})"),

@@ -229,8 +229,8 @@ pub fn rasterize(splats: &[Splat], width: u32, height: u32) -> Vec<[f64; 4]> {
                 if test_t < 0.0001 {
                     break;
                 }
-                for k in 0..3 {
-                    col[k] += s.color[k] * alpha * t;
+                for (c, v) in col.iter_mut().zip(s.color) {
+                    *c += v * alpha * t;
                 }
                 t = test_t;
             }

@@ -53,6 +53,7 @@ pub async fn request_device(
     })
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl GpuContext {
     /// Opens a device natively with the backends wgpu was built with
     /// (`WGPU_BACKEND` and related environment variables are honoured).
@@ -64,6 +65,7 @@ impl GpuContext {
 }
 
 /// Minimal executor for wgpu's native futures, which complete immediately.
+#[cfg(not(target_arch = "wasm32"))]
 fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     use std::task::{Context, Poll, Waker};
     let mut fut = std::pin::pin!(fut);

@@ -78,7 +78,7 @@ impl SortTarget {
     /// `bits` bits: the caller's after an even number of passes, the
     /// target's scratch pair after an odd number.
     pub fn sorted(&self, bits: u32) -> (&wgpu::Buffer, &wgpu::Buffer) {
-        if RadixSort::passes_for_bits(bits) % 2 == 0 {
+        if RadixSort::passes_for_bits(bits).is_multiple_of(2) {
             (&self.keys, &self.values)
         } else {
             (&self.keys_tmp, &self.values_tmp)
