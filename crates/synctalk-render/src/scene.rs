@@ -28,7 +28,9 @@ pub(crate) fn check_size(
     need: u64,
 ) -> Result<(), RenderError> {
     let limits = device.limits();
-    let limit = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+    let limit = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
     if need > limit {
         return Err(RenderError::TooLarge { what, need, limit });
     }
