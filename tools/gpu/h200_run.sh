@@ -20,7 +20,7 @@ torch.cuda.synchronize(); print('gsplat ready', gsplat.__version__)" > $OUT/gspl
 build=$!
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,utilization.gpu --format=csv,noheader -lms 250 > /tmp/clocks.csv &
 smi=$!
-.dev/synctalk bench --frames ${FRAMES:-50} --export /tmp/scenes --json $OUT/bench_ours.json 2>&1 | tee $OUT/bench_ours.txt | grep -v '^{'
+.dev/synctalk bench --frames ${FRAMES:-50} --raster ${RASTER:-tiles,quads} --export /tmp/scenes --json $OUT/bench_ours.json 2>&1 | tee $OUT/bench_ours.txt | grep -v '^{'
 kill $smi; echo "SM clock during our bench (MHz): $(cut -d, -f2 /tmp/clocks.csv | sort | uniq -c | sort -rn | head -4 | tr '\n' ';')"
 wait $build; cat $OUT/gsplat_build.log | tail -3
 nvidia-smi --query-gpu=timestamp,clocks.sm --format=csv,noheader -lms 250 > /tmp/clocks2.csv &
@@ -35,6 +35,7 @@ import numpy as np; from PIL import Image
 a=np.asarray(Image.open('/tmp/scenes/ours_$s.png'))[...,:3].astype(float); b=np.load('/tmp/scenes/gsplat_100000_$s.npy').astype(float)
 mse=((a-b)**2).mean(); print('ours vs gsplat, 100k at $s: PSNR %.2f dB' % (10*np.log10(255**2/mse)))"
 done
+if [ -n "${SKIP_FIT:-}" ]; then tail -20 $OUT/bench_ours.txt | grep -v '^{'; exit 0; fi
 mkdir -p $OUT/fit
 python3 tools/gpu/fit_3dgs.py .dev/frame0.png $OUT/fit ${FIT_N:-32000} ${FIT_ITERS:-3000} 2>&1 | tail -8
 .dev/synctalk render-ply $OUT/fit/scene.ply --cameras $OUT/fit/cameras.json --out $OUT/fit/ours.png
@@ -44,4 +45,4 @@ a=np.asarray(Image.open('$OUT/fit/ours.png'))[...,:3].astype(float); b=np.asarra
 print('fitted scene, ours vs gsplat: PSNR %.2f dB' % (10*np.log10(255**2/((a-b)**2).mean())))"
 # At most 8 files come back: pack the fitted scene into one archive.
 tar -C $OUT -czf $OUT/fit.tgz fit && rm -rf $OUT/fit
-tail -12 $OUT/bench_ours.txt | grep -v '^{'
+tail -20 $OUT/bench_ours.txt | grep -v '^{'

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use synctalk_gaussians::synthetic::{orbit_camera, RandomCloud};
-use synctalk_render::{GpuContext, GpuScene, Renderer, View, STAGES};
+use synctalk_render::{GpuContext, GpuScene, RasterMode, Renderer, View, STAGES};
 
 /// Arguments of `synctalk bench`.
 #[derive(clap::Args)]
@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Rasterizers to time: tiles (compute, the default renderer), quads
+    /// (instanced quads through the blend unit), or both.
+    #[arg(long, value_delimiter = ',', default_value = "tiles")]
+    raster: Vec<String>,
     /// Write each random scene as a .ply (plus cameras.json) into this folder,
     /// so other renderers can be timed on the very same Gaussians.
     #[arg(long)]
@@ -57,7 +61,64 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// Warms up, then times `a.frames` frames of one case.
+#[allow(clippy::too_many_arguments)]
+fn time_case(
+    a: &BenchArgs,
+    r: &Renderer,
+    view: &mut View,
+    cam: &synctalk_gaussians::Camera,
+    count: usize,
+    size: u32,
+    mode: RasterMode,
+    scene_bytes: u64,
+) -> Result<serde_json::Value> {
+    let mut stage_ms: Vec<Vec<f64>> = vec![Vec::new(); STAGES.len()];
+    let mut gpu_total = Vec::new();
+    let mut wall = Vec::new();
+    let mut last = None;
+    let warm = std::time::Instant::now();
+    while warm.elapsed().as_secs_f64() < a.warmup {
+        view.render(r, cam, &[])?;
+    }
+    for _ in 0..a.frames {
+        let t0 = std::time::Instant::now();
+        let s = view.render(r, cam, &[])?;
+        wall.push(t0.elapsed().as_secs_f64() * 1e3);
+        if let Some(t) = &s.times {
+            for (i, v) in t.ms.iter().enumerate() {
+                stage_ms[i].push(*v);
+            }
+            gpu_total.push(t.total());
+        }
+        last = Some(s);
+    }
+    let s = last.unwrap_or_default();
+    Ok(serde_json::json!({
+        "gaussians": count,
+        "size": size,
+        "raster": format!("{mode:?}").to_lowercase(),
+        "visible": s.visible,
+        "intersections": s.intersections,
+        "stages_ms": STAGES.iter().zip(stage_ms.iter_mut()).map(|(n, v)| (n.to_string(), serde_json::json!(median(v)))).collect::<serde_json::Map<_, _>>(),
+        "gpu_total_ms": median(&mut gpu_total),
+        "wall_ms": median(&mut wall),
+        "gpu_memory_mib": (scene_bytes + view.gpu_bytes()) as f64 / 1048576.0,
+    }))
+}
+
 pub fn run(a: &BenchArgs) -> Result<()> {
+    let modes = a
+        .raster
+        .iter()
+        .map(|m| match m.as_str() {
+            "tiles" => Ok(RasterMode::Tiles),
+            "quads" => Ok(RasterMode::Quads),
+            other => Err(anyhow::anyhow!(
+                "--raster `{other}`: expected tiles or quads"
+            )),
+        })
+        .collect::<Result<Vec<_>>>()?;
     let ctx = GpuContext::headless(true).context("cannot open a GPU")?;
     eprintln!(
         "adapter: {}; GPU timestamps: {}",
@@ -70,7 +131,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     );
     let adapter = ctx.adapter.clone();
     let r = Renderer::new(ctx);
-    let total = a.counts.len() * a.sizes.len();
+    let total = a.counts.len() * a.sizes.len() * modes.len();
     let bar = indicatif::ProgressBar::new(total as u64);
     let mut rows = Vec::new();
     for &count in &a.counts {
@@ -94,49 +155,27 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 )?;
             }
             let mut view = View::new(&r, &gscene, size, size)?;
-            let mut stage_ms: Vec<Vec<f64>> = vec![Vec::new(); STAGES.len()];
-            let mut gpu_total = Vec::new();
-            let mut wall = Vec::new();
-            let mut last = None;
-            let warm = std::time::Instant::now();
-            while warm.elapsed().as_secs_f64() < a.warmup {
-                view.render(&r, &cam, &[])?;
+            for &mode in &modes {
+                view.set_raster_mode(mode);
+                rows.push(time_case(
+                    a,
+                    &r,
+                    &mut view,
+                    &cam,
+                    count,
+                    size,
+                    mode,
+                    gscene.gpu_bytes(),
+                )?);
+                bar.inc(1);
             }
-            for _ in 0..a.frames {
-                let t0 = std::time::Instant::now();
-                let s = view.render(&r, &cam, &[])?;
-                let dt = t0.elapsed().as_secs_f64() * 1e3;
-                {
-                    wall.push(dt);
-                    if let Some(t) = &s.times {
-                        for (i, v) in t.ms.iter().enumerate() {
-                            stage_ms[i].push(*v);
-                        }
-                        gpu_total.push(t.total());
-                    }
-                }
-                last = Some(s);
-            }
-            let s = last.unwrap_or_default();
-            let row = serde_json::json!({
-                "gaussians": count,
-                "size": size,
-                "visible": s.visible,
-                "intersections": s.intersections,
-                "stages_ms": STAGES.iter().zip(stage_ms.iter_mut()).map(|(n, v)| (n.to_string(), serde_json::json!(median(v)))).collect::<serde_json::Map<_, _>>(),
-                "gpu_total_ms": median(&mut gpu_total),
-                "wall_ms": median(&mut wall),
-                "gpu_memory_mib": (gscene.gpu_bytes() + view.gpu_bytes()) as f64 / 1048576.0,
-            });
-            rows.push(row);
-            bar.inc(1);
         }
     }
     bar.finish_and_clear();
     println!("adapter: {adapter}");
     let mut header = format!(
-        "{:>9} {:>5} {:>9} {:>10}",
-        "gaussians", "size", "visible", "isects"
+        "{:>9} {:>5} {:>6} {:>9} {:>10}",
+        "gaussians", "size", "raster", "visible", "isects"
     );
     for s in STAGES {
         header += &format!(" {:>10}", s);
@@ -145,8 +184,12 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     println!("{header}");
     for row in &rows {
         let mut line = format!(
-            "{:>9} {:>5} {:>9} {:>10}",
-            row["gaussians"], row["size"], row["visible"], row["intersections"]
+            "{:>9} {:>5} {:>6} {:>9} {:>10}",
+            row["gaussians"],
+            row["size"],
+            row["raster"].as_str().unwrap_or("?"),
+            row["visible"],
+            row["intersections"]
         );
         for s in STAGES {
             line += &format!(

@@ -26,7 +26,7 @@ mod view;
 pub use context::{request_device, GpuContext};
 pub use scene::{GpuScene, MAX_BASES, MAX_GAUSSIANS};
 pub use timing::{StageTimes, STAGES};
-pub use view::{FrameStats, Renderer, View};
+pub use view::{FrameStats, RasterMode, Renderer, View};
 
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error)]

@@ -65,6 +65,14 @@ impl Timer {
         }
     }
 
+    pub fn render_writes(&self, stage: usize) -> wgpu::RenderPassTimestampWrites<'_> {
+        wgpu::RenderPassTimestampWrites {
+            query_set: &self.queries,
+            beginning_of_pass_write_index: Some(2 * stage as u32),
+            end_of_pass_write_index: Some(2 * stage as u32 + 1),
+        }
+    }
+
     pub fn resolve(&self, encoder: &mut wgpu::CommandEncoder) {
         encoder.resolve_query_set(&self.queries, 0..2 * STAGES.len() as u32, &self.resolve, 0);
         encoder.copy_buffer_to_buffer(&self.resolve, 0, &self.staging, 0, self.resolve.size());

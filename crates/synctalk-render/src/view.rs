@@ -11,6 +11,25 @@ use synctalk_sort::{PrefixSum, RadixSort, SortTarget, MAX_SORT_KEYS};
 
 const SPLAT_BYTES: u64 = 40;
 const OUTPUT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+/// The head layer (premultiplied colour, coverage) of the tile rasterizer:
+/// f32, so that it adds no rounding of its own.
+const HEAD_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba32Float;
+/// The instanced-quad rasterizer's head layer: it must be blendable.
+const QUAD_HEAD_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
+
+/// How splats become pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RasterMode {
+    /// Compute-shader tile rasterizer: tile binning, a tile sort, then one
+    /// workgroup per 16x16 tile blending front to back with early stop.
+    /// Exact (the original rasterizer's rules); the default.
+    #[default]
+    Tiles,
+    /// Instanced quads through the blend unit, front to back, in depth
+    /// order: no binning or tile sort, but no early stop and f16
+    /// accumulation.
+    Quads,
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -59,6 +78,90 @@ pub struct Renderer {
     k: Kernels,
     sort: RadixSort,
     scan: PrefixSum,
+    quads: Quads,
+}
+
+/// The instanced-quad rasterizer's pipeline (`quads.wgsl`).
+struct Quads {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::RenderPipeline,
+}
+
+impl Quads {
+    fn new(d: &wgpu::Device) -> Self {
+        let code = format!(
+            "{}\n{}",
+            include_str!("shaders/common.wgsl"),
+            include_str!("shaders/quads.wgsl")
+        );
+        let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("quads"),
+            source: wgpu::ShaderSource::Wgsl(code.into()),
+        });
+        let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::VERTEX,
+            ty,
+            count: None,
+        };
+        let storage = wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only: true },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        };
+        let uniform = wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        };
+        let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("quads"),
+            entries: &[entry(0, uniform), entry(1, storage), entry(2, storage)],
+        });
+        let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("quads"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        // Front to back: dst += (1 - dst.a) * src, src premultiplied.
+        let under = wgpu::BlendComponent {
+            src_factor: wgpu::BlendFactor::OneMinusDstAlpha,
+            dst_factor: wgpu::BlendFactor::One,
+            operation: wgpu::BlendOperation::Add,
+        };
+        let pipeline = d.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+            label: Some("quads"),
+            layout: Some(&pl),
+            vertex: wgpu::VertexState {
+                module: &module,
+                entry_point: Some("quad_vertex"),
+                compilation_options: Default::default(),
+                buffers: &[],
+            },
+            primitive: wgpu::PrimitiveState {
+                topology: wgpu::PrimitiveTopology::TriangleStrip,
+                ..Default::default()
+            },
+            depth_stencil: None,
+            multisample: Default::default(),
+            fragment: Some(wgpu::FragmentState {
+                module: &module,
+                entry_point: Some("quad_fragment"),
+                compilation_options: Default::default(),
+                targets: &[Some(wgpu::ColorTargetState {
+                    format: QUAD_HEAD_FORMAT,
+                    blend: Some(wgpu::BlendState {
+                        color: under,
+                        alpha: under,
+                    }),
+                    write_mask: wgpu::ColorWrites::ALL,
+                })],
+            }),
+            multiview_mask: None,
+            cache: None,
+        });
+        Self { layout, pipeline }
+    }
 }
 
 impl Renderer {
@@ -77,7 +180,7 @@ impl Renderer {
                 d,
                 include_str!("shaders/setup_visible.wgsl"),
                 "setup_visible",
-                &[Read, Write, Write],
+                &[Read, Write, Write, Write],
             ),
             count_tiles: Kernel::new(
                 d,
@@ -107,7 +210,7 @@ impl Renderer {
                 d,
                 include_str!("shaders/rasterize.wgsl"),
                 "rasterize",
-                &[Uniform, Read, Read, Read, Write],
+                &[Uniform, Read, Read, Read, StorageTexture(HEAD_FORMAT)],
             ),
             composite: Kernel::new(
                 d,
@@ -115,14 +218,16 @@ impl Renderer {
                 "composite",
                 &[
                     Uniform,
-                    Read,
+                    Texture,
                     Texture,
                     Texture,
                     StorageTexture(OUTPUT_FORMAT),
                 ],
             ),
         };
+        let quads = Quads::new(d);
         Self {
+            quads,
             sort: RadixSort::new(d),
             scan: PrefixSum::new(d),
             k,
@@ -154,7 +259,7 @@ struct Buffers {
     tile_scan_info: wgpu::Buffer,
     isect_info: wgpu::Buffer,
     ranges: wgpu::Buffer,
-    head: wgpu::Buffer,
+    draw_args: wgpu::Buffer,
     composite: wgpu::Buffer,
     stats_staging: wgpu::Buffer,
     image_staging: wgpu::Buffer,
@@ -168,7 +273,9 @@ struct Groups {
     emit: wgpu::BindGroup,
     ranges: wgpu::BindGroup,
     rasterize: wgpu::BindGroup,
+    quads: wgpu::BindGroup,
     composite: wgpu::BindGroup,
+    composite_quads: wgpu::BindGroup,
     tile_scan: synctalk_sort::ScanTarget,
     depth_sort: SortTarget,
     tile_sort: SortTarget,
@@ -187,6 +294,9 @@ pub struct View {
     background: wgpu::Texture,
     torso: Option<wgpu::Texture>,
     output: wgpu::Texture,
+    head: wgpu::Texture,
+    quad_head: wgpu::Texture,
+    raster: RasterMode,
     timer: Option<Timer>,
     gpu_bytes: u64,
 }
@@ -280,9 +390,13 @@ impl View {
             counters: buf("counters", 16, st | U::INDIRECT | U::COPY_DST | U::COPY_SRC)?,
             vis_args: buf("visible dispatch", 16, st | U::INDIRECT)?,
             tile_scan_info: buf("tile scan info", 16, st | U::INDIRECT)?,
-            isect_info: buf("intersection info", 32, st | U::INDIRECT | U::COPY_SRC)?,
+            isect_info: buf(
+                "intersection info",
+                32,
+                st | U::INDIRECT | U::COPY_SRC | U::COPY_DST,
+            )?,
             ranges: buf("tile ranges", num_tiles * 8, st | U::COPY_DST)?,
-            head: buf("head layer", u64::from(width) * u64::from(height) * 16, st)?,
+            draw_args: buf("quad draw arguments", 16, st | U::INDIRECT)?,
             composite: buf("composite uniform", 16, U::UNIFORM | U::COPY_DST)?,
             stats_staging: buf("stats staging", 48, U::MAP_READ | U::COPY_DST)?,
             image_staging: buf(
@@ -291,7 +405,7 @@ impl View {
                 U::MAP_READ | U::COPY_DST,
             )?,
         };
-        let tex = |label, w, h, usage| {
+        let tex = |label, w, h, format, usage| {
             d.create_texture(&wgpu::TextureDescriptor {
                 label: Some(label),
                 size: wgpu::Extent3d {
@@ -302,7 +416,7 @@ impl View {
                 mip_level_count: 1,
                 sample_count: 1,
                 dimension: wgpu::TextureDimension::D2,
-                format: OUTPUT_FORMAT,
+                format,
                 usage,
                 view_formats: &[],
             })
@@ -312,12 +426,30 @@ impl View {
             "output",
             width,
             height,
+            OUTPUT_FORMAT,
             T::STORAGE_BINDING | T::COPY_SRC | T::TEXTURE_BINDING,
         );
+        let head = tex(
+            "head layer",
+            width,
+            height,
+            HEAD_FORMAT,
+            T::STORAGE_BINDING | T::TEXTURE_BINDING,
+        );
+        let quad_head = tex(
+            "head layer (quads)",
+            width,
+            height,
+            QUAD_HEAD_FORMAT,
+            T::RENDER_ATTACHMENT | T::TEXTURE_BINDING,
+        );
+        gpu_bytes += u64::from(width) * u64::from(height) * (16 + 8);
+        let head_view = head.create_view(&Default::default());
         let background = tex(
             "background",
             width,
             height,
+            OUTPUT_FORMAT,
             T::TEXTURE_BINDING | T::COPY_DST,
         );
         gpu_bytes += 2 * u64::from(width) * u64::from(height) * 4;
@@ -354,7 +486,12 @@ impl View {
             ),
             setup_visible: k.setup_visible.bind(
                 d,
-                &[res(&b.counters), res(&b.vis_args), res(&b.tile_scan_info)],
+                &[
+                    res(&b.counters),
+                    res(&b.vis_args),
+                    res(&b.tile_scan_info),
+                    res(&b.draw_args),
+                ],
             ),
             count_tiles: k.count_tiles.bind(
                 d,
@@ -398,10 +535,36 @@ impl View {
                     res(&b.ranges),
                     res(sorted_vals),
                     res(&splats),
-                    res(&b.head),
+                    wgpu::BindingResource::TextureView(&head_view),
                 ],
             ),
-            composite: Self::composite_group(r, &b, &background, None, &output),
+            quads: d.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("quads"),
+                layout: &r.quads.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: res(&b.frame),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: res(&depth_vals),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: res(&splats),
+                    },
+                ],
+            }),
+            composite: Self::composite_group(r, &b.composite, &head, &background, None, &output),
+            composite_quads: Self::composite_group(
+                r,
+                &b.composite,
+                &quad_head,
+                &background,
+                None,
+                &output,
+            ),
             tile_scan: r
                 .scan
                 .target(d, &tile_counts, &tile_partials, &b.tile_scan_info, n as u32),
@@ -419,6 +582,9 @@ impl View {
             background,
             torso: None,
             output,
+            head,
+            quad_head,
+            raster: RasterMode::default(),
             timer: r.ctx.timestamps.then(|| Timer::new(d, &r.ctx.queue)),
             gpu_bytes,
         };
@@ -428,7 +594,8 @@ impl View {
 
     fn composite_group(
         r: &Renderer,
-        b: &Buffers,
+        uniform: &wgpu::Buffer,
+        head: &wgpu::Texture,
         background: &wgpu::Texture,
         torso: Option<&wgpu::Texture>,
         output: &wgpu::Texture,
@@ -436,11 +603,12 @@ impl View {
         let bg = background.create_view(&Default::default());
         let tv = torso.unwrap_or(background).create_view(&Default::default());
         let out = output.create_view(&Default::default());
+        let hv = head.create_view(&Default::default());
         r.k.composite.bind(
             &r.ctx.device,
             &[
-                b.composite.as_entire_binding(),
-                b.head.as_entire_binding(),
+                uniform.as_entire_binding(),
+                wgpu::BindingResource::TextureView(&hv),
                 wgpu::BindingResource::TextureView(&bg),
                 wgpu::BindingResource::TextureView(&tv),
                 wgpu::BindingResource::TextureView(&out),
@@ -508,12 +676,26 @@ impl View {
         q.write_buffer(&self.b.composite, 0, bytemuck::bytes_of(&u));
         self.g.composite = Self::composite_group(
             r,
-            &self.b,
+            &self.b.composite,
+            &self.head,
+            &self.background,
+            self.torso.as_ref(),
+            &self.output,
+        );
+        self.g.composite_quads = Self::composite_group(
+            r,
+            &self.b.composite,
+            &self.quad_head,
             &self.background,
             self.torso.as_ref(),
             &self.output,
         );
         Ok(())
+    }
+
+    /// Chooses the rasterizer (see [`RasterMode`]).
+    pub fn set_raster_mode(&mut self, mode: RasterMode) {
+        self.raster = mode;
     }
 
     /// The output texture (RGBA8 unorm, straight alpha), valid after a frame.
@@ -603,20 +785,13 @@ impl View {
             .write_buffer(&self.b.frame, 0, bytemuck::bytes_of(&u));
         encoder.clear_buffer(&self.b.counters, 0, None);
         encoder.clear_buffer(&self.b.ranges, 0, None);
+        encoder.clear_buffer(&self.b.isect_info, 0, None);
         let k = &r.k;
         let g = &self.g;
-        let pass = |encoder: &mut wgpu::CommandEncoder,
-                    stage: usize,
-                    f: &mut dyn FnMut(&mut wgpu::ComputePass<'_>)| {
-            let mut p = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(crate::STAGES[stage]),
-                timestamp_writes: self.timer.as_ref().map(|t| t.writes(stage)),
-            });
-            f(&mut p);
-        };
         let groups = self.scene.len.div_ceil(256);
         let gx = groups.clamp(1, 65_535);
-        pass(encoder, 0, &mut |p| {
+        {
+            let p = &mut self.compute_pass(encoder, 0);
             if groups > 0 {
                 p.set_pipeline(&k.preprocess.pipeline);
                 p.set_bind_group(0, &g.preprocess, &[]);
@@ -625,9 +800,72 @@ impl View {
             p.set_pipeline(&k.setup_visible.pipeline);
             p.set_bind_group(0, &g.setup_visible, &[]);
             p.dispatch_workgroups(1, 1, 1);
-        });
-        pass(encoder, 1, &mut |p| r.sort.encode(p, &g.depth_sort, 32));
-        pass(encoder, 2, &mut |p| {
+        }
+        r.sort
+            .encode(&mut self.compute_pass(encoder, 1), &g.depth_sort, 32);
+        if self.raster == RasterMode::Quads {
+            // No binning and no tile sort: empty passes keep the timestamp
+            // slots filled.
+            drop(self.compute_pass(encoder, 2));
+            drop(self.compute_pass(encoder, 3));
+            let hv = self.quad_head.create_view(&Default::default());
+            let mut rp = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                label: Some("rasterize (quads)"),
+                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                    view: &hv,
+                    depth_slice: None,
+                    resolve_target: None,
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                        store: wgpu::StoreOp::Store,
+                    },
+                })],
+                depth_stencil_attachment: None,
+                timestamp_writes: self.timer.as_ref().map(|t| t.render_writes(4)),
+                occlusion_query_set: None,
+                multiview_mask: None,
+            });
+            rp.set_pipeline(&r.quads.pipeline);
+            rp.set_bind_group(0, &g.quads, &[]);
+            rp.draw_indirect(&self.b.draw_args, 0);
+        } else {
+            self.encode_tiles(r, encoder);
+        }
+        let composite = match self.raster {
+            RasterMode::Tiles => &g.composite,
+            RasterMode::Quads => &g.composite_quads,
+        };
+        {
+            let p = &mut self.compute_pass(encoder, 5);
+            p.set_pipeline(&k.composite.pipeline);
+            p.set_bind_group(0, composite, &[]);
+            p.dispatch_workgroups(self.width.div_ceil(16), self.height.div_ceil(16), 1);
+        }
+        if let Some(t) = &self.timer {
+            t.resolve(encoder);
+        }
+        Ok(())
+    }
+
+    /// Begins the compute pass of render stage `stage`, timed when the
+    /// device has timestamp queries.
+    fn compute_pass<'e>(
+        &self,
+        encoder: &'e mut wgpu::CommandEncoder,
+        stage: usize,
+    ) -> wgpu::ComputePass<'e> {
+        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(crate::STAGES[stage]),
+            timestamp_writes: self.timer.as_ref().map(|t| t.writes(stage)),
+        })
+    }
+
+    /// Binning, tile sort and the tile rasterizer (stages 2 to 4).
+    fn encode_tiles(&self, r: &Renderer, encoder: &mut wgpu::CommandEncoder) {
+        let k = &r.k;
+        let g = &self.g;
+        {
+            let p = &mut self.compute_pass(encoder, 2);
             p.set_pipeline(&k.count_tiles.pipeline);
             p.set_bind_group(0, &g.count_tiles, &[]);
             p.dispatch_workgroups_indirect(&self.b.vis_args, 0);
@@ -638,27 +876,20 @@ impl View {
             p.set_pipeline(&k.emit.pipeline);
             p.set_bind_group(0, &g.emit, &[]);
             p.dispatch_workgroups_indirect(&self.b.vis_args, 0);
-        });
-        pass(encoder, 3, &mut |p| {
+        }
+        {
+            let p = &mut self.compute_pass(encoder, 3);
             r.sort.encode(p, &g.tile_sort, tile_bits(self.tiles));
             p.set_pipeline(&k.ranges.pipeline);
             p.set_bind_group(0, &g.ranges, &[]);
             p.dispatch_workgroups_indirect(&self.b.isect_info, 4);
-        });
-        pass(encoder, 4, &mut |p| {
+        }
+        {
+            let p = &mut self.compute_pass(encoder, 4);
             p.set_pipeline(&k.rasterize.pipeline);
             p.set_bind_group(0, &g.rasterize, &[]);
             p.dispatch_workgroups(self.tiles[0], self.tiles[1], 1);
-        });
-        pass(encoder, 5, &mut |p| {
-            p.set_pipeline(&k.composite.pipeline);
-            p.set_bind_group(0, &g.composite, &[]);
-            p.dispatch_workgroups(self.width.div_ceil(16), self.height.div_ceil(16), 1);
-        });
-        if let Some(t) = &self.timer {
-            t.resolve(encoder);
         }
-        Ok(())
     }
 
     /// Renders one frame and waits for its statistics (native: blocks on the
@@ -695,7 +926,16 @@ impl View {
                 // Keep the layers.
                 grown.g.composite = Self::composite_group(
                     r,
-                    &grown.b,
+                    &grown.b.composite,
+                    &grown.head,
+                    &self.background,
+                    self.torso.as_ref(),
+                    &grown.output,
+                );
+                grown.g.composite_quads = Self::composite_group(
+                    r,
+                    &grown.b.composite,
+                    &grown.quad_head,
                     &self.background,
                     self.torso.as_ref(),
                     &grown.output,
@@ -710,6 +950,7 @@ impl View {
                     }),
                 );
                 grown.background = self.background.clone();
+                grown.raster = self.raster;
                 grown.torso = self.torso.take();
                 *self = grown;
                 continue;

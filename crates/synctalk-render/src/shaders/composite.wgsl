@@ -8,7 +8,7 @@ struct Composite {
 }
 
 @group(0) @binding(0) var<uniform> params: Composite;
-@group(0) @binding(1) var<storage, read> head: array<vec4<f32>>;
+@group(0) @binding(1) var head: texture_2d<f32>;
 @group(0) @binding(2) var background: texture_2d<f32>;
 @group(0) @binding(3) var torso: texture_2d<f32>;
 @group(0) @binding(4) var out_image: texture_storage_2d<rgba8unorm, write>;
@@ -28,7 +28,7 @@ fn composite(@builtin(global_invocation_id) gid: vec3<u32>) {
         let tl = premultiply(textureLoad(torso, p, 0));
         under = tl + (1.0 - tl.a) * under;
     }
-    let h = head[gid.y * params.size.x + gid.x];
+    let h = textureLoad(head, p, 0);
     let o = h + (1.0 - h.a) * under;
     var straight = vec4<f32>(0.0);
     if (o.a > 0.0) {
