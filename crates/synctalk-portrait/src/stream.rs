@@ -86,6 +86,25 @@ pub(crate) fn tag_str(tag: &[u8; 4]) -> String {
         .to_string()
 }
 
+/// Appends a repeatable chunk, refusing more than `limit` of them.
+fn push_limited<T>(
+    list: &mut Vec<T>,
+    item: T,
+    tag: &str,
+    limit: usize,
+) -> Result<(), PortraitError> {
+    if list.len() >= limit {
+        return Err(PortraitError::limit(
+            tag,
+            "count",
+            list.len() as u64 + 1,
+            limit as u64,
+        ));
+    }
+    list.push(item);
+    Ok(())
+}
+
 impl Default for StreamParser {
     fn default() -> Self {
         Self::new()
@@ -264,27 +283,9 @@ impl StreamParser {
             Chunk::Gaussians(g, pr) => p.gaussians = Some((g, pr)),
             Chunk::Deformation(d) => p.deformation = Some(d),
             Chunk::Pose(t) => p.pose = Some(t),
-            Chunk::Layer(l) => {
-                if p.layers.len() >= chunks::limits::MAX_LAYERS {
-                    return Err(PortraitError::limit(
-                        "IMAG",
-                        "count",
-                        p.layers.len() as u64 + 1,
-                        chunks::limits::MAX_LAYERS as u64,
-                    ));
-                }
-                p.layers.push(l)
-            }
+            Chunk::Layer(l) => push_limited(&mut p.layers, l, "IMAG", chunks::limits::MAX_LAYERS)?,
             Chunk::Network(n) => {
-                if p.networks.len() >= chunks::limits::MAX_NETWORKS {
-                    return Err(PortraitError::limit(
-                        "NETW",
-                        "count",
-                        p.networks.len() as u64 + 1,
-                        chunks::limits::MAX_NETWORKS as u64,
-                    ));
-                }
-                p.networks.push(n)
+                push_limited(&mut p.networks, n, "NETW", chunks::limits::MAX_NETWORKS)?
             }
             Chunk::Unknown | Chunk::End => {}
         }

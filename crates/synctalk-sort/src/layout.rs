@@ -35,6 +35,17 @@ pub(crate) fn pipeline(
     layout: &wgpu::BindGroupLayout,
     entry: &str,
 ) -> wgpu::ComputePipeline {
+    pipeline_with(device, module, layout, entry, &[])
+}
+
+/// [`pipeline`] with values for the shader's overridable constants.
+pub(crate) fn pipeline_with(
+    device: &wgpu::Device,
+    module: &wgpu::ShaderModule,
+    layout: &wgpu::BindGroupLayout,
+    entry: &str,
+    constants: &[(&str, f64)],
+) -> wgpu::ComputePipeline {
     let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label: Some(entry),
         bind_group_layouts: &[Some(layout)],
@@ -45,7 +56,10 @@ pub(crate) fn pipeline(
         layout: Some(&pl),
         module,
         entry_point: Some(entry),
-        compilation_options: Default::default(),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants,
+            ..Default::default()
+        },
         cache: None,
     })
 }

@@ -1,6 +1,6 @@
 //! Exclusive prefix sum over a `u32` buffer whose length is read on the GPU.
 
-use crate::layout::{entries, pipeline, storage};
+use crate::layout::{entries, pipeline, pipeline_with, storage};
 
 /// Elements handled by one workgroup of the scan kernels.
 pub const SCAN_BLOCK: u32 = 1024;
@@ -17,7 +17,8 @@ pub const SINGLE_PASS_MAX: u32 = 32 * SCAN_BLOCK;
 pub struct PrefixSum {
     layout: wgpu::BindGroupLayout,
     reduce: wgpu::ComputePipeline,
-    scan_partials: wgpu::ComputePipeline,
+    /// `scan_single` over the per-block partial sums.
+    scan_groups: wgpu::ComputePipeline,
     scan_add: wgpu::ComputePipeline,
     scan_single: wgpu::ComputePipeline,
 }
@@ -25,6 +26,8 @@ pub struct PrefixSum {
 /// The buffers one prefix sum runs over, bound once.
 pub struct ScanTarget {
     bind_group: wgpu::BindGroup,
+    /// The partials bound as the array to scan (three-dispatch variant).
+    partials_group: wgpu::BindGroup,
     max_len: u32,
 }
 
@@ -38,7 +41,13 @@ impl PrefixSum {
         });
         Self {
             reduce: pipeline(device, &module, &layout, "reduce"),
-            scan_partials: pipeline(device, &module, &layout, "scan_partials"),
+            scan_groups: pipeline_with(
+                device,
+                &module,
+                &layout,
+                "scan_single",
+                &[("SCAN_GROUPS", 1.0)],
+            ),
             scan_add: pipeline(device, &module, &layout, "scan_add"),
             scan_single: pipeline(device, &module, &layout, "scan_single"),
             layout,
@@ -66,13 +75,20 @@ impl PrefixSum {
             layout: &self.layout,
             entries: &entries(&[data, partials, info]),
         });
+        let partials_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("scan partials"),
+            layout: &self.layout,
+            entries: &entries(&[partials, partials, info]),
+        });
         ScanTarget {
             bind_group,
+            partials_group,
             max_len,
         }
     }
 
-    /// Records the three scan dispatches; `info` must be the buffer bound in `target`.
+    /// Records the scan (one dispatch for arrays up to [`SINGLE_PASS_MAX`],
+    /// three beyond); `info` must be the buffer bound in `target`.
     pub fn encode(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
@@ -87,8 +103,10 @@ impl PrefixSum {
         }
         pass.set_pipeline(&self.reduce);
         pass.dispatch_workgroups_indirect(info, 4);
-        pass.set_pipeline(&self.scan_partials);
+        pass.set_bind_group(0, &target.partials_group, &[]);
+        pass.set_pipeline(&self.scan_groups);
         pass.dispatch_workgroups(1, 1, 1);
+        pass.set_bind_group(0, &target.bind_group, &[]);
         pass.set_pipeline(&self.scan_add);
         pass.dispatch_workgroups_indirect(info, 4);
     }

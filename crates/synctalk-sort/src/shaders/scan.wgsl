@@ -1,8 +1,9 @@
 // Exclusive prefix sum (in place) of a u32 array whose length lives in a GPU
-// buffer. Three dispatches, none of which waits on another workgroup:
-//   reduce        one workgroup per block of 1024 values -> partials[block]
-//   scan_partials one workgroup, exclusive scan of partials (any count)
-//   scan_add      one workgroup per block: local scan + partials[block]
+// buffer. Small arrays: `scan_single`, one workgroup, one dispatch. Large
+// arrays: three dispatches, none of which waits on another workgroup:
+//   reduce       one workgroup per block of 1024 values -> partials[block]
+//   scan_single  with SCAN_GROUPS = true and the partials bound as `data`
+//   scan_add     one workgroup per block: local scan + partials[block]
 
 const WG: u32 = 256u;
 const PER_THREAD: u32 = 4u;
@@ -56,38 +57,14 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     }
 }
 
-@compute @workgroup_size(256)
-fn scan_partials(@builtin(local_invocation_index) lid: u32) {
-    let n = info.groups;
-    var carry = 0u;
-    for (var chunk = 0u; chunk < n; chunk += BLOCK) {
-        var v: array<u32, 4>;
-        var s = 0u;
-        for (var j = 0u; j < PER_THREAD; j++) {
-            let i = chunk + lid * PER_THREAD + j;
-            var x = 0u;
-            if (i < n) {
-                x = partials[i];
-            }
-            v[j] = s;
-            s += x;
-        }
-        let r = scan_workgroup(lid, s);
-        for (var j = 0u; j < PER_THREAD; j++) {
-            let i = chunk + lid * PER_THREAD + j;
-            if (i < n) {
-                partials[i] = carry + r.x + v[j];
-            }
-        }
-        carry += r.y;
-    }
-}
+// When true, `scan_single` scans `info.groups` values (the per-block
+// partial sums of the three-dispatch variant) instead of `info.len`.
+override SCAN_GROUPS: bool = false;
 
-// Whole scan in one workgroup (chunks of 1024 with a running carry): one
-// dispatch instead of three, for arrays up to a few tens of thousands.
+// Whole scan in one workgroup (chunks of 1024 with a running carry).
 @compute @workgroup_size(256)
 fn scan_single(@builtin(local_invocation_index) lid: u32) {
-    let n = info.len;
+    let n = select(info.len, info.groups, SCAN_GROUPS);
     var carry = 0u;
     for (var chunk = 0u; chunk < n; chunk += BLOCK) {
         var v: array<u32, 4>;
