@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project on a Debian 12 machine, GPU or not,
 # installing what is missing: formatting, clippy, the wasm32 build of the
-# browser crates, and all tests (GPU tests run on Mesa's lavapipe without a GPU).
+# browser crates, all Rust tests (GPU tests run on Mesa's lavapipe without a
+# GPU) and the Python toolchain's tests (in its pinned virtual environment).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -12,5 +13,7 @@ ensure_rust wasm32-unknown-unknown
 step "cargo fmt --check" cargo fmt --all -- --check
 step "clippy (-D warnings)" cargo clippy --locked --workspace --all-targets -- -D warnings
 step "wasm32 build of the browser crates" scripts/wasm.sh
-step "tests" cargo test --locked --workspace
+step "Rust tests" cargo test --locked --workspace
+venv=$(bash scripts/toolchain.sh)
+PATH="$PWD/$venv/bin:$PATH" step "toolchain tests (pytest)" "$venv/bin/python" -m pytest -q models/toolchain
 echo "==> all checks passed in $((SECONDS - t0)) s"

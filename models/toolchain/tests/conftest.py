@@ -1,0 +1,37 @@
+"""Shared fixtures: short cuts of the real clips in ../shared/data (beside the
+repository, as in CI) and videos made to be refused."""
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *map(str, args)], check=True)
+
+
+@pytest.fixture(scope="session")
+def clip():
+    src = SHARED / "video" / "WDA_KatieHill_000.mp4"
+    assert src.is_file(), f"test data missing: {src} (the shared data folder sits beside the repository)"
+    return src
+
+
+@pytest.fixture(scope="session")
+def cut2s(clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("media") / "cut2s.mp4"
+    ffmpeg("-i", clip, "-t", 2, "-c:v", "libx264", "-crf", 18, "-c:a", "aac", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def prepared(cut2s, tmp_path_factory):
+    from synctalk_toolchain.prepare import prepare
+
+    out = tmp_path_factory.mktemp("dataset")
+    logs = []
+    prepare(cut2s, out, log=logs.append)
+    return out, logs

@@ -1,0 +1,136 @@
+"""synctalk-prepare on a 2-second cut of a real clip: every output checked by
+value, resumption, and refusal of unusable videos."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import ffmpeg
+from synctalk_toolchain import landmarks, prepare as prep
+from synctalk_toolchain.media import MediaError
+
+
+def test_decode_outputs(prepared):
+    out, _ = prepared
+    frames = sorted((out / "frames").glob("*.jpg"))
+    assert len(frames) == 50
+    import cv2
+
+    assert cv2.imread(str(frames[0])).shape == (512, 512, 3)
+    pcm, sr = sf.read(out / "aud.wav", dtype="int16")
+    assert sr == 16000 and pcm.ndim == 1 and abs(pcm.size / 16000 - 2.0) < 0.1
+
+
+def test_landmarks_and_blendshapes_by_value(prepared):
+    out, _ = prepared
+    L = np.load(out / "landmarks.npy")
+    raw = np.load(out / "landmarks_raw.npy")
+    B = np.load(out / "blendshapes.npy")
+    names = json.loads((out / "blendshapes.json").read_text())
+    assert L.shape == raw.shape == (50, 478, 3) and B.shape == (50, 52) and len(names) == 52
+    assert {"jawOpen", "eyeBlinkLeft", "mouthClose", "mouthPucker"} <= set(names)
+    # A frontal face filling a fair part of a 512x512 frame.
+    xy = L[..., :2]
+    assert xy.min() >= 0 and xy.max() <= 512
+    width = xy[:, :, 0].max(1) - xy[:, :, 0].min(1)
+    assert np.all((width > 100) & (width < 400)), width
+    # The filter smooths but does not drag the lips behind the speech.
+    mouth = [13, 14, 78, 308, 82, 312, 87, 317]
+    assert np.abs(L - raw)[:, mouth, :2].mean() < 0.6
+    assert np.all((B >= 0) & (B <= 1))
+    jaw = B[:, names.index("jawOpen")]
+    assert jaw.max() > 0.1 and jaw.std() > 0.02, "the speaker's jaw moves"
+    M = np.load(out / "mp_matrices.npy")
+    assert M.shape == (50, 4, 4) and np.allclose(M[:, 3], [0, 0, 0, 1], atol=1e-4)
+
+
+def test_audio_features_and_split(prepared):
+    out, _ = prepared
+    w = np.load(out / "aud_windows.npy")
+    mel = np.load(out / "aud_mel.npy")
+    assert w.shape == (50, 16, 80) and np.all(np.isfinite(w))
+    assert mel.shape == (205, 80)
+    assert np.array_equal(w[10], mel[32:48])  # frame 10 = 400 ms = mel frame 40, +-8
+    d = json.loads((out / "dataset.json").read_text())
+    assert d["frames"] == 50 and d["split"] == {"train": [0, 45], "val": [45, 50]}
+    assert set(d["steps"]) == {"decode", "audio", "landmarks"}
+
+
+def test_resumes_and_redoes_only_what_is_missing(prepared, cut2s, tmp_path):
+    out, _ = prepared
+    logs = []
+    before = (out / "landmarks.npy").stat().st_mtime_ns
+    prep.prepare(cut2s, out, log=logs.append)
+    assert any("already prepared" in m for m in logs)
+    assert (out / "landmarks.npy").stat().st_mtime_ns == before
+    # An interrupted run: the last step's record and the marker are gone.
+    (out / "dataset.json").unlink()
+    (out / ".steps" / "landmarks.json").unlink()
+    logs.clear()
+    prep.prepare(cut2s, out, log=logs.append)
+    assert any("[decode] done before" in m for m in logs) and any("[audio] done before" in m for m in logs)
+    assert any(m.startswith("[landmarks] {") for m in logs)
+    assert (out / "dataset.json").exists()
+
+
+def test_a_failing_step_leaves_no_complete_dataset(cut2s, tmp_path, monkeypatch):
+    def boom(ctx):
+        raise prep.PrepareError("simulated failure")
+
+    monkeypatch.setattr(prep, "STEPS", [prep.STEPS[0], ("audio", boom)])
+    with pytest.raises(prep.PrepareError):
+        prep.prepare(cut2s, tmp_path / "ds", log=lambda m: None)
+    assert not (tmp_path / "ds" / "dataset.json").exists()
+    assert (tmp_path / "ds" / ".steps" / "decode.json").exists()
+
+
+def bad_videos(clip, d):
+    """(name, path, expected message) for videos the toolchain must refuse."""
+    v = {}
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-f", "lavfi", "-i", "sine=frequency=300:duration=2",
+           "-shortest", "-c:v", "libx264", "-c:a", "aac", d / "noface.mp4")
+    v["no face"] = (d / "noface.mp4", "no face")
+    ffmpeg("-i", clip, "-i", clip, "-t", 2, "-filter_complex", "[0:v][1:v]hstack", "-c:v", "libx264", "-map", "0:a", "-c:a", "aac", d / "two.mp4")
+    v["two faces"] = (d / "two.mp4", "2 faces")
+    ffmpeg("-i", clip, "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", 2, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-c:a", "aac", d / "silent.mp4")
+    v["silent audio"] = (d / "silent.mp4", "silent")
+    (d / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
+    v["corrupt file"] = (d / "corrupt.mp4", "cannot read")
+    ffmpeg("-i", clip, "-frames:v", 1, "-t", 1, "-c:v", "libx264", "-c:a", "aac", d / "oneframe.mp4")
+    v["one frame"] = (d / "oneframe.mp4", "too short")
+    ffmpeg("-i", clip, "-t", 2, "-an", "-c:v", "libx264", d / "mute.mp4")
+    v["no audio stream"] = (d / "mute.mp4", "no audio stream")
+    return v
+
+
+def test_bad_videos_are_refused_with_their_cause(clip, tmp_path):
+    for name, (video, want) in bad_videos(clip, tmp_path).items():
+        out = tmp_path / f"ds-{name.replace(' ', '_')}"
+        with pytest.raises((MediaError, prep.PrepareError)) as e:
+            prep.prepare(video, out, log=lambda m: None)
+        assert want in str(e.value), f"{name}: {e.value}"
+        assert not (out / "dataset.json").exists(), name
+
+
+def test_cli_prints_one_error_line(tmp_path):
+    r = subprocess.run(["synctalk-prepare", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "ds")], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == f"error: {tmp_path / 'nope.mp4'}: no such file"
+
+
+def test_blink_survives_filtering_and_flicker_does_not():
+    b = np.zeros((20, 52), np.float32)
+    b[5:8, 9] = [0.7, 0.95, 0.8]  # a 3-frame blink
+    b[14, 9] = 0.9  # a one-frame flicker
+    f = landmarks.filter_blendshapes(b)
+    assert f[6, 9] >= 0.8 and f[14, 9] == 0.0
+
+
+def test_one_euro_reduces_jitter_and_follows_motion():
+    rng = np.random.default_rng(0)
+    still = 100 + rng.normal(0, 0.5, (100, 1))
+    assert np.diff(landmarks.one_euro(still, 25.0), axis=0).std() < 0.5 * np.diff(still, axis=0).std()
+    step = np.concatenate([np.zeros(20), np.full(20, 50.0)])[:, None]
+    assert landmarks.one_euro(step, 25.0)[25, 0] > 40.0
