@@ -55,7 +55,43 @@ def test_audio_features_and_split(prepared):
     assert np.array_equal(w[10], mel[32:48])  # frame 10 = 400 ms = mel frame 40, +-8
     d = json.loads((out / "dataset.json").read_text())
     assert d["frames"] == 50 and d["split"] == {"train": [0, 45], "val": [45, 50]}
-    assert set(d["steps"]) == {"decode", "audio", "landmarks"}
+    assert set(d["steps"]) == {"decode", "audio", "landmarks", "stabilize"}
+
+
+def test_head_pose_is_valid_and_stabilised(prepared):
+    out, _ = prepared
+    from synctalk_toolchain import pose
+
+    H = np.load(out / "head_pose.npy").astype(np.float64)
+    R, t = H[:, :3, :3], H[:, :3, 3]
+    assert H.shape == (50, 4, 4)
+    assert np.allclose(R @ np.swapaxes(R, 1, 2), np.eye(3), atol=1e-4) and np.allclose(np.linalg.det(R), 1, atol=1e-4)
+    assert np.all(t[:, 2] > 10), "the head is in front of the camera"
+    rep = json.loads((out / "dataset.json").read_text())["steps"]["stabilize"]
+    assert rep["reprojection_px_after"] < 2.0
+    assert rep["reprojection_px_after"] <= 1.10 * rep["reprojection_px_before"]
+    assert rep["jitter_deg_per_frame2_after"] < 0.8 * rep["jitter_deg_per_frame2_before"]
+    assert abs(pose.jitter_deg(R) - rep["jitter_deg_per_frame2_after"]) < 1e-3
+    # The canonical face projects onto the landmarks it came from.
+    tr = json.loads((out / "transforms.json").read_text())
+    canon = np.load(out / "canonical_face.npy").astype(np.float64)
+    lm = np.load(out / "landmarks_raw.npy")[..., :2]
+    proj = pose.project(R, t, canon, tr["fl_x"], np.array([tr["cx"], tr["cy"]]))
+    nose = 1
+    assert np.median(np.linalg.norm(proj[:, nose] - lm[:, nose], axis=-1)) < 4.0
+    assert len(tr["frames"]) == 50 and tr["frames"][45]["split"] == "val" and tr["frames"][44]["split"] == "train"
+    assert np.allclose(np.array(tr["frames"][3]["transform_matrix"]) @ H[3], np.eye(4), atol=1e-4)
+
+
+def test_rotation_helpers_round_trip():
+    from synctalk_toolchain import pose
+
+    rng = np.random.default_rng(1)
+    rv = rng.normal(0, 0.5, (20, 3))
+    assert np.allclose(pose.log_rotation(pose.rodrigues(rv)), rv, atol=1e-9)
+    # Constant angular velocity has zero acceleration.
+    R = pose.rodrigues(np.outer(np.arange(10), [0.0, 0.02, 0.0]))
+    assert pose.jitter_deg(R) < 1e-9
 
 
 def test_resumes_and_redoes_only_what_is_missing(prepared, cut2s, tmp_path):

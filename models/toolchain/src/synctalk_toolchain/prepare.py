@@ -133,10 +133,49 @@ def step_landmarks(ctx: Context) -> dict:
     }
 
 
+def step_stabilize(ctx: Context) -> dict:
+    from . import pose
+
+    frames = ctx.frames()
+    lm = np.load(ctx.out / "landmarks_raw.npy")
+    import cv2
+
+    h, w = cv2.imread(str(frames[0])).shape[:2]
+    try:
+        s = pose.stabilize(frames, lm, w, h, progress=_bar("stabilize"))
+    except (ValueError, np.linalg.LinAlgError) as e:
+        raise PrepareError(f"head pose: {e}") from e
+    T = len(frames)
+    head = np.tile(np.eye(4), (T, 1, 1))
+    head[:, :3, :3], head[:, :3, 3] = s.rotations, s.translations
+    np.save(ctx.out / "head_pose.npy", head.astype(np.float32))
+    np.save(ctx.out / "canonical_face.npy", s.canonical.astype(np.float32))
+    n_train = int(np.floor(0.9 * T))
+    transforms = {
+        "camera_model": "PINHOLE",
+        "units": "cm",
+        "fl_x": s.focal, "fl_y": s.focal, "cx": w / 2.0, "cy": h / 2.0, "w": w, "h": h,
+        "canonical_face": "canonical_face.npy",
+        "frames": [
+            {
+                "index": i,
+                "file_path": f"frames/{i:06d}.jpg",
+                "split": "train" if i < n_train else "val",
+                "head_to_camera": head[i].round(6).tolist(),
+                "transform_matrix": np.linalg.inv(head[i]).round(6).tolist(),
+            }
+            for i in range(T)
+        ],
+    }
+    (ctx.out / "transforms.json").write_text(json.dumps(transforms) + "\n")
+    return s.report
+
+
 STEPS: list[tuple[str, Callable[[Context], dict]]] = [
     ("decode", step_decode),
     ("audio", step_audio),
     ("landmarks", step_landmarks),
+    ("stabilize", step_stabilize),
 ]
 
 
