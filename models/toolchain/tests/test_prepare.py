@@ -55,7 +55,41 @@ def test_audio_features_and_split(prepared):
     assert np.array_equal(w[10], mel[32:48])  # frame 10 = 400 ms = mel frame 40, +-8
     d = json.loads((out / "dataset.json").read_text())
     assert d["frames"] == 50 and d["split"] == {"train": [0, 45], "val": [45, 50]}
-    assert set(d["steps"]) == {"decode", "audio", "landmarks", "stabilize"}
+    assert set(d["steps"]) == {"decode", "audio", "landmarks", "stabilize", "parse", "report"}
+
+
+def test_parsing_layers_and_report(prepared):
+    import cv2
+
+    from synctalk_toolchain import parsing
+
+    out, _ = prepared
+    labels = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted((out / "parsing").glob("*.png"))]
+    assert len(labels) == 50 and labels[0].shape == (512, 512) and labels[0].dtype == np.uint8
+    assert set(np.unique(np.stack(labels))) <= set(parsing.LABELS.values())
+    cov = json.loads((out / "dataset.json").read_text())["steps"]["parse"]["coverage"]
+    assert 0.1 < cov["face"] < 0.4 and cov["hair"] > 0.05 and cov["background"] > 0.1
+    assert 0.0005 < cov["mouth"] < 0.03 and cov["neck_torso"] > 0.01
+    lm = np.load(out / "landmarks.npy")
+    for i in (0, 25, 49):
+        ys, xs = np.nonzero(labels[i] == parsing.FACE)
+        # The face label lies within the face-oval landmarks, the neck below the chin.
+        oval = lm[i, parsing.FACE_OVAL, :2]
+        assert xs.min() >= oval[:, 0].min() - 2 and xs.max() <= oval[:, 0].max() + 2
+        assert ys.min() >= oval[:, 1].min() - 2 and ys.max() <= oval[:, 1].max() + 2
+        ty, _ = np.nonzero(labels[i] == parsing.TORSO)
+        assert ty.size and ty.min() > lm[i, parsing.CHIN, 1] - 1
+    torso = cv2.imread(str(out / "torso" / "000010.png"), cv2.IMREAD_UNCHANGED)
+    assert torso.shape == (512, 512, 4)
+    assert np.array_equal(torso[..., 3] > 0, labels[10] == parsing.TORSO)
+    plate = cv2.imread(str(out / "background.png"))
+    assert plate.shape == (512, 512, 3)
+    # The plate matches the frame where the background is visible.
+    frame = cv2.imread(str(out / "frames" / "000000.jpg")).astype(np.float64)
+    bg = cv2.erode((labels[0] == parsing.BACKGROUND).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    assert np.abs(plate.astype(np.float64) - frame)[bg].mean() < 12
+    sheet = cv2.imread(str(out / "report.png"))
+    assert sheet.shape[0] > 1000 and sheet.shape[1] == 1280
 
 
 def test_head_pose_is_valid_and_stabilised(prepared):

@@ -38,6 +38,8 @@ class Stabilized:
     canonical: np.ndarray  # [478, 3] canonical face, centimetres
     rigid: np.ndarray  # indices of the landmarks used for pose
     report: dict
+    rotations_pnp: np.ndarray  # [T, 3, 3] before stabilisation
+    translations_pnp: np.ndarray  # [T, 3]
 
 
 # --- rotations -------------------------------------------------------------------
@@ -335,4 +337,4 @@ def stabilize(frames, lm2d, width, height, max_increase=0.08, progress=None) -> 
         "jitter_deg_per_frame2_after": round(jitter_deg(R), 4),
         "smoothness_strength": strength,
     }
-    return Stabilized(R, t, f_ba, canon, rigid, report)
+    return Stabilized(R, t, f_ba, canon, rigid, report, R0, t0)

@@ -149,6 +149,9 @@ def step_stabilize(ctx: Context) -> dict:
     head = np.tile(np.eye(4), (T, 1, 1))
     head[:, :3, :3], head[:, :3, 3] = s.rotations, s.translations
     np.save(ctx.out / "head_pose.npy", head.astype(np.float32))
+    before = np.tile(np.eye(4), (T, 1, 1))
+    before[:, :3, :3], before[:, :3, 3] = s.rotations_pnp, s.translations_pnp
+    np.save(ctx.out / "head_pose_pnp.npy", before.astype(np.float32))
     np.save(ctx.out / "canonical_face.npy", s.canonical.astype(np.float32))
     n_train = int(np.floor(0.9 * T))
     transforms = {
@@ -171,11 +174,60 @@ def step_stabilize(ctx: Context) -> dict:
     return s.report
 
 
+def step_parse(ctx: Context) -> dict:
+    import cv2
+
+    from . import parsing
+
+    frames = ctx.frames()
+    lm = np.load(ctx.out / "landmarks.npy")
+    seg = parsing.Segmenter()
+    pdir, tdir = ctx.out / "parsing", ctx.out / "torso"
+    pdir.mkdir(exist_ok=True)
+    tdir.mkdir(exist_ok=True)
+    counts = np.zeros(len(parsing.LABELS))
+    prev_hair = None
+    bar = _bar("parsing")
+    for i, path in enumerate(frames):
+        bgr = cv2.imread(str(path))
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        person = seg.person(rgb)
+        prev_hair = seg.hair(rgb, prev_hair)
+        labels = parsing.label_frame(person, prev_hair, lm[i, :, :2])
+        cv2.imwrite(str(pdir / f"{i:06d}.png"), labels)
+        counts += np.bincount(labels.ravel(), minlength=len(parsing.LABELS))[: len(parsing.LABELS)]
+        bar(i + 1, len(frames))
+    label_paths = sorted(pdir.glob("*.png"))
+    sample = np.linspace(0, len(frames) - 1, min(100, len(frames))).astype(int)
+    plate, hole = parsing.background_plate([frames[i] for i in sample], [cv2.imread(str(label_paths[i]), cv2.IMREAD_UNCHANGED) for i in sample])
+    cv2.imwrite(str(ctx.out / "background.png"), plate)
+    for i, path in enumerate(frames):
+        labels = cv2.imread(str(label_paths[i]), cv2.IMREAD_UNCHANGED)
+        bgra = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2BGRA)
+        bgra[..., 3] = np.where(labels == parsing.TORSO, 255, 0).astype(np.uint8)
+        cv2.imwrite(str(tdir / f"{i:06d}.png"), bgra)
+    frac = counts / counts.sum()
+    (ctx.out / "parsing.json").write_text(json.dumps({"labels": parsing.LABELS}, indent=1) + "\n")
+    return {
+        "coverage": {name: round(float(frac[v]), 4) for name, v in parsing.LABELS.items()},
+        "background_inpainted_fraction": round(float(hole.mean()), 4),
+    }
+
+
+def step_report(ctx: Context) -> dict:
+    from . import report
+
+    path = report.contact_sheet(ctx.out, ctx.fps)
+    return {"contact_sheet": path.name}
+
+
 STEPS: list[tuple[str, Callable[[Context], dict]]] = [
     ("decode", step_decode),
     ("audio", step_audio),
     ("landmarks", step_landmarks),
     ("stabilize", step_stabilize),
+    ("parse", step_parse),
+    ("report", step_report),
 ]
 
 

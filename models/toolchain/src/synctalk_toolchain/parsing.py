@@ -1,0 +1,108 @@
+"""Parsing and layers: per-frame labels (face, mouth interior, hair, neck and
+torso, the rest of the head, background) from MediaPipe's selfie and hair
+segmentation models plus landmark polygons; a clean background plate; per-
+frame torso images."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .landmarks import ASSETS
+
+BACKGROUND, FACE, MOUTH, HAIR, TORSO, HEAD_OTHER = 0, 1, 2, 3, 4, 5
+LABELS = {"background": BACKGROUND, "face": FACE, "mouth": MOUTH, "hair": HAIR, "neck_torso": TORSO, "head_other": HEAD_OTHER}
+
+FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149,
+             150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
+INNER_LIPS = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
+CHIN = 152
+
+
+class Segmenter:
+    """MediaPipe's person and hair segmentation models through LiteRT."""
+
+    def __init__(self, assets: Path = ASSETS):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.selfie = Interpreter(model_path=str(assets / "selfie_segmentation.tflite"))
+        self.hair_net = Interpreter(model_path=str(assets / "hair_segmentation.tflite"))
+        self.selfie.allocate_tensors()
+        self.hair_net.allocate_tensors()
+
+    @staticmethod
+    def _run(it, x):
+        it.set_tensor(it.get_input_details()[0]["index"], x[None].astype(np.float32))
+        it.invoke()
+        return it.get_tensor(it.get_output_details()[0]["index"])[0]
+
+    def person(self, rgb: np.ndarray) -> np.ndarray:
+        import cv2
+
+        h, w = rgb.shape[:2]
+        p = self._run(self.selfie, cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_AREA) / 255.0)[..., 0]
+        return cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def hair(self, rgb: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
+        """Hair probability; the model takes the previous frame's mask as a
+        fourth input channel for temporal consistency."""
+        import cv2
+
+        h, w = rgb.shape[:2]
+        x = cv2.resize(rgb, (512, 512), interpolation=cv2.INTER_AREA) / 255.0
+        prev = np.zeros((512, 512), np.float32) if previous is None else cv2.resize(previous, (512, 512))
+        logits = self._run(self.hair_net, np.concatenate([x, prev[..., None]], -1))
+        e = np.exp(logits - logits.max(-1, keepdims=True))
+        p = (e[..., 1] / e.sum(-1)).astype(np.float32)
+        return cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def label_frame(person: np.ndarray, hair: np.ndarray, lm2d: np.ndarray) -> np.ndarray:
+    """One frame's label map (uint8, LABELS) from probabilities and landmarks."""
+    import cv2
+
+    h, w = person.shape
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face, [np.round(lm2d[FACE_OVAL]).astype(np.int32)], 1)
+    mouth = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mouth, [np.round(lm2d[INNER_LIPS]).astype(np.int32)], 1)
+    is_person = person > 0.5
+    is_hair = (hair > 0.5) & is_person & (mouth == 0)
+    labels = np.full((h, w), BACKGROUND, np.uint8)
+    chin_y = lm2d[CHIN, 1]
+    rows = np.arange(h)[:, None]
+    labels[is_person & (rows > chin_y)] = TORSO
+    labels[is_person & (rows <= chin_y)] = HEAD_OTHER
+    labels[(face == 1)] = FACE
+    labels[is_hair] = HAIR
+    labels[mouth == 1] = MOUTH
+    return labels
+
+
+def background_plate(frames: list[Path], labels: list[np.ndarray], max_samples: int = 100):
+    """Median of each pixel over the sampled frames where it is background
+    (eroded, away from the person's edge); pixels never seen are inpainted.
+    Returns (RGB plate, mask of inpainted pixels)."""
+    import cv2
+
+    idx = np.linspace(0, len(frames) - 1, min(max_samples, len(frames))).astype(int)
+    stack, valid = [], []
+    kernel = np.ones((9, 9), np.uint8)
+    for i in idx:
+        img = cv2.imread(str(frames[i]))
+        bg = cv2.erode((labels[i] == BACKGROUND).astype(np.uint8), kernel) > 0
+        stack.append(np.where(bg[..., None], img, 0))
+        valid.append(bg)
+    stack = np.stack(stack).astype(np.float32)
+    valid = np.stack(valid)
+    data = np.where(valid[..., None], stack, np.nan)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(data, axis=0)
+    hole = ~valid.any(0)
+    med = np.nan_to_num(med).clip(0, 255).astype(np.uint8)
+    plate = cv2.inpaint(med, hole.astype(np.uint8) * 255, 7, cv2.INPAINT_TELEA)
+    return plate, hole
