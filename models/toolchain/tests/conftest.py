@@ -1,12 +1,15 @@
 """Shared fixtures: short cuts of the real clips in ../shared/data (beside the
 repository, as in CI) and videos made to be refused."""
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-SHARED = ROOT.parent / "shared" / "data"
+# The shared data folder sits beside the checkout (as in CI); override with
+# SYNCTALK_SHARED_DATA.
+SHARED = Path(os.environ.get("SYNCTALK_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 def ffmpeg(*args):
