@@ -204,3 +204,17 @@ def test_one_euro_reduces_jitter_and_follows_motion():
     assert np.diff(landmarks.one_euro(still, 25.0), axis=0).std() < 0.5 * np.diff(still, axis=0).std()
     step = np.concatenate([np.zeros(20), np.full(20, 50.0)])[:, None]
     assert landmarks.one_euro(step, 25.0)[25, 0] > 40.0
+
+
+def test_other_frame_rates_and_sizes_work(clip, tmp_path):
+    """A 30 fps, 640x360, 44.1 kHz stereo video: frames are resampled to 25 fps."""
+    src = tmp_path / "wide30.mp4"
+    ffmpeg("-i", clip, "-t", 2, "-vf", "scale=-2:360,pad=640:360:(ow-iw)/2:0,fps=30", "-ar", 44100, "-ac", 2,
+           "-c:v", "libx264", "-c:a", "aac", src)
+    out = tmp_path / "ds"
+    d = prep.prepare(src, out, log=lambda m: None)
+    assert d["frames"] == 50
+    s = d["steps"]["decode"]
+    assert (s["width"], s["height"], s["source_fps"]) == (640, 360, 30.0)
+    assert np.load(out / "landmarks.npy").shape == (50, 478, 3)
+    assert json.loads((out / "transforms.json").read_text())["w"] == 640
