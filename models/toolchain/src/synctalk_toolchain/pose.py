@@ -140,11 +140,14 @@ def pnp(canon, rigid, lm2d, f, c, init=None):
     return R, tv, float(err)
 
 
+FOCAL_RANGE = (0.6, 6.0)  # search range, in image widths
+
+
 def best_focal(canon, rigid, lm2d, c, width):
     """Focal length (pixels) with the smallest PnP reprojection error, on a
     subset of frames."""
     sub = lm2d[:: max(1, lm2d.shape[0] // 20)]
-    grid = width * np.geomspace(0.6, 6.0, 13)
+    grid = width * np.geomspace(*FOCAL_RANGE, 13)
     errs = [pnp(canon, rigid, sub, f, c)[2] for f in grid]
     i = int(np.argmin(errs))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
@@ -327,6 +330,9 @@ def stabilize(frames, lm2d, width, height, max_increase=0.08, progress=None) -> 
     report = {
         "focal_px": round(f_ba, 2),
         "focal_pnp_px": round(f, 2),
+        # True when the search ended at its bound: the data prefer a longer
+        # lens (weak perspective), and the focal is not really estimated.
+        "focal_at_search_bound": bool(f >= 0.999 * FOCAL_RANGE[1] * width or f <= 1.001 * FOCAL_RANGE[0] * width),
         "rigid_landmarks": int(len(rigid)),
         "tracks": int(ids.max() + 1) if len(ids) else 0,
         "track_observations": int(len(ids)),
