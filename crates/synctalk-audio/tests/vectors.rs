@@ -1,0 +1,108 @@
+//! The Rust front end reproduces the Python toolchain's test vectors
+//! (tests/vectors/audio/, written from real speech) to 1e-4.
+
+use std::path::{Path, PathBuf};
+use synctalk_audio::{frame_window, AudioError, LogMel, CONTEXT, N_MELS};
+
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/audio")
+}
+
+/// A float32 little-endian 2-D .npy file.
+fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let b = std::fs::read(path).expect("npy");
+    assert_eq!(&b[..6], b"\x93NUMPY");
+    let (hlen, start) = if b[6] == 1 {
+        (u16::from_le_bytes([b[8], b[9]]) as usize, 10)
+    } else {
+        (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12)
+    };
+    let header = std::str::from_utf8(&b[start..start + hlen]).expect("header");
+    assert!(
+        header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"),
+        "{header}"
+    );
+    let shape: Vec<usize> = header
+        .split("'shape': (")
+        .nth(1)
+        .expect("shape")
+        .split(')')
+        .next()
+        .expect("shape")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let data = b[start + hlen..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (shape, data)
+}
+
+fn read_wav(path: &Path) -> Vec<f32> {
+    let mut r = hound::WavReader::open(path).expect("wav");
+    let spec = r.spec();
+    assert_eq!(
+        (spec.sample_rate, spec.channels, spec.bits_per_sample),
+        (16_000, 1, 16)
+    );
+    r.samples::<i16>()
+        .map(|s| f32::from(s.expect("sample")) / 32768.0)
+        .collect()
+}
+
+#[test]
+fn reproduces_the_toolchain_vectors() {
+    let mut lm = LogMel::new();
+    let mut mel = Vec::new();
+    let mut n = 0;
+    for entry in std::fs::read_dir(vectors()).expect("vectors dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "wav") {
+            let samples = read_wav(&path);
+            let (shape, want) = read_npy(&path.with_extension("mel.npy"));
+            lm.frames(&samples, &mut mel).expect("frames");
+            assert_eq!(shape, vec![mel.len(), N_MELS], "{}", path.display());
+            let err = mel
+                .iter()
+                .flatten()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            eprintln!(
+                "{}: {} frames, max abs error {err:.2e}",
+                path.display(),
+                mel.len()
+            );
+            assert!(err <= 1e-4, "{}: max error {err}", path.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 4, "only {n} vectors found");
+}
+
+#[test]
+fn windows_and_bad_input() {
+    let mel: Vec<[f32; N_MELS]> = (0..30).map(|k| [k as f32; N_MELS]).collect();
+    let mut w = [[0f32; N_MELS]; CONTEXT];
+    let floor = 1e-6f64.ln() as f32;
+    frame_window(&mel, 3, 25.0, &mut w).expect("window");
+    assert_eq!(w[0][0], 4.0);
+    assert_eq!(w[15][0], 19.0);
+    frame_window(&mel, 0, 25.0, &mut w).expect("window");
+    assert_eq!((w[7][0], w[8][0]), (floor, 0.0));
+    frame_window(&mel, 1, 30.0, &mut w).expect("window");
+    assert_eq!(w[8][0], 3.0);
+    assert_eq!(
+        frame_window(&mel, 1, 0.0, &mut w),
+        Err(AudioError::FrameRate(0.0))
+    );
+    let mut lm = LogMel::new();
+    let mut out = Vec::new();
+    assert_eq!(
+        lm.frames(&[0.0, f32::NAN], &mut out),
+        Err(AudioError::NotFinite(1))
+    );
+    lm.frames(&[0.0; 800], &mut out).expect("silence");
+    assert!(out.iter().flatten().all(|&v| v == floor));
+}
