@@ -105,6 +105,7 @@ def test_head_pose_is_valid_and_stabilised(prepared):
     assert rep["reprojection_px_after"] < 2.0
     assert rep["reprojection_px_after"] <= 1.10 * rep["reprojection_px_before"]
     assert rep["jitter_deg_per_frame2_after"] < 0.8 * rep["jitter_deg_per_frame2_before"]
+    assert rep["translation_jitter_cm_per_frame2_after"][2] < 0.8 * rep["translation_jitter_cm_per_frame2_before"][2]
     assert abs(pose.jitter_deg(R) - rep["jitter_deg_per_frame2_after"]) < 1e-3
     # The canonical face projects onto the landmarks it came from.
     tr = json.loads((out / "transforms.json").read_text())
