@@ -68,12 +68,23 @@ def label_frame(person: np.ndarray, hair: np.ndarray, lm2d: np.ndarray) -> np.nd
     cv2.fillPoly(mouth, [np.round(lm2d[INNER_LIPS]).astype(np.int32)], 1)
     is_person = person > 0.5
     is_hair = (hair > 0.5) & is_person & (mouth == 0)
-    labels = np.full((h, w), BACKGROUND, np.uint8)
+    # The rest of the head (ears, forehead above MediaPipe's oval): person
+    # pixels above the chin inside the head's outline, the convex hull of the
+    # face oval and the hair above the chin, grown by 15% of the face width.
+    # Everything else of the person (neck, shoulders, chest) is torso.
+    oval = lm2d[FACE_OVAL]
     chin_y = lm2d[CHIN, 1]
-    rows = np.arange(h)[:, None]
-    labels[is_person & (rows > chin_y)] = TORSO
-    labels[is_person & (rows <= chin_y)] = HEAD_OTHER
-    labels[(face == 1)] = FACE
+    above_chin = np.arange(h)[:, None] <= chin_y
+    hy, hx = np.nonzero(is_hair & above_chin)
+    pts = np.concatenate([oval, np.stack([hx, hy], 1)[:: max(1, hx.size // 2000)]]).astype(np.int32)
+    hull = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+    k = max(3, int(0.15 * (oval[:, 0].max() - oval[:, 0].min())) | 1)
+    near = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    labels = np.full((h, w), BACKGROUND, np.uint8)
+    labels[is_person] = TORSO
+    labels[is_person & near & above_chin] = HEAD_OTHER
+    labels[face == 1] = FACE
     labels[is_hair] = HAIR
     labels[mouth == 1] = MOUTH
     return labels
