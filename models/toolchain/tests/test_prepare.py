@@ -21,6 +21,8 @@ def test_decode_outputs(prepared):
     assert cv2.imread(str(frames[0])).shape == (512, 512, 3)
     pcm, sr = sf.read(out / "aud.wav", dtype="int16")
     assert sr == 16000 and pcm.ndim == 1 and abs(pcm.size / 16000 - 2.0) < 0.1
+    decode = json.loads((out / "dataset.json").read_text())["steps"]["decode"]
+    assert decode["source_variable_frame_rate"] is False and decode["source_fps"] == 25.0
 
 
 def test_landmarks_and_blendshapes_by_value(prepared):
@@ -224,3 +226,13 @@ def test_other_frame_rates_and_sizes_work(clip, tmp_path):
     assert (s["width"], s["height"], s["source_fps"]) == (640, 360, 30.0)
     assert np.load(out / "landmarks.npy").shape == (50, 478, 3)
     assert json.loads((out / "transforms.json").read_text())["w"] == 640
+
+
+def test_variable_frame_rate_input_is_resampled(clip, tmp_path):
+    """Frames at irregular intervals (40, 40, 120 ms...) become 25 fps CFR."""
+    src = tmp_path / "vfr.mkv"
+    ffmpeg("-i", clip, "-t", 2, "-vf", "select='lt(mod(n\\,5)\\,3)'", "-fps_mode", "vfr", "-c:v", "libx264", "-c:a", "aac", src)
+    d = prep.prepare(src, tmp_path / "ds", log=lambda m: None)
+    s = d["steps"]["decode"]
+    assert s["source_variable_frame_rate"] is True
+    assert d["frames"] == 50 and abs(s["video_seconds"] - 2.0) < 0.05

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
 from .media import MediaError, ffmpeg
 
 MIN_SECONDS = 1.0
@@ -71,7 +73,34 @@ def probe(path: Path) -> VideoInfo:
     )
     if info.width <= 0 or info.height <= 0:
         raise MediaError(f"{path}: the video stream has no picture size")
+    times = packet_times(exe, path)
+    if times.size >= 3:
+        gaps = np.diff(times)
+        gaps = gaps[gaps > 0]
+        if gaps.size >= 2:
+            info.avg_fps = float((times.size - 1) / (times[-1] - times[0]))
+            # Containers do not always say (MKV reports its timebase as the
+            # average rate): look at the frames' own spacing.
+            info.variable_frame_rate = bool(np.percentile(gaps, 95) > 1.1 * np.percentile(gaps, 5))
     return info
+
+
+def packet_times(ffprobe: str, path: Path) -> np.ndarray:
+    """Sorted presentation times (s) of the first video stream's packets,
+    without decoding; empty when ffprobe cannot list them."""
+    r = subprocess.run(
+        [ffprobe, "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0", str(path)],
+        capture_output=True,
+    )
+    if r.returncode != 0:
+        return np.zeros(0)
+    vals = []
+    for line in r.stdout.decode(errors="replace").split():
+        try:
+            vals.append(float(line.strip(",")))
+        except ValueError:
+            continue
+    return np.sort(np.array(vals, dtype=np.float64))
 
 
 def decode_frames(path: Path, out_dir: Path, fps: float) -> int:
