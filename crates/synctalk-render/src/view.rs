@@ -296,6 +296,7 @@ pub struct View {
     output: wgpu::Texture,
     head: wgpu::Texture,
     quad_head: wgpu::Texture,
+    quad_head_view: wgpu::TextureView,
     raster: RasterMode,
     timer: Option<Timer>,
     gpu_bytes: u64,
@@ -583,6 +584,7 @@ impl View {
             torso: None,
             output,
             head,
+            quad_head_view: quad_head.create_view(&Default::default()),
             quad_head,
             raster: RasterMode::default(),
             timer: r.ctx.timestamps.then(|| Timer::new(d, &r.ctx.queue)),
@@ -668,12 +670,21 @@ impl View {
             write(&t, img);
             t
         });
+        self.bind_layers(r);
+        Ok(())
+    }
+
+    /// Points the composite pass at the current background and torso
+    /// textures (both rasterizers' bind groups and the uniform).
+    fn bind_layers(&mut self, r: &Renderer) {
         let u = CompositeUniform {
             size: [self.width, self.height],
-            has_torso: u32::from(torso.is_some()),
+            has_torso: u32::from(self.torso.is_some()),
             _pad: 0,
         };
-        q.write_buffer(&self.b.composite, 0, bytemuck::bytes_of(&u));
+        r.ctx
+            .queue
+            .write_buffer(&self.b.composite, 0, bytemuck::bytes_of(&u));
         self.g.composite = Self::composite_group(
             r,
             &self.b.composite,
@@ -690,7 +701,6 @@ impl View {
             self.torso.as_ref(),
             &self.output,
         );
-        Ok(())
     }
 
     /// Chooses the rasterizer (see [`RasterMode`]).
@@ -808,11 +818,10 @@ impl View {
             // slots filled.
             drop(self.compute_pass(encoder, 2));
             drop(self.compute_pass(encoder, 3));
-            let hv = self.quad_head.create_view(&Default::default());
             let mut rp = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                 label: Some("rasterize (quads)"),
                 color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &hv,
+                    view: &self.quad_head_view,
                     depth_slice: None,
                     resolve_target: None,
                     ops: wgpu::Operations {
@@ -923,35 +932,11 @@ impl View {
                 let scene = self.scene.clone();
                 let mut grown =
                     Self::with_capacity(r, &scene, self.width, self.height, want as u32)?;
-                // Keep the layers.
-                grown.g.composite = Self::composite_group(
-                    r,
-                    &grown.b.composite,
-                    &grown.head,
-                    &self.background,
-                    self.torso.as_ref(),
-                    &grown.output,
-                );
-                grown.g.composite_quads = Self::composite_group(
-                    r,
-                    &grown.b.composite,
-                    &grown.quad_head,
-                    &self.background,
-                    self.torso.as_ref(),
-                    &grown.output,
-                );
-                r.ctx.queue.write_buffer(
-                    &grown.b.composite,
-                    0,
-                    bytemuck::bytes_of(&CompositeUniform {
-                        size: [self.width, self.height],
-                        has_torso: u32::from(self.torso.is_some()),
-                        _pad: 0,
-                    }),
-                );
+                // Keep the layers and settings.
                 grown.background = self.background.clone();
-                grown.raster = self.raster;
                 grown.torso = self.torso.take();
+                grown.raster = self.raster;
+                grown.bind_layers(r);
                 *self = grown;
                 continue;
             }

@@ -38,3 +38,8 @@ def load_audio(path: Path, start: float = 0.0, duration: float | None = None) ->
     if pcm.size == 0:
         raise MediaError(f"{path}: no audio stream (or an empty one)")
     return (pcm.astype(np.float32) / 32768.0).astype(np.float32)
+
+
+def to_pcm16(samples: np.ndarray) -> np.ndarray:
+    """Floats in [-1, 1] to little-endian 16-bit PCM (rounded, clipped)."""
+    return np.clip(np.round(np.asarray(samples, np.float64) * 32768.0), -32768, 32767).astype("<i2")

@@ -15,14 +15,14 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from . import __version__, audio
-from .media import MediaError, load_audio
+from .media import MediaError, load_audio, to_pcm16
 from .probe import MIN_SECONDS, VideoInfo, decode_frames, probe
 
 SILENCE_DBFS = -60.0
@@ -80,7 +80,7 @@ def step_decode(ctx: Context) -> dict:
         raise MediaError(f"{ctx.video}: the audio track is silent ({rms_db:.1f} dBFS); the toolchain needs the person's speech")
     import soundfile as sf
 
-    pcm = np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2")
+    pcm = to_pcm16(samples)
     sf.write(ctx.out / "aud.wav", pcm, audio.SAMPLE_RATE, subtype="PCM_16")
     return {
         "frames": n,

@@ -15,7 +15,7 @@ import numpy as np
 import soundfile as sf
 
 from .audio import PARAMS, SAMPLE_RATE, log_mel
-from .media import load_audio
+from .media import load_audio, to_pcm16
 
 # (name, source file under the shared data dir, start s, duration s)
 CUTS = [
@@ -39,7 +39,7 @@ def synthetic() -> np.ndarray:
 
 
 def write(name: str, samples: np.ndarray, out: Path) -> None:
-    pcm = np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2")
+    pcm = to_pcm16(samples)
     sf.write(out / f"{name}.wav", pcm, SAMPLE_RATE, subtype="PCM_16")
     np.save(out / f"{name}.mel.npy", log_mel(pcm.astype(np.float64) / 32768.0).astype(np.float32))
 
