@@ -1,0 +1,190 @@
+"""Writer of the SyncTalk portrait format v1 (`.stk`, docs/portrait-format.md).
+
+Numpy only, so that export and its tests run without PyTorch. The Rust reader
+(`synctalk-portrait`) is the reference: every file written here is read back
+by it in the project's tests.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"STKPORT\x1a"
+ACTIVATIONS = {"linear": 0, "relu": 1, "tanh": 2, "sigmoid": 3}
+ROLE_BACKGROUND, ROLE_TORSO = 0, 1
+
+
+class PortraitWriteError(ValueError):
+    """A value that the format cannot hold, named by chunk and field."""
+
+
+@dataclass
+class Dense:
+    """One controller layer: y = act(W x + b), W is [outputs, inputs]."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    activation: str = "linear"
+
+
+@dataclass
+class PortraitData:
+    """Everything one portrait file holds (arrays in the format's layouts)."""
+
+    meta: dict
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    positions: np.ndarray  # [N, 3]
+    rotations: np.ndarray  # [N, 4] w, x, y, z
+    log_scales: np.ndarray  # [N, 3]
+    opacity_logits: np.ndarray  # [N]
+    sh: np.ndarray  # [N, (d+1)^2, 3], DC first
+    near: float = 0.2
+    cam_rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
+    cam_translation: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    bases: np.ndarray | None = None  # [K, 11, N]
+    controller: list[Dense] = field(default_factory=list)
+    input_dim: int = 0
+    pose_rotations: np.ndarray | None = None  # [T, 4] unit quaternions w, x, y, z
+    pose_translations: np.ndarray | None = None  # [T, 3]
+    fps: float = 25.0
+    layers: list[tuple[int, int, bytes, int, int]] = field(default_factory=list)  # role, index, PNG, w, h
+    networks: list[tuple[str, bytes]] = field(default_factory=list)  # name, ONNX bytes
+    half: bool = True
+
+
+def _chunk(tag: bytes, critical: bool, payload: bytes) -> bytes:
+    head = tag + struct.pack("<IQII", 1 if critical else 0, len(payload), zlib.crc32(payload), 0)
+    return head + payload + b"\0" * (-len(payload) % 8)
+
+
+def _floats(name: str, a: np.ndarray, half: bool) -> bytes:
+    a = np.asarray(a, np.float32)
+    if not np.all(np.isfinite(a)):
+        raise PortraitWriteError(f"{name}: non-finite values")
+    if half:
+        h = a.astype("<f2")
+        if not np.all(np.isfinite(h)):
+            raise PortraitWriteError(f"{name}: values overflow half precision (|x| > 65504)")
+        return h.tobytes()
+    return a.astype("<f4").tobytes()
+
+
+def quaternion_from_matrix(R: np.ndarray) -> np.ndarray:
+    """Rotation matrices [..., 3, 3] to unit quaternions [..., 4] (w, x, y, z), w >= 0."""
+    R = np.asarray(R, np.float64)
+    m = R.reshape(-1, 3, 3)
+    q = np.empty((m.shape[0], 4))
+    for i, r in enumerate(m):
+        tr = np.trace(r)
+        if tr > 0:
+            s = 2 * np.sqrt(tr + 1)
+            q[i] = [s / 4, (r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s]
+        else:
+            k = int(np.argmax(np.diag(r)))
+            j, l = (k + 1) % 3, (k + 2) % 3
+            s = 2 * np.sqrt(1 + r[k, k] - r[j, j] - r[l, l])
+            v = np.zeros(3)
+            v[k] = s / 4
+            v[j] = (r[j, k] + r[k, j]) / s
+            v[l] = (r[l, k] + r[k, l]) / s
+            q[i] = [(r[l, j] - r[j, l]) / s, *v]
+    q *= np.where(q[:, :1] < 0, -1, 1)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return q.reshape(R.shape[:-2] + (4,))
+
+
+def encode(p: PortraitData) -> bytes:
+    """The whole file as bytes."""
+    head = MAGIC + struct.pack("<HH", 1, 0)
+    out = [head + struct.pack("<I", zlib.crc32(head))]
+    for key in ("name", "licence"):
+        if not p.meta.get(key):
+            raise PortraitWriteError(f"META: `{key}` must be a non-empty string")
+    out.append(_chunk(b"META", True, json.dumps(p.meta, ensure_ascii=False).encode()))
+    cam = struct.pack("<II", p.width, p.height) + _floats("CAMR", [p.fx, p.fy, p.cx, p.cy, p.near], False)
+    cam += _floats("CAMR.rotation", np.asarray(p.cam_rotation).reshape(9), False)
+    cam += _floats("CAMR.translation", np.asarray(p.cam_translation).reshape(3), False)
+    out.append(_chunk(b"CAMR", True, cam))
+
+    n = p.positions.shape[0]
+    coeffs = p.sh.shape[1]
+    degree = {1: 0, 4: 1, 9: 2, 16: 3}.get(coeffs)
+    if degree is None or p.sh.shape != (n, coeffs, 3):
+        raise PortraitWriteError(f"GAUS.sh: shape {p.sh.shape} is not [N, (d+1)^2, 3]")
+    for name, a, shape in (("rotations", p.rotations, (n, 4)), ("log_scales", p.log_scales, (n, 3)),
+                           ("opacity_logits", p.opacity_logits, (n,)), ("positions", p.positions, (n, 3))):
+        if np.shape(a) != shape:
+            raise PortraitWriteError(f"GAUS.{name}: shape {np.shape(a)}, want {shape}")
+    if np.any(np.linalg.norm(p.rotations, axis=1) == 0):
+        raise PortraitWriteError("GAUS.rotations: a zero quaternion")
+    g = struct.pack("<IBBH", n, degree, 1 if p.half else 0, 0)
+    g += _floats("GAUS.positions", p.positions, False)
+    g += _floats("GAUS.rotations", p.rotations, p.half)
+    g += _floats("GAUS.log_scales", p.log_scales, p.half)
+    g += _floats("GAUS.opacity_logits", p.opacity_logits, p.half)
+    g += _floats("GAUS.sh", p.sh, p.half)
+    out.append(_chunk(b"GAUS", True, g))
+
+    if p.bases is not None:
+        k = p.bases.shape[0]
+        if p.bases.shape != (k, 11, n) or not 1 <= k <= 32:
+            raise PortraitWriteError(f"DEFM.bases: shape {p.bases.shape}, want [K<=32, 11, {n}]")
+        d = struct.pack("<IIB3x", k, n, 1 if p.half else 0) + _floats("DEFM.bases", p.bases, p.half)
+        d += struct.pack("<II", p.input_dim, len(p.controller))
+        prev = p.input_dim
+        for i, layer in enumerate(p.controller):
+            o, inp = layer.weight.shape
+            if inp != prev or layer.bias.shape != (o,):
+                raise PortraitWriteError(f"DEFM.layer{i}: shape {layer.weight.shape} after {prev} inputs")
+            d += struct.pack("<IIB3x", inp, o, ACTIVATIONS[layer.activation])
+            d += _floats(f"DEFM.layer{i}.weights", layer.weight, False) + _floats(f"DEFM.layer{i}.bias", layer.bias, False)
+            prev = o
+        if prev != k:
+            raise PortraitWriteError(f"DEFM: the controller outputs {prev} values for {k} bases")
+        out.append(_chunk(b"DEFM", True, d))
+
+    if p.pose_rotations is not None:
+        q = np.asarray(p.pose_rotations, np.float32)
+        t = np.asarray(p.pose_translations, np.float32)
+        body = np.concatenate([q, t], axis=1)
+        out.append(_chunk(b"POSE", False, struct.pack("<If", q.shape[0], p.fps) + _floats("POSE", body, False)))
+
+    for role, index, png, w, h in p.layers:
+        if png[:8] != b"\x89PNG\r\n\x1a\n":
+            raise PortraitWriteError(f"IMAG {index}: not a PNG")
+        out.append(_chunk(b"IMAG", False, struct.pack("<BBHIII", role, 1, 0, index, w, h) + png))
+    for name, data in p.networks:
+        nb = name.encode()
+        out.append(_chunk(b"NETW", False, struct.pack("<BBH", 0, 0, len(nb)) + nb + data))
+    out.append(_chunk(b"END ", True, b""))
+    return b"".join(out)
+
+
+def write(path: Path, p: PortraitData) -> int:
+    """Writes atomically (temporary file, then rename); returns the size."""
+    data = encode(p)
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return len(data)
+
+
+def png_rgba(rgba: np.ndarray) -> bytes:
+    """RGBA uint8 [H, W, 4] as a PNG file."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgba), cv2.COLOR_RGBA2BGRA), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    if not ok:
+        raise PortraitWriteError("IMAG: PNG encoding failed")
+    return buf.tobytes()

@@ -1,0 +1,536 @@
+"""`synctalk-train DATASET -o PORTRAIT.stk`: the Dynamic Portrait from a prepared dataset.
+
+The head is a set of 3D Gaussians in head space (centimetres, the
+stabilizer's canonical face frame), placed per frame by the tracked head pose.
+Expression moves it through a deformation the browser evaluates per Gaussian
+in WGSL (docs/portrait-format.md, `DEFM`): a small controller MLP maps the
+frame's condition (the 52 MediaPipe blendshapes) to K coefficients, and each
+Gaussian's raw parameters are offset by the coefficient-weighted sum of its K
+learned bases (position, rotation, log-scale, opacity). Training composites
+the head over the frame's torso layer and the background plate exactly as the
+renderer does, so the loss sees the neck seam and hair edges the viewer sees.
+
+Needs PyTorch and gsplat (CUDA); the dataset is written by `synctalk-prepare`.
+Resumable: checkpoints go to `--work` (default: PORTRAIT.stk's name + `.work`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, stk
+from .parsing import FACE, FACE_OVAL, HAIR, HEAD_OTHER, MOUTH, TORSO
+
+HEAD_LABELS = (FACE, MOUTH, HAIR, HEAD_OTHER)
+OUTER_LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
+PARITY_FRAMES = 3
+
+
+class TrainError(RuntimeError):
+    """A dataset or setting training cannot use, with the reason."""
+
+
+@dataclass
+class Dataset:
+    root: Path
+    frames: np.ndarray  # [T, H, W, 3] uint8 RGB
+    under: np.ndarray  # [T, H, W, 3] uint8: torso over background plate, what the head is composited on
+    torso: np.ndarray  # [T, H, W, 4] uint8 RGBA (straight alpha, binary)
+    background: np.ndarray  # [H, W, 3] uint8
+    masks: np.ndarray  # [T, H, W] uint8 bits: 1 head, 2 head interior, 4 far outside the head, 8 mouth region
+    face_boxes: np.ndarray  # [T, 4] x0, y0, x1, y1 of the face (landmarks, +10%)
+    head_to_camera: np.ndarray  # [T, 4, 4]
+    K: np.ndarray  # [3, 3]
+    blendshapes: np.ndarray  # [T, 52]
+    blendshape_names: list
+    train: np.ndarray  # frame indices
+    val: np.ndarray
+    fps: float
+    source: str
+
+
+def load_dataset(root: Path) -> Dataset:
+    import cv2
+
+    root = Path(root)
+    meta_path = root / "dataset.json"
+    if not meta_path.is_file():
+        raise TrainError(f"{root}: no dataset.json (not a finished `synctalk-prepare` output)")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != "synctalk-dataset" or meta.get("version") != 1:
+        raise TrainError(f"{meta_path}: not a synctalk-dataset v1")
+    tr = json.loads((root / "transforms.json").read_text())
+    T, W, H = meta["frames"], tr["w"], tr["h"]
+    frames = np.empty((T, H, W, 3), np.uint8)
+    torso = np.empty((T, H, W, 4), np.uint8)
+    masks = np.zeros((T, H, W), np.uint8)
+    lm = np.load(root / "landmarks.npy")
+    bg = cv2.imread(str(root / "background.png"))
+    if bg is None or bg.shape[:2] != (H, W):
+        raise TrainError(f"{root / 'background.png'}: missing or not {W}x{H}")
+    bg = bg[..., ::-1]
+    k_far = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (31, 31))
+    k_in = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
+    k_mouth = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (13, 13))
+    boxes = np.zeros((T, 4), np.int64)
+    for t in range(T):
+        f = cv2.imread(str(root / "frames" / f"{t:06d}.jpg"))
+        lab = cv2.imread(str(root / "parsing" / f"{t:06d}.png"), cv2.IMREAD_UNCHANGED)
+        tor = cv2.imread(str(root / "torso" / f"{t:06d}.png"), cv2.IMREAD_UNCHANGED)
+        for name, img in (("frames", f), ("parsing", lab), ("torso", tor)):
+            if img is None or img.shape[:2] != (H, W):
+                raise TrainError(f"{root / name}/{t:06d}: missing or not {W}x{H}")
+        frames[t] = f[..., ::-1]
+        torso[t] = cv2.cvtColor(tor, cv2.COLOR_BGRA2RGBA)
+        head = np.isin(lab, HEAD_LABELS).astype(np.uint8)
+        mouth = np.zeros_like(head)
+        cv2.fillPoly(mouth, [np.round(lm[t, OUTER_LIPS, :2]).astype(np.int32)], 1)
+        mouth = cv2.dilate(mouth, k_mouth) | (lab == MOUTH)
+        masks[t] = (head | (cv2.erode(head, k_in) << 1) | ((1 - cv2.dilate(head, k_far)) << 2) | (mouth << 3)).astype(np.uint8)
+        xy = lm[t, :, :2]
+        lo, hi = xy.min(0), xy.max(0)
+        pad = 0.1 * (hi - lo)
+        boxes[t] = np.concatenate([np.clip(lo - pad, 0, [W, H]), np.clip(hi + pad, 0, [W, H])]).astype(np.int64)
+    a = torso[..., 3:].astype(np.float32) / 255
+    under = np.round(torso[..., :3] * a + bg[None] * (1 - a)).astype(np.uint8)
+    poses = np.array([fr["head_to_camera"] for fr in tr["frames"]], np.float64)
+    K = np.array([[tr["fl_x"], 0, tr["cx"]], [0, tr["fl_y"], tr["cy"]], [0, 0, 1]], np.float64)
+    bs = np.load(root / "blendshapes.npy").astype(np.float32)
+    names = json.loads((root / "blendshapes.json").read_text())
+    split = meta["split"]
+    return Dataset(root, frames, under, torso, np.ascontiguousarray(bg), masks, boxes, poses, K, bs, names,
+                   np.arange(*split["train"]), np.arange(*split["val"]), float(meta["fps"]), str(meta.get("source", "")))
+
+
+# --- initialisation ------------------------------------------------------------------
+
+def initial_points(ds: Dataset, n: int, rng: np.random.Generator):
+    """Head-space points and colours from the head pixels of a few training
+    frames: face pixels at the depth of the landmarks around them, the rest of
+    the head (hair, ears) on a shell behind the face."""
+    from scipy.interpolate import griddata
+
+    lm = np.load(ds.root / "landmarks.npy")
+    canon = np.load(ds.root / "canonical_face.npy")
+    f, c = ds.K[0, 0], ds.K[:2, 2]
+    picks = ds.train[np.linspace(0, len(ds.train) - 1, 8).astype(int)]
+    per = n // len(picks)
+    pts, cols = [], []
+    for t in picks:
+        R, tr = ds.head_to_camera[t, :3, :3], ds.head_to_camera[t, :3, 3]
+        cam = canon @ R.T + tr
+        proj = f * cam[:, :2] / cam[:, 2:3] + c
+        ys, xs = np.nonzero(ds.masks[t] & 1)
+        sel = rng.choice(len(xs), size=min(per, len(xs)), replace=False)
+        px = np.stack([xs[sel], ys[sel]], 1).astype(np.float64) + rng.uniform(0, 1, (len(sel), 2))
+        z = griddata(proj, cam[:, 2], px, method="linear")
+        behind = np.isnan(z)
+        # Outside the face: a shell from the face's depth to 8 cm behind it.
+        z[behind] = tr[2] + rng.uniform(-2.0, 8.0, behind.sum())
+        ray = np.concatenate([(px - c) / f, np.ones((len(px), 1))], 1) * z[:, None]
+        pts.append((ray - tr) @ R)
+        cols.append(ds.frames[t][px[:, 1].astype(int), px[:, 0].astype(int)] / 255.0)
+    pts.append(canon)
+    cols.append(np.full((len(canon), 3), 0.5))
+    return np.concatenate(pts).astype(np.float32), np.concatenate(cols).astype(np.float32)
+
+
+# --- model -------------------------------------------------------------------------
+
+SH_C0 = 0.28209479177387814
+
+
+def build(ds: Dataset, args, device):
+    import torch
+
+    rng = np.random.default_rng(args.seed)
+    pts, cols = initial_points(ds, args.init_points, rng)
+    n = len(pts)
+    depth = float(np.median(ds.head_to_camera[:, 2, 3]))
+    px_cm = depth / ds.K[0, 0]
+    params = torch.nn.ParameterDict({
+        "means": torch.tensor(pts),
+        "scales": torch.full((n, 3), math.log(2.5 * px_cm)),
+        "quats": torch.tensor([[1.0, 0, 0, 0]]).repeat(n, 1),
+        "opacities": torch.full((n,), math.log(0.3 / 0.7)),
+        "sh0": torch.tensor((cols - 0.5) / SH_C0)[:, None, :],
+        "shN": torch.zeros(n, (args.sh_degree + 1) ** 2 - 1, 3),
+        "bases": torch.zeros(n, args.bases, 11),
+    }).to(device)
+    cond_dim = ds.blendshapes.shape[1]
+    controller = torch.nn.Sequential(
+        torch.nn.Linear(cond_dim, args.hidden), torch.nn.ReLU(),
+        torch.nn.Linear(args.hidden, args.hidden), torch.nn.ReLU(),
+        torch.nn.Linear(args.hidden, args.bases),
+    ).to(device)
+    return params, controller, px_cm
+
+
+def deform(params, w):
+    """Deformed raw parameters for coefficients w [K], exactly as the WGSL
+    preprocess does: offsets added before any activation or normalisation."""
+    import torch
+
+    off = torch.einsum("k,nkc->nc", w, params["bases"])
+    return (params["means"] + off[:, 0:3], params["quats"] + off[:, 3:7],
+            params["scales"] + off[:, 7:10], params["opacities"] + off[:, 10])
+
+
+def render_head(params, w, viewmat, K, width, height, sh_degree, absgrad=False):
+    from gsplat import rasterization
+
+    import torch
+
+    means, quats, log_scales, op = deform(params, w)
+    colors = torch.cat([params["sh0"], params["shN"]], 1)
+    img, alpha, info = rasterization(
+        means, quats, torch.exp(log_scales), torch.sigmoid(op), colors, viewmat[None], K[None], width, height,
+        near_plane=0.2, sh_degree=sh_degree, absgrad=absgrad, packed=True, rasterize_mode="classic")
+    return img[0], alpha[0], info
+
+
+def ssim(a, b):
+    """Mean SSIM of images [H, W, 3] in [0, 1] (11x11 Gaussian window, sigma 1.5)."""
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.exp(-((torch.arange(11, device=a.device) - 5.0) ** 2) / (2 * 1.5**2))
+    g = (g / g.sum())
+    win = (g[:, None] * g[None, :]).expand(3, 1, 11, 11)
+    x, y = a.permute(2, 0, 1)[None], b.permute(2, 0, 1)[None]
+    mu_x, mu_y = F.conv2d(x, win, groups=3), F.conv2d(y, win, groups=3)
+    sxx = F.conv2d(x * x, win, groups=3) - mu_x**2
+    syy = F.conv2d(y * y, win, groups=3) - mu_y**2
+    sxy = F.conv2d(x * y, win, groups=3) - mu_x * mu_y
+    c1, c2 = 0.01**2, 0.03**2
+    m = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
+    return m.mean()
+
+
+class Normalizer:
+    """The controller's input normalisation, folded into its first layer at export."""
+
+    def __init__(self, cond: np.ndarray):
+        self.mean = cond.mean(0)
+        self.scale = 1.0 / (cond.std(0) + 0.05)
+
+    def __call__(self, x):
+        import torch
+
+        return (x - torch.as_tensor(self.mean, device=x.device)) * torch.as_tensor(self.scale, device=x.device)
+
+
+# --- training ------------------------------------------------------------------------
+
+def train(args) -> dict:
+    import torch
+    from gsplat import DefaultStrategy
+
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    t_start = time.time()
+    ds = load_dataset(args.dataset)
+    T, H, W = ds.frames.shape[:3]
+    print(f"[train] {args.dataset}: {T} frames {W}x{H}, {len(ds.train)} train / {len(ds.val)} held out", flush=True)
+    params, controller, px_cm = build(ds, args, device)
+    norm = Normalizer(ds.blendshapes[ds.train])
+    lr = {"means": 1.6e-4 * 12.0, "scales": 5e-3, "quats": 1e-3, "opacities": 5e-2, "sh0": 2.5e-3,
+          "shN": 2.5e-3 / 20, "bases": 2e-3}
+    optims = {k: torch.optim.Adam([params[k]], lr=lr[k], eps=1e-15) for k in params}
+    copt = torch.optim.Adam(controller.parameters(), lr=1e-3)
+    strategy = DefaultStrategy(refine_start_iter=500, refine_stop_iter=int(args.iters * 0.6), reset_every=3000,
+                               refine_every=100, absgrad=True, grow_grad2d=0.0008, prune_opa=0.01, verbose=False)
+    strategy.check_sanity(params, optims)
+    state = strategy.initialize_state(scene_scale=12.0)
+
+    frames = torch.from_numpy(ds.frames).to(device)
+    under = torch.from_numpy(ds.under).to(device)
+    masks = torch.from_numpy(ds.masks).to(device)
+    cond_all = torch.from_numpy(ds.blendshapes).to(device)
+    views = torch.from_numpy(ds.head_to_camera).float().to(device)
+    K = torch.from_numpy(ds.K).float().to(device)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    ckpt = work / "checkpoint.pt"
+    step0, log = 0, []
+    if ckpt.is_file() and not args.restart:
+        s = torch.load(ckpt, map_location=device, weights_only=False)
+        for k, v in s["params"].items():
+            params[k] = torch.nn.Parameter(v)
+        optims = {k: torch.optim.Adam([params[k]], lr=lr[k], eps=1e-15) for k in params}
+        for k, o in optims.items():
+            o.load_state_dict(s["optims"][k])
+        controller.load_state_dict(s["controller"])
+        copt.load_state_dict(s["copt"])
+        state, step0, log = s["state"], s["step"], s["log"]
+        print(f"[train] resumed at step {step0} from {ckpt}", flush=True)
+
+    from tqdm import tqdm
+
+    rng = np.random.default_rng(args.seed + step0)
+    bar = tqdm(range(step0, args.iters), initial=step0, total=args.iters, desc="train", mininterval=2.0)
+    done = step0
+    for step in bar:
+        if args.max_seconds and time.time() - t_start > args.max_seconds:
+            print(f"[train] stopping at step {step}: --max-seconds {args.max_seconds} reached", flush=True)
+            break
+        t = int(rng.choice(ds.train))
+        sh_degree = min(step // 1000, args.sh_degree)
+        cond = cond_all[t] + args.cond_noise * torch.randn_like(cond_all[t])
+        w = controller(norm(cond))
+        img, alpha, info = render_head(params, w, views[t], K, W, H, sh_degree, absgrad=True)
+        strategy.step_pre_backward(params, optims, state, step, info)
+        gt = frames[t].float() / 255
+        pred = img + (1 - alpha) * (under[t].float() / 255)
+        m = masks[t]
+        weight = 1.0 + args.mouth_weight * ((m & 8) > 0).float()
+        l1 = (weight[..., None] * (pred - gt).abs()).mean()
+        lssim = 1 - ssim(pred, gt)
+        a = alpha[..., 0]
+        inside, outside = (m & 2) > 0, (m & 4) > 0
+        lalpha = (1 - a)[inside].mean() + a[outside].mean()
+        reg = params["bases"].abs().mean() + 1e-2 * sum((p**2).mean() for p in controller.parameters())
+        loss = l1 + args.ssim_weight * lssim + args.alpha_weight * lalpha + args.reg_weight * reg
+        loss.backward()
+        for o in optims.values():
+            o.step()
+            o.zero_grad(set_to_none=True)
+        copt.step()
+        copt.zero_grad(set_to_none=True)
+        strategy.step_post_backward(params, optims, state, step, info, packed=True)
+        if step % 50 == 0:
+            with torch.no_grad():
+                mse = ((pred - gt) ** 2).mean().item()
+            log.append([step, loss.item(), l1.item(), lssim.item(), lalpha.item(), 10 * math.log10(1 / max(mse, 1e-10)),
+                        len(params["means"])])
+            bar.set_postfix(loss=f"{loss.item():.4f}", psnr=f"{log[-1][5]:.2f}", n=len(params["means"]))
+            if step % 1000 == 0:
+                print(f"[train] step {step}: loss {log[-1][1]:.4f}, PSNR {log[-1][5]:.2f} dB, {log[-1][6]} Gaussians,"
+                      f" {time.time() - t_start:.0f} s", flush=True)
+        if (step + 1) % args.checkpoint_every == 0 or step + 1 == args.iters:
+            torch.save({"params": {k: v.detach() for k, v in params.items()},
+                        "optims": {k: o.state_dict() for k, o in optims.items()},
+                        "controller": controller.state_dict(), "copt": copt.state_dict(),
+                        "state": state, "step": step + 1, "log": log}, work / "checkpoint.tmp")
+            (work / "checkpoint.tmp").replace(ckpt)
+        done = step + 1
+    bar.close()
+    # Final clean-up: Gaussians that can never be seen, then the size budget.
+    with torch.no_grad():
+        keep = torch.sigmoid(params["opacities"]) > 0.02
+        if keep.sum() > args.max_gaussians:
+            score = torch.sigmoid(params["opacities"]) * torch.exp(params["scales"]).prod(1) ** (1 / 3)
+            thr = torch.topk(score, args.max_gaussians).values[-1]
+            keep &= score >= thr
+    final = {k: v.detach()[keep] for k, v in params.items()}
+    return {"ds": ds, "params": final, "steps": done, "controller": controller, "norm": norm, "log": log,
+            "seconds": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu"}
+
+
+# --- export and evaluation ---------------------------------------------------------------
+
+def quantized(params):
+    """The parameters as the portrait stores them (f16 except positions)."""
+    return {k: (v if k == "means" else v.half().float()) for k, v in params.items()}
+
+
+def controller_layers(controller, norm: Normalizer) -> list[stk.Dense]:
+    mods = list(controller)
+    layers = []
+    for i, m in enumerate(mods):
+        if not hasattr(m, "weight"):
+            continue
+        Wt = m.weight.detach().double().cpu().numpy()
+        b = m.bias.detach().double().cpu().numpy()
+        if not layers:  # fold (x - mean) * scale into the first layer
+            b = b - Wt @ (norm.mean * norm.scale)
+            Wt = Wt * norm.scale[None, :]
+        act = "relu" if i + 1 < len(mods) and mods[i + 1].__class__.__name__ == "ReLU" else "linear"
+        layers.append(stk.Dense(Wt.astype(np.float32), b.astype(np.float32), act))
+    return layers
+
+
+def eval_controller(layers: list[stk.Dense], x: np.ndarray) -> np.ndarray:
+    """The controller as the runtime evaluates it (f32, folded normalisation)."""
+    y = np.asarray(x, np.float32)
+    for layer in layers:
+        y = layer.weight @ y + layer.bias
+        if layer.activation == "relu":
+            y = np.maximum(y, 0)
+    return y
+
+
+def composite(head_rgb, head_alpha, under):
+    """Head (premultiplied) over what lies under it, as uint8."""
+    import torch
+
+    out = head_rgb + (1 - head_alpha) * under
+    return torch.round(out.clamp(0, 1) * 255).to(torch.uint8)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
+
+
+def export(res: dict, args) -> dict:
+    import cv2
+    import torch
+
+    ds, params, layers = res["ds"], quantized(res["params"]), controller_layers(res["controller"], res["norm"])
+    T, H, W = ds.frames.shape[:3]
+    device = params["means"].device
+    views = torch.from_numpy(ds.head_to_camera).float().to(device)
+    K = torch.from_numpy(ds.K).float().to(device)
+    out_dir = Path(args.output).parent
+    work = Path(args.work)
+
+    def frame(t):
+        w = torch.from_numpy(eval_controller(layers, ds.blendshapes[t])).to(device)
+        with torch.no_grad():
+            img, alpha, _ = render_head(params, w, views[t], K, W, H, args.sh_degree)
+            under = torch.from_numpy(ds.under[t]).to(device).float() / 255
+            return composite(img, alpha, under).cpu().numpy(), w.cpu().numpy(), alpha[..., 0].cpu().numpy()
+
+    # Held-out frames: full frame and face crop.
+    metrics = {"full": {"psnr": [], "ssim": []}, "face": {"psnr": [], "ssim": []}}
+    sheet = []
+    for t in ds.val:
+        img, _, _ = frame(t)
+        gt = ds.frames[t]
+        x0, y0, x1, y1 = ds.face_boxes[t]
+        for key, a, b in (("full", img, gt), ("face", img[y0:y1, x0:x1], gt[y0:y1, x0:x1])):
+            metrics[key]["psnr"].append(psnr(a, b))
+            ta = torch.from_numpy(a).float().to(device) / 255
+            tb = torch.from_numpy(b).float().to(device) / 255
+            metrics[key]["ssim"].append(float(ssim(ta, tb)))
+        if len(sheet) < 4 and (t - ds.val[0]) % max(1, len(ds.val) // 4) == 0:
+            sheet.append(np.concatenate([gt, img], 0))
+    train_psnr = [psnr(frame(t)[0], ds.frames[t]) for t in ds.train[:: max(1, len(ds.train) // 20)]]
+    evaluation = {k: {m: round(float(np.mean(v)), 4) for m, v in d.items()} for k, d in metrics.items()}
+    evaluation["train_full_psnr"] = round(float(np.mean(train_psnr)), 3)
+    evaluation["held_out_frames"] = [int(ds.val[0]), int(ds.val[-1]) + 1]
+    cv2.imwrite(str(work / "heldout.png"), np.concatenate(sheet, 1)[..., ::-1])
+
+    # Parity vectors: frames the Rust renderer must reproduce.
+    pdir = Path(args.parity) if args.parity else work / "parity"
+    pdir.mkdir(parents=True, exist_ok=True)
+    picks = [int(ds.train[0]), int(ds.train[len(ds.train) // 2]), int(ds.val[-1])][:PARITY_FRAMES]
+    parity = []
+    for t in picks:
+        img, w, _ = frame(t)
+        cv2.imwrite(str(pdir / f"frame_{t:06d}.png"), img[..., ::-1])
+        parity.append({"frame": t, "condition": [float(v) for v in ds.blendshapes[t]],
+                       "coefficients": [float(v) for v in w], "image": f"frame_{t:06d}.png"})
+
+    n = len(params["means"])
+    P = {k: v.detach().cpu().numpy() for k, v in params.items()}
+    rot = ds.head_to_camera[:, :3, :3]
+    png_layers = [(stk.ROLE_BACKGROUND, 0, stk.png_rgba(np.concatenate([ds.background, np.full((H, W, 1), 255, np.uint8)], 2)), W, H)]
+    png_layers += [(stk.ROLE_TORSO, t, stk.png_rgba(ds.torso[t]), W, H) for t in range(T)]
+    meta = {
+        "name": args.name or ds.root.name,
+        "licence": args.licence,
+        "attribution": args.attribution,
+        "created_by": f"synctalk-train {__version__}",
+        "extra": {
+            "condition": "MediaPipe blendshapes (52, MediaPipe order, `_neutral` first)",
+            "condition_names": ds.blendshape_names,
+            "source": ds.source,
+            "iterations": res["steps"],
+            "gaussians": n,
+            "bases": args.bases,
+            "training_seconds": round(res["seconds"], 1),
+            "device": res["device"],
+            "evaluation": evaluation,
+        },
+    }
+    data = stk.PortraitData(
+        meta=meta, width=W, height=H, fx=float(ds.K[0, 0]), fy=float(ds.K[1, 1]), cx=float(ds.K[0, 2]), cy=float(ds.K[1, 2]),
+        positions=P["means"], rotations=P["quats"], log_scales=P["scales"], opacity_logits=P["opacities"],
+        sh=np.concatenate([P["sh0"], P["shN"]], 1), bases=np.ascontiguousarray(P["bases"].transpose(1, 2, 0)),
+        controller=layers, input_dim=ds.blendshapes.shape[1], pose_rotations=stk.quaternion_from_matrix(rot),
+        pose_translations=ds.head_to_camera[:, :3, 3], fps=ds.fps, layers=png_layers)
+    size = stk.write(Path(args.output), data)
+    (pdir / "parity.json").write_text(json.dumps({"portrait": Path(args.output).name, "min_psnr_db": 40.0,
+                                                  "frames": parity}, indent=1) + "\n")
+    report = {"portrait": str(args.output), "bytes": size, "gaussians": n, "evaluation": evaluation,
+              "training_seconds": round(res["seconds"], 1), "device": res["device"]}
+    (work / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+    loss_plot(res["log"], work / "loss.png")
+    return report
+
+
+def loss_plot(log, path: Path) -> None:
+    """Loss and PSNR over steps, drawn with OpenCV (no plotting library needed)."""
+    import cv2
+
+    if len(log) < 2:
+        return
+    a = np.array(log, np.float64)
+    img = np.full((300, 700, 3), 255, np.uint8)
+    for col, (j, colour, label) in enumerate([(1, (200, 60, 0), "loss"), (5, (0, 140, 0), "PSNR dB")]):
+        v = a[:, j]
+        lo, hi = np.percentile(v, 1), np.percentile(v, 99)
+        y = 280 - (np.clip(v, lo, hi) - lo) / max(hi - lo, 1e-9) * 250
+        x = 40 + (a[:, 0] - a[0, 0]) / max(a[-1, 0] - a[0, 0], 1) * 640
+        cv2.polylines(img, [np.stack([x, y], 1).astype(np.int32)], False, colour, 1)
+        cv2.putText(img, f"{label}: {v[-1]:.3f} ({lo:.3g}..{hi:.3g})", (45, 20 + 18 * col), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1)
+    cv2.putText(img, f"step {int(a[-1, 0])}, {int(a[-1, 6])} Gaussians", (450, 295), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1)
+    cv2.imwrite(str(path), img)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="synctalk-train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("dataset", type=Path, help="a dataset written by synctalk-prepare")
+    ap.add_argument("-o", "--output", type=Path, required=True, help="portrait file to write (.stk)")
+    ap.add_argument("--work", type=Path, help="checkpoints, loss plot, report (default: OUTPUT.work)")
+    ap.add_argument("--parity", type=Path, help="where to write the parity frames (default: WORK/parity)")
+    ap.add_argument("--iters", type=int, default=12000)
+    ap.add_argument("--bases", type=int, default=10, help="deformation bases K (<= 32)")
+    ap.add_argument("--hidden", type=int, default=64, help="controller width")
+    ap.add_argument("--sh-degree", type=int, default=1)
+    ap.add_argument("--init-points", type=int, default=20000)
+    ap.add_argument("--max-gaussians", type=int, default=40000)
+    ap.add_argument("--mouth-weight", type=float, default=4.0)
+    ap.add_argument("--ssim-weight", type=float, default=0.2)
+    ap.add_argument("--alpha-weight", type=float, default=0.05)
+    ap.add_argument("--reg-weight", type=float, default=1e-3)
+    ap.add_argument("--cond-noise", type=float, default=0.01)
+    ap.add_argument("--max-seconds", type=float, default=0, help="stop training after this long (then export)")
+    ap.add_argument("--checkpoint-every", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cuda")
+    ap.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    ap.add_argument("--name", default="")
+    ap.add_argument("--licence", default="CC BY 4.0")
+    ap.add_argument("--attribution", default="")
+    args = ap.parse_args(argv)
+    if not 1 <= args.bases <= 32:
+        ap.error("--bases must be 1..32")
+    args.work = args.work or args.output.with_suffix(args.output.suffix + ".work")
+    try:
+        import gsplat  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as e:
+        print(f"synctalk-train: needs PyTorch and gsplat on a CUDA machine ({e})", file=sys.stderr)
+        return 2
+    try:
+        res = train(args)
+        report = export(res, args)
+    except TrainError as e:
+        print(f"synctalk-train: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
