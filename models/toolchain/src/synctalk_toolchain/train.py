@@ -88,8 +88,8 @@ def load_dataset(root: Path) -> Dataset:
             if img is None or img.shape[:2] != (H, W):
                 raise TrainError(f"{root / name}/{t:06d}: missing or not {W}x{H}")
         frames[t] = f[..., ::-1]
-        torso[t] = cv2.cvtColor(tor, cv2.COLOR_BGRA2RGBA)
         head = np.isin(lab, HEAD_LABELS).astype(np.uint8)
+        torso[t] = extend_torso(cv2.cvtColor(tor, cv2.COLOR_BGRA2RGBA), head)
         mouth = np.zeros_like(head)
         cv2.fillPoly(mouth, [np.round(lm[t, OUTER_LIPS, :2]).astype(np.int32)], 1)
         mouth = cv2.dilate(mouth, k_mouth) | (lab == MOUTH)
@@ -107,6 +107,30 @@ def load_dataset(root: Path) -> Dataset:
     split = meta["split"]
     return Dataset(root, frames, under, torso, np.ascontiguousarray(bg), masks, boxes, poses, K, bs, names,
                    np.arange(*split["train"]), np.arange(*split["val"]), float(meta["fps"]), str(meta.get("source", "")))
+
+
+def extend_torso(rgba: np.ndarray, head: np.ndarray, reach: int = 24) -> np.ndarray:
+    """The torso layer grown into the head region next to it (the neck under
+    the chin) by repeating its nearest pixel: where the head's edge is not
+    fully opaque, the viewer sees neck, not the background plate (the seam
+    SyncTalk++'s Torso Restorer removes)."""
+    import cv2
+
+    have = rgba[..., 3] > 0
+    if not have.any():
+        return rgba
+    dist, lab = cv2.distanceTransformWithLabels((~have).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    grow = (head > 0) & ~have & (dist <= reach)
+    ys, xs = np.nonzero(have)
+    # Labels number the zero pixels of the input (the torso) in scan order.
+    src = np.zeros(lab.max() + 1, np.int64)
+    src[lab[ys, xs]] = ys * rgba.shape[1] + xs
+    out = rgba.copy()
+    gy, gx = np.nonzero(grow)
+    flat = rgba.reshape(-1, 4)
+    out[gy, gx, :3] = flat[src[lab[gy, gx]], :3]
+    out[gy, gx, 3] = 255
+    return out
 
 
 # --- initialisation ------------------------------------------------------------------
@@ -231,7 +255,7 @@ class Normalizer:
 
 def train(args) -> dict:
     import torch
-    from gsplat import DefaultStrategy
+    from gsplat import MCMCStrategy
 
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
@@ -245,10 +269,12 @@ def train(args) -> dict:
           "shN": 2.5e-3 / 20, "bases": 2e-3}
     optims = {k: torch.optim.Adam([params[k]], lr=lr[k], eps=1e-15) for k in params}
     copt = torch.optim.Adam(controller.parameters(), lr=1e-3)
-    strategy = DefaultStrategy(refine_start_iter=500, refine_stop_iter=int(args.iters * 0.6), reset_every=3000,
-                               refine_every=100, absgrad=True, grow_grad2d=0.0008, prune_opa=0.01, verbose=False)
+    # MCMC densification (Kheradmand et al. 2024): a hard cap on the number of
+    # Gaussians, which is what the portrait's size budget needs.
+    strategy = MCMCStrategy(cap_max=args.max_gaussians, refine_start_iter=500, refine_stop_iter=int(args.iters * 0.75),
+                            refine_every=100, min_opacity=0.005)
     strategy.check_sanity(params, optims)
-    state = strategy.initialize_state(scene_scale=12.0)
+    state = strategy.initialize_state()
 
     frames = torch.from_numpy(ds.frames).to(device)
     under = torch.from_numpy(ds.under).to(device)
@@ -285,8 +311,9 @@ def train(args) -> dict:
         sh_degree = min(step // 1000, args.sh_degree)
         cond = cond_all[t] + args.cond_noise * torch.randn_like(cond_all[t])
         w = controller(norm(cond))
-        img, alpha, info = render_head(params, w, views[t], K, W, H, sh_degree, absgrad=True)
-        strategy.step_pre_backward(params, optims, state, step, info)
+        means_lr = lr["means"] * 0.01 ** (step / args.iters)
+        optims["means"].param_groups[0]["lr"] = means_lr
+        img, alpha, info = render_head(params, w, views[t], K, W, H, sh_degree)
         gt = frames[t].float() / 255
         pred = img + (1 - alpha) * (under[t].float() / 255)
         m = masks[t]
@@ -297,14 +324,16 @@ def train(args) -> dict:
         inside, outside = (m & 2) > 0, (m & 4) > 0
         lalpha = (1 - a)[inside].mean() + a[outside].mean()
         reg = params["bases"].abs().mean() + 1e-2 * sum((p**2).mean() for p in controller.parameters())
-        loss = l1 + args.ssim_weight * lssim + args.alpha_weight * lalpha + args.reg_weight * reg
+        # MCMC's regularisers: unused Gaussians fade and shrink, to be relocated.
+        mcmc = 0.01 * torch.sigmoid(params["opacities"]).mean() + 0.01 * torch.exp(params["scales"]).mean()
+        loss = l1 + args.ssim_weight * lssim + args.alpha_weight * lalpha + args.reg_weight * reg + mcmc
         loss.backward()
         for o in optims.values():
             o.step()
             o.zero_grad(set_to_none=True)
         copt.step()
         copt.zero_grad(set_to_none=True)
-        strategy.step_post_backward(params, optims, state, step, info, packed=True)
+        strategy.step_post_backward(params, optims, state, step, info, lr=means_lr)
         if step % 50 == 0:
             with torch.no_grad():
                 mse = ((pred - gt) ** 2).mean().item()
@@ -322,13 +351,9 @@ def train(args) -> dict:
             (work / "checkpoint.tmp").replace(ckpt)
         done = step + 1
     bar.close()
-    # Final clean-up: Gaussians that can never be seen, then the size budget.
+    # Gaussians that can never be seen (the renderer skips alpha < 1/255).
     with torch.no_grad():
-        keep = torch.sigmoid(params["opacities"]) > 0.02
-        if keep.sum() > args.max_gaussians:
-            score = torch.sigmoid(params["opacities"]) * torch.exp(params["scales"]).prod(1) ** (1 / 3)
-            thr = torch.topk(score, args.max_gaussians).values[-1]
-            keep &= score >= thr
+        keep = torch.sigmoid(params["opacities"]) > 1 / 255
     final = {k: v.detach()[keep] for k, v in params.items()}
     return {"ds": ds, "params": final, "steps": done, "controller": controller, "norm": norm, "log": log,
             "seconds": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu"}
