@@ -156,29 +156,77 @@ pub fn inspect(file: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn render_portrait(file: &Path, out: &Path) -> Result<()> {
+/// What `render-portrait` draws: a pose-track frame and a condition vector.
+#[derive(Debug, Default)]
+pub struct PortraitFrame<'a> {
+    /// Pose-track frame (head pose and torso layer); `None`: the portrait camera.
+    pub frame: Option<usize>,
+    /// JSON file holding the condition vector (an array of numbers).
+    pub condition: Option<&'a Path>,
+}
+
+/// Renders one frame of a portrait: the head, deformed for the condition
+/// vector, placed by the pose track, over the frame's torso and the background.
+pub fn render_portrait(file: &Path, out: &Path, what: &PortraitFrame) -> Result<()> {
     let p = Portrait::read_file(file)
         .with_context(|| format!("{} is not a valid portrait", file.display()))?;
-    let cam = &p.camera;
+    let cam = match what.frame {
+        Some(f) => p.frame_camera(f).with_context(|| {
+            format!(
+                "{} has no pose-track frame {f} ({} frames)",
+                file.display(),
+                p.pose.as_ref().map_or(0, |t| t.frames.len())
+            )
+        })?,
+        None => p.camera.clone(),
+    };
+    let coeffs = match what.condition {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let v: Vec<f32> = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a JSON array of numbers", path.display()))?;
+            p.coefficients(&v)
+                .with_context(|| format!("condition from {}", path.display()))?
+        }
+        None => Vec::new(),
+    };
     let bg = match p.layer(LayerRole::Background) {
         Some(l) => l.image()?,
         None => Image::solid(cam.width, cam.height, [0, 0, 0, 255]),
     };
-    if (bg.width, bg.height) != (cam.width, cam.height) {
-        bail!(
-            "background layer is {}x{}, the camera {}x{}",
-            bg.width,
-            bg.height,
-            cam.width,
-            cam.height
-        );
+    let torso = match (what.frame, p.torso(what.frame.unwrap_or(0))) {
+        (Some(_), Some(l)) => Some(l.image()?),
+        _ => None,
+    };
+    for (name, img) in [("background", Some(&bg)), ("torso", torso.as_ref())] {
+        if let Some(img) = img {
+            if (img.width, img.height) != (cam.width, cam.height) {
+                bail!(
+                    "{name} layer is {}x{}, the camera {}x{}",
+                    img.width,
+                    img.height,
+                    cam.width,
+                    cam.height
+                );
+            }
+        }
     }
-    let img = render(&p.gaussians, cam, &bg)?;
+    let ctx = GpuContext::headless(false)
+        .context("cannot open a GPU (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;
+    let r = Renderer::new(ctx);
+    let basis = p.deformation.as_ref().map(|d| &d.basis);
+    let scene = GpuScene::new(&r.context().device, &p.gaussians, basis)?;
+    let mut view = View::new(&r, &scene, cam.width, cam.height)?;
+    view.set_layers(&r, &bg, torso.as_ref())?;
+    view.render(&r, &cam, &coeffs)?;
+    let img = view.read_image(&r)?;
     write_png(out, &img)?;
     eprintln!(
-        "rendered {} ({} Gaussians) to {}",
+        "rendered {} ({} Gaussians, {} coefficients) to {}",
         p.meta.name,
         p.gaussians.len(),
+        coeffs.len(),
         out.display()
     );
     Ok(())

@@ -69,13 +69,22 @@ enum Command {
         /// The portrait file.
         file: PathBuf,
     },
-    /// Render the canonical (undeformed) head of a portrait file over its background.
+    /// Render one frame of a portrait file: the head (deformed for a condition
+    /// vector, posed by a pose-track frame) over its torso and background.
     RenderPortrait {
         /// The portrait file.
         file: PathBuf,
         /// Output PNG.
         #[arg(long)]
         out: PathBuf,
+        /// Pose-track frame: its head pose and torso layer (default: the
+        /// portrait camera, no torso).
+        #[arg(long)]
+        frame: Option<usize>,
+        /// JSON file with the condition vector (the controller's input, e.g.
+        /// 52 blendshapes); default: no deformation.
+        #[arg(long)]
+        condition: Option<PathBuf>,
     },
     /// Time each render stage on random Gaussians (SH degree 3).
     Bench(bench::BenchArgs),
@@ -113,7 +122,19 @@ fn main() -> ExitCode {
             background: background.as_deref(),
         }),
         Command::Inspect { file } => commands::inspect(&file),
-        Command::RenderPortrait { file, out } => commands::render_portrait(&file, &out),
+        Command::RenderPortrait {
+            file,
+            out,
+            frame,
+            condition,
+        } => commands::render_portrait(
+            &file,
+            &out,
+            &commands::PortraitFrame {
+                frame,
+                condition: condition.as_deref(),
+            },
+        ),
         Command::Bench(args) => bench::run(&args),
     };
     match result {

@@ -22,6 +22,7 @@ pub use model::*;
 pub use stream::{Chunk, Received, StreamParser};
 
 use std::path::Path;
+use synctalk_gaussians::Camera;
 
 impl Portrait {
     /// Parses a whole portrait file held in memory.
@@ -58,4 +59,71 @@ impl Portrait {
     pub fn layer(&self, role: LayerRole) -> Option<&Layer> {
         self.layers.iter().find(|l| l.role == role)
     }
+
+    /// The torso layer for pose-track frame `frame`: the one with that index,
+    /// else the first torso layer (a portrait may hold a single torso).
+    pub fn torso(&self, frame: usize) -> Option<&Layer> {
+        let mut torsos = self.layers.iter().filter(|l| l.role == LayerRole::Torso);
+        let first = torsos.clone().next();
+        torsos.find(|l| l.index as usize == frame).or(first)
+    }
+
+    /// The camera that sees the head as in pose-track frame `frame`: the
+    /// portrait camera's world-to-camera composed with the frame's
+    /// head-to-world. `None` without a pose track or past its end.
+    pub fn frame_camera(&self, frame: usize) -> Option<Camera> {
+        let pose = self.pose.as_ref()?.frames.get(frame)?;
+        Some(compose(&self.camera, pose))
+    }
+
+    /// The deformation coefficients for a condition vector (the controller
+    /// MLP's output). Empty when the portrait has no deformation.
+    pub fn coefficients(&self, condition: &[f32]) -> Result<Vec<f32>, PortraitError> {
+        let Some(d) = &self.deformation else {
+            return Ok(Vec::new());
+        };
+        if condition.len() != d.controller.input_dim {
+            return Err(PortraitError::field(
+                "DEFM",
+                "input_dim",
+                format!(
+                    "the condition has {} values, the controller takes {}",
+                    condition.len(),
+                    d.controller.input_dim
+                ),
+            ));
+        }
+        if let Some(i) = condition.iter().position(|v| !v.is_finite()) {
+            return Err(PortraitError::field(
+                "DEFM",
+                "condition",
+                format!("value {i} is not finite"),
+            ));
+        }
+        Ok(d.controller.evaluate(condition))
+    }
+}
+
+/// `camera` (world-to-camera) after `pose` (head-to-world): head-to-camera.
+fn compose(camera: &Camera, pose: &HeadPose) -> Camera {
+    let [w, x, y, z] = pose.rotation.map(f64::from);
+    let n = (w * w + x * x + y * y + z * z).sqrt().max(1e-12);
+    let (w, x, y, z) = (w / n, x / n, y / n, z / n);
+    let h = [
+        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
+        [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
+        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
+    ];
+    let c = camera.rotation.map(|r| r.map(f64::from));
+    let mut out = camera.clone();
+    for i in 0..3 {
+        for j in 0..3 {
+            out.rotation[i][j] = (0..3).map(|k| c[i][k] * h[k][j]).sum::<f64>() as f32;
+        }
+        out.translation[i] = ((0..3)
+            .map(|k| c[i][k] * f64::from(pose.translation[k]))
+            .sum::<f64>()
+            + f64::from(camera.translation[i])) as f32;
+    }
+    out
 }

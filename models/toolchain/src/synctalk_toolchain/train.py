@@ -45,7 +45,7 @@ class Dataset:
     torso: np.ndarray  # [T, H, W, 4] uint8 RGBA (straight alpha, binary)
     background: np.ndarray  # [H, W, 3] uint8
     masks: np.ndarray  # [T, H, W] uint8 bits: 1 head, 2 head interior, 4 far outside the head, 8 mouth region
-    face_boxes: np.ndarray  # [T, 4] x0, y0, x1, y1 of the face (landmarks, +10%)
+    face_boxes: np.ndarray  # [T, 4] x0, y0, x1, y1: bounding box of the face landmarks
     head_to_camera: np.ndarray  # [T, 4, 4]
     K: np.ndarray  # [3, 3]
     blendshapes: np.ndarray  # [T, 52]
@@ -95,9 +95,8 @@ def load_dataset(root: Path) -> Dataset:
         mouth = cv2.dilate(mouth, k_mouth) | (lab == MOUTH)
         masks[t] = (head | (cv2.erode(head, k_in) << 1) | ((1 - cv2.dilate(head, k_far)) << 2) | (mouth << 3)).astype(np.uint8)
         xy = lm[t, :, :2]
-        lo, hi = xy.min(0), xy.max(0)
-        pad = 0.1 * (hi - lo)
-        boxes[t] = np.concatenate([np.clip(lo - pad, 0, [W, H]), np.clip(hi + pad, 0, [W, H])]).astype(np.int64)
+        lo, hi = np.floor(xy.min(0)), np.ceil(xy.max(0))
+        boxes[t] = np.concatenate([np.clip(lo, 0, [W, H]), np.clip(hi, 0, [W, H])]).astype(np.int64)
     a = torso[..., 3:].astype(np.float32) / 255
     under = np.round(torso[..., :3] * a + bg[None] * (1 - a)).astype(np.uint8)
     poses = np.array([fr["head_to_camera"] for fr in tr["frames"]], np.float64)
@@ -220,6 +219,30 @@ def render_head(params, w, viewmat, K, width, height, sh_degree, absgrad=False):
     return img[0], alpha[0], info
 
 
+POSE_UNITS = (0.01, 0.01, 0.01, 0.1, 0.1, 1.0)  # radians; cm (depth barely shows: coarser)
+
+
+def pose_delta(d):
+    """Head-space corrections [T, 6] (rotation vector, translation; in
+    POSE_UNITS, so that one unit moves the face by about as many pixels on
+    every axis) as 4x4 matrices: the refined head-to-camera is H @ delta."""
+    import torch
+
+    d = d * torch.tensor(POSE_UNITS, device=d.device)
+    rv, tv = d[:, :3], d[:, 3:]
+    th = rv.norm(dim=1, keepdim=True).clamp_min(1e-9)
+    k = rv / th
+    z = torch.zeros_like(th[:, 0])
+    Kx = torch.stack([torch.stack([z, -k[:, 2], k[:, 1]], 1), torch.stack([k[:, 2], z, -k[:, 0]], 1),
+                      torch.stack([-k[:, 1], k[:, 0], z], 1)], 1)
+    eye = torch.eye(3, device=d.device).expand_as(Kx)
+    R = eye + torch.sin(th)[..., None] * Kx + (1 - torch.cos(th))[..., None] * (Kx @ Kx)
+    M = torch.eye(4, device=d.device).repeat(d.shape[0], 1, 1)
+    M[:, :3, :3] = R
+    M[:, :3, 3] = tv
+    return M
+
+
 def ssim(a, b):
     """Mean SSIM of images [H, W, 3] in [0, 1] (11x11 Gaussian window, sigma 1.5)."""
     import torch
@@ -269,6 +292,10 @@ def train(args) -> dict:
           "shN": 2.5e-3 / 20, "bases": 2e-3}
     optims = {k: torch.optim.Adam([params[k]], lr=lr[k], eps=1e-15) for k in params}
     copt = torch.optim.Adam(controller.parameters(), lr=1e-3)
+    # Per-frame pose corrections for the training frames (the tracker's poses
+    # are good to about a pixel; a sharper head needs better than that).
+    pose_d = torch.zeros(T, 6, device=device, requires_grad=True)
+    popt = torch.optim.Adam([pose_d], lr=args.pose_lr)
     # MCMC densification (Kheradmand et al. 2024): a hard cap on the number of
     # Gaussians, which is what the portrait's size budget needs.
     strategy = MCMCStrategy(cap_max=args.max_gaussians, refine_start_iter=500, refine_stop_iter=int(args.iters * 0.75),
@@ -295,13 +322,17 @@ def train(args) -> dict:
             o.load_state_dict(s["optims"][k])
         controller.load_state_dict(s["controller"])
         copt.load_state_dict(s["copt"])
+        with torch.no_grad():
+            pose_d.copy_(s["pose"])
+        popt.load_state_dict(s["popt"])
         state, step0, log = s["state"], s["step"], s["log"]
         print(f"[train] resumed at step {step0} from {ckpt}", flush=True)
 
     from tqdm import tqdm
 
     rng = np.random.default_rng(args.seed + step0)
-    bar = tqdm(range(step0, args.iters), initial=step0, total=args.iters, desc="train", mininterval=2.0)
+    bar = tqdm(range(step0, args.iters), initial=step0, total=args.iters, desc="train", mininterval=2.0,
+               disable=not sys.stderr.isatty())
     done = step0
     for step in bar:
         if args.max_seconds and time.time() - t_start > args.max_seconds:
@@ -313,7 +344,8 @@ def train(args) -> dict:
         w = controller(norm(cond))
         means_lr = lr["means"] * 0.01 ** (step / args.iters)
         optims["means"].param_groups[0]["lr"] = means_lr
-        img, alpha, info = render_head(params, w, views[t], K, W, H, sh_degree)
+        view = views[t] @ pose_delta(pose_d[t : t + 1])[0] if step >= args.pose_start else views[t]
+        img, alpha, info = render_head(params, w, view, K, W, H, sh_degree)
         gt = frames[t].float() / 255
         pred = img + (1 - alpha) * (under[t].float() / 255)
         m = masks[t]
@@ -326,13 +358,17 @@ def train(args) -> dict:
         reg = params["bases"].abs().mean() + 1e-2 * sum((p**2).mean() for p in controller.parameters())
         # MCMC's regularisers: unused Gaussians fade and shrink, to be relocated.
         mcmc = 0.01 * torch.sigmoid(params["opacities"]).mean() + 0.01 * torch.exp(params["scales"]).mean()
-        loss = l1 + args.ssim_weight * lssim + args.alpha_weight * lalpha + args.reg_weight * reg + mcmc
+        lpose = (pose_d[t] ** 2).sum()
+        loss = l1 + args.ssim_weight * lssim + args.alpha_weight * lalpha + args.reg_weight * reg + mcmc + 1e-3 * lpose
         loss.backward()
         for o in optims.values():
             o.step()
             o.zero_grad(set_to_none=True)
         copt.step()
         copt.zero_grad(set_to_none=True)
+        if step >= args.pose_start:
+            popt.step()
+        popt.zero_grad(set_to_none=True)
         strategy.step_post_backward(params, optims, state, step, info, lr=means_lr)
         if step % 50 == 0:
             with torch.no_grad():
@@ -347,6 +383,7 @@ def train(args) -> dict:
             torch.save({"params": {k: v.detach() for k, v in params.items()},
                         "optims": {k: o.state_dict() for k, o in optims.items()},
                         "controller": controller.state_dict(), "copt": copt.state_dict(),
+                        "pose": pose_d.detach(), "popt": popt.state_dict(),
                         "state": state, "step": step + 1, "log": log}, work / "checkpoint.tmp")
             (work / "checkpoint.tmp").replace(ckpt)
         done = step + 1
@@ -355,7 +392,15 @@ def train(args) -> dict:
     with torch.no_grad():
         keep = torch.sigmoid(params["opacities"]) > 1 / 255
     final = {k: v.detach()[keep] for k, v in params.items()}
-    return {"ds": ds, "params": final, "steps": done, "controller": controller, "norm": norm, "log": log,
+    with torch.no_grad():
+        refined = views @ pose_delta(pose_d)
+        train_mask = torch.zeros(T, dtype=torch.bool, device=device)
+        train_mask[torch.from_numpy(ds.train).to(device)] = True
+        refined = torch.where(train_mask[:, None, None], refined, views)
+        moved = (pose_d[train_mask].abs().amax(0) * torch.tensor(POSE_UNITS, device=device)).cpu().numpy()
+    print(f"[train] pose corrections, largest: rotation {np.degrees(moved[:3]).round(3)} deg, "
+          f"translation {moved[3:].round(3)} cm", flush=True)
+    return {"ds": ds, "params": final, "steps": done, "views": refined.cpu().numpy().astype(np.float64), "controller": controller, "norm": norm, "log": log,
             "seconds": time.time() - t_start, "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu"}
 
 
@@ -412,34 +457,57 @@ def export(res: dict, args) -> dict:
     ds, params, layers = res["ds"], quantized(res["params"]), controller_layers(res["controller"], res["norm"])
     T, H, W = ds.frames.shape[:3]
     device = params["means"].device
-    views = torch.from_numpy(ds.head_to_camera).float().to(device)
+    views = torch.from_numpy(res["views"]).float().to(device)
     K = torch.from_numpy(ds.K).float().to(device)
-    out_dir = Path(args.output).parent
     work = Path(args.work)
 
-    def frame(t):
+    def frame(t, view=None):
         w = torch.from_numpy(eval_controller(layers, ds.blendshapes[t])).to(device)
         with torch.no_grad():
-            img, alpha, _ = render_head(params, w, views[t], K, W, H, args.sh_degree)
+            img, alpha, _ = render_head(params, w, views[t] if view is None else view, K, W, H, args.sh_degree)
             under = torch.from_numpy(ds.under[t]).to(device).float() / 255
             return composite(img, alpha, under).cpu().numpy(), w.cpu().numpy(), alpha[..., 0].cpu().numpy()
 
-    # Held-out frames: full frame and face crop.
-    metrics = {"full": {"psnr": [], "ssim": []}, "face": {"psnr": [], "ssim": []}}
-    sheet = []
-    for t in ds.val:
-        img, _, _ = frame(t)
-        gt = ds.frames[t]
-        x0, y0, x1, y1 = ds.face_boxes[t]
+    def fit_pose(t, steps=100):
+        """Test-time 6-DoF pose refinement on frame t (Gaussians, deformation
+        and expression frozen): what the tracker's pose error costs."""
+        w = torch.from_numpy(eval_controller(layers, ds.blendshapes[t])).to(device)
+        d = torch.zeros(1, 6, device=device, requires_grad=True)
+        opt = torch.optim.Adam([d], lr=args.pose_lr)
+        gt = torch.from_numpy(ds.frames[t]).to(device).float() / 255
+        under = torch.from_numpy(ds.under[t]).to(device).float() / 255
+        for _ in range(steps):
+            img, alpha, _ = render_head(params, w, views[t] @ pose_delta(d)[0], K, W, H, args.sh_degree)
+            loss = (img + (1 - alpha) * under - gt).abs().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return (views[t] @ pose_delta(d)[0]).detach()
+
+    def scores(img, gt, box):
+        x0, y0, x1, y1 = box
+        out = {}
         for key, a, b in (("full", img, gt), ("face", img[y0:y1, x0:x1], gt[y0:y1, x0:x1])):
-            metrics[key]["psnr"].append(psnr(a, b))
             ta = torch.from_numpy(a).float().to(device) / 255
             tb = torch.from_numpy(b).float().to(device) / 255
-            metrics[key]["ssim"].append(float(ssim(ta, tb)))
+            out[key] = {"psnr": psnr(a, b), "ssim": float(ssim(ta, tb))}
+        return out
+
+    # Held-out frames: full frame and face crop, with the tracked pose and
+    # with the pose refined on the frame itself.
+    rows = {"tracked_pose": [], "refined_pose": []}
+    sheet = []
+    for t in ds.val:
+        gt = ds.frames[t]
+        img = frame(t)[0]
+        rows["tracked_pose"].append(scores(img, gt, ds.face_boxes[t]))
+        img2 = frame(t, fit_pose(int(t)))[0]
+        rows["refined_pose"].append(scores(img2, gt, ds.face_boxes[t]))
         if len(sheet) < 4 and (t - ds.val[0]) % max(1, len(ds.val) // 4) == 0:
-            sheet.append(np.concatenate([gt, img], 0))
+            sheet.append(np.concatenate([gt, img, img2], 0))
+    evaluation = {how: {k: {m: round(float(np.mean([r[k][m] for r in rs])), 4) for m in ("psnr", "ssim")}
+                        for k in ("full", "face")} for how, rs in rows.items()}
     train_psnr = [psnr(frame(t)[0], ds.frames[t]) for t in ds.train[:: max(1, len(ds.train) // 20)]]
-    evaluation = {k: {m: round(float(np.mean(v)), 4) for m, v in d.items()} for k, d in metrics.items()}
     evaluation["train_full_psnr"] = round(float(np.mean(train_psnr)), 3)
     evaluation["held_out_frames"] = [int(ds.val[0]), int(ds.val[-1]) + 1]
     cv2.imwrite(str(work / "heldout.png"), np.concatenate(sheet, 1)[..., ::-1])
@@ -457,7 +525,7 @@ def export(res: dict, args) -> dict:
 
     n = len(params["means"])
     P = {k: v.detach().cpu().numpy() for k, v in params.items()}
-    rot = ds.head_to_camera[:, :3, :3]
+    rot = res["views"][:, :3, :3]
     png_layers = [(stk.ROLE_BACKGROUND, 0, stk.png_rgba(np.concatenate([ds.background, np.full((H, W, 1), 255, np.uint8)], 2)), W, H)]
     png_layers += [(stk.ROLE_TORSO, t, stk.png_rgba(ds.torso[t]), W, H) for t in range(T)]
     meta = {
@@ -482,7 +550,7 @@ def export(res: dict, args) -> dict:
         positions=P["means"], rotations=P["quats"], log_scales=P["scales"], opacity_logits=P["opacities"],
         sh=np.concatenate([P["sh0"], P["shN"]], 1), bases=np.ascontiguousarray(P["bases"].transpose(1, 2, 0)),
         controller=layers, input_dim=ds.blendshapes.shape[1], pose_rotations=stk.quaternion_from_matrix(rot),
-        pose_translations=ds.head_to_camera[:, :3, 3], fps=ds.fps, layers=png_layers)
+        pose_translations=res["views"][:, :3, 3], fps=ds.fps, layers=png_layers)
     size = stk.write(Path(args.output), data)
     (pdir / "parity.json").write_text(json.dumps({"portrait": Path(args.output).name, "min_psnr_db": 40.0,
                                                   "frames": parity}, indent=1) + "\n")
@@ -529,6 +597,8 @@ def main(argv=None) -> int:
     ap.add_argument("--alpha-weight", type=float, default=0.05)
     ap.add_argument("--reg-weight", type=float, default=1e-3)
     ap.add_argument("--cond-noise", type=float, default=0.01)
+    ap.add_argument("--pose-lr", type=float, default=0.02, help="per-frame pose refinement step (0: off)")
+    ap.add_argument("--pose-start", type=int, default=3000, help="refine poses from this step")
     ap.add_argument("--max-seconds", type=float, default=0, help="stop training after this long (then export)")
     ap.add_argument("--checkpoint-every", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
