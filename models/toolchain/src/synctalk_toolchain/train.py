@@ -367,7 +367,14 @@ def train(args) -> dict:
         copt.step()
         copt.zero_grad(set_to_none=True)
         if step >= args.pose_start:
-            popt.step()
+            # Only this frame's correction moves: Adam's momentum must not
+            # carry other frames' corrections along while they are not seen.
+            with torch.no_grad():
+                before = pose_d.detach().clone()
+                popt.step()
+                row = pose_d[t].clone()
+                pose_d.copy_(before)
+                pose_d[t] = row
         popt.zero_grad(set_to_none=True)
         strategy.step_post_backward(params, optims, state, step, info, lr=means_lr)
         if step % 50 == 0:
