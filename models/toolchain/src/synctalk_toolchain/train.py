@@ -313,8 +313,13 @@ def train(args) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     ckpt = work / "checkpoint.pt"
     step0, log = 0, []
+    settings = {"dataset": json.loads((ds.root / "dataset.json").read_text()).get("fingerprint"), "bases": args.bases,
+                "hidden": args.hidden, "sh_degree": args.sh_degree, "iters": args.iters, "max_gaussians": args.max_gaussians}
     if ckpt.is_file() and not args.restart:
         s = torch.load(ckpt, map_location=device, weights_only=False)
+        if s.get("settings") != settings:
+            raise TrainError(f"{ckpt} was made with other settings ({s.get('settings')}); "
+                             f"use the same ones, or --restart")
         for k, v in s["params"].items():
             params[k] = torch.nn.Parameter(v)
         optims = {k: torch.optim.Adam([params[k]], lr=lr[k], eps=1e-15) for k in params}
@@ -391,7 +396,7 @@ def train(args) -> dict:
                         "optims": {k: o.state_dict() for k, o in optims.items()},
                         "controller": controller.state_dict(), "copt": copt.state_dict(),
                         "pose": pose_d.detach(), "popt": popt.state_dict(),
-                        "state": state, "step": step + 1, "log": log}, work / "checkpoint.tmp")
+                        "state": state, "step": step + 1, "log": log, "settings": settings}, work / "checkpoint.tmp")
             (work / "checkpoint.tmp").replace(ckpt)
         done = step + 1
     bar.close()
