@@ -51,8 +51,13 @@ fn floats(v: &serde_json::Value) -> Vec<f32> {
 #[test]
 fn demo_portrait_loads_and_fits_its_budget() {
     let path = demo().join("portrait.stk");
-    let bytes = std::fs::metadata(&path).expect("models/demo/portrait.stk").len();
-    assert!(bytes <= 20 * 1024 * 1024, "demo portrait is {bytes} bytes, over 20 MiB");
+    let bytes = std::fs::metadata(&path)
+        .expect("models/demo/portrait.stk")
+        .len();
+    assert!(
+        bytes <= 20 * 1024 * 1024,
+        "demo portrait is {bytes} bytes, over 20 MiB"
+    );
     let p = Portrait::read_file(&path).expect("demo portrait reads");
     assert!(!p.meta.licence.is_empty() && !p.meta.attribution.is_empty());
     let d = p.deformation.as_ref().expect("a learned deformation");
@@ -73,10 +78,16 @@ fn controller_matches_pytorch() {
     let par = parity();
     for f in par["frames"].as_array().expect("frames") {
         let want = floats(&f["coefficients"]);
-        let got = p.coefficients(&floats(&f["condition"])).expect("coefficients");
+        let got = p
+            .coefficients(&floats(&f["condition"]))
+            .expect("coefficients");
         assert_eq!(got.len(), want.len());
         for (g, w) in got.iter().zip(&want) {
-            assert!((g - w).abs() <= 1e-4, "frame {}: {got:?} vs {want:?}", f["frame"]);
+            assert!(
+                (g - w).abs() <= 1e-4,
+                "frame {}: {got:?} vs {want:?}",
+                f["frame"]
+            );
         }
     }
     // Wrong-sized and non-finite conditions are refused with a reason.
@@ -102,7 +113,10 @@ fn renderer_reproduces_the_pytorch_frames() {
         std::fs::write(&cond, f["condition"].to_string()).expect("write condition");
         let out = dir.join(format!("ours_{index}.png"));
         let o = Command::new(env!("CARGO_BIN_EXE_synctalk"))
-            .args(["render-portrait", demo().join("portrait.stk").to_str().expect("utf8")])
+            .args([
+                "render-portrait",
+                demo().join("portrait.stk").to_str().expect("utf8"),
+            ])
             .args(["--out", out.to_str().expect("utf8")])
             .args(["--frame", &index.to_string()])
             .args(["--condition", cond.to_str().expect("utf8")])
@@ -111,7 +125,11 @@ fn renderer_reproduces_the_pytorch_frames() {
             .expect("run synctalk");
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let ours = read_png(&out);
-        let theirs = read_png(&demo().join("parity").join(f["image"].as_str().expect("image")));
+        let theirs = read_png(
+            &demo()
+                .join("parity")
+                .join(f["image"].as_str().expect("image")),
+        );
         let db = ours.psnr(&theirs);
         eprintln!("frame {index}: Rust renderer vs PyTorch {db:.2} dB");
         assert!(db >= min_db, "frame {index}: {db:.2} dB < {min_db}");
@@ -119,14 +137,25 @@ fn renderer_reproduces_the_pytorch_frames() {
         if index == frames[0]["frame"].as_u64().expect("frame") {
             let plain = dir.join("plain.png");
             let o = Command::new(env!("CARGO_BIN_EXE_synctalk"))
-                .args(["render-portrait", demo().join("portrait.stk").to_str().expect("utf8")])
-                .args(["--out", plain.to_str().expect("utf8"), "--frame", &index.to_string()])
+                .args([
+                    "render-portrait",
+                    demo().join("portrait.stk").to_str().expect("utf8"),
+                ])
+                .args([
+                    "--out",
+                    plain.to_str().expect("utf8"),
+                    "--frame",
+                    &index.to_string(),
+                ])
                 .env("XDG_RUNTIME_DIR", std::env::temp_dir())
                 .output()
                 .expect("run synctalk");
             assert!(o.status.success());
             let undeformed = read_png(&plain).psnr(&theirs);
-            assert!(undeformed < db - 3.0, "deformation makes no difference ({undeformed:.1} dB)");
+            assert!(
+                undeformed < db - 3.0,
+                "deformation makes no difference ({undeformed:.1} dB)"
+            );
         }
     }
 }

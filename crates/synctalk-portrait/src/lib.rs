@@ -110,20 +110,36 @@ fn compose(camera: &Camera, pose: &HeadPose) -> Camera {
     let n = (w * w + x * x + y * y + z * z).sqrt().max(1e-12);
     let (w, x, y, z) = (w / n, x / n, y / n, z / n);
     let h = [
-        [1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y - w * z), 2.0 * (x * z + w * y)],
-        [2.0 * (x * y + w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z - w * x)],
-        [2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)],
+        [
+            1.0 - 2.0 * (y * y + z * z),
+            2.0 * (x * y - w * z),
+            2.0 * (x * z + w * y),
+        ],
+        [
+            2.0 * (x * y + w * z),
+            1.0 - 2.0 * (x * x + z * z),
+            2.0 * (y * z - w * x),
+        ],
+        [
+            2.0 * (x * z - w * y),
+            2.0 * (y * z + w * x),
+            1.0 - 2.0 * (x * x + y * y),
+        ],
     ];
     let c = camera.rotation.map(|r| r.map(f64::from));
     let mut out = camera.clone();
-    for i in 0..3 {
-        for j in 0..3 {
-            out.rotation[i][j] = (0..3).map(|k| c[i][k] * h[k][j]).sum::<f64>() as f32;
+    for (row, ci) in out.rotation.iter_mut().zip(&c) {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = (0..3).map(|k| ci[k] * h[k][j]).sum::<f64>() as f32;
         }
-        out.translation[i] = ((0..3)
-            .map(|k| c[i][k] * f64::from(pose.translation[k]))
+    }
+    for ((t, ci), t0) in out.translation.iter_mut().zip(&c).zip(camera.translation) {
+        *t = (ci
+            .iter()
+            .zip(pose.translation)
+            .map(|(a, b)| a * f64::from(b))
             .sum::<f64>()
-            + f64::from(camera.translation[i])) as f32;
+            + f64::from(t0)) as f32;
     }
     out
 }

@@ -9,11 +9,11 @@
 3. Keypoints on the rigid face (forehead, nose, cheeks) tracked with
    pyramidal Lucas-Kanade, with a forward-backward check.
 4. Bundle adjustment (scipy least squares, sparse Jacobian, robust loss): all
-   poses and the tracked points' 3D positions together, with a prior on pose
-   acceleration. The prior's weight is halved until the reprojection error is
-   at most 8% above the PnP solution's. The focal length stays at the PnP
-   search's value: on a near-frontal face it trades off against depth, and
-   freeing it lets the poses drift.
+   poses, the focal length and the tracked points' 3D positions together,
+   with a prior on pose acceleration and one holding the focal length near the
+   PnP search's value (on a near-frontal face it trades off against depth;
+   free, it lets the poses drift). The acceleration prior's weight is halved
+   until the reprojection error is at most 8% above the PnP solution's.
 
 Poses are head-to-camera: x_cam = R x_head + t, OpenCV axes, centimetres.
 """
@@ -141,6 +141,7 @@ def pnp(canon, rigid, lm2d, f, c, init=None):
 
 
 FOCAL_RANGE = (0.6, 6.0)  # search range, in image widths
+FOCAL_PRIOR = 30.0  # bundle adjustment: pixels of residual per unit of log(f / f_pnp)
 
 
 def best_focal(canon, rigid, lm2d, c, width):
@@ -234,16 +235,17 @@ def translation_jitter_cm(t: np.ndarray) -> np.ndarray:
     return np.abs(np.diff(t, 2, axis=0)).mean(0)
 
 
-def bundle_adjust(canon, rigid, lm2d, R0, t0, f0, c, ids, fr, xy, strength=1.0, depth_weight=10.0, max_nfev=60):
+def bundle_adjust(canon, rigid, lm2d, R0, t0, f0, c, ids, fr, xy, strength=1.0, depth_weight=10.0, max_nfev=60,
+                  focal_prior=FOCAL_PRIOR):
     from scipy.optimize import least_squares
 
     T, nr = lm2d.shape[0], len(rigid)
     P = int(ids.max()) + 1 if len(ids) else 0
     X0 = _initial_points(ids, fr, xy, R0, t0, canon, rigid, f0, c)
-    # The focal length stays at the PnP search's value: with a near-frontal
-    # face it trades off against depth, and letting it move lets the poses drift.
-    f = f0
-    x0 = np.concatenate([log_rotation(R0).ravel(), t0.ravel(), X0.ravel()])
+    # The focal length is solved too, as log(f / f0) with a prior towards the
+    # PnP search's value: on a near-frontal face it trades off against depth,
+    # and without the prior the poses drift along that valley.
+    x0 = np.concatenate([log_rotation(R0).ravel(), t0.ravel(), X0.ravel(), [0.0]])
     obj = canon[rigid]
     target = lm2d[:, rigid]
     depth = float(np.median(t0[:, 2]))
@@ -257,11 +259,11 @@ def bundle_adjust(canon, rigid, lm2d, R0, t0, f0, c, ids, fr, xy, strength=1.0, 
     def unpack(x):
         rv = x[: 3 * T].reshape(T, 3)
         tv = x[3 * T : 6 * T].reshape(T, 3)
-        X = x[6 * T :].reshape(P, 3)
-        return rv, tv, X
+        X = x[6 * T : -1].reshape(P, 3)
+        return rv, tv, X, f0 * float(np.exp(x[-1]))
 
     def residuals(x):
-        rv, tv, X = unpack(x)
+        rv, tv, X, f = unpack(x)
         R = rodrigues(rv)
         r_lm = (project(R, tv, obj, f, c) - target).ravel()
         if P:
@@ -271,7 +273,7 @@ def bundle_adjust(canon, rigid, lm2d, R0, t0, f0, c, ids, fr, xy, strength=1.0, 
             r_tr = np.zeros(0)
         r_sr = lam_r * (rv[2:] - 2 * rv[1:-1] + rv[:-2]).ravel()
         r_st = (lam_t * (tv[2:] - 2 * tv[1:-1] + tv[:-2])).ravel()
-        return np.concatenate([r_lm, r_tr, r_sr, r_st])
+        return np.concatenate([r_lm, r_tr, r_sr, r_st, [focal_prior * x[-1]]])
 
     n_lm, n_tr = T * nr * 2, len(ids) * 2
     n_s = max(T - 2, 0) * 3
@@ -300,12 +302,15 @@ def bundle_adjust(canon, rigid, lm2d, R0, t0, f0, c, ids, fr, xy, strength=1.0, 
         add(n_lm + n_tr + n_s + np.arange(n_s), 3 * T + neigh)
     from scipy.sparse import coo_matrix
 
+    fcol = x0.size - 1
+    add(np.arange(n_lm + n_tr), np.array([fcol]))  # every projection depends on the focal length
+    add(np.array([n_lm + n_tr + 2 * n_s]), np.array([fcol]))
     r, cc = np.concatenate(rows), np.concatenate(cols)
-    S = coo_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(n_lm + n_tr + 2 * n_s, x0.size)).tocsr()
+    S = coo_matrix((np.ones(r.size, np.int8), (r, cc)), shape=(n_lm + n_tr + 2 * n_s + 1, x0.size)).tocsr()
     S.data[:] = 1
     sol = least_squares(residuals, x0, jac_sparsity=S, method="trf", loss="soft_l1", f_scale=1.5,
                         x_scale="jac", max_nfev=max_nfev)
-    rv, tv, X = unpack(sol.x)
+    rv, tv, X, f = unpack(sol.x)
     R = rodrigues(rv)
     err_lm = float(np.linalg.norm(project(R, tv, obj, f, c) - target, axis=-1).mean())
     if P:
@@ -331,14 +336,14 @@ def stabilize(frames, lm2d, width, height, max_increase=0.08, progress=None) -> 
     if progress:
         progress(2, 3)
     def run(strength, depth_weight):
-        R, t, _, _, err_tr = bundle_adjust(canon, rigid, xy2, R0, t0, f, c, ids, fr, xy, strength=strength, depth_weight=depth_weight)
-        err = float(np.linalg.norm(project(R, t, obj, f, c) - xy2[:, rigid], axis=-1).mean())
-        return R, t, err, err_tr
+        R, t, fb, _, err_tr = bundle_adjust(canon, rigid, xy2, R0, t0, f, c, ids, fr, xy, strength=strength, depth_weight=depth_weight)
+        err = float(np.linalg.norm(project(R, t, obj, fb, c) - xy2[:, rigid], axis=-1).mean())
+        return R, t, err, err_tr, fb
 
     # Stage 1: the strongest prior (halving from 1) within the error budget.
     strength, depth_weight = 1.0, 1.0
     for _ in range(5):
-        R, t, err, err_tr = run(strength, depth_weight)
+        R, t, err, err_tr, f_ba = run(strength, depth_weight)
         if err <= err0 * (1 + max_increase):
             break
         strength /= 2
@@ -347,13 +352,13 @@ def stabilize(frames, lm2d, width, height, max_increase=0.08, progress=None) -> 
     for dw in (8.0, 4.0, 2.0):
         cand = run(strength, dw)
         if cand[2] <= err0 * (1 + max_increase):
-            R, t, err, err_tr = cand
+            R, t, err, err_tr, f_ba = cand
             depth_weight = dw
             break
     if progress:
         progress(3, 3)
     report = {
-        "focal_px": round(f, 2),
+        "focal_px": round(f_ba, 2),
         "focal_pnp_px": round(f, 2),
         # True when the search ended at its bound: the data prefer a longer
         # lens (weak perspective), and the focal is not really estimated.
@@ -371,4 +376,4 @@ def stabilize(frames, lm2d, width, height, max_increase=0.08, progress=None) -> 
         "smoothness_strength": strength,
         "depth_prior_weight": depth_weight,
     }
-    return Stabilized(R, t, f, canon, rigid, report, R0, t0)
+    return Stabilized(R, t, f_ba, canon, rigid, report, R0, t0)

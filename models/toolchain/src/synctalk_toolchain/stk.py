@@ -72,7 +72,8 @@ def _floats(name: str, a: np.ndarray, half: bool) -> bytes:
     if not np.all(np.isfinite(a)):
         raise PortraitWriteError(f"{name}: non-finite values")
     if half:
-        h = a.astype("<f2")
+        with np.errstate(over="ignore"):
+            h = a.astype("<f2")
         if not np.all(np.isfinite(h)):
             raise PortraitWriteError(f"{name}: values overflow half precision (|x| > 65504)")
         return h.tobytes()

@@ -1,0 +1,83 @@
+"""The portrait writer (stk.py): layout, checksums and refusals. That the Rust
+reader accepts what it writes is tested by crates/synctalk-cli/tests/demo.rs
+on the shipped demo portrait."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from synctalk_toolchain import stk
+
+
+def portrait(n=50, **kw):
+    rng = np.random.default_rng(0)
+    args = dict(meta={"name": "t", "licence": "CC0"}, width=64, height=48, fx=60.0, fy=60.0, cx=32.0, cy=24.0,
+                positions=rng.normal(size=(n, 3)), rotations=rng.normal(size=(n, 4)),
+                log_scales=rng.normal(size=(n, 3)) - 3, opacity_logits=rng.normal(size=n), sh=rng.normal(size=(n, 4, 3)),
+                bases=0.01 * rng.normal(size=(3, 11, n)),
+                controller=[stk.Dense(rng.normal(size=(8, 52)).astype(np.float32), np.zeros(8, np.float32), "relu"),
+                            stk.Dense(rng.normal(size=(3, 8)).astype(np.float32), np.zeros(3, np.float32))],
+                input_dim=52, pose_rotations=np.tile([1.0, 0, 0, 0], (4, 1)), pose_translations=np.zeros((4, 3)),
+                layers=[(stk.ROLE_TORSO, 2, stk.png_rgba(np.zeros((48, 64, 4), np.uint8)), 64, 48)],
+                networks=[("face_sync", b"onnx")])
+    args.update(kw)
+    return stk.PortraitData(**args)
+
+
+def chunks(data):
+    assert data[:8] == stk.MAGIC
+    assert struct.unpack("<HH", data[8:12]) == (1, 0)
+    assert struct.unpack("<I", data[12:16])[0] == zlib.crc32(data[:12])
+    pos, out = 16, []
+    while pos < len(data):
+        tag = data[pos : pos + 4]
+        flags, length, crc, reserved = struct.unpack("<IQII", data[pos + 4 : pos + 24])
+        payload = data[pos + 24 : pos + 24 + length]
+        assert zlib.crc32(payload) == crc and reserved == 0 and flags in (0, 1)
+        out.append((tag, flags, payload))
+        pos += 24 + length + (-length % 8)
+    assert pos == len(data)
+    return out
+
+
+def test_layout_checksums_and_order():
+    data = stk.encode(portrait())
+    tags = [t for t, _, _ in chunks(data)]
+    assert tags == [b"META", b"CAMR", b"GAUS", b"DEFM", b"POSE", b"IMAG", b"NETW", b"END "]
+    crit = {t: f for t, f, _ in chunks(data)}
+    assert crit[b"GAUS"] == 1 and crit[b"END "] == 1 and crit[b"IMAG"] == 0
+    gaus = dict((t, p) for t, _, p in chunks(data))[b"GAUS"]
+    n, degree, precision, _ = struct.unpack("<IBBH", gaus[:8])
+    assert (n, degree, precision) == (50, 1, 1)
+    # positions f32, then f16 rotations (4), log-scales (3), opacity (1), SH (12)
+    assert len(gaus) == 8 + n * 12 + n * 2 * (4 + 3 + 1 + 12)
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(positions=np.full((50, 3), np.nan)), "non-finite"),
+    (dict(sh=np.full((50, 4, 3), 1e6)), "half precision"),
+    (dict(sh=np.zeros((50, 5, 3))), "GAUS.sh"),
+    (dict(rotations=np.zeros((50, 4))), "zero quaternion"),
+    (dict(bases=np.zeros((40, 11, 50))), "DEFM.bases"),
+    (dict(meta={"name": "", "licence": "x"}), "name"),
+    (dict(input_dim=51), "DEFM.layer0"),
+])
+def test_refuses_what_the_format_cannot_hold(change, words):
+    with pytest.raises(stk.PortraitWriteError, match=words):
+        stk.encode(portrait(**change))
+
+
+def test_quaternions_match_scipy():
+    R = Rotation.random(100, random_state=1).as_matrix()
+    q = stk.quaternion_from_matrix(R)
+    xyzw = np.concatenate([q[:, 1:], q[:, :1]], 1)
+    assert np.allclose(Rotation.from_quat(xyzw).as_matrix(), R, atol=1e-9)
+    assert np.all(q[:, 0] >= 0)
+
+
+def test_write_is_atomic(tmp_path):
+    path = tmp_path / "p.stk"
+    size = stk.write(path, portrait())
+    assert path.stat().st_size == size and not (tmp_path / "p.stk.part").exists()
