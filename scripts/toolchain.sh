@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the toolchain's virtual environment in .venv from the
-# pinned models/toolchain/requirements.txt, with ffmpeg and libsndfile from
-# Debian. Prints the venv's path. Idempotent: reinstalls only when the pins change.
+# pinned models/toolchain/requirements.txt, with ffmpeg, libsndfile and the
+# speech synthesisers (eSpeak NG, Festival) from Debian. Prints the venv's path. Idempotent: reinstalls only when the pins change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-apt_install ffmpeg libsndfile1 python3 python3-venv
+apt_install ffmpeg libsndfile1 python3 python3-venv espeak-ng festival festvox-us-slt-hts festvox-kallpc16k
 venv=.venv
 stamp="$venv/.requirements.sha256"
 want=$(cat models/toolchain/requirements.txt models/toolchain/pyproject.toml | sha256sum | cut -d' ' -f1)
