@@ -140,7 +140,7 @@ def pnp(canon, rigid, lm2d, f, c, init=None):
     return R, tv, float(err)
 
 
-FOCAL_RANGE = (0.6, 12.0)  # search range, in image widths (HDTF: zoomed broadcast crops, ~8-9)
+FOCAL_RANGE = (0.6, 6.0)  # search range, in image widths
 FOCAL_PRIOR = 300.0  # bundle adjustment: pixels of residual per unit of log(f / f_pnp)
 
 
