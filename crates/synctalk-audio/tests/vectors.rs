@@ -3,41 +3,12 @@
 
 use std::path::{Path, PathBuf};
 use synctalk_audio::{frame_window, AudioError, LogMel, CONTEXT, N_MELS};
+use synctalk_testdata::read_npy;
 
 fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/audio")
+    synctalk_testdata::vectors("audio")
 }
 
-/// A float32 little-endian 2-D .npy file.
-fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
-    let b = std::fs::read(path).expect("npy");
-    assert_eq!(&b[..6], b"\x93NUMPY");
-    let (hlen, start) = if b[6] == 1 {
-        (u16::from_le_bytes([b[8], b[9]]) as usize, 10)
-    } else {
-        (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12)
-    };
-    let header = std::str::from_utf8(&b[start..start + hlen]).expect("header");
-    assert!(
-        header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"),
-        "{header}"
-    );
-    let shape: Vec<usize> = header
-        .split("'shape': (")
-        .nth(1)
-        .expect("shape")
-        .split(')')
-        .next()
-        .expect("shape")
-        .split(',')
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    let data = b[start + hlen..]
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    (shape, data)
-}
 
 fn read_wav(path: &Path) -> Vec<f32> {
     let mut r = hound::WavReader::open(path).expect("wav");

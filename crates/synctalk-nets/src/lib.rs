@@ -1,0 +1,122 @@
+//! The portrait's audio networks, run with [tract](https://github.com/sonos/tract).
+//!
+//! **Face-Sync** maps one log-mel window — 16 frames × 80 bands centred on a
+//! video frame, exactly as `synctalk-audio` computes them
+//! (`docs/audio-features.md`) — to the frame's 52 blendshapes (MediaPipe
+//! order, `_neutral` first), each in [0, 1]. The input normalisation is part
+//! of the network: feed the raw log-mel values.
+
+use tract_onnx::prelude::*;
+
+/// Mel frames per window.
+pub const CONTEXT: usize = 16;
+/// Mel bands.
+pub const N_MELS: usize = 80;
+/// Blendshapes out.
+pub const BLENDSHAPES: usize = 52;
+
+/// Why a network could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The model bytes are not a network this runner can use.
+    #[error("network `{name}` cannot be loaded: {why}")]
+    Load {
+        /// Network name.
+        name: String,
+        /// Cause, from tract.
+        why: String,
+    },
+    /// The input has the wrong size or non-finite values.
+    #[error("network `{name}`: {why}")]
+    Input {
+        /// Network name.
+        name: String,
+        /// Cause.
+        why: String,
+    },
+    /// tract failed while running the network.
+    #[error("network `{name}` failed: {why}")]
+    Run {
+        /// Network name.
+        name: String,
+        /// Cause, from tract.
+        why: String,
+    },
+}
+
+type Plan = SimplePlan<TypedFact, Box<dyn TypedOp>, Graph<TypedFact, Box<dyn TypedOp>>>;
+
+/// The Face-Sync network, optimised for a batch of one window.
+pub struct FaceSync {
+    plan: Plan,
+}
+
+impl std::fmt::Debug for FaceSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaceSync").finish_non_exhaustive()
+    }
+}
+
+const NAME: &str = "face_sync";
+
+impl FaceSync {
+    /// Loads an ONNX model (input `[1, 16, 80]`, output `[1, 52]`).
+    pub fn from_onnx(bytes: &[u8]) -> Result<Self, NetError> {
+        let load = |e: TractError| NetError::Load {
+            name: NAME.into(),
+            why: format!("{e:#}"),
+        };
+        let plan = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(bytes))
+            .map_err(load)?
+            .with_input_fact(0, f32::fact([1, CONTEXT, N_MELS]).into())
+            .map_err(load)?
+            .into_optimized()
+            .map_err(load)?
+            .into_runnable()
+            .map_err(load)?;
+        let out = plan
+            .model()
+            .output_fact(0)
+            .map_err(load)?
+            .shape
+            .as_concrete()
+            .map(|s| s.to_vec());
+        if out.as_deref() != Some(&[1, BLENDSHAPES]) {
+            return Err(NetError::Load {
+                name: NAME.into(),
+                why: format!("output shape {out:?}, want [1, {BLENDSHAPES}]"),
+            });
+        }
+        Ok(Self { plan })
+    }
+
+    /// The blendshapes for one window (`CONTEXT * N_MELS` values, mel frame
+    /// major).
+    pub fn run(&self, window: &[f32]) -> Result<[f32; BLENDSHAPES], NetError> {
+        let bad = |why: String| NetError::Input {
+            name: NAME.into(),
+            why,
+        };
+        if window.len() != CONTEXT * N_MELS {
+            return Err(bad(format!(
+                "the window has {} values, want {}",
+                window.len(),
+                CONTEXT * N_MELS
+            )));
+        }
+        if let Some(i) = window.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!("window value {i} is not finite")));
+        }
+        let run = |e: TractError| NetError::Run {
+            name: NAME.into(),
+            why: format!("{e:#}"),
+        };
+        let input = Tensor::from_shape(&[1, CONTEXT, N_MELS], window).map_err(run)?;
+        let out = self.plan.run(tvec!(input.into())).map_err(run)?;
+        let view = out[0].as_slice::<f32>().map_err(run)?;
+        let mut b = [0f32; BLENDSHAPES];
+        b.copy_from_slice(&view[..BLENDSHAPES]);
+        Ok(b)
+    }
+}

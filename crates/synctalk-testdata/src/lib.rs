@@ -1,0 +1,45 @@
+//! Test support shared by the workspace's tests: the repository's test-vector
+//! folder and a reader for the float32 `.npy` files the Python toolchain
+//! writes there. Panics on malformed files: it is for tests only.
+
+use std::path::{Path, PathBuf};
+
+/// `tests/vectors/<name>` at the top of the repository.
+pub fn vectors(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/vectors")
+        .join(name)
+}
+
+/// Reads a little-endian float32, C-order `.npy` file: its shape and values.
+pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&b[..6], b"\x93NUMPY", "{} is not .npy", path.display());
+    let (hlen, start) = if b[6] == 1 {
+        (u16::from_le_bytes([b[8], b[9]]) as usize, 10)
+    } else {
+        (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12)
+    };
+    let header = std::str::from_utf8(&b[start..start + hlen]).expect("header");
+    assert!(
+        header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"),
+        "{}: {header}",
+        path.display()
+    );
+    let shape: Vec<usize> = header
+        .split("'shape': (")
+        .nth(1)
+        .expect("shape")
+        .split(')')
+        .next()
+        .expect("shape")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let data: Vec<f32> = b[start + hlen..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert_eq!(data.len(), shape.iter().product::<usize>(), "{}", path.display());
+    (shape, data)
+}
