@@ -45,7 +45,21 @@ def windows(npz) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ids)
 
 
-def build(mu, sd):
+def jaw_contrast(jaw: np.ndarray, labels: np.ndarray) -> dict:
+    """Articulation contrast of a jawOpen track against per-frame phone labels
+    (1 open vowel, 2 bilabial), per shift -4..4 (the picture read s frames
+    later): the model-selection proxy of `sync.articulation_contrast`."""
+    out = {}
+    sd = jaw.std() + 1e-9
+    op, bl = np.flatnonzero(labels == 1), np.flatnonzero(labels == 2)
+    for s in range(-4, 5):
+        a, b = op + s, bl + s
+        a, b = a[(a >= 0) & (a < len(jaw))], b[(b >= 0) & (b < len(jaw))]
+        out[s] = round(float((jaw[a].mean() - jaw[b].mean()) / sd), 3) if len(a) and len(b) else float("nan")
+    return out
+
+
+def build(mu, sd, width=128, dropout=0.0):
     import torch
     from torch import nn
 
@@ -55,12 +69,13 @@ def build(mu, sd):
             self.register_buffer("mu", torch.as_tensor(mu, dtype=torch.float32))
             self.register_buffer("inv_sd", torch.as_tensor(1.0 / sd, dtype=torch.float32))
             self.conv = nn.Sequential(
-                nn.Conv1d(80, 128, 3, padding=1), nn.ReLU(),
-                nn.Conv1d(128, 128, 3, padding=1, stride=2), nn.ReLU(),
-                nn.Conv1d(128, 128, 3, padding=1, stride=2), nn.ReLU(),
-                nn.Conv1d(128, 128, 3, padding=1, stride=2), nn.ReLU(),
+                nn.Conv1d(80, width, 3, padding=1), nn.ReLU(),
+                nn.Conv1d(width, width, 3, padding=1, stride=2), nn.ReLU(),
+                nn.Conv1d(width, width, 3, padding=1, stride=2), nn.ReLU(),
+                nn.Conv1d(width, width, 3, padding=1, stride=2), nn.ReLU(),
             )
-            self.head = nn.Sequential(nn.Flatten(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 52))
+            self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(2 * width, 256), nn.ReLU(),
+                                      nn.Dropout(dropout), nn.Linear(256, 52))
 
         def forward(self, window):  # [B, 16, 80] raw log-mel
             x = ((window - self.mu) * self.inv_sd).transpose(1, 2)
@@ -78,6 +93,10 @@ def main(argv=None) -> int:
     ap.add_argument("--val-utterance", type=int, default=-4, help="real clip held out (index among the real ones' originals)")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--width", type=int, default=128)
+    ap.add_argument("--dropout", type=float, default=0.3)
+    ap.add_argument("--specaug", type=float, default=0.5, help="probability of SpecAugment masks per example")
+    ap.add_argument("--real-weight", type=float, default=3.0)
     args = ap.parse_args(argv)
     import torch
 
@@ -100,26 +119,43 @@ def main(argv=None) -> int:
     mu = x[train].mean((0, 1))
     sd = x[train].std((0, 1)) + 1e-3
     dev = torch.device(args.device)
-    net = build(mu, sd).to(dev)
+    net = build(mu, sd, args.width, args.dropout).to(dev)
+    labels_path = Path(args.data).parent / "real_labels.npz"
+    val_labels = None
+    if labels_path.exists():
+        lab = np.load(labels_path)
+        val_labels = lab[lab.files[args.val_utterance]]
     X = torch.from_numpy(x).to(dev)
     Y = torch.from_numpy(y).to(dev)
-    wk = torch.from_numpy(np.where(kinds == 1, 3.0, 1.0).astype(np.float32)).to(dev)
+    wk = torch.from_numpy(np.where(kinds == 1, args.real_weight, 1.0).astype(np.float32)).to(dev)
     wd = torch.from_numpy(w_dim).to(dev)
     tr_idx = torch.from_numpy(np.flatnonzero(train)).to(dev)
     va_idx = torch.from_numpy(np.flatnonzero(val)).to(dev)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=args.steps)
     log = []
+    best = [-np.inf, -1, None]
     for step in range(args.steps):
         b = tr_idx[torch.randint(len(tr_idx), (args.batch,), device=dev)]
         xb = X[b] + 0.05 * torch.randn_like(X[b])  # a little feature noise
+        if args.specaug > 0:  # SpecAugment: mask a few mel frames and bands
+            B = xb.shape[0]
+            on = (torch.rand(B, 1, 1, device=dev) < args.specaug)
+            t0 = torch.randint(0, 16, (B, 1, 1), device=dev)
+            tw = torch.randint(0, 4, (B, 1, 1), device=dev)
+            f0 = torch.randint(0, 80, (B, 1, 1), device=dev)
+            fw = torch.randint(0, 12, (B, 1, 1), device=dev)
+            ti = torch.arange(16, device=dev)[None, :, None]
+            fi = torch.arange(80, device=dev)[None, None, :]
+            m = on & (((ti >= t0) & (ti < t0 + tw)) | ((fi >= f0) & (fi < f0 + fw)))
+            xb = torch.where(m, net.mu.expand_as(xb), xb)
         pred = net(xb)
         loss = ((pred - Y[b]).abs() * wd).mean(1).mul(wk[b]).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
-        if step % 1000 == 0 or step + 1 == args.steps:
+        if step % 500 == 0 or step + 1 == args.steps:
             with torch.no_grad():
                 net.eval()
                 pv = net(X[va_idx])
@@ -127,8 +163,18 @@ def main(argv=None) -> int:
                 l1 = (pv - Y[va_idx]).abs().mean().item()
                 jaw = 25
                 c = np.corrcoef(pv[:, jaw].cpu().numpy(), Y[va_idx][:, jaw].cpu().numpy())[0, 1]
-            log.append({"step": step, "train_loss": round(loss.item(), 5), "val_l1": round(l1, 5), "val_jaw_corr": round(float(c), 4)})
+            entry = {"step": step, "train_loss": round(loss.item(), 5), "val_l1": round(l1, 5), "val_jaw_corr": round(float(c), 4)}
+            if val_labels is not None:
+                jp = pv[:, jaw].cpu().numpy()
+                entry["val_contrast"] = jaw_contrast(jp, val_labels)
+                score = max(v for k, v in entry["val_contrast"].items() if -4 <= k <= 1)
+                if score > best[0]:
+                    best[:] = [score, step, {k: v.detach().clone() for k, v in net.state_dict().items()}]
+            log.append(entry)
             print(f"[audionet] {log[-1]}", flush=True)
+    if best[2] is not None:
+        net.load_state_dict(best[2])
+        print(f"[audionet] keeping step {best[1]}: held-out jaw contrast {best[0]:.2f}", flush=True)
     net.eval().cpu()
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "face_sync.onnx"
@@ -148,7 +194,8 @@ def main(argv=None) -> int:
     sess = ort.InferenceSession(str(onnx_path))
     o = np.concatenate([sess.run(None, {"mel_window": vin[i : i + 1]})[0] for i in range(len(vin))])
     diff = float(np.abs(o - vout).max())
-    report = {"seconds": round(time.time() - t0, 1), "frames_train": int(train.sum()), "frames_val": int(val.sum()),
+    report = {"seconds": round(time.time() - t0, 1), "best_step": best[1], "best_val_contrast": round(float(best[0]), 3),
+              "settings": {k: str(v) for k, v in vars(args).items()}, "frames_train": int(train.sum()), "frames_val": int(val.sum()),
               "onnxruntime_max_abs_diff": diff, "log": log, "bytes": onnx_path.stat().st_size}
     (args.out / "face_sync_report.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps({k: v for k, v in report.items() if k != "log"}))
