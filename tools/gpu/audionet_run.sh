@@ -10,9 +10,9 @@ for v in "$@"; do
   i=$((i+1))
   echo "=== variant $i: $v"
   python3 -m synctalk_toolchain.audionet .net/data.npz -o /tmp/v$i --steps ${STEPS:-12000} --val-utterance ${VAL:--2} $v 2>&1 \
-    | grep -E "keeping|step': (0|3000|6000|9000|11999)," | cut -c1-400
+    | grep -vE "step': [0-9]*[1-9]00,|Warning|warn" | cut -c1-400
 done
-best=$(for j in $(seq 1 $i); do python3 -c "import json; print(json.load(open('/tmp/v$j/face_sync_report.json'))['best_val_contrast'], $j)"; done | sort -g | tail -1 | cut -d' ' -f2)
+best=$(for j in $(seq 1 $i); do python3 -c "import json; print(json.load(open('/tmp/v$j/face_sync_report.json'))['best_val_jaw_corr'], $j)"; done | sort -g | tail -1 | cut -d' ' -f2)
 echo "best variant: $best"
 mkdir -p $OUT/nets && cp /tmp/v$best/* $OUT/nets/
 for j in $(seq 1 $i); do cp /tmp/v$j/face_sync_report.json $OUT/report_$j.json; done

@@ -165,16 +165,16 @@ def main(argv=None) -> int:
                 c = np.corrcoef(pv[:, jaw].cpu().numpy(), Y[va_idx][:, jaw].cpu().numpy())[0, 1]
             entry = {"step": step, "train_loss": round(loss.item(), 5), "val_l1": round(l1, 5), "val_jaw_corr": round(float(c), 4)}
             if val_labels is not None:
-                jp = pv[:, jaw].cpu().numpy()
-                entry["val_contrast"] = jaw_contrast(jp, val_labels)
-                score = max(v for k, v in entry["val_contrast"].items() if -4 <= k <= 1)
-                if score > best[0]:
-                    best[:] = [score, step, {k: v.detach().clone() for k, v in net.state_dict().items()}]
+                entry["val_contrast"] = jaw_contrast(pv[:, jaw].cpu().numpy(), val_labels)
+            # Selection by the held-out clip's jawOpen correlation: its
+            # articulation contrast rests on a handful of bilabial frames.
+            if np.isfinite(c) and c > best[0]:
+                best[:] = [float(c), step, {k: v.detach().clone() for k, v in net.state_dict().items()}]
             log.append(entry)
             print(f"[audionet] {log[-1]}", flush=True)
     if best[2] is not None:
         net.load_state_dict(best[2])
-        print(f"[audionet] keeping step {best[1]}: held-out jaw contrast {best[0]:.2f}", flush=True)
+        print(f"[audionet] keeping step {best[1]}: held-out jawOpen correlation {best[0]:.3f}", flush=True)
     net.eval().cpu()
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "face_sync.onnx"
@@ -194,7 +194,7 @@ def main(argv=None) -> int:
     sess = ort.InferenceSession(str(onnx_path))
     o = np.concatenate([sess.run(None, {"mel_window": vin[i : i + 1]})[0] for i in range(len(vin))])
     diff = float(np.abs(o - vout).max())
-    report = {"seconds": round(time.time() - t0, 1), "best_step": best[1], "best_val_contrast": round(float(best[0]), 3),
+    report = {"seconds": round(time.time() - t0, 1), "best_step": best[1], "best_val_jaw_corr": round(float(best[0]), 4),
               "settings": {k: str(v) for k, v in vars(args).items()}, "frames_train": int(train.sum()), "frames_val": int(val.sum()),
               "onnxruntime_max_abs_diff": diff, "log": log, "bytes": onnx_path.stat().st_size}
     (args.out / "face_sync_report.json").write_text(json.dumps(report, indent=1) + "\n")
