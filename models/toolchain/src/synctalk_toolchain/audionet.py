@@ -141,13 +141,13 @@ def main(argv=None) -> int:
         if args.specaug > 0:  # SpecAugment: mask a few mel frames and bands
             B = xb.shape[0]
             on = (torch.rand(B, 1, 1, device=dev) < args.specaug)
-            t0 = torch.randint(0, 16, (B, 1, 1), device=dev)
+            ts = torch.randint(0, 16, (B, 1, 1), device=dev)
             tw = torch.randint(0, 4, (B, 1, 1), device=dev)
             f0 = torch.randint(0, 80, (B, 1, 1), device=dev)
             fw = torch.randint(0, 12, (B, 1, 1), device=dev)
             ti = torch.arange(16, device=dev)[None, :, None]
             fi = torch.arange(80, device=dev)[None, None, :]
-            m = on & (((ti >= t0) & (ti < t0 + tw)) | ((fi >= f0) & (fi < f0 + fw)))
+            m = on & (((ti >= ts) & (ti < ts + tw)) | ((fi >= f0) & (fi < f0 + fw)))
             xb = torch.where(m, net.mu.expand_as(xb), xb)
         pred = net(xb)
         loss = ((pred - Y[b]).abs() * wd).mean(1).mul(wk[b]).mean()
