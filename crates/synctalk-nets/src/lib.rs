@@ -44,7 +44,7 @@ pub enum NetError {
     },
 }
 
-type Plan = SimplePlan<TypedFact, Box<dyn TypedOp>, Graph<TypedFact, Box<dyn TypedOp>>>;
+type Plan = std::sync::Arc<TypedRunnableModel>;
 
 /// The Face-Sync network, optimised for a batch of one window.
 pub struct FaceSync {
@@ -114,9 +114,11 @@ impl FaceSync {
         };
         let input = Tensor::from_shape(&[1, CONTEXT, N_MELS], window).map_err(run)?;
         let out = self.plan.run(tvec!(input.into())).map_err(run)?;
-        let view = out[0].as_slice::<f32>().map_err(run)?;
+        let view = out[0].to_plain_array_view::<f32>().map_err(run)?;
         let mut b = [0f32; BLENDSHAPES];
-        b.copy_from_slice(&view[..BLENDSHAPES]);
+        for (d, s) in b.iter_mut().zip(view.iter()) {
+            *d = *s;
+        }
         Ok(b)
     }
 }
