@@ -9,7 +9,6 @@ fn vectors() -> PathBuf {
     synctalk_testdata::vectors("audio")
 }
 
-
 fn read_wav(path: &Path) -> Vec<f32> {
     let mut r = hound::WavReader::open(path).expect("wav");
     let spec = r.spec();

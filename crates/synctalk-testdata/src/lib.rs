@@ -40,6 +40,11 @@ pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
-    assert_eq!(data.len(), shape.iter().product::<usize>(), "{}", path.display());
+    assert_eq!(
+        data.len(),
+        shape.iter().product::<usize>(),
+        "{}",
+        path.display()
+    );
     (shape, data)
 }
