@@ -7,6 +7,9 @@
 //! [`LogMel`] owns its FFT plan and scratch buffers: computing frames
 //! allocates nothing after construction.
 
+mod resample;
+
+pub use resample::{to_16k, MAX_RATE, MIN_RATE};
 use rustfft::num_complex::Complex64;
 use std::sync::Arc;
 
@@ -36,6 +39,9 @@ pub enum AudioError {
     /// A frame rate that cannot place windows.
     #[error("video frame rate {0} must be a positive number")]
     FrameRate(f64),
+    /// An input sample rate outside what the resampler takes.
+    #[error("sample rate {0} Hz is not supported (4000 to 384000 Hz)")]
+    SampleRate(u32),
 }
 
 fn hz_to_mel(f: f64) -> f64 {

@@ -3,6 +3,7 @@
 mod bench;
 mod commands;
 mod image_io;
+mod talk;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -88,6 +89,8 @@ enum Command {
     },
     /// Time each render stage on random Gaussians (SH degree 3).
     Bench(bench::BenchArgs),
+    /// Render a portrait speaking an audio file, frame by frame (PNGs and timing.json).
+    Render(talk::TalkArgs),
 }
 
 fn main() -> ExitCode {
@@ -136,6 +139,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Bench(args) => bench::run(&args),
+        Command::Render(args) => talk::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
