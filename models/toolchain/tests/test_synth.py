@@ -49,3 +49,14 @@ def test_one_utterance():
     assert y.shape == (int(len(x) / SAMPLE_RATE * 25), 52)
     assert y[:, JAW].max() > 0.3 and y[0, JAW] < 0.05 and y[-1, JAW] < 0.05  # speaks, then silence
     assert desc.split("/")[0] in ("festival", "espeak")
+
+
+def test_match_spread_widens_synthetic_targets_to_the_real_spread():
+    rng = np.random.default_rng(0)
+    rest = np.zeros(52)
+    syn = [(0.1 * rng.random((100, 52))).astype(np.float16) for _ in range(3)]
+    real = [0.3 * rng.random((200, 52))]
+    gains = synth.match_spread(syn, real, rest)
+    assert np.allclose(gains, 3.0, atol=0.4)
+    spread = np.concatenate(syn).astype(np.float64).std(0)
+    assert np.allclose(spread, real[0].std(0), rtol=0.15)

@@ -217,6 +217,20 @@ def utterance(rng, words, table):
     return x, target_curve(segs, classify, table, T, 25.0), desc
 
 
+def match_spread(targets: list, real: list, rest: np.ndarray, max_gain: float = 4.0) -> np.ndarray:
+    """Scales the synthetic targets' deviations from the rest pose, per
+    blendshape, so that their spread matches the real clips' (in place).
+    Class means average transitions and speakers: without this the synthetic
+    mouth opens about a third as far as a real one."""
+    syn = np.concatenate(targets).astype(np.float64)
+    ref = np.concatenate(real).astype(np.float64)
+    gains = np.clip(ref.std(0) / np.maximum(syn.std(0), 1e-6), 1.0, max_gain)
+    for k, t in enumerate(targets):
+        t64 = rest + (t.astype(np.float64) - rest) * gains
+        targets[k] = np.clip(t64, 0.0, 1.0).astype(t.dtype)
+    return gains
+
+
 def generate(datasets: list[Path], out: Path, seconds: float, seed: int = 0, progress=None) -> dict:
     """Writes `out` (.npz): per utterance its log-mel frames and 25 fps
     targets, synthetic ones first, then the real clips (with augmented copies)."""
@@ -245,6 +259,7 @@ def generate(datasets: list[Path], out: Path, seconds: float, seed: int = 0, pro
         total += len(x) / SAMPLE_RATE
         if progress:
             progress(min(total, seconds), seconds)
+    gains = match_spread(targets, [bs for _, bs in real], table[0])
     for x, bs in real:
         for copy in range(4):
             xa, ya = x, bs
@@ -262,7 +277,7 @@ def generate(datasets: list[Path], out: Path, seconds: float, seed: int = 0, pro
         out, mel_lengths=np.array([len(m) for m in mels]), target_lengths=np.array([len(t) for t in targets]),
         mel=np.concatenate(mels), targets=np.concatenate(targets), kinds=np.array(kinds),
         table=table.astype(np.float32), table_counts=counts)
-    info = {"synthetic_seconds": round(total, 1), "utterances": len(mels), "real_clips": len(real),
+    info = {"spread_gains": [round(float(g), 3) for g in gains], "synthetic_seconds": round(total, 1), "utterances": len(mels), "real_clips": len(real),
             "voices": sorted(set(descs)), "classes": CLASSES, "class_frames": counts.astype(int).tolist()}
     out.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
     names = json.loads((datasets[0] / "blendshapes.json").read_text())
