@@ -219,12 +219,17 @@ def utterance(rng, words, table):
 
 def match_spread(targets: list, real: list, rest: np.ndarray, max_gain: float = 4.0) -> np.ndarray:
     """Scales the synthetic targets' deviations from the rest pose, per
-    blendshape, so that their spread matches the real clips' (in place).
+    mouth blendshape, so that their spread matches the real clips' (in place).
     Class means average transitions and speakers: without this the synthetic
     mouth opens about a third as far as a real one."""
     syn = np.concatenate(targets).astype(np.float64)
     ref = np.concatenate(real).astype(np.float64)
     gains = np.clip(ref.std(0) / np.maximum(syn.std(0), 1e-6), 1.0, max_gain)
+    # Only the mouth and jaw (MediaPipe 23..49) and cheekPuff (6): speech
+    # barely drives the rest, whose real spread (blinks) is not the phones'.
+    keep = np.zeros(len(gains), bool)
+    keep[[6, *range(23, 50)]] = True
+    gains = np.where(keep, gains, 1.0)
     for k, t in enumerate(targets):
         t64 = rest + (t.astype(np.float64) - rest) * gains
         targets[k] = np.clip(t64, 0.0, 1.0).astype(t.dtype)
