@@ -3,7 +3,7 @@
 use crate::image_io::{parse_rgb, read_png, write_png};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
-use synctalk_gaussians::{ply, Camera, Gaussians, Image, InriaCamera};
+use synctalk_gaussians::{ply, Camera, Deformation, Gaussians, Image, InriaCamera};
 use synctalk_portrait::{Layer, LayerRole, Metadata, Portrait, Precision};
 use synctalk_render::{GpuContext, GpuScene, Renderer, View};
 
@@ -16,15 +16,28 @@ fn load_camera(cameras: &Path, index: usize) -> Result<Camera> {
         .with_context(|| format!("cannot use camera {index} of {}", cameras.display()))
 }
 
-/// Renders `g` from `cam` over `background` on the default GPU.
-pub fn render(g: &Gaussians, cam: &Camera, background: &Image) -> Result<Image> {
+/// The renderer on the default GPU (Mesa's lavapipe where there is none).
+pub fn renderer() -> Result<Renderer> {
     let ctx = GpuContext::headless(false)
         .context("cannot open a GPU (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;
-    let r = Renderer::new(ctx);
-    let scene = GpuScene::new(&r.context().device, g, None)?;
+    Ok(Renderer::new(ctx))
+}
+
+/// One frame on the default GPU: `g` (deformed by `basis` with `coeffs`) from
+/// `cam` over an optional torso layer and `background`.
+pub fn render(
+    g: &Gaussians,
+    basis: Option<&Deformation>,
+    cam: &Camera,
+    background: &Image,
+    torso: Option<&Image>,
+    coeffs: &[f32],
+) -> Result<Image> {
+    let r = renderer()?;
+    let scene = GpuScene::new(&r.context().device, g, basis)?;
     let mut view = View::new(&r, &scene, cam.width, cam.height)?;
-    view.set_layers(&r, background, None)?;
-    view.render(&r, cam, &[])?;
+    view.set_layers(&r, background, torso)?;
+    view.render(&r, cam, coeffs)?;
     Ok(view.read_image(&r)?)
 }
 
@@ -38,7 +51,14 @@ pub fn render_ply(
     let bg = parse_rgb(background)?;
     let g = load_scene(scene)?;
     let cam = load_camera(cameras, index)?;
-    let img = render(&g, &cam, &Image::solid(cam.width, cam.height, bg))?;
+    let img = render(
+        &g,
+        None,
+        &cam,
+        &Image::solid(cam.width, cam.height, bg),
+        None,
+        &[],
+    )?;
     write_png(out, &img)?;
     eprintln!(
         "rendered {} Gaussians at {}x{} to {}",
@@ -199,28 +219,9 @@ pub fn render_portrait(file: &Path, out: &Path, what: &PortraitFrame) -> Result<
         (Some(_), Some(l)) => Some(l.image()?),
         _ => None,
     };
-    for (name, img) in [("background", Some(&bg)), ("torso", torso.as_ref())] {
-        if let Some(img) = img {
-            if (img.width, img.height) != (cam.width, cam.height) {
-                bail!(
-                    "{name} layer is {}x{}, the camera {}x{}",
-                    img.width,
-                    img.height,
-                    cam.width,
-                    cam.height
-                );
-            }
-        }
-    }
-    let ctx = GpuContext::headless(false)
-        .context("cannot open a GPU (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;
-    let r = Renderer::new(ctx);
+    // The renderer checks that the layers match the camera's size.
     let basis = p.deformation.as_ref().map(|d| &d.basis);
-    let scene = GpuScene::new(&r.context().device, &p.gaussians, basis)?;
-    let mut view = View::new(&r, &scene, cam.width, cam.height)?;
-    view.set_layers(&r, &bg, torso.as_ref())?;
-    view.render(&r, &cam, &coeffs)?;
-    let img = view.read_image(&r)?;
+    let img = render(&p.gaussians, basis, &cam, &bg, torso.as_ref(), &coeffs)?;
     write_png(out, &img)?;
     eprintln!(
         "rendered {} ({} Gaussians, {} coefficients) to {}",

@@ -4,6 +4,7 @@
 //! the controller into deformation coefficients; the head pose and torso come
 //! from the portrait's pose track, played forwards and backwards.
 
+use crate::commands::renderer;
 use crate::image_io::write_png;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use synctalk_audio::{frame_window, to_16k, LogMel, CONTEXT, N_MELS, SAMPLE_RATE}
 use synctalk_gaussians::Image;
 use synctalk_nets::FaceSync;
 use synctalk_portrait::{LayerRole, Portrait};
-use synctalk_render::{GpuContext, GpuScene, Renderer, View};
+use synctalk_render::{GpuScene, View};
 
 /// Arguments of `synctalk render`.
 #[derive(clap::Args, Debug)]
@@ -128,9 +129,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         Some(l) => l.image()?,
         None => Image::solid(cam0.width, cam0.height, [0, 0, 0, 255]),
     };
-    let ctx = GpuContext::headless(false)
-        .context("cannot open a GPU (install a Vulkan driver, e.g. mesa-vulkan-drivers)")?;
-    let r = Renderer::new(ctx);
+    let r = renderer()?;
     let scene = GpuScene::new(
         &r.context().device,
         &p.gaussians,
@@ -145,8 +144,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     let mut timing = Vec::with_capacity(n);
     for t in 0..n {
         frame_window(&mel, t, a.fps, &mut window)?;
-        let flat: Vec<f32> = window.iter().flatten().copied().collect();
-        let mut bs = net.run(&flat)?;
+        let mut bs = net.run(window.as_flattened())?;
         for (i, v) in bs.iter_mut().enumerate() {
             if is_mouth(i) {
                 *v = (*v * a.articulation).clamp(0.0, 1.0);

@@ -87,7 +87,7 @@ def viseme_table(clips) -> tuple[np.ndarray, np.ndarray]:
     """Mean blendshapes [classes, 52] per articulation class over real clips,
     each given as (ARPAbet segments, blendshapes [T, 52], fps), read
     LEAD_FRAMES earlier than the sound. Silence is the mean of the clips'
-    most closed mouths (lowest fifth of jawOpen + mouth gap), since speakers
+    most closed mouths (lowest fifth of jawOpen), since speakers
     pause with parted lips too. Returns the table and the frame counts."""
     sums = np.zeros((len(CLASSES), 52))
     counts = np.zeros(len(CLASSES))
@@ -102,9 +102,7 @@ def viseme_table(clips) -> tuple[np.ndarray, np.ndarray]:
         closed.append(bs[jaw <= np.quantile(jaw, 0.2)])
     table = sums / np.maximum(counts, 1)[:, None]
     table[0] = np.concatenate(closed).mean(0)
-    mean = np.concatenate([c for c in closed]).mean(0)
-    for k in np.flatnonzero(counts == 0):
-        table[k] = mean
+    table[counts == 0] = table[0]  # classes the clips never said: rest
     return table, counts
 
 
@@ -243,9 +241,9 @@ def generate(datasets: list[Path], out: Path, seconds: float, seed: int = 0, pro
 
     rng = np.random.default_rng(seed)
     clips, real = [], []
-    for d in datasets:
-        import soundfile as sf
+    import soundfile as sf
 
+    for d in datasets:
         x, sr = sf.read(d / "aud.wav", dtype="float32")
         bs = np.load(d / "blendshapes.npy").astype(np.float64)
         segs, _ = sync.phones(x)
