@@ -58,3 +58,13 @@ step() {
     "$@"
     echo "    ($name: $((SECONDS - t0)) s)"
 }
+
+# Node.js and npm (Debian's) for the web build and the browser tests.
+ensure_node() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+}
+
+# Chromium (Debian's) for the browser tests; never a downloaded browser.
+ensure_chromium() {
+    apt_install chromium
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job at this stage: build the renderer and render the bundled real
-# 3D Gaussian Splatting scene and the demo talking portrait to PNGs with the
-# GPU (or Mesa's lavapipe).
+# The main job: build the browser product into www/dist/ (wasm package, demo
+# page, service worker, demo portrait) and serve it on localhost, printing
+# the URL. Before that, the native renderer draws the bundled real 3DGS scene
+# and a frame of the demo portrait to out/ (GPU or Mesa's lavapipe).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -19,3 +20,7 @@ python3 -c "import json; d = json.load(open('models/demo/parity/parity.json')); 
 echo "rendered: $(pwd)/out/portrait.png"
 echo "demo portrait, frame 0: $(pwd)/out/demo.png"
 echo "portrait file: $(pwd)/out/portrait.stk (synctalk inspect out/portrait.stk)"
+scripts/web.sh
+port="${PORT:-8080}"
+echo "demo site (static files in $(pwd)/www/dist): open http://127.0.0.1:$port/ in a browser with WebGPU (Ctrl-C stops)"
+exec python3 -m http.server "$port" --bind 127.0.0.1 --directory www/dist

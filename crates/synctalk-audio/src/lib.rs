@@ -189,3 +189,23 @@ pub fn frame_window(
     }
     Ok(())
 }
+
+/// The mel-frame window centred on time `seconds` of the signal (the same
+/// rule as [`frame_window`]: `c = floor(100 seconds + 0.5)`), silence
+/// outside the signal. For a clock that is not a whole frame count.
+pub fn window_at(mel: &[[f32; N_MELS]], seconds: f64, out: &mut [[f32; N_MELS]; CONTEXT]) {
+    let c = if seconds.is_finite() {
+        (100.0 * seconds + 0.5).floor().clamp(-1e12, 1e12) as i64
+    } else {
+        i64::MIN / 2
+    };
+    let floor = LOG_FLOOR.ln() as f32;
+    for (j, row) in out.iter_mut().enumerate() {
+        let k = c - (CONTEXT / 2) as i64 + j as i64;
+        *row = if k >= 0 && (k as usize) < mel.len() {
+            mel[k as usize]
+        } else {
+            [floor; N_MELS]
+        };
+    }
+}

@@ -4,7 +4,7 @@ use crate::image_io::{parse_rgb, read_png, write_png};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use synctalk_gaussians::{ply, Camera, Deformation, Gaussians, Image, InriaCamera};
-use synctalk_portrait::{Layer, LayerRole, Metadata, Portrait, Precision};
+use synctalk_portrait::{Layer, LayerRole, Metadata, Network, NetworkFormat, Portrait, Precision};
 use synctalk_render::{GpuContext, GpuScene, Renderer, View};
 
 fn load_scene(scene: &Path) -> Result<Gaussians> {
@@ -230,5 +230,30 @@ pub fn render_portrait(file: &Path, out: &Path, what: &PortraitFrame) -> Result<
         coeffs.len(),
         out.display()
     );
+    Ok(())
+}
+
+/// Adds (or replaces) network `name` of a portrait file with an ONNX model,
+/// after checking that the engine can run it.
+pub fn add_network(file: &Path, name: &str, onnx: &Path, out: &Path) -> Result<()> {
+    let mut p = Portrait::read_file(file)
+        .with_context(|| format!("{} is not a valid portrait", file.display()))?;
+    let bytes = std::fs::read(onnx).with_context(|| format!("cannot read {}", onnx.display()))?;
+    match name {
+        "face_sync" => {
+            synctalk_engine::Engine::new(&p)?
+                .set_face_sync(&bytes)
+                .with_context(|| format!("{}", onnx.display()))?;
+        }
+        other => bail!("unknown network name `{other}` (known: face_sync)"),
+    }
+    p.networks.retain(|n| n.name != name);
+    p.networks.push(Network {
+        name: name.into(),
+        format: NetworkFormat::Onnx,
+        bytes,
+    });
+    p.write_file(out)?;
+    eprintln!("wrote {} with network `{name}`", out.display());
     Ok(())
 }

@@ -87,6 +87,21 @@ enum Command {
         #[arg(long)]
         condition: Option<PathBuf>,
     },
+    /// Add a network (ONNX) to a portrait file, replacing one of the same
+    /// name; it is checked by loading it first.
+    AddNetwork {
+        /// The portrait file.
+        file: PathBuf,
+        /// Network name (`face_sync`).
+        #[arg(long)]
+        name: String,
+        /// The ONNX model.
+        #[arg(long)]
+        onnx: PathBuf,
+        /// Output portrait file (default: rewrite FILE).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Time each render stage on random Gaussians (SH degree 3).
     Bench(bench::BenchArgs),
     /// Render a portrait speaking an audio file, frame by frame (PNGs and timing.json).
@@ -138,6 +153,12 @@ fn main() -> ExitCode {
                 condition: condition.as_deref(),
             },
         ),
+        Command::AddNetwork {
+            file,
+            name,
+            onnx,
+            output,
+        } => commands::add_network(&file, &name, &onnx, output.as_deref().unwrap_or(&file)),
         Command::Bench(args) => bench::run(&args),
         Command::Render(args) => talk::run(&args),
     };

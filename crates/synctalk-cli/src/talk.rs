@@ -2,15 +2,15 @@
 //! deterministic: the audio clock places every frame (frame t shows time
 //! t / fps), Face-Sync turns each frame's log-mel window into blendshapes,
 //! the controller into deformation coefficients; the head pose and torso come
-//! from the portrait's pose track, played forwards and backwards.
+//! from the portrait's pose track, played forwards and backwards (all in
+//! `synctalk-engine`).
 
 use crate::commands::renderer;
 use crate::image_io::write_png;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use synctalk_audio::{frame_window, to_16k, LogMel, CONTEXT, N_MELS, SAMPLE_RATE};
+use synctalk_engine::{Engine, Speech};
 use synctalk_gaussians::Image;
-use synctalk_nets::FaceSync;
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{GpuScene, View};
 
@@ -36,11 +36,6 @@ pub struct TalkArgs {
     /// this (then clamped to [0, 1]); 1 leaves the network's output as is.
     #[arg(long, default_value_t = 1.0)]
     pub articulation: f32,
-}
-
-/// MediaPipe blendshape indices of the jaw and mouth (23..=49) and cheekPuff (6).
-fn is_mouth(i: usize) -> bool {
-    i == 6 || (23..=49).contains(&i)
 }
 
 /// Mono samples and their rate from a WAV file.
@@ -69,20 +64,6 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, u32)> {
     Ok((mono, spec.sample_rate))
 }
 
-/// Pose-track index for frame `t`: forwards, then backwards, and again.
-fn ping_pong(t: usize, len: usize) -> usize {
-    if len <= 1 {
-        return 0;
-    }
-    let period = 2 * (len - 1);
-    let k = t % period;
-    if k < len {
-        k
-    } else {
-        period - k
-    }
-}
-
 /// Runs `synctalk render`.
 pub fn run(a: &TalkArgs) -> Result<()> {
     if !(a.fps.is_finite() && a.fps > 0.0 && a.fps <= 240.0) {
@@ -93,35 +74,28 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     }
     let p = Portrait::read_file(&a.portrait)
         .with_context(|| format!("{} is not a valid portrait", a.portrait.display()))?;
-    let bytes = match &a.face_sync {
-        Some(path) => {
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?
+    let mut engine = Engine::new(&p)?;
+    engine.set_articulation(a.articulation)?;
+    match &a.face_sync {
+        Some(path) => engine.set_face_sync(
+            &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )?,
+        None => {
+            if !engine.load_networks(&p)? {
+                bail!(
+                    "{} has no face_sync network: pass --face-sync",
+                    a.portrait.display()
+                );
+            }
         }
-        None => match p.networks.iter().find(|n| n.name == "face_sync") {
-            Some(n) => n.bytes.clone(),
-            None => bail!(
-                "{} has no face_sync network: pass --face-sync",
-                a.portrait.display()
-            ),
-        },
-    };
-    let net = FaceSync::from_onnx(&bytes)?;
-    let track = p
-        .pose
-        .as_ref()
-        .filter(|t| !t.frames.is_empty())
-        .with_context(|| format!("{} has no head-pose track", a.portrait.display()))?;
-    let (samples, rate) = read_wav(&a.audio)?;
-    let x = to_16k(&samples, rate).with_context(|| format!("{}", a.audio.display()))?;
-    if x.is_empty() {
-        bail!("{}: no samples", a.audio.display());
     }
-    let mut front = LogMel::new();
-    let mut mel = Vec::new();
-    front
-        .frames(&x, &mut mel)
-        .with_context(|| format!("{}", a.audio.display()))?;
-    let seconds = x.len() as f64 / f64::from(SAMPLE_RATE);
+    if p.pose.as_ref().is_none_or(|t| t.frames.is_empty()) {
+        bail!("{} has no head-pose track", a.portrait.display());
+    }
+    let (samples, rate) = read_wav(&a.audio)?;
+    let speech = Speech::new(&samples, rate).with_context(|| format!("{}", a.audio.display()))?;
+    let seconds = speech.seconds();
+    engine.set_speech(Some(speech));
     let n = (seconds * a.fps).floor().max(1.0) as usize;
 
     let cam0 = &p.camera;
@@ -140,29 +114,27 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         .with_context(|| format!("cannot create {}", a.frames.display()))?;
 
     let bar = indicatif::ProgressBar::new(n as u64);
-    let mut window = [[0f32; N_MELS]; CONTEXT];
     let mut timing = Vec::with_capacity(n);
+    let mut torso_frame = None;
     for t in 0..n {
-        frame_window(&mel, t, a.fps, &mut window)?;
-        let mut bs = net.run(window.as_flattened())?;
-        for (i, v) in bs.iter_mut().enumerate() {
-            if is_mouth(i) {
-                *v = (*v * a.articulation).clamp(0.0, 1.0);
-            }
-        }
-        let coeffs = p.coefficients(&bs)?;
-        let k = ping_pong(t, track.frames.len());
+        // The audio clock places the frame: frame t shows time t / fps.
+        let time = t as f64 / a.fps;
+        let f = engine.frame(time, Some(time))?;
+        let k = f.pose_frame;
         let cam = p.frame_camera(k).context("pose-track frame")?;
-        let torso = match p.torso(k) {
-            Some(l) => Some(l.image()?),
-            None => None,
-        };
-        view.set_layers(&r, &bg, torso.as_ref())?;
-        view.render(&r, &cam, &coeffs)?;
+        if torso_frame != Some(k) {
+            let torso = match p.torso(k) {
+                Some(l) => Some(l.image()?),
+                None => None,
+            };
+            view.set_layers(&r, &bg, torso.as_ref())?;
+            torso_frame = Some(k);
+        }
+        view.render(&r, &cam, &f.coefficients)?;
         let img = view.read_image(&r)?;
         write_png(&a.frames.join(format!("frame_{t:06}.png")), &img)?;
         timing.push(serde_json::json!({
-            "frame": t, "time_s": t as f64 / a.fps, "pose_frame": k, "blendshapes": bs.to_vec(),
+            "frame": t, "time_s": time, "pose_frame": k, "blendshapes": f.blendshapes.to_vec(),
         }));
         bar.inc(1);
     }
@@ -177,14 +149,4 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         a.frames.display()
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ping_pong_plays_forwards_then_backwards() {
-        let v: Vec<usize> = (0..10).map(|t| super::ping_pong(t, 4)).collect();
-        assert_eq!(v, [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]);
-        assert_eq!(super::ping_pong(5, 1), 0);
-    }
 }

@@ -13,17 +13,22 @@ pub struct GpuContext {
     pub adapter: String,
     /// Whether GPU timestamp queries are enabled.
     pub timestamps: bool,
+    /// The adapter itself (surface capabilities, limits).
+    pub adapter_handle: wgpu::Adapter,
 }
 
-/// Opens the default adapter of `instance` with its full limits, enabling
-/// timestamp queries when the adapter has them and `want_timestamps` is set.
+/// Opens the default adapter of `instance` (one that can present to
+/// `surface`, if given) with its full limits, enabling timestamp queries when
+/// the adapter has them and `want_timestamps` is set.
 pub async fn request_device(
     instance: &wgpu::Instance,
+    surface: Option<&wgpu::Surface<'_>>,
     want_timestamps: bool,
 ) -> Result<GpuContext, RenderError> {
     let adapter = instance
         .request_adapter(&wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
+            compatible_surface: surface,
             ..Default::default()
         })
         .await
@@ -50,6 +55,7 @@ pub async fn request_device(
         queue,
         adapter: format!("{} ({:?}, {:?})", info.name, info.device_type, info.backend),
         timestamps,
+        adapter_handle: adapter,
     })
 }
 
@@ -60,7 +66,7 @@ impl GpuContext {
     pub fn headless(want_timestamps: bool) -> Result<Self, RenderError> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        block_on(request_device(&instance, want_timestamps))
+        block_on(request_device(&instance, None, want_timestamps))
     }
 }
 

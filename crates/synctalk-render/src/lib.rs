@@ -18,12 +18,14 @@
 
 mod context;
 mod kernel;
+mod present;
 mod readback;
 mod scene;
 mod timing;
 mod view;
 
 pub use context::{request_device, GpuContext};
+pub use present::Presenter;
 pub use scene::{GpuScene, MAX_BASES, MAX_GAUSSIANS};
 pub use timing::{StageTimes, STAGES};
 pub use view::{FrameStats, RasterMode, Renderer, View};

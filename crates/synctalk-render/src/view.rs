@@ -656,6 +656,15 @@ impl View {
             );
         };
         write(&self.background, background);
+        match (&self.torso, torso) {
+            // Same layout as before: rewrite the texture in place.
+            (Some(t), Some(img)) => {
+                write(t, img);
+                return Ok(());
+            }
+            (None, None) => return Ok(()),
+            _ => {}
+        }
         self.torso = torso.map(|img| {
             let t = r.ctx.device.create_texture(&wgpu::TextureDescriptor {
                 label: Some("torso"),
@@ -901,6 +910,49 @@ impl View {
         }
     }
 
+    /// Records copies of this frame's counts (visible Gaussians, tile
+    /// intersections) into `dst` (48 bytes, `COPY_DST`), for
+    /// [`View::parse_stats`] once mapped. Record after [`View::encode`].
+    pub fn encode_stats(&self, encoder: &mut wgpu::CommandEncoder, dst: &wgpu::Buffer) {
+        encoder.copy_buffer_to_buffer(&self.b.counters, 0, dst, 0, 16);
+        encoder.copy_buffer_to_buffer(&self.b.isect_info, 0, dst, 16, 32);
+    }
+
+    /// Visible Gaussians and tile intersections from the bytes
+    /// [`View::encode_stats`] copied (zeros if `raw` is short).
+    pub fn parse_stats(raw: &[u8]) -> (u32, u32) {
+        let word = |i: usize| {
+            raw.get(4 * i..4 * i + 4)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        (word(0), word(8))
+    }
+
+    /// Makes room for `intersections` (with a quarter to spare) if the
+    /// buffers hold fewer, keeping layers and settings. Returns whether the
+    /// view grew: a frame that overflowed must then be rendered again.
+    pub fn ensure_capacity(&mut self, r: &Renderer, intersections: u32) -> Result<bool, RenderError> {
+        if intersections <= self.isect_capacity {
+            return Ok(false);
+        }
+        if intersections > MAX_SORT_KEYS {
+            return Err(RenderError::Limit {
+                what: "tile intersections",
+                got: intersections.into(),
+                limit: MAX_SORT_KEYS.into(),
+            });
+        }
+        let want = (u64::from(intersections) * 5 / 4).min(u64::from(MAX_SORT_KEYS));
+        let scene = self.scene.clone();
+        let mut grown = Self::with_capacity(r, &scene, self.width, self.height, want as u32)?;
+        grown.background = self.background.clone();
+        grown.torso = self.torso.take();
+        grown.raster = self.raster;
+        grown.bind_layers(r);
+        *self = grown;
+        Ok(true)
+    }
+
     /// Renders one frame and waits for its statistics (native: blocks on the
     /// GPU). If the frame had more intersections than the buffers hold, the
     /// buffers grow and the frame is rendered again.
@@ -914,30 +966,11 @@ impl View {
             let d = &r.ctx.device;
             let mut encoder = d.create_command_encoder(&Default::default());
             self.encode(r, &mut encoder, camera, coeffs)?;
-            encoder.copy_buffer_to_buffer(&self.b.counters, 0, &self.b.stats_staging, 0, 16);
-            encoder.copy_buffer_to_buffer(&self.b.isect_info, 0, &self.b.stats_staging, 16, 32);
+            self.encode_stats(&mut encoder, &self.b.stats_staging);
             r.ctx.queue.submit([encoder.finish()]);
             let raw = read_buffer(d, &self.b.stats_staging)?;
-            let words: &[u32] = bytemuck::cast_slice(&raw);
-            let (visible, total) = (words[0], words[4 + 4]);
-            if total > self.isect_capacity {
-                let want = (u64::from(total) * 5 / 4).min(u64::from(MAX_SORT_KEYS));
-                if total > MAX_SORT_KEYS {
-                    return Err(RenderError::Limit {
-                        what: "tile intersections",
-                        got: total.into(),
-                        limit: MAX_SORT_KEYS.into(),
-                    });
-                }
-                let scene = self.scene.clone();
-                let mut grown =
-                    Self::with_capacity(r, &scene, self.width, self.height, want as u32)?;
-                // Keep the layers and settings.
-                grown.background = self.background.clone();
-                grown.torso = self.torso.take();
-                grown.raster = self.raster;
-                grown.bind_layers(r);
-                *self = grown;
+            let (visible, total) = Self::parse_stats(&raw);
+            if self.ensure_capacity(r, total)? {
                 continue;
             }
             let times = match &self.timer {

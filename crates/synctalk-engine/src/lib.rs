@@ -1,0 +1,395 @@
+//! The per-frame engine of a talking portrait, shared by the `synctalk` CLI
+//! and the browser bindings: speech (any sample rate) becomes log-mel
+//! windows, Face-Sync turns the window at the audio clock's time into 52
+//! blendshapes, blinks and caller overrides are mixed in, the portrait's
+//! controller turns them into deformation coefficients, and the head pose
+//! comes from the portrait's pose track.
+//!
+//! Frames are chosen by clocks, never by counting calls: [`Engine::frame`]
+//! takes the session time (blinks, head motion) and the speech time (the
+//! position in the audio being heard).
+
+pub mod blendshapes;
+
+use synctalk_audio::{to_16k, window_at, AudioError, LogMel, CONTEXT, N_MELS, SAMPLE_RATE};
+use synctalk_nets::{FaceSync, NetError};
+use synctalk_portrait::{Controller, Portrait};
+
+/// Number of blendshapes in a condition vector.
+pub const BLENDSHAPES: usize = 52;
+
+/// Why the engine cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The audio cannot be used.
+    #[error("audio: {0}")]
+    Audio(#[from] AudioError),
+    /// The audio holds no samples.
+    #[error("audio: no samples")]
+    Empty,
+    /// The audio is longer than one clip may be.
+    #[error("audio: {seconds:.0} s is longer than the {max:.0} s one clip may last")]
+    TooLong {
+        /// Length of the clip.
+        seconds: f64,
+        /// The limit.
+        max: f64,
+    },
+    /// A network failed.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// An unknown blendshape name or a bad value.
+    #[error("blendshape `{name}`: {why}")]
+    Blendshape {
+        /// The name given.
+        name: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// The portrait cannot be driven.
+    #[error("portrait: {0}")]
+    Portrait(String),
+}
+
+/// A speech clip, ready to be followed: its log-mel frames at 100 per second.
+pub struct Speech {
+    mel: Vec<[f32; N_MELS]>,
+    seconds: f64,
+}
+
+impl Speech {
+    /// The longest clip (one hour: 115 MB of mel frames).
+    pub const MAX_SECONDS: f64 = 3600.0;
+
+    /// Prepares mono `samples` at `rate` Hz (resampled to 16 kHz).
+    pub fn new(samples: &[f32], rate: u32) -> Result<Self, EngineError> {
+        if samples.is_empty() {
+            return Err(EngineError::Empty);
+        }
+        let seconds = samples.len() as f64 / f64::from(rate.max(1));
+        if seconds > Self::MAX_SECONDS {
+            return Err(EngineError::TooLong {
+                seconds,
+                max: Self::MAX_SECONDS,
+            });
+        }
+        let x = to_16k(samples, rate)?;
+        if x.is_empty() {
+            return Err(EngineError::Empty);
+        }
+        let mut mel = Vec::new();
+        LogMel::new().frames(&x, &mut mel)?;
+        Ok(Self {
+            mel,
+            seconds: x.len() as f64 / f64::from(SAMPLE_RATE),
+        })
+    }
+
+    /// Length in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.seconds
+    }
+}
+
+impl std::fmt::Debug for Speech {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Speech")
+            .field("seconds", &self.seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Spontaneous blinks: one in every 4-second slot, at a pseudo-random
+/// offset (so 1.5 to 6.5 s apart), closing in 80 ms and opening in 120 ms.
+#[derive(Clone, Copy, Debug)]
+pub struct Blinks {
+    /// How far the lids close (0: no blinks).
+    pub amplitude: f32,
+    /// Varies the schedule.
+    pub seed: u64,
+}
+
+impl Default for Blinks {
+    fn default() -> Self {
+        Self {
+            amplitude: 0.85,
+            seed: 0x5eed,
+        }
+    }
+}
+
+impl Blinks {
+    const SLOT: f64 = 4.0;
+    const CLOSE: f64 = 0.08;
+    const OPEN: f64 = 0.12;
+
+    /// Lid closure at session time `t` seconds.
+    pub fn at(&self, t: f64) -> f32 {
+        if !t.is_finite() || t < 0.0 {
+            return 0.0;
+        }
+        let slot = (t / Self::SLOT).floor();
+        let start = slot * Self::SLOT + 0.5 + 2.5 * unit_hash(slot as u64 ^ self.seed);
+        let d = t - start;
+        let v = if (0.0..Self::CLOSE).contains(&d) {
+            d / Self::CLOSE
+        } else if (Self::CLOSE..Self::CLOSE + Self::OPEN).contains(&d) {
+            1.0 - (d - Self::CLOSE) / Self::OPEN
+        } else {
+            0.0
+        };
+        self.amplitude * v as f32
+    }
+}
+
+/// A hash of `k` in [0, 1) (SplitMix64's finaliser).
+fn unit_hash(k: u64) -> f64 {
+    let mut z = k.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// Pose-track index for step `t`: forwards, then backwards, and again.
+pub fn ping_pong(t: u64, len: usize) -> usize {
+    if len <= 1 {
+        return 0;
+    }
+    let period = 2 * (len as u64 - 1);
+    let k = t % period;
+    if k < len as u64 {
+        k as usize
+    } else {
+        (period - k) as usize
+    }
+}
+
+/// What one frame shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    /// The 52 blendshapes (MediaPipe order), each in [0, 1].
+    pub blendshapes: [f32; BLENDSHAPES],
+    /// The deformation coefficients for them (empty without a deformation).
+    pub coefficients: Vec<f32>,
+    /// The pose-track frame (head pose and torso layer).
+    pub pose_frame: usize,
+    /// Whether Face-Sync followed speech in this frame.
+    pub speaking: bool,
+}
+
+/// The engine: networks, the current speech, overrides and clocks' rules.
+pub struct Engine {
+    face_sync: Option<FaceSync>,
+    controller: Option<Controller>,
+    pose_frames: usize,
+    pose_fps: f64,
+    rest: [f32; BLENDSHAPES],
+    speech: Option<Speech>,
+    window: [[f32; N_MELS]; CONTEXT],
+    value: [f32; BLENDSHAPES],
+    weight: [f32; BLENDSHAPES],
+    articulation: f32,
+    /// Blink settings.
+    pub blinks: Blinks,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("face_sync", &self.face_sync.is_some())
+            .field("pose_frames", &self.pose_frames)
+            .field("speech", &self.speech)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine for `portrait`, without networks yet (see
+    /// [`Engine::set_face_sync`]): until then the face rests.
+    pub fn new(portrait: &Portrait) -> Result<Self, EngineError> {
+        if let Some(d) = &portrait.deformation {
+            if d.controller.input_dim != BLENDSHAPES {
+                return Err(EngineError::Portrait(format!(
+                    "the controller takes {} values, the engine drives {BLENDSHAPES} blendshapes",
+                    d.controller.input_dim
+                )));
+            }
+        }
+        let (pose_frames, pose_fps) = match &portrait.pose {
+            Some(t) if !t.frames.is_empty() => (
+                t.frames.len(),
+                if t.fps.is_finite() && t.fps > 0.0 {
+                    f64::from(t.fps)
+                } else {
+                    25.0
+                },
+            ),
+            _ => (0, 25.0),
+        };
+        Ok(Self {
+            face_sync: None,
+            controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
+            pose_frames,
+            pose_fps,
+            rest: [0.0; BLENDSHAPES],
+            speech: None,
+            window: [[0.0; N_MELS]; CONTEXT],
+            value: [0.0; BLENDSHAPES],
+            weight: [0.0; BLENDSHAPES],
+            articulation: 1.0,
+            blinks: Blinks::default(),
+        })
+    }
+
+    /// Loads the Face-Sync network from ONNX bytes; the face at rest becomes
+    /// its answer to silence.
+    pub fn set_face_sync(&mut self, onnx: &[u8]) -> Result<(), EngineError> {
+        let net = FaceSync::from_onnx(onnx)?;
+        window_at(&[], 0.0, &mut self.window);
+        self.rest = net.run(self.window.as_flattened())?;
+        self.face_sync = Some(net);
+        Ok(())
+    }
+
+    /// Loads the portrait's own Face-Sync network (`face_sync` in its NETW
+    /// chunks). Returns whether it had one.
+    pub fn load_networks(&mut self, portrait: &Portrait) -> Result<bool, EngineError> {
+        match portrait.networks.iter().find(|n| n.name == "face_sync") {
+            Some(n) => self.set_face_sync(&n.bytes).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether Face-Sync is loaded.
+    pub fn has_face_sync(&self) -> bool {
+        self.face_sync.is_some()
+    }
+
+    /// The speech to follow (`None`: silence).
+    pub fn set_speech(&mut self, speech: Option<Speech>) {
+        self.speech = speech;
+    }
+
+    /// The speech being followed.
+    pub fn speech(&self) -> Option<&Speech> {
+        self.speech.as_ref()
+    }
+
+    /// Multiplies the jaw and mouth blendshapes from speech (then clamps to
+    /// [0, 1]); 1 leaves the network's output as is.
+    pub fn set_articulation(&mut self, a: f32) -> Result<(), EngineError> {
+        if !(a.is_finite() && (0.0..=10.0).contains(&a)) {
+            return Err(EngineError::Portrait(format!(
+                "articulation {a} must be in [0, 10]"
+            )));
+        }
+        self.articulation = a;
+        Ok(())
+    }
+
+    /// Overrides blendshape `name` with `value`, blended by `weight` (0: the
+    /// engine's own value, 1: `value` alone). Both in [0, 1].
+    pub fn set_blendshape(&mut self, name: &str, value: f32, weight: f32) -> Result<(), EngineError> {
+        let bad = |why: &str| EngineError::Blendshape {
+            name: name.into(),
+            why: why.into(),
+        };
+        let i = blendshapes::index(name).ok_or_else(|| bad("not one of the 52 ARKit/MediaPipe names"))?;
+        if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+            return Err(bad(&format!("value {value} is not in [0, 1]")));
+        }
+        if !(weight.is_finite() && (0.0..=1.0).contains(&weight)) {
+            return Err(bad(&format!("weight {weight} is not in [0, 1]")));
+        }
+        self.value[i] = value;
+        self.weight[i] = weight;
+        Ok(())
+    }
+
+    /// Removes every override.
+    pub fn clear_blendshapes(&mut self) {
+        self.weight = [0.0; BLENDSHAPES];
+    }
+
+    /// The frame at session time `clock` (seconds since the avatar started:
+    /// blinks and head motion) while the speech is at `speech_time` (seconds
+    /// into the clip being heard; `None` or outside the clip: silence).
+    pub fn frame(&mut self, clock: f64, speech_time: Option<f64>) -> Result<Frame, EngineError> {
+        let mut bs = self.rest;
+        let mut speaking = false;
+        if let (Some(net), Some(s), Some(t)) = (&self.face_sync, &self.speech, speech_time) {
+            if t.is_finite() && (0.0..s.seconds).contains(&t) {
+                window_at(&s.mel, t, &mut self.window);
+                bs = net.run(self.window.as_flattened())?;
+                speaking = true;
+            }
+        }
+        for (i, v) in bs.iter_mut().enumerate() {
+            if blendshapes::is_mouth(i) {
+                *v *= self.articulation;
+            }
+        }
+        let blink = self.blinks.at(clock);
+        for i in [blendshapes::EYE_BLINK_LEFT, blendshapes::EYE_BLINK_RIGHT] {
+            bs[i] = bs[i].max(blink);
+        }
+        for ((v, o), w) in bs.iter_mut().zip(&self.value).zip(&self.weight) {
+            *v = (*v * (1.0 - w) + o * w).clamp(0.0, 1.0);
+        }
+        let coefficients = match &self.controller {
+            Some(c) => c.evaluate(&bs),
+            None => Vec::new(),
+        };
+        let step = if clock.is_finite() && clock > 0.0 {
+            (clock * self.pose_fps + 1e-6).floor() as u64
+        } else {
+            0
+        };
+        Ok(Frame {
+            blendshapes: bs,
+            coefficients,
+            pose_frame: ping_pong(step, self.pose_frames),
+            speaking,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ping_pong_plays_forwards_then_backwards() {
+        let v: Vec<usize> = (0..10).map(|t| ping_pong(t, 4)).collect();
+        assert_eq!(v, [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]);
+        assert_eq!(ping_pong(5, 1), 0);
+        assert_eq!(ping_pong(5, 0), 0);
+    }
+
+    #[test]
+    fn blinks_come_every_few_seconds_and_are_short() {
+        let b = Blinks::default();
+        let dt = 0.01;
+        let closed: Vec<f64> = (0..6000)
+            .map(|k| k as f64 * dt)
+            .filter(|&t| b.at(t) > 0.8 * b.amplitude)
+            .collect();
+        // Count separate blinks: gaps of more than a second.
+        let mut starts = vec![closed[0]];
+        for w in closed.windows(2) {
+            if w[1] - w[0] > 1.0 {
+                starts.push(w[1]);
+            }
+        }
+        assert_eq!(starts.len(), 15, "one blink per 4 s slot in 60 s");
+        for w in starts.windows(2) {
+            let gap = w[1] - w[0];
+            assert!((1.4..=6.6).contains(&gap), "gap {gap}");
+        }
+        // Each blink is closed (> 80%) for well under 100 ms.
+        assert!(closed.len() <= 15 * 8, "{} samples closed", closed.len());
+        assert_eq!(b.at(f64::NAN), 0.0);
+        assert_eq!(b.at(-1.0), 0.0);
+    }
+}

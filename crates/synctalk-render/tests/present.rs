@@ -1,0 +1,104 @@
+//! The presenter (what the browser uses to show a frame on a canvas) draws
+//! the view's output pixel for pixel, into RGBA and BGRA targets, composited
+//! over black.
+
+use synctalk_gaussians::synthetic::{orbit_camera, RandomCloud};
+use synctalk_gaussians::Image;
+use synctalk_render::{GpuContext, GpuScene, Presenter, Renderer, View};
+
+fn read_target(r: &Renderer, tex: &wgpu::Texture) -> Vec<u8> {
+    let d = &r.context().device;
+    let (w, h) = (tex.width(), tex.height());
+    let row = (w * 4).div_ceil(256) * 256;
+    let buf = d.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: u64::from(row * h),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut e = d.create_command_encoder(&Default::default());
+    e.copy_texture_to_buffer(
+        tex.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buf,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(row),
+                rows_per_image: None,
+            },
+        },
+        tex.size(),
+    );
+    r.context().queue.submit([e.finish()]);
+    buf.slice(..).map_async(wgpu::MapMode::Read, |_| {});
+    d.poll(wgpu::PollType::wait_indefinitely()).expect("poll");
+    let raw = buf.slice(..).get_mapped_range().expect("mapped").to_vec();
+    let mut out = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h as usize {
+        out.extend_from_slice(&raw[y * row as usize..y * row as usize + (w * 4) as usize]);
+    }
+    out
+}
+
+#[test]
+fn presenter_copies_the_output_exactly() {
+    let r = Renderer::new(GpuContext::headless(false).expect("GPU adapter"));
+    let g = RandomCloud {
+        count: 4_000,
+        sh_degree: 1,
+        half_extent: 1.0,
+        center: [0.0; 3],
+        log_scale: (-4.0, -2.5),
+    }
+    .generate(3);
+    let (w, h) = (96, 80);
+    let cam = orbit_camera(w, h, 90.0, 3.0, 0.1, 0.2);
+    let scene = GpuScene::new(&r.context().device, &g, None).expect("scene");
+    let mut view = View::new(&r, &scene, w, h).expect("view");
+    // A translucent background: the presenter composites over black.
+    view.set_layers(&r, &Image::solid(w, h, [200, 100, 50, 128]), None)
+        .expect("layers");
+    view.render(&r, &cam, &[]).expect("render");
+    let out = view.read_image(&r).expect("read");
+    for format in [
+        wgpu::TextureFormat::Rgba8Unorm,
+        wgpu::TextureFormat::Bgra8Unorm,
+    ] {
+        let p = Presenter::new(&r, format);
+        let target = r.context().device.create_texture(&wgpu::TextureDescriptor {
+            label: None,
+            size: wgpu::Extent3d {
+                width: w,
+                height: h,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let mut e = r.context().device.create_command_encoder(&Default::default());
+        p.encode(&r, &mut e, &view, &target.create_view(&Default::default()));
+        r.context().queue.submit([e.finish()]);
+        let shown = read_target(&r, &target);
+        let mut worst = 0i32;
+        let mut moved = 0;
+        for (px, q) in out.data.chunks_exact(4).zip(shown.chunks_exact(4)) {
+            let a = i32::from(px[3]);
+            let want = [0, 1, 2].map(|c| (i32::from(px[c]) * a + 127) / 255);
+            let got = match format {
+                wgpu::TextureFormat::Bgra8Unorm => [q[2], q[1], q[0]],
+                _ => [q[0], q[1], q[2]],
+            };
+            for c in 0..3 {
+                worst = worst.max((want[c] - i32::from(got[c])).abs());
+            }
+            assert_eq!(q[3], 255, "presented alpha must be opaque");
+            moved += usize::from(px[..3] != [200, 100, 50]);
+        }
+        assert!(moved > 100, "the scene must cover some pixels ({moved})");
+        assert!(worst <= 1, "{format:?}: a channel differs by {worst}");
+    }
+}

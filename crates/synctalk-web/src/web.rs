@@ -1,0 +1,478 @@
+//! `WasmAvatar`: one portrait drawn on one canvas with WebGPU, driven by the
+//! engine. JavaScript owns the clocks (the audio context's time) and calls
+//! [`WasmAvatar::render`] once per animation frame.
+
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use synctalk_engine::{blendshapes, Engine, Speech};
+use synctalk_gaussians::Image;
+use synctalk_portrait::{LayerRole, Portrait};
+use synctalk_render::{request_device, GpuScene, Presenter, RenderError, Renderer, View};
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlCanvasElement;
+
+/// A JavaScript `Error` with a `code` property.
+fn js_error(code: &str, msg: impl std::fmt::Display) -> JsValue {
+    let e = js_sys::Error::new(&msg.to_string());
+    let _ = js_sys::Reflect::set(&e, &"code".into(), &code.into());
+    e.into()
+}
+
+fn render_error(e: RenderError) -> JsValue {
+    match e {
+        RenderError::NoAdapter(_) => js_error("NO_WEBGPU", e),
+        RenderError::Readback(_) => js_error("DEVICE_LOST", e),
+        _ => js_error("GPU_ERROR", e),
+    }
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Panics become console errors with their message (the wasm then traps,
+/// and the JavaScript wrapper reports the trap).
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            web_sys::console::error_1(&format!("synctalk: internal error: {info}").into());
+        }));
+    });
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Info {
+    name: String,
+    licence: String,
+    attribution: String,
+    width: u32,
+    height: u32,
+    gaussians: usize,
+    bases: usize,
+    pose_frames: usize,
+    networks: Vec<String>,
+    adapter: String,
+    surface_format: String,
+    gpu_bytes: u64,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Stats {
+    frames: u64,
+    engine_ms: f64,
+    layers_ms: f64,
+    encode_ms: f64,
+    visible: u32,
+    intersections: u32,
+    intersection_capacity: u32,
+    speaking: bool,
+    pose_frame: usize,
+    jaw_open: f32,
+    gpu_bytes: u64,
+    wasm_heap_bytes: f64,
+    face_sync: bool,
+}
+
+/// A portrait on a canvas.
+#[wasm_bindgen]
+pub struct WasmAvatar {
+    portrait: Portrait,
+    engine: Engine,
+    renderer: Renderer,
+    scene: GpuScene,
+    view: View,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    presenter: Presenter,
+    background: Image,
+    torso_frame: Option<usize>,
+    stats_buffer: wgpu::Buffer,
+    stats_pending: Arc<AtomicBool>,
+    stats_ready: Arc<AtomicBool>,
+    lost: Arc<Mutex<Option<String>>>,
+    gpu_error: Arc<Mutex<Option<String>>>,
+    stats: Stats,
+}
+
+#[wasm_bindgen]
+impl WasmAvatar {
+    /// Parses `portrait` (the `.stk` bytes), opens WebGPU on `canvas` and
+    /// prepares the first frame. The networks load separately
+    /// ([`WasmAvatar::load_networks`]), after the first frame is shown.
+    pub async fn create(canvas: HtmlCanvasElement, portrait: Vec<u8>) -> Result<WasmAvatar, JsValue> {
+        install_panic_hook();
+        let p = Portrait::from_bytes(&portrait).map_err(|e| js_error("BAD_PORTRAIT", e))?;
+        drop(portrait);
+        let engine = Engine::new(&p).map_err(|e| js_error("BAD_PORTRAIT", e))?;
+        let (w, h) = (p.camera.width, p.camera.height);
+        canvas.set_width(w);
+        canvas.set_height(h);
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::BROWSER_WEBGPU,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let surface = instance
+            .create_surface(wgpu::SurfaceTarget::Canvas(canvas))
+            .map_err(|e| js_error("NO_WEBGPU", format!("cannot draw on the canvas: {e}")))?;
+        let ctx = request_device(&instance, Some(&surface), false)
+            .await
+            .map_err(render_error)?;
+        let lost = Arc::new(Mutex::new(None));
+        {
+            let lost = lost.clone();
+            ctx.device.set_device_lost_callback(move |reason, msg| {
+                if let Ok(mut l) = lost.lock() {
+                    *l = Some(format!("{reason:?}: {msg}"));
+                }
+            });
+        }
+        let gpu_error = Arc::new(Mutex::new(None));
+        {
+            let gpu_error = gpu_error.clone();
+            ctx.device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                if let Ok(mut g) = gpu_error.lock() {
+                    g.get_or_insert_with(|| e.to_string());
+                }
+            }));
+        }
+        let caps = surface.get_capabilities(&ctx.adapter_handle);
+        let format = caps
+            .formats
+            .iter()
+            .copied()
+            .find(|f| {
+                matches!(
+                    f,
+                    wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Rgba8Unorm
+                )
+            })
+            .ok_or_else(|| {
+                js_error(
+                    "NO_WEBGPU",
+                    format!("the canvas offers no 8-bit unorm format ({:?})", caps.formats),
+                )
+            })?;
+        let config = wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            width: w,
+            height: h,
+            present_mode: wgpu::PresentMode::Fifo,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: wgpu::CompositeAlphaMode::Opaque,
+            view_formats: vec![],
+            color_space: wgpu::SurfaceColorSpace::Auto,
+        };
+        surface.configure(&ctx.device, &config);
+        let renderer = Renderer::new(ctx);
+        let device = &renderer.context().device;
+        let scene = GpuScene::new(device, &p.gaussians, p.deformation.as_ref().map(|d| &d.basis))
+            .map_err(render_error)?;
+        let mut view = View::new(&renderer, &scene, w, h).map_err(render_error)?;
+        let background = match p.layer(LayerRole::Background) {
+            Some(l) => l.image().map_err(|e| js_error("BAD_PORTRAIT", e))?,
+            None => Image::solid(w, h, [0, 0, 0, 255]),
+        };
+        view.set_layers(&renderer, &background, None)
+            .map_err(|e| js_error("BAD_PORTRAIT", e))?;
+        let presenter = Presenter::new(&renderer, format);
+        let stats_buffer = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("frame stats"),
+            size: 48,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(WasmAvatar {
+            portrait: p,
+            engine,
+            renderer,
+            scene,
+            view,
+            surface,
+            config,
+            presenter,
+            background,
+            torso_frame: None,
+            stats_buffer,
+            stats_pending: Arc::new(AtomicBool::new(false)),
+            stats_ready: Arc::new(AtomicBool::new(false)),
+            lost,
+            gpu_error,
+            stats: Stats::default(),
+        })
+    }
+
+    /// Loads the portrait's networks (Face-Sync). Returns whether it has one.
+    #[wasm_bindgen(js_name = loadNetworks)]
+    pub fn load_networks(&mut self) -> Result<bool, JsValue> {
+        self.engine
+            .load_networks(&self.portrait)
+            .map_err(|e| js_error("BAD_PORTRAIT", e))
+    }
+
+    /// What the portrait is (name, licence, size, GPU memory…), as an object.
+    pub fn info(&self) -> Result<JsValue, JsValue> {
+        let p = &self.portrait;
+        let info = Info {
+            name: p.meta.name.clone(),
+            licence: p.meta.licence.clone(),
+            attribution: p.meta.attribution.clone(),
+            width: self.config.width,
+            height: self.config.height,
+            gaussians: p.gaussians.len(),
+            bases: p.deformation.as_ref().map_or(0, |d| d.basis.num_bases),
+            pose_frames: p.pose.as_ref().map_or(0, |t| t.frames.len()),
+            networks: p.networks.iter().map(|n| n.name.clone()).collect(),
+            adapter: self.renderer.context().adapter.clone(),
+            surface_format: format!("{:?}", self.config.format),
+            gpu_bytes: self.gpu_bytes(),
+        };
+        serde_wasm_bindgen::to_value(&info).map_err(|e| js_error("INTERNAL", e))
+    }
+
+    fn gpu_bytes(&self) -> u64 {
+        // The scene, the view and the swap chain (two frames).
+        self.scene.gpu_bytes()
+            + self.view.gpu_bytes()
+            + 2 * u64::from(self.config.width) * u64::from(self.config.height) * 4
+    }
+
+    /// Speech to follow: mono samples at `rate` Hz. Returns its length in
+    /// seconds.
+    #[wasm_bindgen(js_name = setSpeech)]
+    pub fn set_speech(&mut self, samples: &[f32], rate: u32) -> Result<f64, JsValue> {
+        let s = Speech::new(samples, rate).map_err(|e| js_error("BAD_AUDIO", e))?;
+        let seconds = s.seconds();
+        self.engine.set_speech(Some(s));
+        Ok(seconds)
+    }
+
+    /// Back to silence.
+    #[wasm_bindgen(js_name = clearSpeech)]
+    pub fn clear_speech(&mut self) {
+        self.engine.set_speech(None);
+    }
+
+    /// Overrides blendshapes by name (`{jawOpen: 1}`), blended with `weight`
+    /// (1: the given values alone).
+    #[wasm_bindgen(js_name = setBlendshapes)]
+    pub fn set_blendshapes(&mut self, values: JsValue, weight: f32) -> Result<(), JsValue> {
+        let map: HashMap<String, f32> = serde_wasm_bindgen::from_value(values).map_err(|e| {
+            js_error(
+                "BAD_ARGUMENT",
+                format!("setBlendshapes takes an object of names to numbers: {e}"),
+            )
+        })?;
+        // Check everything before changing anything.
+        let mut probe = Engine::new(&self.portrait).map_err(|e| js_error("BAD_PORTRAIT", e))?;
+        for (k, v) in &map {
+            probe
+                .set_blendshape(k, *v, weight)
+                .map_err(|e| js_error("BAD_ARGUMENT", e))?;
+        }
+        for (k, v) in &map {
+            self.engine
+                .set_blendshape(k, *v, weight)
+                .map_err(|e| js_error("BAD_ARGUMENT", e))?;
+        }
+        Ok(())
+    }
+
+    /// Removes every blendshape override.
+    #[wasm_bindgen(js_name = clearBlendshapes)]
+    pub fn clear_blendshapes(&mut self) {
+        self.engine.clear_blendshapes();
+    }
+
+    /// The 52 blendshape names, in condition-vector order.
+    #[wasm_bindgen(js_name = blendshapeNames)]
+    pub fn blendshape_names() -> Vec<String> {
+        blendshapes::NAMES.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Draws the frame for session time `clock` while the speech is at
+    /// `speech_time` (undefined: silence).
+    pub fn render(&mut self, clock: f64, speech_time: Option<f64>) -> Result<(), JsValue> {
+        if let Some(msg) = self.lost.lock().ok().and_then(|l| l.clone()) {
+            return Err(js_error("DEVICE_LOST", format!("the GPU device was lost ({msg})")));
+        }
+        if let Some(msg) = self.gpu_error.lock().ok().and_then(|mut g| g.take()) {
+            return Err(js_error("GPU_ERROR", format!("WebGPU error: {msg}")));
+        }
+        let t0 = now_ms();
+        let f = self
+            .engine
+            .frame(clock, speech_time)
+            .map_err(|e| js_error("BAD_AUDIO", e))?;
+        let t1 = now_ms();
+        if self.torso_frame != Some(f.pose_frame) {
+            let torso = match self.portrait.torso(f.pose_frame) {
+                Some(l) => Some(l.image().map_err(|e| js_error("BAD_PORTRAIT", e))?),
+                None => None,
+            };
+            self.view
+                .set_layers(&self.renderer, &self.background, torso.as_ref())
+                .map_err(|e| js_error("BAD_PORTRAIT", e))?;
+            self.torso_frame = Some(f.pose_frame);
+        }
+        let t2 = now_ms();
+        let cam = self
+            .portrait
+            .frame_camera(f.pose_frame)
+            .unwrap_or_else(|| self.portrait.camera.clone());
+        // A frame that overflowed the intersection buffers (seen through the
+        // asynchronous stats read) makes them grow before this one.
+        if self.stats_ready.swap(false, Ordering::AcqRel) {
+            let raw = self
+                .stats_buffer
+                .slice(..)
+                .get_mapped_range()
+                .map(|r| r.to_vec())
+                .unwrap_or_default();
+            self.stats_buffer.unmap();
+            let (visible, total) = View::parse_stats(&raw);
+            self.stats.visible = visible;
+            self.stats.intersections = total;
+            self.view
+                .ensure_capacity(&self.renderer, total)
+                .map_err(render_error)?;
+            self.stats_pending.store(false, Ordering::Release);
+        }
+        let frame = match self.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
+                return Ok(());
+            }
+            _ => {
+                self.surface
+                    .configure(&self.renderer.context().device, &self.config);
+                return Ok(());
+            }
+        };
+        let d = &self.renderer.context().device;
+        let mut encoder = d.create_command_encoder(&Default::default());
+        self.view
+            .encode(&self.renderer, &mut encoder, &cam, &f.coefficients)
+            .map_err(render_error)?;
+        let read_stats = !self.stats_pending.load(Ordering::Acquire);
+        if read_stats {
+            self.view.encode_stats(&mut encoder, &self.stats_buffer);
+        }
+        let target = frame.texture.create_view(&Default::default());
+        self.presenter
+            .encode(&self.renderer, &mut encoder, &self.view, &target);
+        self.renderer.context().queue.submit([encoder.finish()]);
+        self.renderer.context().queue.present(frame);
+        if read_stats {
+            self.stats_pending.store(true, Ordering::Release);
+            let ready = self.stats_ready.clone();
+            self.stats_buffer
+                .slice(..)
+                .map_async(wgpu::MapMode::Read, move |r| {
+                    if r.is_ok() {
+                        ready.store(true, Ordering::Release);
+                    }
+                });
+        }
+        let t3 = now_ms();
+        self.stats.frames += 1;
+        self.stats.engine_ms = t1 - t0;
+        self.stats.layers_ms = t2 - t1;
+        self.stats.encode_ms = t3 - t2;
+        self.stats.speaking = f.speaking;
+        self.stats.pose_frame = f.pose_frame;
+        self.stats.jaw_open = f.blendshapes[blendshapes::JAW_OPEN];
+        Ok(())
+    }
+
+    /// Counters of the last frame (CPU milliseconds per stage, visible
+    /// Gaussians, memory…), as an object.
+    pub fn stats(&mut self) -> Result<JsValue, JsValue> {
+        self.stats.intersection_capacity = self.view.intersection_capacity();
+        self.stats.gpu_bytes = self.gpu_bytes();
+        self.stats.wasm_heap_bytes = wasm_bindgen::memory()
+            .dyn_into::<js_sys::WebAssembly::Memory>()
+            .map(|m| {
+                m.buffer()
+                    .dyn_into::<js_sys::ArrayBuffer>()
+                    .map_or(0.0, |b| f64::from(b.byte_length()))
+            })
+            .unwrap_or(0.0);
+        self.stats.face_sync = self.engine.has_face_sync();
+        serde_wasm_bindgen::to_value(&self.stats).map_err(|e| js_error("INTERNAL", e))
+    }
+
+    /// The last frame's pixels (RGBA8, straight alpha, rows top to bottom),
+    /// read back from the GPU: a promise of a `Uint8Array`.
+    #[wasm_bindgen(js_name = readPixels)]
+    pub fn read_pixels(&self) -> js_sys::Promise {
+        let device = self.renderer.context().device.clone();
+        let queue = self.renderer.context().queue.clone();
+        let texture = self.view.output().clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (w, h) = (texture.width(), texture.height());
+            let row = (w * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
+                * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("read pixels"),
+                size: u64::from(row) * u64::from(h),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = device.create_command_encoder(&Default::default());
+            encoder.copy_texture_to_buffer(
+                texture.as_image_copy(),
+                wgpu::TexelCopyBufferInfo {
+                    buffer: &buffer,
+                    layout: wgpu::TexelCopyBufferLayout {
+                        offset: 0,
+                        bytes_per_row: Some(row),
+                        rows_per_image: None,
+                    },
+                },
+                texture.size(),
+            );
+            queue.submit([encoder.finish()]);
+            let mut done = None;
+            let promise = js_sys::Promise::new(&mut |resolve, _reject| done = Some(resolve));
+            let Some(resolve) = done else {
+                return Err(js_error("INTERNAL", "promise without resolver"));
+            };
+            let ok = Arc::new(AtomicBool::new(false));
+            let ok2 = ok.clone();
+            buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+                ok2.store(r.is_ok(), Ordering::Release);
+                let _ = resolve.call0(&JsValue::NULL);
+            });
+            wasm_bindgen_futures::JsFuture::from(promise).await?;
+            if !ok.load(Ordering::Acquire) {
+                return Err(js_error("DEVICE_LOST", "reading the frame back from the GPU failed"));
+            }
+            let raw = buffer
+                .slice(..)
+                .get_mapped_range()
+                .map_err(|e| js_error("DEVICE_LOST", e))?;
+            let mut out = Vec::with_capacity((w * h * 4) as usize);
+            for y in 0..h as usize {
+                out.extend_from_slice(&raw[y * row as usize..y * row as usize + (w * 4) as usize]);
+            }
+            drop(raw);
+            buffer.unmap();
+            Ok(js_sys::Uint8Array::from(&out[..]).into())
+        })
+    }
+
+    /// Destroys the GPU device, as a lost device would (for tests of the
+    /// recovery path).
+    #[wasm_bindgen(js_name = loseDevice)]
+    pub fn lose_device(&self) {
+        self.renderer.context().device.destroy();
+    }
+}

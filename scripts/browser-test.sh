@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The browser tests: builds www/dist (scripts/web.sh), renders the demo
+# portrait's frame 0 natively (the reference), then drives Debian's Chromium
+# headless with WebGPU through Playwright (tests/browser/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_vulkan
+ensure_chromium
+scripts/web.sh
+cargo build --locked --release -p synctalk-cli
+mkdir -p tests/browser/out
+python3 -c "import json; d = json.load(open('models/demo/parity/parity.json')); json.dump(d['frames'][0]['condition'], open('tests/browser/out/condition0.json', 'w'))"
+./target/release/synctalk render-portrait models/demo/portrait.stk --frame 0 \
+    --condition tests/browser/out/condition0.json --out tests/browser/out/native_frame0.png
+node --test --test-concurrency=1 tests/browser/
+echo "browser figures: $(pwd)/tests/browser/out/report.json"

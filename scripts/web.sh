@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the browser product into www/dist/ (a plain static site):
+# the wasm package (wasm-bindgen at the crate's exact version, wasm-opt from
+# npm's binaryen; settings from wasm-pack.toml), the JavaScript API and the
+# <synctalk-avatar> element, the demo page, its service worker and manifest,
+# the demo portrait and the sample speech. Installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_rust wasm32-unknown-unknown
+ensure_node
+read -r triple rustflags < <(python3 - <<'PY'
+import tomllib
+c = tomllib.load(open("wasm-pack.toml", "rb"))
+print(c["target"]["triple"], "\x1f".join(c["target"]["rustflags"]).replace(" ", "\x1e"))
+PY
+)
+flags=$(echo "$rustflags" | tr '\037\036' '  ')
+bindgen_version=$(python3 - <<'PY'
+import tomllib
+lock = tomllib.load(open("Cargo.lock", "rb"))
+print(next(p["version"] for p in lock["package"] if p["name"] == "wasm-bindgen"))
+PY
+)
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_version"; then
+    echo "==> installing wasm-bindgen-cli $bindgen_version"
+    cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+fi
+(cd www && npm ci --no-audit --no-fund --silent)
+
+echo "==> building the wasm package"
+RUSTFLAGS="$flags" cargo build --locked --release --target "$triple" --target-dir target/wasm -p synctalk-web
+dist=www/dist
+rm -rf "$dist"
+mkdir -p "$dist/synctalk" "$dist/assets"
+wasm-bindgen --target web --out-dir "$dist/synctalk" --out-name synctalk_web \
+    "target/wasm/$triple/release/synctalk_web.wasm"
+wasm="$dist/synctalk/synctalk_web_bg.wasm"
+raw=$(stat -c %s "$wasm")
+www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext \
+    --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
+    --enable-multivalue "$wasm" -o "$wasm.opt"
+mv "$wasm.opt" "$wasm"
+cp www/src/synctalk.js www/src/synctalk.d.ts www/src/package.json www/src/README.md "$dist/synctalk/"
+cp www/src/index.html www/src/app.js www/src/style.css www/src/manifest.webmanifest \
+    www/src/icon.svg www/src/element.html "$dist/"
+cp models/demo/portrait.stk "$dist/assets/demo.stk"
+cp www/assets/speech/* "$dist/assets/"
+# The service worker caches exactly these files, under a name that changes
+# whenever any of them does.
+python3 - "$dist" <<'PY'
+import hashlib, json, os, sys
+dist = sys.argv[1]
+files = sorted(
+    os.path.relpath(os.path.join(d, f), dist)
+    for d, _, fs in os.walk(dist) for f in fs
+    if not f.endswith((".d.ts", "package.json", "README.md"))
+)
+h = hashlib.sha256()
+for f in files:
+    h.update(f.encode())
+    h.update(open(os.path.join(dist, f), "rb").read())
+sw = open("www/src/sw.js").read()
+sw = sw.replace("__VERSION__", h.hexdigest()[:16]).replace("__FILES__", json.dumps(["./"] + files))
+open(os.path.join(dist, "sw.js"), "w").write(sw)
+PY
+gz=$(gzip -9 -c "$wasm" | wc -c)
+echo "wasm: raw $raw B from wasm-bindgen, $(stat -c %s "$wasm") B after wasm-opt, $gz B gzipped"
+echo "built $(pwd)/$dist"

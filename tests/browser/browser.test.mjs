@@ -1,0 +1,329 @@
+// The browser product in Debian's Chromium, headless, with WebGPU on the CPU
+// (SwiftShader), driven by Playwright. Checks by value: the first frame
+// against the native renderer, lips that follow speech and rest in silence,
+// setBlendshapes, offline reload through the service worker, no request to
+// another origin, a message without WebGPU, bad portraits, a lost device.
+//
+// Needs: www/dist (scripts/web.sh) and the native render of the demo's frame
+// 0 (scripts/browser-test.sh makes it and runs this file with `node --test`).
+// Figures go to tests/browser/out/report.json.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
+import { serve } from './server.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const dist = join(repo, 'www', 'dist');
+const outDir = join(here, 'out');
+const native = readFileSync(process.env.NATIVE_FRAME ?? join(outDir, 'native_frame0.png')).toString('base64');
+const condition = JSON.parse(readFileSync(join(repo, 'models', 'demo', 'parity', 'parity.json'), 'utf8')).frames[0].condition;
+const report = {};
+
+// Flags verified in ../shared/notes/webgpu-headless.md.
+const ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu-sandbox', '--enable-unsafe-webgpu',
+  '--use-angle=swiftshader', '--use-webgpu-adapter=opengles',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--no-first-run', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
+];
+
+let site;
+let profile;
+let context;
+const foreign = [];
+
+before(async () => {
+  mkdirSync(outDir, { recursive: true });
+  // Served under a sub-path, as on a static host.
+  site = await serve(dist, '/synctalk/demo/');
+  profile = mkdtempSync(join(tmpdir(), 'synctalk-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ARGS,
+    viewport: { width: 800, height: 900 },
+  });
+  const origin = new URL(site.url).origin;
+  context.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
+  });
+});
+
+after(async () => {
+  await context?.close();
+  site?.server.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  writeFileSync(join(outDir, 'report.json'), JSON.stringify(report, null, 2));
+});
+
+async function open(path, init) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  if (init) await page.addInitScript(init);
+  await page.goto(site.url + path);
+  await page.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  page.errors = errors;
+  return page;
+}
+
+// Image helpers evaluated in the page: decode PNGs, PSNR, region differences.
+const HELPERS = `
+window.__img = async (b64) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+  const c = new OffscreenCanvas(bmp.width, bmp.height);
+  const g = c.getContext('2d');
+  g.drawImage(bmp, 0, 0);
+  return g.getImageData(0, 0, bmp.width, bmp.height).data;
+};
+window.__psnr = (a, b) => {
+  let se = 0, n = 0;
+  for (let i = 0; i < a.length; i += 4) for (let c = 0; c < 3; c++) { const d = a[i + c] - b[i + c]; se += d * d; n++; }
+  return se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / n));
+};
+window.__diff = (a, b, [x0, y0, x1, y1], w = 512) => {
+  let s = 0, n = 0;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) {
+    const i = 4 * (y * w + x);
+    for (let c = 0; c < 3; c++) { s += Math.abs(a[i + c] - b[i + c]); n++; }
+  }
+  return s / n;
+};
+`;
+// In pose frame 0 of the demo portrait: the mouth and the eyes.
+const MOUTH = [200, 330, 330, 430];
+const EYES = [160, 200, 350, 270];
+
+let page;
+
+test('the demo page loads and the first frame matches the native renderer', async () => {
+  page = await open('index.html?test');
+  assert.equal(await page.evaluate(() => window.__synctalkReady), 'ok', page.errors.join('\n'));
+  await page.evaluate(HELPERS);
+  const info = await page.evaluate(() => window.__synctalk.info);
+  report.adapter = info.adapter;
+  report.surfaceFormat = info.surfaceFormat;
+  report.loadMs = await page.evaluate(() => window.__synctalkLoadMs);
+  const r = await page.evaluate(async ([b64, cond]) => {
+    const a = window.__synctalk;
+    const names = a.constructor.blendshapeNames;
+    a.setBlendshapes(Object.fromEntries(names.map((n, i) => [n, cond[i]])), 1);
+    a.renderAt(0, undefined);
+    const { data } = await a.readPixels();
+    const ref = await window.__img(b64);
+    // What the canvas shows: the output composited over black (opaque here).
+    return { psnr: window.__psnr(data, ref), stats: a.stats() };
+  }, [native, condition]);
+  report.firstFramePsnrReadback = r.psnr;
+  assert.ok(r.psnr >= 35, `browser readback vs native: ${r.psnr.toFixed(2)} dB`);
+  // And from the screen: a screenshot of the canvas.
+  const shot = (await page.locator('#avatar').screenshot()).toString('base64');
+  const s = await page.evaluate(async ([a, b]) => window.__psnr(await window.__img(a), await window.__img(b)), [shot, native]);
+  report.firstFramePsnrScreenshot = s;
+  assert.ok(s >= 35, `screenshot vs native: ${s.toFixed(2)} dB`);
+  report.gpuBytes = r.stats.gpuBytes;
+  report.wasmHeapBytes = r.stats.wasmHeapBytes;
+  assert.ok(r.stats.gpuBytes < 256 * 2 ** 20, `GPU memory ${r.stats.gpuBytes}`);
+  assert.ok(r.stats.wasmHeapBytes < 128 * 2 ** 20, `wasm heap ${r.stats.wasmHeapBytes}`);
+});
+
+test('setBlendshapes({jawOpen: 1}) opens the mouth', async () => {
+  const r = await page.evaluate(async ([cond, MOUTH, EYES]) => {
+    const a = window.__synctalk;
+    const names = a.constructor.blendshapeNames;
+    a.clearBlendshapes();
+    a.setBlendshapes(Object.fromEntries(names.map((n, i) => [n, cond[i]])), 1);
+    a.setBlendshapes({ jawOpen: 0 }, 1);
+    a.renderAt(0, undefined);
+    const closed = (await a.readPixels()).data;
+    a.setBlendshapes({ jawOpen: 1 }, 1);
+    a.renderAt(0, undefined);
+    const open = (await a.readPixels()).data;
+    // Dark pixels (the open mouth's inside) in the mouth box.
+    const dark = (d) => {
+      let n = 0;
+      for (let y = MOUTH[1]; y < MOUTH[3]; y++) for (let x = MOUTH[0]; x < MOUTH[2]; x++) {
+        const i = 4 * (y * 512 + x);
+        if (0.3 * d[i] + 0.59 * d[i + 1] + 0.11 * d[i + 2] < 70) n++;
+      }
+      return n;
+    };
+    let bad = null;
+    try { a.setBlendshapes({ jawOpenn: 1 }); } catch (e) { bad = { code: e.code, message: e.message }; }
+    a.clearBlendshapes();
+    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad };
+  }, [condition, MOUTH, EYES]);
+  report.jawOpen = r;
+  assert.ok(r.mouth > 8, `mouth region changed by ${r.mouth.toFixed(2)} levels`);
+  assert.ok(r.mouth > 5 * r.eyes, `change not in the mouth (mouth ${r.mouth.toFixed(2)}, eyes ${r.eyes.toFixed(2)})`);
+  assert.ok(r.darkOpen > r.darkClosed + 300, `dark mouth pixels ${r.darkClosed} -> ${r.darkOpen}`);
+  assert.equal(r.bad?.code, 'BAD_ARGUMENT');
+  assert.match(r.bad.message, /jawOpenn/);
+});
+
+test('speech moves the mouth from frame to frame; silence does not', async () => {
+  const r = await page.evaluate(async (MOUTH) => {
+    const a = window.__synctalk;
+    const bytes = await (await fetch('./assets/jfk.wav')).arrayBuffer();
+    const buf = await new OfflineAudioContext(1, 16000, 16000).decodeAudioData(bytes);
+    const samples = buf.getChannelData(0).slice(0, 4 * buf.sampleRate);
+    // Lips only (muted), frames placed by explicit speech times at one head pose.
+    const done = a.speak(samples, buf.sampleRate, { mute: true });
+    const frames = async () => {
+      const out = [];
+      for (let t = 0.6; t < 3.0; t += 0.2) {
+        a.renderAt(0, t);
+        out.push((await a.readPixels()).data);
+      }
+      return out;
+    };
+    const diffs = (f) => f.slice(1).map((d, i) => window.__diff(d, f[i], MOUTH));
+    const speaking = diffs(await frames());
+    a.stop();
+    await done;
+    const silent = diffs(await frames());
+    return { speaking, silent };
+  }, MOUTH);
+  report.speechMouthDiffs = r;
+  const moving = r.speaking.filter((d) => d > 1.0).length;
+  assert.ok(moving >= r.speaking.length * 0.6, `mouth changed in ${moving}/${r.speaking.length} steps: ${r.speaking.map((d) => d.toFixed(2))}`);
+  assert.ok(Math.max(...r.silent) < 0.05, `silence changed the mouth: ${r.silent.map((d) => d.toFixed(3))}`);
+});
+
+test('real playback: the audio clock drives the lips and speak() resolves at the end', async () => {
+  const r = await page.evaluate(async () => {
+    const a = window.__synctalk;
+    const bytes = await (await fetch('./assets/jfk.wav')).arrayBuffer();
+    const buf = await new OfflineAudioContext(1, 16000, 16000).decodeAudioData(bytes);
+    const samples = buf.getChannelData(0).slice(Math.round(0.5 * buf.sampleRate), Math.round(3.5 * buf.sampleRate));
+    a.start();
+    const jaw = [];
+    let speaking = 0;
+    const frames0 = a.stats().framesRendered;
+    const t0 = performance.now();
+    const timer = setInterval(() => {
+      const s = a.stats();
+      jaw.push(s.jawOpen);
+      speaking += s.speaking ? 1 : 0;
+    }, 50);
+    await a.speak(samples, buf.sampleRate, { mute: true });
+    const seconds = (performance.now() - t0) / 1000;
+    clearInterval(timer);
+    const s = a.stats();
+    a.pause();
+    const mean = jaw.reduce((x, y) => x + y, 0) / jaw.length;
+    const std = Math.sqrt(jaw.reduce((x, y) => x + (y - mean) ** 2, 0) / jaw.length);
+    return { seconds, frames: s.framesRendered - frames0, fps: s.fps, jawStd: std, speaking, samples: jaw.length, stats: s };
+  });
+  report.playback = r;
+  report.headlessFps = r.fps;
+  assert.ok(r.seconds >= 2.9 && r.seconds < 10, `speak() took ${r.seconds} s for 3 s of audio`);
+  assert.ok(r.frames > 3, `${r.frames} frames rendered`);
+  assert.ok(r.speaking > 0, 'never speaking');
+  assert.ok(r.jawStd > 0.01, `jawOpen std ${r.jawStd}`);
+  assert.ok(r.stats.wasmHeapBytes < 128 * 2 ** 20);
+});
+
+test('bad portraits are refused with BAD_PORTRAIT, not a crash', async () => {
+  const r = await page.evaluate(async () => {
+    const { Avatar } = await import('./synctalk/synctalk.js');
+    const full = new Uint8Array(await (await fetch('./assets/demo.stk')).arrayBuffer());
+    const out = {};
+    for (const [name, bytes] of [['garbage', new Uint8Array([1, 2, 3, 4, 5])], ['truncated', full.slice(0, 200_000)]]) {
+      const c = document.createElement('canvas');
+      try {
+        await Avatar.load(c, bytes, { autoStart: false });
+        out[name] = 'loaded';
+      } catch (e) {
+        out[name] = { code: e.code, message: e.message };
+      }
+    }
+    return out;
+  });
+  report.badPortraits = r;
+  assert.equal(r.garbage.code, 'BAD_PORTRAIT', JSON.stringify(r.garbage));
+  assert.equal(r.truncated.code, 'BAD_PORTRAIT', JSON.stringify(r.truncated));
+  assert.match(r.truncated.message, /truncat|end|chunk/i);
+});
+
+test('a lost GPU device is recovered', async () => {
+  const r = await page.evaluate(async ([b64, cond]) => {
+    const a = window.__synctalk;
+    const recovered = new Promise((res) => a.addEventListener('recovered', res, { once: true }));
+    a.loseDevice();
+    a.start();
+    await Promise.race([recovered, new Promise((_, rej) => setTimeout(() => rej(new Error('no recovery in 60 s')), 60_000))]);
+    a.pause();
+    const names = a.constructor.blendshapeNames;
+    a.clearBlendshapes();
+    a.setBlendshapes(Object.fromEntries(names.map((n, i) => [n, cond[i]])), 1);
+    a.renderAt(0, undefined);
+    const { data } = await a.readPixels();
+    return window.__psnr(data, await window.__img(b64));
+  }, [native, condition]);
+  report.afterDeviceLossPsnr = r;
+  assert.ok(r >= 35, `after recovery: ${r} dB`);
+  await page.close();
+});
+
+test('a page without WebGPU shows a message', async () => {
+  const p = await open('index.html?test', () => {
+    Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  });
+  assert.equal(await p.evaluate(() => window.__synctalkReady), 'error');
+  const msg = await p.locator('#message');
+  assert.ok(await msg.isVisible());
+  assert.match(await msg.textContent(), /WebGPU/);
+  await p.close();
+});
+
+test('the <synctalk-avatar> element loads, sized by CSS', async () => {
+  const p = await context.newPage();
+  await p.goto(site.url + 'element.html');
+  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { timeout: 120_000 });
+  const r = await p.evaluate(() => {
+    const el = document.querySelector('synctalk-avatar');
+    const c = el.shadowRoot.querySelector('canvas');
+    return { css: c.getBoundingClientRect().width, width: c.width, name: el.avatar.info.name };
+  });
+  assert.equal(r.width, 512);
+  assert.ok(Math.abs(r.css - 360) < 1, `canvas is ${r.css} CSS px wide`);
+  await p.close();
+});
+
+test('the page works offline after the first visit (service worker), and only its origin is contacted', async () => {
+  const p = await context.newPage();
+  await p.goto(site.url);
+  await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  await p.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    // Wait for every file to be cached.
+    for (let i = 0; i < 600; i++) {
+      const keys = await caches.keys();
+      if (keys.length && (await (await caches.open(keys[0])).keys()).length >= 10) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  const cached = await p.evaluate(async () => (await (await caches.open((await caches.keys())[0])).keys()).map((r) => new URL(r.url).pathname));
+  report.cachedFiles = cached;
+  // Network off, server gone.
+  site.server.close();
+  site.server.closeAllConnections?.();
+  await context.setOffline(true);
+  await p.evaluate(() => (window.__synctalkReady = undefined));
+  await p.reload();
+  await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  assert.equal(await p.evaluate(() => window.__synctalkReady), 'ok', 'offline reload failed');
+  await context.setOffline(false);
+  await p.close();
+  assert.deepEqual(foreign, [], `requests to other origins: ${foreign.join(', ')}`);
+});

@@ -1,0 +1,87 @@
+// The demo page: the demo portrait, sample speech, drag and drop, an FPS and
+// timing overlay, and a clear message where WebGPU is missing.
+import { Avatar, SyncTalkError } from './synctalk/synctalk.js';
+
+const $ = (id) => document.getElementById(id);
+const canvas = $('avatar');
+const test = new URLSearchParams(location.search).has('test');
+if (test) document.body.classList.add('test');
+
+function message(text) {
+  const m = $('message');
+  m.textContent = text;
+  m.hidden = false;
+  window.__synctalkError = text;
+}
+
+function progress(loaded, total) {
+  const p = $('progress');
+  p.hidden = false;
+  p.firstElementChild.style.width = total ? `${(100 * loaded) / total}%` : '50%';
+}
+
+async function main() {
+  if ('serviceWorker' in navigator && !test) {
+    // Caches the app, wasm and portrait for offline use (sub-path safe).
+    navigator.serviceWorker.register('./sw.js').catch((e) => console.warn('service worker:', e));
+  }
+  let avatar;
+  const t0 = performance.now();
+  try {
+    avatar = await Avatar.load(canvas, './assets/demo.stk', { onProgress: progress, autoStart: !test });
+  } catch (e) {
+    message(e instanceof SyncTalkError && e.code === 'NO_WEBGPU'
+      ? `WebGPU is not available in this browser, so the portrait cannot be drawn. ${e.message}`
+      : `The portrait could not be shown: ${e.message}`);
+    window.__synctalkReady = 'error';
+    return;
+  }
+  const loadMs = performance.now() - t0;
+  $('progress').hidden = true;
+  window.__synctalk = avatar;
+  window.__synctalkLoadMs = loadMs;
+  $('credits').textContent = `Portrait: ${avatar.info.name} — ${avatar.info.attribution} (${avatar.info.licence}). Sample speech: John F. Kennedy, inaugural address, 1961 (public domain).`;
+  avatar.addEventListener('error', (e) => message(`Rendering stopped: ${e.detail.message}`));
+  avatar.addEventListener('devicelost', () => message('The GPU device was lost; recovering…'));
+  avatar.addEventListener('recovered', () => ($('message').hidden = true));
+
+  const speak = async (source) => {
+    $('stop').disabled = false;
+    try {
+      await avatar.speak(source);
+    } catch (e) {
+      message(e.message);
+    } finally {
+      $('stop').disabled = true;
+    }
+  };
+  $('play').onclick = () => speak('./assets/jfk.wav');
+  $('stop').onclick = () => avatar.stop();
+  $('file').onchange = (e) => e.target.files[0] && speak(e.target.files[0]);
+  const stage = $('stage');
+  stage.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    stage.classList.add('drop');
+  });
+  stage.addEventListener('dragleave', () => stage.classList.remove('drop'));
+  stage.addEventListener('drop', (e) => {
+    e.preventDefault();
+    stage.classList.remove('drop');
+    const f = e.dataTransfer.files[0];
+    if (f) speak(f);
+  });
+  for (const id of ['play', 'file']) $(id).disabled = false;
+
+  const overlay = $('overlay');
+  setInterval(() => {
+    const s = avatar.stats();
+    overlay.textContent =
+      `${s.fps.toFixed(1)} fps  frame ${s.frameMs.toFixed(1)} ms\n` +
+      `engine ${s.engineMs.toFixed(2)}  layers ${s.layersMs.toFixed(2)}  encode ${s.encodeMs.toFixed(2)} ms\n` +
+      `${s.visible} splats  GPU ${(s.gpuBytes / 2 ** 20).toFixed(0)} MiB  heap ${(s.wasmHeapBytes / 2 ** 20).toFixed(0)} MiB\n` +
+      `${s.speaking ? 'speaking' : 'idle'}  jawOpen ${s.jawOpen.toFixed(2)}  load ${loadMs.toFixed(0)} ms`;
+  }, 500);
+  window.__synctalkReady = 'ok';
+}
+
+main();

@@ -1,0 +1,69 @@
+// Types of the SyncTalk Web JavaScript API (synctalk.js).
+
+export type ErrorCode =
+  | 'NO_WEBGPU' | 'BAD_PORTRAIT' | 'BAD_AUDIO' | 'BAD_ARGUMENT' | 'DEVICE_LOST'
+  | 'GPU_ERROR' | 'NETWORK' | 'DISPOSED' | 'INTERNAL';
+
+export class SyncTalkError extends Error {
+  readonly code: ErrorCode;
+}
+
+export type PortraitSource = string | URL | Response | Blob | ArrayBuffer | ArrayBufferView;
+export type SpeechSource =
+  | string | URL | Response | Blob | ArrayBuffer | ArrayBufferView
+  | AudioBuffer | Float32Array | ReadableStream<Float32Array>;
+
+export interface LoadOptions {
+  onProgress?: (loaded: number, total: number | null) => void;
+  audioContext?: AudioContext;
+  /** Start the animation loop at once (default true). */
+  autoStart?: boolean;
+}
+
+export interface PortraitInfo {
+  name: string; licence: string; attribution: string;
+  width: number; height: number; gaussians: number; bases: number; poseFrames: number;
+  networks: string[]; adapter: string; surfaceFormat: string; gpuBytes: number;
+}
+
+export interface AvatarStats {
+  fps: number; frameMs: number; framesRendered: number; audioLatency: number | null;
+  frames: number; engineMs: number; layersMs: number; encodeMs: number;
+  visible: number; intersections: number; intersectionCapacity: number;
+  speaking: boolean; poseFrame: number; jawOpen: number;
+  gpuBytes: number; wasmHeapBytes: number; faceSync: boolean;
+}
+
+export type Blendshapes = Partial<Record<string, number>>;
+
+export function webgpuAvailable(): Promise<boolean>;
+
+export class Avatar extends EventTarget {
+  static load(canvas: HTMLCanvasElement, source: PortraitSource, options?: LoadOptions): Promise<Avatar>;
+  static readonly blendshapeNames: string[];
+  readonly canvas: HTMLCanvasElement;
+  readonly info: PortraitInfo;
+  readonly clock: number;
+  speak(source: SpeechSource, sampleRate?: number, options?: { mute?: boolean }): Promise<void>;
+  stop(): void;
+  setBlendshapes(values: Blendshapes, weight?: number): void;
+  clearBlendshapes(): void;
+  start(): void;
+  pause(): void;
+  renderAt(clock: number, speechTime?: number): void;
+  stats(): AvatarStats;
+  readPixels(): Promise<{ width: number; height: number; data: Uint8Array }>;
+  captureFrame(): Promise<Blob>;
+  loseDevice(): void;
+  dispose(): void;
+}
+
+export class SyncTalkAvatarElement extends HTMLElement {
+  avatar: Avatar | null;
+  speak(source?: SpeechSource): Promise<void>;
+  stop(): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap { 'synctalk-avatar': SyncTalkAvatarElement; }
+}

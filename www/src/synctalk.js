@@ -1,0 +1,549 @@
+// SyncTalk Web: a talking portrait in the browser (WebGPU + wasm).
+//
+//   import { Avatar } from './synctalk/synctalk.js';
+//   const avatar = await Avatar.load(canvas, 'portrait.stk');
+//   await avatar.speak('hello.wav');
+//
+// Everything runs on the visitor's device: after the page, this module and
+// the portrait have loaded, no request leaves the browser.
+
+import init, { WasmAvatar } from './synctalk_web.js';
+
+/** An error with a machine-readable `code` (NO_WEBGPU, BAD_PORTRAIT, BAD_AUDIO,
+ * BAD_ARGUMENT, DEVICE_LOST, GPU_ERROR, NETWORK, DISPOSED, INTERNAL). */
+export class SyncTalkError extends Error {
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = 'SyncTalkError';
+    this.code = code;
+  }
+}
+
+/** Turns whatever the wasm side threw into a SyncTalkError. */
+function wrap(e, fallback = 'INTERNAL') {
+  if (e instanceof SyncTalkError) return e;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && e.message) {
+    return new SyncTalkError(e.code, e.message, { cause: e });
+  }
+  if (e instanceof WebAssembly.RuntimeError) {
+    return new SyncTalkError('INTERNAL', `internal error in the wasm module (${e.message}); see the console`, { cause: e });
+  }
+  return new SyncTalkError(fallback, String(e && e.message ? e.message : e), { cause: e });
+}
+
+let wasmReady = null;
+function loadWasm() {
+  wasmReady ??= init({ module_or_path: new URL('./synctalk_web_bg.wasm', import.meta.url) });
+  return wasmReady;
+}
+
+/** Whether this browser can run an avatar (WebGPU with an adapter). */
+export async function webgpuAvailable() {
+  if (!('gpu' in navigator) || !navigator.gpu) return false;
+  try {
+    return (await navigator.gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a URL, Response, Blob, ArrayBuffer or typed array into bytes,
+ * reporting progress as (loaded, total|null). */
+async function readBytes(source, onProgress, what) {
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (typeof Blob !== 'undefined' && source instanceof Blob) return new Uint8Array(await source.arrayBuffer());
+  let response = source;
+  if (typeof source === 'string' || source instanceof URL) {
+    try {
+      response = await fetch(source);
+    } catch (e) {
+      throw new SyncTalkError('NETWORK', `cannot fetch ${what} ${source}: ${e.message}`, { cause: e });
+    }
+  }
+  if (!(response instanceof Response)) {
+    throw new SyncTalkError('BAD_ARGUMENT', `${what} must be a URL, Response, Blob, ArrayBuffer or typed array`);
+  }
+  if (!response.ok) {
+    throw new SyncTalkError('NETWORK', `cannot fetch ${what} ${response.url}: HTTP ${response.status}`);
+  }
+  const total = Number(response.headers.get('content-length')) || null;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const parts = [];
+  let loaded = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    loaded += value.byteLength;
+    onProgress?.(loaded, total);
+  }
+  const out = new Uint8Array(loaded);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** Mono mix of an AudioBuffer. */
+function mono(buffer) {
+  const n = buffer.length;
+  const out = new Float32Array(n);
+  for (let c = 0; c < buffer.numberOfChannels; c++) {
+    const ch = buffer.getChannelData(c);
+    for (let i = 0; i < n; i++) out[i] += ch[i];
+  }
+  if (buffer.numberOfChannels > 1) {
+    const k = 1 / buffer.numberOfChannels;
+    for (let i = 0; i < n; i++) out[i] *= k;
+  }
+  return out;
+}
+
+const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r()));
+
+/**
+ * A talking portrait on a canvas.
+ *
+ * Events (it is an EventTarget): `progress` ({detail: {loaded, total}}),
+ * `firstframe`, `ready` (networks loaded), `speechstart`, `speechend`,
+ * `error` ({detail: SyncTalkError}), `devicelost`, `recovered`.
+ */
+export class Avatar extends EventTarget {
+  /**
+   * Loads a portrait onto `canvas` and starts drawing it.
+   * @param {HTMLCanvasElement} canvas
+   * @param {string|URL|Response|Blob|ArrayBuffer|Uint8Array} source the `.stk` portrait
+   * @param {{onProgress?: (loaded: number, total: number|null) => void,
+   *          audioContext?: AudioContext, autoStart?: boolean}} [options]
+   */
+  static async load(canvas, source, options = {}) {
+    if (!(canvas instanceof HTMLCanvasElement)) {
+      throw new SyncTalkError('BAD_ARGUMENT', 'Avatar.load needs a <canvas> element');
+    }
+    if (!('gpu' in navigator) || !navigator.gpu) {
+      throw new SyncTalkError('NO_WEBGPU', 'This browser does not support WebGPU, which SyncTalk needs to draw the portrait. Try a current Chrome, Edge or Safari, or enable WebGPU.');
+    }
+    const avatar = new Avatar(canvas, options);
+    const onProgress = (loaded, total) => {
+      options.onProgress?.(loaded, total);
+      avatar.dispatchEvent(new CustomEvent('progress', { detail: { loaded, total } }));
+    };
+    const [bytes] = await Promise.all([readBytes(source, onProgress, 'portrait'), loadWasm()]);
+    avatar._bytes = bytes;
+    await avatar._open();
+    avatar._draw(0, undefined);
+    avatar.dispatchEvent(new Event('firstframe'));
+    // The networks load after the first frame is on screen.
+    await nextFrame();
+    try {
+      avatar._hasFaceSync = avatar._inner.loadNetworks();
+    } catch (e) {
+      throw wrap(e, 'BAD_PORTRAIT');
+    }
+    avatar.dispatchEvent(new Event('ready'));
+    if (options.autoStart !== false) avatar.start();
+    return avatar;
+  }
+
+  constructor(canvas, options) {
+    super();
+    this.canvas = canvas;
+    this._options = options;
+    this._inner = null;
+    this._bytes = null;
+    this._audio = options.audioContext ?? null;
+    this._speech = null; // {samples, rate, seconds, startTime, source, resolve}
+    this._overrides = [];
+    this._raf = 0;
+    this._t0 = performance.now();
+    this._frameTimes = [];
+    this._frames = 0;
+    this._lastDraw = 0;
+    this._disposed = false;
+    this._recovering = false;
+  }
+
+  async _open() {
+    try {
+      this._inner = await WasmAvatar.create(this.canvas, this._bytes);
+    } catch (e) {
+      throw wrap(e, 'GPU_ERROR');
+    }
+    this.info = this._inner.info();
+  }
+
+  /** Seconds since the avatar started: drives blinks and head motion. */
+  get clock() {
+    return (performance.now() - this._t0) / 1000;
+  }
+
+  _draw(clock, speechTime) {
+    const t = performance.now();
+    this._inner.render(clock, speechTime);
+    this._frames++;
+    this._frameTimes.push(t);
+    if (this._frameTimes.length > 60) this._frameTimes.shift();
+    this._lastDraw = performance.now() - t;
+  }
+
+  /** Starts the animation loop (Avatar.load does, unless autoStart is false). */
+  start() {
+    if (this._raf || this._disposed) return;
+    const tick = () => {
+      this._raf = requestAnimationFrame(tick);
+      try {
+        this._draw(this.clock, this._speechTime());
+      } catch (e) {
+        this._fail(wrap(e));
+      }
+    };
+    this._raf = requestAnimationFrame(tick);
+  }
+
+  /** Stops the animation loop (the last frame stays on the canvas). */
+  pause() {
+    cancelAnimationFrame(this._raf);
+    this._raf = 0;
+  }
+
+  /** Draws one frame for explicit times (for tests and offline use):
+   * `clock` drives blinks and head motion, `speechTime` is the position in
+   * the current speech (undefined: silence). */
+  renderAt(clock, speechTime) {
+    this._live();
+    try {
+      this._draw(clock, speechTime);
+    } catch (e) {
+      throw wrap(e);
+    }
+  }
+
+  _speechTime() {
+    const s = this._speech;
+    if (!s || !this._audio || s.startTime === null) return undefined;
+    // What is heard now was scheduled outputLatency ago.
+    const latency = this._audio.outputLatency || this._audio.baseLatency || 0;
+    return this._audio.currentTime - s.startTime - latency;
+  }
+
+  _fail(err) {
+    if (err.code === 'DEVICE_LOST' && !this._recovering) {
+      this._recover();
+      return;
+    }
+    this.pause();
+    this.dispatchEvent(new CustomEvent('error', { detail: err }));
+  }
+
+  /** A lost GPU device: open a new one and carry on. */
+  async _recover() {
+    this._recovering = true;
+    this.pause();
+    this.dispatchEvent(new Event('devicelost'));
+    try {
+      this._inner?.free();
+      this._inner = null;
+      await this._open();
+      if (this._hasFaceSync) this._inner.loadNetworks();
+      for (const [values, weight] of this._overrides) this._inner.setBlendshapes(values, weight);
+      if (this._speech) this._inner.setSpeech(this._speech.samples, this._speech.rate);
+      this._recovering = false;
+      this.dispatchEvent(new Event('recovered'));
+      this.start();
+    } catch (e) {
+      this._recovering = false;
+      this.dispatchEvent(new CustomEvent('error', { detail: wrap(e, 'DEVICE_LOST') }));
+    }
+  }
+
+  _live() {
+    if (this._disposed) throw new SyncTalkError('DISPOSED', 'this avatar was disposed');
+    if (!this._inner) throw new SyncTalkError('DEVICE_LOST', 'the avatar is recovering from a lost GPU device');
+  }
+
+  _context() {
+    if (!this._audio) this._audio = new AudioContext();
+    return this._audio;
+  }
+
+  /** Decodes a speech source to mono samples and a rate. */
+  async _samples(source, sampleRate) {
+    if (source instanceof Float32Array) {
+      if (!(sampleRate > 0)) {
+        throw new SyncTalkError('BAD_ARGUMENT', 'speak(Float32Array, sampleRate) needs the sample rate');
+      }
+      return { samples: source, rate: sampleRate };
+    }
+    if (typeof AudioBuffer !== 'undefined' && source instanceof AudioBuffer) {
+      return { samples: mono(source), rate: source.sampleRate };
+    }
+    if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
+      if (!(sampleRate > 0)) {
+        throw new SyncTalkError('BAD_ARGUMENT', 'speak(stream, sampleRate) needs the sample rate of its PCM chunks');
+      }
+      const reader = source.getReader();
+      const parts = [];
+      let n = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const chunk = value instanceof Float32Array ? value : new Float32Array(value);
+        parts.push(chunk);
+        n += chunk.length;
+      }
+      const samples = new Float32Array(n);
+      let at = 0;
+      for (const p of parts) {
+        samples.set(p, at);
+        at += p.length;
+      }
+      return { samples, rate: sampleRate };
+    }
+    const bytes = await readBytes(source, null, 'audio');
+    let buffer;
+    try {
+      buffer = await this._context().decodeAudioData(bytes.slice().buffer);
+    } catch (e) {
+      throw new SyncTalkError('BAD_AUDIO', `cannot decode the audio (${e.message || e})`, { cause: e });
+    }
+    return { samples: mono(buffer), rate: buffer.sampleRate };
+  }
+
+  /**
+   * Says `source` aloud and moves the lips with it. Resolves when playback
+   * ends (or `stop()` is called).
+   * @param {string|URL|Response|Blob|ArrayBuffer|AudioBuffer|Float32Array|ReadableStream} source
+   * @param {number} [sampleRate] for a Float32Array or a stream of PCM chunks
+   * @param {{mute?: boolean}} [options] mute: move the lips without playing the sound
+   */
+  async speak(source, sampleRate, options = {}) {
+    this._live();
+    const { samples, rate } = await this._samples(source, sampleRate);
+    this.stop();
+    let seconds;
+    try {
+      seconds = this._inner.setSpeech(samples, rate);
+    } catch (e) {
+      throw wrap(e, 'BAD_AUDIO');
+    }
+    const ctx = this._context();
+    if (ctx.state === 'suspended') await ctx.resume();
+    const buffer = ctx.createBuffer(1, samples.length, rate);
+    buffer.copyToChannel(samples, 0);
+    const node = ctx.createBufferSource();
+    node.buffer = buffer;
+    const gain = ctx.createGain();
+    gain.gain.value = options.mute ? 0 : 1;
+    node.connect(gain).connect(ctx.destination);
+    const startTime = ctx.currentTime + 0.05;
+    return new Promise((resolve) => {
+      const speech = { samples, rate, seconds, startTime, node, resolve };
+      this._speech = speech;
+      node.onended = () => {
+        if (this._speech === speech) {
+          this._speech = null;
+          this._inner?.clearSpeech();
+        }
+        this.dispatchEvent(new Event('speechend'));
+        resolve();
+      };
+      node.start(startTime);
+      this.dispatchEvent(new Event('speechstart'));
+    });
+  }
+
+  /** Stops speaking (the promise of `speak` resolves). */
+  stop() {
+    const s = this._speech;
+    if (!s) return;
+    this._speech = null;
+    this._inner?.clearSpeech();
+    try {
+      s.node.stop();
+    } catch {
+      /* not started yet */
+    }
+  }
+
+  /**
+   * Sets blendshapes by ARKit name, e.g. `{jawOpen: 1}`, blended with the
+   * engine's own values by `weight` (1: yours alone, 0: the engine's).
+   */
+  setBlendshapes(values, weight = 1) {
+    this._live();
+    try {
+      this._inner.setBlendshapes(values, weight);
+    } catch (e) {
+      throw wrap(e, 'BAD_ARGUMENT');
+    }
+    this._overrides.push([values, weight]);
+  }
+
+  /** Removes every override set with setBlendshapes. */
+  clearBlendshapes() {
+    this._live();
+    this._inner.clearBlendshapes();
+    this._overrides = [];
+  }
+
+  /** The 52 blendshape names, in the portrait's order. */
+  static get blendshapeNames() {
+    return WasmAvatar.blendshapeNames();
+  }
+
+  /** Frame rate, per-stage CPU times (ms), audio latency, frames, memory. */
+  stats() {
+    this._live();
+    const s = this._inner.stats();
+    const t = this._frameTimes;
+    const fps = t.length > 1 ? ((t.length - 1) * 1000) / (t[t.length - 1] - t[0]) : 0;
+    return {
+      ...s,
+      fps,
+      frameMs: this._lastDraw,
+      framesRendered: this._frames,
+      audioLatency: this._audio ? (this._audio.outputLatency || 0) + (this._audio.baseLatency || 0) : null,
+    };
+  }
+
+  /** The current frame's pixels: {width, height, data: Uint8Array RGBA}. */
+  async readPixels() {
+    this._live();
+    try {
+      const data = await this._inner.readPixels();
+      return { width: this.info.width, height: this.info.height, data };
+    } catch (e) {
+      throw wrap(e, 'DEVICE_LOST');
+    }
+  }
+
+  /** The current frame as a PNG Blob. */
+  async captureFrame() {
+    const { width, height, data } = await this.readPixels();
+    const canvas = new OffscreenCanvas(width, height);
+    const g = canvas.getContext('2d');
+    g.putImageData(new ImageData(new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength), width, height), 0, 0);
+    return canvas.convertToBlob({ type: 'image/png' });
+  }
+
+  /** Simulates a lost GPU device (the avatar recovers by itself). */
+  loseDevice() {
+    this._live();
+    this._inner.loseDevice();
+  }
+
+  /** Stops everything and frees the GPU and wasm memory. */
+  dispose() {
+    if (this._disposed) return;
+    this.stop();
+    this.pause();
+    this._inner?.free();
+    this._inner = null;
+    this._bytes = null;
+    this._disposed = true;
+  }
+}
+
+/** Shows a message in place of the avatar (never a blank canvas). */
+function showMessage(root, text) {
+  let box = root.querySelector('.message');
+  if (!box) {
+    box = document.createElement('div');
+    box.className = 'message';
+    box.setAttribute('role', 'alert');
+    root.append(box);
+  }
+  box.textContent = text;
+}
+
+/**
+ * `<synctalk-avatar src="portrait.stk" audio="speech.wav">`: the avatar as an
+ * element, sized by CSS. Attributes: `src` (portrait), `audio` (spoken on
+ * `speak()` or on a click), `autoplay` (speak `audio` as soon as loaded,
+ * where the browser allows sound). Property `avatar`: the Avatar, once
+ * loaded. Fires the Avatar's events plus `load`.
+ */
+export class SyncTalkAvatarElement extends HTMLElement {
+  static get observedAttributes() {
+    return ['src'];
+  }
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = `<style>
+      :host { display: inline-block; position: relative; width: 320px; aspect-ratio: 1; background: #111; }
+      canvas { width: 100%; height: 100%; display: block; object-fit: contain; }
+      .message { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
+        padding: 1em; text-align: center; color: #eee; background: #222; font: 14px/1.4 system-ui, sans-serif; }
+    </style><canvas part="canvas"></canvas>`;
+    this.avatar = null;
+    this._loading = null;
+  }
+
+  connectedCallback() {
+    if (this.getAttribute('src') && !this._loading) this._load();
+    this.addEventListener('click', () => {
+      if (this.avatar && this.getAttribute('audio')) this.speak();
+    });
+  }
+
+  attributeChangedCallback(name, before, after) {
+    if (name === 'src' && before !== after && this.isConnected) this._load();
+  }
+
+  disconnectedCallback() {
+    this.avatar?.dispose();
+    this.avatar = null;
+    this._loading = null;
+  }
+
+  async _load() {
+    this.avatar?.dispose();
+    this.avatar = null;
+    const root = this.shadowRoot;
+    root.querySelector('.message')?.remove();
+    const old = root.querySelector('canvas');
+    const canvas = document.createElement('canvas');
+    canvas.setAttribute('part', 'canvas');
+    old.replaceWith(canvas);
+    const src = new URL(this.getAttribute('src'), document.baseURI);
+    const loading = (this._loading = Avatar.load(canvas, src));
+    try {
+      const avatar = await loading;
+      if (this._loading !== loading) return avatar.dispose();
+      this.avatar = avatar;
+      for (const type of ['speechstart', 'speechend', 'error', 'devicelost', 'recovered']) {
+        avatar.addEventListener(type, (e) => {
+          if (type === 'error') showMessage(root, e.detail.message);
+          this.dispatchEvent(new CustomEvent(type, { detail: e.detail }));
+        });
+      }
+      this.dispatchEvent(new Event('load'));
+      if (this.hasAttribute('autoplay') && this.getAttribute('audio')) this.speak().catch(() => {});
+    } catch (e) {
+      const err = wrap(e);
+      showMessage(root, err.message);
+      this.dispatchEvent(new CustomEvent('error', { detail: err }));
+    }
+  }
+
+  /** Speaks `source`, or the `audio` attribute. */
+  speak(source) {
+    if (!this.avatar) return Promise.reject(new SyncTalkError('BAD_ARGUMENT', 'the avatar has not loaded yet'));
+    return this.avatar.speak(source ?? new URL(this.getAttribute('audio'), document.baseURI));
+  }
+
+  /** Stops speaking. */
+  stop() {
+    this.avatar?.stop();
+  }
+}
+
+if (typeof customElements !== 'undefined' && !customElements.get('synctalk-avatar')) {
+  customElements.define('synctalk-avatar', SyncTalkAvatarElement);
+}
