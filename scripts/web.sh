@@ -29,15 +29,15 @@ fi
 (cd www && npm ci --no-audit --no-fund --silent)
 
 echo "==> building the wasm package"
-RUSTFLAGS="$flags" cargo build --locked --release --target "$triple" --target-dir target/wasm -p synctalk-web
+RUSTFLAGS="$flags" cargo build --locked --profile web --target "$triple" --target-dir target/wasm -p synctalk-web
 dist=www/dist
 rm -rf "$dist"
 mkdir -p "$dist/synctalk" "$dist/assets"
 wasm-bindgen --target web --out-dir "$dist/synctalk" --out-name synctalk_web \
-    "target/wasm/$triple/release/synctalk_web.wasm"
+    "target/wasm/$triple/web/synctalk_web.wasm"
 wasm="$dist/synctalk/synctalk_web_bg.wasm"
 raw=$(stat -c %s "$wasm")
-www/node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-sign-ext \
+www/node_modules/.bin/wasm-opt -O2 --strip-debug --strip-producers --enable-simd --enable-bulk-memory --enable-sign-ext \
     --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
     --enable-multivalue "$wasm" -o "$wasm.opt"
 mv "$wasm.opt" "$wasm"

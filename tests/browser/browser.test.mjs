@@ -126,8 +126,16 @@ test('the demo page loads and the first frame matches the native renderer', asyn
   report.firstFramePsnrReadback = r.psnr;
   assert.ok(r.psnr >= 35, `browser readback vs native: ${r.psnr.toFixed(2)} dB`);
   // And from the screen: a screenshot of the canvas.
-  const shot = (await page.locator('#avatar').screenshot()).toString('base64');
-  const s = await page.evaluate(async ([a, b]) => window.__psnr(await window.__img(a), await window.__img(b)), [shot, native]);
+  const box = await page.locator('#avatar').boundingBox();
+  report.canvasBox = box;
+  const png = await page.screenshot({ clip: { x: Math.round(box.x), y: Math.round(box.y), width: 512, height: 512 } });
+  writeFileSync(join(outDir, 'browser_frame0.png'), png);
+  const s = await page.evaluate(async ([a, b]) => {
+    const x = await window.__img(a);
+    const y = await window.__img(b);
+    if (x.length !== y.length) throw new Error(`screenshot has ${x.length / 4} pixels, the native frame ${y.length / 4}`);
+    return window.__psnr(x, y);
+  }, [png.toString('base64'), native]);
   report.firstFramePsnrScreenshot = s;
   assert.ok(s >= 35, `screenshot vs native: ${s.toFixed(2)} dB`);
   report.gpuBytes = r.stats.gpuBytes;
@@ -148,6 +156,8 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', async () => {
     a.setBlendshapes({ jawOpen: 1 }, 1);
     a.renderAt(0, undefined);
     const open = (await a.readPixels()).data;
+    const png = new Uint8Array(await (await a.captureFrame()).arrayBuffer());
+    const b64 = btoa(Array.from(png, (c) => String.fromCharCode(c)).join(''));
     // Dark pixels (the open mouth's inside) in the mouth box.
     const dark = (d) => {
       let n = 0;
@@ -160,8 +170,10 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', async () => {
     let bad = null;
     try { a.setBlendshapes({ jawOpenn: 1 }); } catch (e) { bad = { code: e.code, message: e.message }; }
     a.clearBlendshapes();
-    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad };
+    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad, b64 };
   }, [condition, MOUTH, EYES]);
+  writeFileSync(join(outDir, 'jaw_open.png'), Buffer.from(r.b64, 'base64'));
+  delete r.b64;
   report.jawOpen = r;
   assert.ok(r.mouth > 8, `mouth region changed by ${r.mouth.toFixed(2)} levels`);
   assert.ok(r.mouth > 5 * r.eyes, `change not in the mouth (mouth ${r.mouth.toFixed(2)}, eyes ${r.eyes.toFixed(2)})`);
@@ -176,8 +188,8 @@ test('speech moves the mouth from frame to frame; silence does not', async () =>
     const bytes = await (await fetch('./assets/jfk.wav')).arrayBuffer();
     const buf = await new OfflineAudioContext(1, 16000, 16000).decodeAudioData(bytes);
     const samples = buf.getChannelData(0).slice(0, 4 * buf.sampleRate);
-    // Lips only (muted), frames placed by explicit speech times at one head pose.
-    const done = a.speak(samples, buf.sampleRate, { mute: true });
+    // Frames placed by explicit speech times, at one head pose.
+    await a.prepareSpeech(samples, buf.sampleRate);
     const frames = async () => {
       const out = [];
       for (let t = 0.6; t < 3.0; t += 0.2) {
@@ -189,7 +201,6 @@ test('speech moves the mouth from frame to frame; silence does not', async () =>
     const diffs = (f) => f.slice(1).map((d, i) => window.__diff(d, f[i], MOUTH));
     const speaking = diffs(await frames());
     a.stop();
-    await done;
     const silent = diffs(await frames());
     return { speaking, silent };
   }, MOUTH);

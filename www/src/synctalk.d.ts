@@ -45,6 +45,7 @@ export class Avatar extends EventTarget {
   readonly info: PortraitInfo;
   readonly clock: number;
   speak(source: SpeechSource, sampleRate?: number, options?: { mute?: boolean }): Promise<void>;
+  prepareSpeech(source: SpeechSource, sampleRate?: number): Promise<number>;
   stop(): void;
   setBlendshapes(values: Blendshapes, weight?: number): void;
   clearBlendshapes(): void;

@@ -156,7 +156,8 @@ export class Avatar extends EventTarget {
     this._inner = null;
     this._bytes = null;
     this._audio = options.audioContext ?? null;
-    this._speech = null; // {samples, rate, seconds, startTime, source, resolve}
+    this._speech = null; // playing: {samples, rate, seconds, startTime, node, resolve}
+    this._prepared = null; // the speech the lips follow: {samples, rate, seconds}
     this._overrides = [];
     this._raf = 0;
     this._t0 = performance.now();
@@ -250,7 +251,7 @@ export class Avatar extends EventTarget {
       await this._open();
       if (this._hasFaceSync) this._inner.loadNetworks();
       for (const [values, weight] of this._overrides) this._inner.setBlendshapes(values, weight);
-      if (this._speech) this._inner.setSpeech(this._speech.samples, this._speech.rate);
+      if (this._prepared) this._inner.setSpeech(this._prepared.samples, this._prepared.rate);
       this._recovering = false;
       this.dispatchEvent(new Event('recovered'));
       this.start();
@@ -314,13 +315,11 @@ export class Avatar extends EventTarget {
   }
 
   /**
-   * Says `source` aloud and moves the lips with it. Resolves when playback
-   * ends (or `stop()` is called).
-   * @param {string|URL|Response|Blob|ArrayBuffer|AudioBuffer|Float32Array|ReadableStream} source
-   * @param {number} [sampleRate] for a Float32Array or a stream of PCM chunks
-   * @param {{mute?: boolean}} [options] mute: move the lips without playing the sound
+   * Decodes `source` and makes it the speech the lips follow, without
+   * playing it: frames then come from `renderAt(clock, speechTime)` (tests,
+   * offline rendering). Resolves to its length in seconds.
    */
-  async speak(source, sampleRate, options = {}) {
+  async prepareSpeech(source, sampleRate) {
     this._live();
     const { samples, rate } = await this._samples(source, sampleRate);
     this.stop();
@@ -330,6 +329,20 @@ export class Avatar extends EventTarget {
     } catch (e) {
       throw wrap(e, 'BAD_AUDIO');
     }
+    this._prepared = { samples, rate, seconds };
+    return seconds;
+  }
+
+  /**
+   * Says `source` aloud and moves the lips with it. Resolves when playback
+   * ends (or `stop()` is called).
+   * @param {string|URL|Response|Blob|ArrayBuffer|AudioBuffer|Float32Array|ReadableStream} source
+   * @param {number} [sampleRate] for a Float32Array or a stream of PCM chunks
+   * @param {{mute?: boolean}} [options] mute: move the lips without playing the sound
+   */
+  async speak(source, sampleRate, options = {}) {
+    await this.prepareSpeech(source, sampleRate);
+    const { samples, rate, seconds } = this._prepared;
     const ctx = this._context();
     if (ctx.state === 'suspended') await ctx.resume();
     const buffer = ctx.createBuffer(1, samples.length, rate);
@@ -346,6 +359,7 @@ export class Avatar extends EventTarget {
       node.onended = () => {
         if (this._speech === speech) {
           this._speech = null;
+          this._prepared = null;
           this._inner?.clearSpeech();
         }
         this.dispatchEvent(new Event('speechend'));
@@ -356,14 +370,16 @@ export class Avatar extends EventTarget {
     });
   }
 
-  /** Stops speaking (the promise of `speak` resolves). */
+  /** Stops speaking (the promise of `speak` resolves) and forgets the speech. */
   stop() {
     const s = this._speech;
-    if (!s) return;
     this._speech = null;
-    this._inner?.clearSpeech();
+    if (this._prepared) {
+      this._prepared = null;
+      this._inner?.clearSpeech();
+    }
     try {
-      s.node.stop();
+      s?.node.stop();
     } catch {
       /* not started yet */
     }

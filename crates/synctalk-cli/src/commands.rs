@@ -257,3 +257,19 @@ pub fn add_network(file: &Path, name: &str, onnx: &Path, out: &Path) -> Result<(
     eprintln!("wrote {} with network `{name}`", out.display());
     Ok(())
 }
+
+/// Sets `meta.extra[key]` of a portrait file to the JSON value in `json`;
+/// the engine checks the keys it reads (e.g. `condition_range`) first.
+pub fn set_meta(file: &Path, key: &str, json: &Path, out: &Path) -> Result<()> {
+    let mut p = Portrait::read_file(file)
+        .with_context(|| format!("{} is not a valid portrait", file.display()))?;
+    let text =
+        std::fs::read_to_string(json).with_context(|| format!("cannot read {}", json.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", json.display()))?;
+    p.meta.extra.insert(key.into(), value);
+    synctalk_engine::Engine::new(&p).with_context(|| format!("{key} from {}", json.display()))?;
+    p.write_file(out)?;
+    eprintln!("wrote {} with metadata `{key}`", out.display());
+    Ok(())
+}

@@ -102,6 +102,21 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Set one entry of a portrait's free-form metadata (`META` extra) from a
+    /// JSON file, e.g. `condition_range` ({"min": [52 numbers], "max": [...]}).
+    SetMeta {
+        /// The portrait file.
+        file: PathBuf,
+        /// The key in the metadata's `extra` object.
+        #[arg(long)]
+        key: String,
+        /// JSON file holding the value.
+        #[arg(long)]
+        json: PathBuf,
+        /// Output portrait file (default: rewrite FILE).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Time each render stage on random Gaussians (SH degree 3).
     Bench(bench::BenchArgs),
     /// Render a portrait speaking an audio file, frame by frame (PNGs and timing.json).
@@ -159,6 +174,12 @@ fn main() -> ExitCode {
             onnx,
             output,
         } => commands::add_network(&file, &name, &onnx, output.as_deref().unwrap_or(&file)),
+        Command::SetMeta {
+            file,
+            key,
+            json,
+            output,
+        } => commands::set_meta(&file, &key, &json, output.as_deref().unwrap_or(&file)),
         Command::Bench(args) => bench::run(&args),
         Command::Render(args) => talk::run(&args),
     };

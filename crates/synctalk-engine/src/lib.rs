@@ -165,6 +165,47 @@ pub fn ping_pong(t: u64, len: usize) -> usize {
     }
 }
 
+/// The range of each blendshape that the portrait was trained on, from its
+/// metadata (`extra.condition_range = {"min": [52], "max": [52]}`), else
+/// [0, 1]. The deformation is only known inside it: a value outside (an
+/// override of `jawOpen: 1` where the person opened to 0.6) is clamped, so
+/// "1" means "as far as this person was seen to go".
+fn condition_range(p: &Portrait) -> Result<[(f32, f32); BLENDSHAPES], EngineError> {
+    let mut out = [(0.0, 1.0); BLENDSHAPES];
+    let Some(r) = p.meta.extra.get("condition_range") else {
+        return Ok(out);
+    };
+    let bad = |why: String| EngineError::Portrait(format!("META extra.condition_range: {why}"));
+    let list = |k: &str| -> Result<Vec<f32>, EngineError> {
+        let v = r
+            .get(k)
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| bad(format!("no `{k}` array")))?;
+        if v.len() != BLENDSHAPES {
+            return Err(bad(format!(
+                "`{k}` has {} values, want {BLENDSHAPES}",
+                v.len()
+            )));
+        }
+        v.iter()
+            .map(|x| {
+                x.as_f64()
+                    .map(|x| x as f32)
+                    .filter(|x| (0.0..=1.0).contains(x))
+                    .ok_or_else(|| bad(format!("`{k}` holds {x}, not a number in [0, 1]")))
+            })
+            .collect()
+    };
+    let (lo, hi) = (list("min")?, list("max")?);
+    for (i, o) in out.iter_mut().enumerate() {
+        if lo[i] > hi[i] {
+            return Err(bad(format!("min > max for {}", blendshapes::NAMES[i])));
+        }
+        *o = (lo[i], hi[i]);
+    }
+    Ok(out)
+}
+
 /// What one frame shows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame {
@@ -182,6 +223,7 @@ pub struct Frame {
 pub struct Engine {
     face_sync: Option<FaceSync>,
     controller: Option<Controller>,
+    range: [(f32, f32); BLENDSHAPES],
     pose_frames: usize,
     pose_fps: f64,
     rest: [f32; BLENDSHAPES],
@@ -230,6 +272,7 @@ impl Engine {
         Ok(Self {
             face_sync: None,
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
+            range: condition_range(portrait)?,
             pose_frames,
             pose_fps,
             rest: [0.0; BLENDSHAPES],
@@ -290,12 +333,18 @@ impl Engine {
 
     /// Overrides blendshape `name` with `value`, blended by `weight` (0: the
     /// engine's own value, 1: `value` alone). Both in [0, 1].
-    pub fn set_blendshape(&mut self, name: &str, value: f32, weight: f32) -> Result<(), EngineError> {
+    pub fn set_blendshape(
+        &mut self,
+        name: &str,
+        value: f32,
+        weight: f32,
+    ) -> Result<(), EngineError> {
         let bad = |why: &str| EngineError::Blendshape {
             name: name.into(),
             why: why.into(),
         };
-        let i = blendshapes::index(name).ok_or_else(|| bad("not one of the 52 ARKit/MediaPipe names"))?;
+        let i = blendshapes::index(name)
+            .ok_or_else(|| bad("not one of the 52 ARKit/MediaPipe names"))?;
         if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
             return Err(bad(&format!("value {value} is not in [0, 1]")));
         }
@@ -334,8 +383,13 @@ impl Engine {
         for i in [blendshapes::EYE_BLINK_LEFT, blendshapes::EYE_BLINK_RIGHT] {
             bs[i] = bs[i].max(blink);
         }
-        for ((v, o), w) in bs.iter_mut().zip(&self.value).zip(&self.weight) {
-            *v = (*v * (1.0 - w) + o * w).clamp(0.0, 1.0);
+        for (((v, o), w), (lo, hi)) in bs
+            .iter_mut()
+            .zip(&self.value)
+            .zip(&self.weight)
+            .zip(&self.range)
+        {
+            *v = (*v * (1.0 - w) + o * w).clamp(*lo, *hi);
         }
         let coefficients = match &self.controller {
             Some(c) => c.evaluate(&bs),

@@ -931,7 +931,11 @@ impl View {
     /// Makes room for `intersections` (with a quarter to spare) if the
     /// buffers hold fewer, keeping layers and settings. Returns whether the
     /// view grew: a frame that overflowed must then be rendered again.
-    pub fn ensure_capacity(&mut self, r: &Renderer, intersections: u32) -> Result<bool, RenderError> {
+    pub fn ensure_capacity(
+        &mut self,
+        r: &Renderer,
+        intersections: u32,
+    ) -> Result<bool, RenderError> {
         if intersections <= self.isect_capacity {
             return Ok(false);
         }

@@ -79,7 +79,10 @@ fn presenter_copies_the_output_exactly() {
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
             view_formats: &[],
         });
-        let mut e = r.context().device.create_command_encoder(&Default::default());
+        let mut e = r
+            .context()
+            .device
+            .create_command_encoder(&Default::default());
         p.encode(&r, &mut e, &view, &target.create_view(&Default::default()));
         r.context().queue.submit([e.finish()]);
         let shown = read_target(&r, &target);

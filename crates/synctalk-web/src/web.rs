@@ -34,6 +34,35 @@ fn now_ms() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
+/// Maps `buffer` for reading and returns its bytes once the GPU is done.
+async fn map_read(buffer: &wgpu::Buffer) -> Result<Vec<u8>, JsValue> {
+    let mut done = None;
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| done = Some(resolve));
+    let Some(resolve) = done else {
+        return Err(js_error("INTERNAL", "promise without resolver"));
+    };
+    let ok = Arc::new(AtomicBool::new(false));
+    let ok2 = ok.clone();
+    buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        ok2.store(r.is_ok(), Ordering::Release);
+        let _ = resolve.call0(&JsValue::NULL);
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await?;
+    if !ok.load(Ordering::Acquire) {
+        return Err(js_error(
+            "DEVICE_LOST",
+            "reading from the GPU failed (device lost?)",
+        ));
+    }
+    let bytes = buffer
+        .slice(..)
+        .get_mapped_range()
+        .map_err(|e| js_error("DEVICE_LOST", e))?
+        .to_vec();
+    buffer.unmap();
+    Ok(bytes)
+}
+
 /// Panics become console errors with their message (the wasm then traps,
 /// and the JavaScript wrapper reports the trap).
 fn install_panic_hook() {
@@ -106,7 +135,10 @@ impl WasmAvatar {
     /// Parses `portrait` (the `.stk` bytes), opens WebGPU on `canvas` and
     /// prepares the first frame. The networks load separately
     /// ([`WasmAvatar::load_networks`]), after the first frame is shown.
-    pub async fn create(canvas: HtmlCanvasElement, portrait: Vec<u8>) -> Result<WasmAvatar, JsValue> {
+    pub async fn create(
+        canvas: HtmlCanvasElement,
+        portrait: Vec<u8>,
+    ) -> Result<WasmAvatar, JsValue> {
         install_panic_hook();
         let p = Portrait::from_bytes(&portrait).map_err(|e| js_error("BAD_PORTRAIT", e))?;
         drop(portrait);
@@ -136,11 +168,12 @@ impl WasmAvatar {
         let gpu_error = Arc::new(Mutex::new(None));
         {
             let gpu_error = gpu_error.clone();
-            ctx.device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-                if let Ok(mut g) = gpu_error.lock() {
-                    g.get_or_insert_with(|| e.to_string());
-                }
-            }));
+            ctx.device
+                .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                    if let Ok(mut g) = gpu_error.lock() {
+                        g.get_or_insert_with(|| e.to_string());
+                    }
+                }));
         }
         let caps = surface.get_capabilities(&ctx.adapter_handle);
         let format = caps
@@ -156,7 +189,10 @@ impl WasmAvatar {
             .ok_or_else(|| {
                 js_error(
                     "NO_WEBGPU",
-                    format!("the canvas offers no 8-bit unorm format ({:?})", caps.formats),
+                    format!(
+                        "the canvas offers no 8-bit unorm format ({:?})",
+                        caps.formats
+                    ),
                 )
             })?;
         let config = wgpu::SurfaceConfiguration {
@@ -173,8 +209,12 @@ impl WasmAvatar {
         surface.configure(&ctx.device, &config);
         let renderer = Renderer::new(ctx);
         let device = &renderer.context().device;
-        let scene = GpuScene::new(device, &p.gaussians, p.deformation.as_ref().map(|d| &d.basis))
-            .map_err(render_error)?;
+        let scene = GpuScene::new(
+            device,
+            &p.gaussians,
+            p.deformation.as_ref().map(|d| &d.basis),
+        )
+        .map_err(render_error)?;
         let mut view = View::new(&renderer, &scene, w, h).map_err(render_error)?;
         let background = match p.layer(LayerRole::Background) {
             Some(l) => l.image().map_err(|e| js_error("BAD_PORTRAIT", e))?,
@@ -189,7 +229,7 @@ impl WasmAvatar {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Ok(WasmAvatar {
+        let mut avatar = WasmAvatar {
             portrait: p,
             engine,
             renderer,
@@ -206,7 +246,44 @@ impl WasmAvatar {
             lost,
             gpu_error,
             stats: Stats::default(),
-        })
+        };
+        avatar.size_buffers().await?;
+        Ok(avatar)
+    }
+
+    /// Renders the resting face offscreen and waits for its counts, so that
+    /// the intersection buffers fit from the first frame on (the frame loop
+    /// itself only learns of an overflow a frame or two late).
+    async fn size_buffers(&mut self) -> Result<(), JsValue> {
+        for _ in 0..3 {
+            let f = self
+                .engine
+                .frame(0.0, None)
+                .map_err(|e| js_error("BAD_PORTRAIT", e))?;
+            let cam = self
+                .portrait
+                .frame_camera(f.pose_frame)
+                .unwrap_or_else(|| self.portrait.camera.clone());
+            let d = &self.renderer.context().device;
+            let mut encoder = d.create_command_encoder(&Default::default());
+            self.view
+                .encode(&self.renderer, &mut encoder, &cam, &f.coefficients)
+                .map_err(render_error)?;
+            self.view.encode_stats(&mut encoder, &self.stats_buffer);
+            self.renderer.context().queue.submit([encoder.finish()]);
+            let raw = map_read(&self.stats_buffer).await?;
+            let (visible, total) = View::parse_stats(&raw);
+            self.stats.visible = visible;
+            self.stats.intersections = total;
+            if !self
+                .view
+                .ensure_capacity(&self.renderer, total)
+                .map_err(render_error)?
+            {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// Loads the portrait's networks (Face-Sync). Returns whether it has one.
@@ -301,7 +378,10 @@ impl WasmAvatar {
     /// `speech_time` (undefined: silence).
     pub fn render(&mut self, clock: f64, speech_time: Option<f64>) -> Result<(), JsValue> {
         if let Some(msg) = self.lost.lock().ok().and_then(|l| l.clone()) {
-            return Err(js_error("DEVICE_LOST", format!("the GPU device was lost ({msg})")));
+            return Err(js_error(
+                "DEVICE_LOST",
+                format!("the GPU device was lost ({msg})"),
+            ));
         }
         if let Some(msg) = self.gpu_error.lock().ok().and_then(|mut g| g.take()) {
             return Err(js_error("GPU_ERROR", format!("WebGPU error: {msg}")));
@@ -346,7 +426,8 @@ impl WasmAvatar {
             self.stats_pending.store(false, Ordering::Release);
         }
         let frame = match self.surface.get_current_texture() {
-            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
             wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
                 return Ok(());
             }
@@ -440,31 +521,11 @@ impl WasmAvatar {
                 texture.size(),
             );
             queue.submit([encoder.finish()]);
-            let mut done = None;
-            let promise = js_sys::Promise::new(&mut |resolve, _reject| done = Some(resolve));
-            let Some(resolve) = done else {
-                return Err(js_error("INTERNAL", "promise without resolver"));
-            };
-            let ok = Arc::new(AtomicBool::new(false));
-            let ok2 = ok.clone();
-            buffer.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-                ok2.store(r.is_ok(), Ordering::Release);
-                let _ = resolve.call0(&JsValue::NULL);
-            });
-            wasm_bindgen_futures::JsFuture::from(promise).await?;
-            if !ok.load(Ordering::Acquire) {
-                return Err(js_error("DEVICE_LOST", "reading the frame back from the GPU failed"));
-            }
-            let raw = buffer
-                .slice(..)
-                .get_mapped_range()
-                .map_err(|e| js_error("DEVICE_LOST", e))?;
+            let raw = map_read(&buffer).await?;
             let mut out = Vec::with_capacity((w * h * 4) as usize);
             for y in 0..h as usize {
                 out.extend_from_slice(&raw[y * row as usize..y * row as usize + (w * 4) as usize]);
             }
-            drop(raw);
-            buffer.unmap();
             Ok(js_sys::Uint8Array::from(&out[..]).into())
         })
     }

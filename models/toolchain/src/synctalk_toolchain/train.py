@@ -548,6 +548,12 @@ def export(res: dict, args) -> dict:
         "extra": {
             "condition": "MediaPipe blendshapes (52, MediaPipe order, `_neutral` first)",
             "condition_names": ds.blendshape_names,
+            # The deformation is only known inside the trained range: the
+            # runtime clamps its inputs to it.
+            "condition_range": {
+                "min": [round(float(v), 5) for v in ds.blendshapes[ds.train].min(0)],
+                "max": [round(float(v), 5) for v in ds.blendshapes[ds.train].max(0)],
+            },
             "source": ds.source,
             "iterations": res["steps"],
             "gaussians": n,

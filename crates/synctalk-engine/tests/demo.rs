@@ -1,0 +1,132 @@
+//! The engine driving the demo portrait (models/demo) with its own Face-Sync
+//! network: speech moves the jaw, silence rests, overrides stay inside the
+//! trained range, the clocks place frames, bad audio gives errors.
+
+use std::path::PathBuf;
+use synctalk_engine::{blendshapes, Engine, Speech};
+use synctalk_portrait::Portrait;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn demo() -> Portrait {
+    Portrait::read_file(&repo().join("models/demo/portrait.stk")).expect("demo portrait")
+}
+
+/// The bundled sample speech (16 kHz mono 16-bit WAV), read by hand.
+fn jfk() -> Vec<f32> {
+    let b = std::fs::read(repo().join("www/assets/speech/jfk.wav")).expect("jfk.wav");
+    let data = b.windows(4).position(|w| w == b"data").expect("data chunk") + 8;
+    b[data..]
+        .chunks_exact(2)
+        .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
+        .collect()
+}
+
+fn std_dev(v: &[f32]) -> f32 {
+    let m = v.iter().sum::<f32>() / v.len() as f32;
+    (v.iter().map(|x| (x - m).powi(2)).sum::<f32>() / v.len() as f32).sqrt()
+}
+
+#[test]
+fn speech_moves_the_jaw_and_silence_rests() {
+    let p = demo();
+    let mut e = Engine::new(&p).expect("engine");
+    assert!(e.load_networks(&p).expect("networks"), "demo has face_sync");
+    e.blinks.amplitude = 0.0;
+    let x = jfk();
+    e.set_speech(Some(Speech::new(&x, 16_000).expect("speech")));
+    let jaw: Vec<f32> = (0..250)
+        .map(|t| {
+            let time = t as f64 / 25.0;
+            let f = e.frame(time, Some(time)).expect("frame");
+            assert!(f.speaking);
+            assert_eq!(f.coefficients.len(), 10);
+            f.blendshapes[blendshapes::JAW_OPEN]
+        })
+        .collect();
+    e.set_speech(None);
+    let rest: Vec<f32> = (0..50)
+        .map(|t| {
+            e.frame(t as f64 / 25.0, Some(t as f64 / 25.0))
+                .expect("frame")
+                .blendshapes[blendshapes::JAW_OPEN]
+        })
+        .collect();
+    assert!(std_dev(&jaw) > 0.02, "jaw std {}", std_dev(&jaw));
+    assert!(
+        rest.iter().all(|&j| j < 0.1 && j == rest[0]),
+        "rest {rest:?}"
+    );
+    assert!(std_dev(&jaw) > 10.0 * std_dev(&rest));
+}
+
+#[test]
+fn overrides_blend_and_stay_in_the_trained_range() {
+    let p = demo();
+    let mut e = Engine::new(&p).expect("engine");
+    let hi = p.meta.extra["condition_range"]["max"][blendshapes::JAW_OPEN]
+        .as_f64()
+        .expect("range") as f32;
+    assert!(hi > 0.2 && hi < 1.0);
+    e.set_blendshape("jawOpen", 1.0, 1.0).expect("override");
+    let f = e.frame(0.0, None).expect("frame");
+    assert_eq!(f.blendshapes[blendshapes::JAW_OPEN], hi);
+    e.set_blendshape("jawOpen", 0.2, 0.5).expect("override");
+    let f = e.frame(0.0, None).expect("frame");
+    assert!((f.blendshapes[blendshapes::JAW_OPEN] - 0.1).abs() < 1e-6);
+    for (name, v, w) in [
+        ("jawOpenn", 0.5, 1.0),
+        ("jawOpen", f32::NAN, 1.0),
+        ("jawOpen", 0.5, 2.0),
+    ] {
+        let err = e
+            .set_blendshape(name, v, w)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(name), "{err}");
+    }
+    e.clear_blendshapes();
+    assert!(e.frame(0.0, None).expect("frame").blendshapes[blendshapes::JAW_OPEN] < 0.1);
+}
+
+#[test]
+fn the_clock_chooses_the_pose_and_blinks() {
+    let p = demo();
+    let mut e = Engine::new(&p).expect("engine");
+    let n = p.pose.as_ref().expect("pose").frames.len();
+    assert_eq!(e.frame(0.0, None).expect("frame").pose_frame, 0);
+    assert_eq!(e.frame(3.0 / 25.0, None).expect("frame").pose_frame, 3);
+    // Past the end, backwards.
+    let t = (n as f64 + 4.0) / 25.0;
+    assert_eq!(e.frame(t, None).expect("frame").pose_frame, n - 6);
+    // A blink closes the lids some time in the first 8 s, as far as trained.
+    let blink_max = (0..800)
+        .map(|k| {
+            e.frame(k as f64 / 100.0, None).expect("frame").blendshapes[blendshapes::EYE_BLINK_LEFT]
+        })
+        .fold(0f32, f32::max);
+    assert!(blink_max > 0.4, "no blink ({blink_max})");
+}
+
+#[test]
+fn bad_audio_gives_errors() {
+    for (samples, rate, want) in [
+        (vec![], 16_000, "no samples"),
+        (vec![0.0, f32::NAN, 0.0], 16_000, "not finite"),
+        (vec![0.0; 1000], 1, "sample rate"),
+        (vec![f32::INFINITY; 100], 48_000, "not finite"),
+    ] {
+        let err = Speech::new(&samples, rate)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
+    // Clipped, exotic rates work.
+    let loud: Vec<f32> = (0..22_050)
+        .map(|i| if i % 40 < 20 { 1.0 } else { -1.0 })
+        .collect();
+    assert!((Speech::new(&loud, 22_050).expect("clipped").seconds() - 1.0).abs() < 0.01);
+    assert!(Speech::new(&vec![0.0; 8_000 * 2], 8_000).is_ok());
+}
