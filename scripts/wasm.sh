@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds (checks) the browser crates for wasm32 with the settings of wasm-pack.toml.
+# Checks (clippy -D warnings) the browser crates for wasm32 with the settings of wasm-pack.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 read -r triple rustflags crates < <(python3 - <<'PY'
@@ -13,4 +13,4 @@ args=()
 IFS=, read -ra list <<< "$crates"
 for c in "${list[@]}"; do args+=(-p "$c"); done
 # A separate target dir keeps the native build cache intact.
-RUSTFLAGS="$flags" cargo check --locked --target "$triple" --target-dir target/wasm "${args[@]}"
+RUSTFLAGS="$flags" cargo clippy --locked --target "$triple" --target-dir target/wasm "${args[@]}" -- -D warnings
