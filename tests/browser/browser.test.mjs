@@ -10,12 +10,39 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
-import { serve } from './server.mjs';
+
+/** Serves `root` under `prefix` with `python3 -m http.server` (the plain
+ * static server the README promises works), on a free port. */
+function serve(root, prefix) {
+  const dir = mkdtempSync(join(tmpdir(), 'synctalk-site-'));
+  const parts = prefix.split('/').filter(Boolean);
+  mkdirSync(join(dir, ...parts.slice(0, -1)), { recursive: true });
+  symlinkSync(root, join(dir, ...parts));
+  const proc = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return new Promise((resolve, reject) => {
+    proc.on('exit', (code) => reject(new Error(`python3 -m http.server exited (${code})`)));
+    proc.stdout.on('data', (d) => {
+      const m = /port (\d+)/.exec(String(d));
+      if (m) {
+        resolve({
+          url: `http://127.0.0.1:${m[1]}${prefix}`,
+          close: () => {
+            proc.kill();
+            rmSync(dir, { recursive: true, force: true });
+          },
+        });
+      }
+    });
+  });
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -58,7 +85,7 @@ before(async () => {
 
 after(async () => {
   await context?.close();
-  site?.server.close();
+  site?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
   writeFileSync(join(outDir, 'report.json'), JSON.stringify(report, null, 2));
 });
@@ -327,8 +354,7 @@ test('the page works offline after the first visit (service worker), and only it
   const cached = await p.evaluate(async () => (await (await caches.open((await caches.keys())[0])).keys()).map((r) => new URL(r.url).pathname));
   report.cachedFiles = cached;
   // Network off, server gone.
-  site.server.close();
-  site.server.closeAllConnections?.();
+  site.close();
   await context.setOffline(true);
   await p.evaluate(() => (window.__synctalkReady = undefined));
   await p.reload();

@@ -591,6 +591,9 @@ impl View {
             gpu_bytes,
         };
         view.set_layers(r, &Image::solid(width, height, [0, 0, 0, 255]), None)?;
+        // The composite uniform and groups (set_layers only rebinds when the
+        // torso layer appears or goes).
+        view.bind_layers(r);
         Ok(view)
     }
 
