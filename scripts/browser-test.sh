@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_vulkan
 ensure_chromium
-scripts/web.sh
+# The same code as the shipped build, without LTO and wasm-opt (minutes
+# faster on 2 cores); scripts/main.sh builds the optimised one.
+SYNCTALK_WEB_PROFILE="${SYNCTALK_WEB_PROFILE:-release}" SYNCTALK_WASM_OPT="${SYNCTALK_WASM_OPT:-0}" scripts/web.sh
 cargo build --locked --release -p synctalk-cli
 mkdir -p tests/browser/out
 python3 -c "import json; d = json.load(open('models/demo/parity/parity.json')); json.dump(d['frames'][0]['condition'], open('tests/browser/out/condition0.json', 'w'))"

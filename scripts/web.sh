@@ -4,6 +4,10 @@
 # npm's binaryen; settings from wasm-pack.toml), the JavaScript API and the
 # <synctalk-avatar> element, the demo page, its service worker and manifest,
 # the demo portrait and the sample speech. Installs what is missing.
+#
+# SYNCTALK_WEB_PROFILE=release SYNCTALK_WASM_OPT=0 (what the test command
+# uses) builds the same code without link-time optimisation and wasm-opt:
+# minutes faster, a larger and slower wasm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -29,18 +33,21 @@ fi
 (cd www && npm ci --no-audit --no-fund --silent)
 
 echo "==> building the wasm package"
-RUSTFLAGS="$flags" cargo build --locked --profile web --target "$triple" --target-dir target/wasm -p synctalk-web
+profile="${SYNCTALK_WEB_PROFILE:-web}"
+RUSTFLAGS="$flags" cargo build --locked --profile "$profile" --target "$triple" --target-dir target/wasm -p synctalk-web
 dist=www/dist
 rm -rf "$dist"
 mkdir -p "$dist/synctalk" "$dist/assets"
 wasm-bindgen --target web --out-dir "$dist/synctalk" --out-name synctalk_web \
-    "target/wasm/$triple/web/synctalk_web.wasm"
+    "target/wasm/$triple/$profile/synctalk_web.wasm"
 wasm="$dist/synctalk/synctalk_web_bg.wasm"
 raw=$(stat -c %s "$wasm")
-www/node_modules/.bin/wasm-opt -O2 --strip-debug --strip-producers --enable-simd --enable-bulk-memory --enable-sign-ext \
-    --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
-    --enable-multivalue "$wasm" -o "$wasm.opt"
-mv "$wasm.opt" "$wasm"
+if [ "${SYNCTALK_WASM_OPT:-1}" != 0 ]; then
+    www/node_modules/.bin/wasm-opt -O2 --strip-debug --strip-producers --enable-simd --enable-bulk-memory --enable-sign-ext \
+        --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
+        --enable-multivalue "$wasm" -o "$wasm.opt"
+    mv "$wasm.opt" "$wasm"
+fi
 cp www/src/synctalk.js www/src/synctalk.d.ts www/src/package.json www/src/README.md "$dist/synctalk/"
 cp www/src/index.html www/src/app.js www/src/style.css www/src/manifest.webmanifest \
     www/src/icon.svg www/src/element.html "$dist/"
