@@ -134,14 +134,15 @@ export class Avatar extends EventTarget {
     };
     const [bytes] = await Promise.all([readBytes(source, onProgress, 'portrait'), loadWasm()]);
     avatar._bytes = bytes;
-    await avatar._open();
-    avatar._draw(0, undefined);
-    avatar.dispatchEvent(new Event('firstframe'));
-    // The networks load after the first frame is on screen.
-    await nextFrame();
     try {
+      await avatar._open();
+      avatar._draw(0, undefined);
+      avatar.dispatchEvent(new Event('firstframe'));
+      // The networks load after the first frame is on screen.
+      await nextFrame();
       avatar._hasFaceSync = avatar._inner.loadNetworks();
     } catch (e) {
+      avatar.dispose();
       throw wrap(e, 'BAD_PORTRAIT');
     }
     avatar.dispatchEvent(new Event('ready'));
@@ -158,7 +159,7 @@ export class Avatar extends EventTarget {
     this._audio = options.audioContext ?? null;
     this._speech = null; // playing: {samples, rate, seconds, startTime, node, resolve}
     this._prepared = null; // the speech the lips follow: {samples, rate, seconds}
-    this._overrides = [];
+    this._overrides = new Map(); // name -> [value, weight], replayed after a device loss
     this._raf = 0;
     this._t0 = performance.now();
     this._frameTimes = [];
@@ -250,7 +251,7 @@ export class Avatar extends EventTarget {
       this._inner = null;
       await this._open();
       if (this._hasFaceSync) this._inner.loadNetworks();
-      for (const [values, weight] of this._overrides) this._inner.setBlendshapes(values, weight);
+      for (const [name, [value, weight]] of this._overrides) this._inner.setBlendshapes({ [name]: value }, weight);
       if (this._prepared) this._inner.setSpeech(this._prepared.samples, this._prepared.rate);
       this._recovering = false;
       this.dispatchEvent(new Event('recovered'));
@@ -396,14 +397,14 @@ export class Avatar extends EventTarget {
     } catch (e) {
       throw wrap(e, 'BAD_ARGUMENT');
     }
-    this._overrides.push([values, weight]);
+    for (const [name, value] of Object.entries(values)) this._overrides.set(name, [value, weight]);
   }
 
   /** Removes every override set with setBlendshapes. */
   clearBlendshapes() {
     this._live();
     this._inner.clearBlendshapes();
-    this._overrides = [];
+    this._overrides.clear();
   }
 
   /** The 52 blendshape names, in the portrait's order. */
@@ -499,13 +500,13 @@ export class SyncTalkAvatarElement extends HTMLElement {
     </style><canvas part="canvas"></canvas>`;
     this.avatar = null;
     this._loading = null;
+    this.addEventListener('click', () => {
+      if (this.avatar && this.getAttribute('audio')) this.speak().catch(() => {});
+    });
   }
 
   connectedCallback() {
     if (this.getAttribute('src') && !this._loading) this._load();
-    this.addEventListener('click', () => {
-      if (this.avatar && this.getAttribute('audio')) this.speak();
-    });
   }
 
   attributeChangedCallback(name, before, after) {
