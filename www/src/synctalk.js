@@ -79,11 +79,16 @@ async function readBytes(source, onProgress, what) {
     loaded += value.byteLength;
     onProgress?.(loaded, total);
   }
-  const out = new Uint8Array(loaded);
+  return concat(Uint8Array, parts, loaded);
+}
+
+/** The typed arrays `parts` (of `n` elements in all) joined into one. */
+function concat(Type, parts, n) {
+  const out = new Type(n);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);
-    at += p.byteLength;
+    at += p.length;
   }
   return out;
 }
@@ -297,13 +302,7 @@ export class Avatar extends EventTarget {
         parts.push(chunk);
         n += chunk.length;
       }
-      const samples = new Float32Array(n);
-      let at = 0;
-      for (const p of parts) {
-        samples.set(p, at);
-        at += p.length;
-      }
-      return { samples, rate: sampleRate };
+      return { samples: concat(Float32Array, parts, n), rate: sampleRate };
     }
     const bytes = await readBytes(source, null, 'audio');
     let buffer;

@@ -177,7 +177,12 @@ pub fn frame_window(
     if !(fps.is_finite() && fps > 0.0) {
         return Err(AudioError::FrameRate(fps));
     }
-    let c = (100.0 * t as f64 / fps + 0.5).floor() as i64;
+    fill_window(mel, (100.0 * t as f64 / fps + 0.5).floor() as i64, out);
+    Ok(())
+}
+
+/// Mel frames `c - 8 .. c + 8` into `out`, silence outside the signal.
+fn fill_window(mel: &[[f32; N_MELS]], c: i64, out: &mut [[f32; N_MELS]; CONTEXT]) {
     let floor = LOG_FLOOR.ln() as f32;
     for (j, row) in out.iter_mut().enumerate() {
         let k = c - (CONTEXT / 2) as i64 + j as i64;
@@ -187,7 +192,6 @@ pub fn frame_window(
             [floor; N_MELS]
         };
     }
-    Ok(())
 }
 
 /// The mel-frame window centred on time `seconds` of the signal (the same
@@ -199,13 +203,5 @@ pub fn window_at(mel: &[[f32; N_MELS]], seconds: f64, out: &mut [[f32; N_MELS]; 
     } else {
         i64::MIN / 2
     };
-    let floor = LOG_FLOOR.ln() as f32;
-    for (j, row) in out.iter_mut().enumerate() {
-        let k = c - (CONTEXT / 2) as i64 + j as i64;
-        *row = if k >= 0 && (k as usize) < mel.len() {
-            mel[k as usize]
-        } else {
-            [floor; N_MELS]
-        };
-    }
+    fill_window(mel, c, out);
 }

@@ -110,6 +110,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         p.deformation.as_ref().map(|d| &d.basis),
     )?;
     let mut view = View::new(&r, &scene, cam0.width, cam0.height)?;
+    view.set_layers(&r, &bg, None)?;
     std::fs::create_dir_all(&a.frames)
         .with_context(|| format!("cannot create {}", a.frames.display()))?;
 
@@ -127,7 +128,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
                 Some(l) => Some(l.image()?),
                 None => None,
             };
-            view.set_layers(&r, &bg, torso.as_ref())?;
+            view.set_torso(&r, torso.as_ref())?;
             torso_frame = Some(k);
         }
         view.render(&r, &cam, &f.coefficients)?;

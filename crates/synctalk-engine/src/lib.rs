@@ -339,20 +339,36 @@ impl Engine {
         value: f32,
         weight: f32,
     ) -> Result<(), EngineError> {
-        let bad = |why: &str| EngineError::Blendshape {
-            name: name.into(),
-            why: why.into(),
-        };
-        let i = blendshapes::index(name)
-            .ok_or_else(|| bad("not one of the 52 ARKit/MediaPipe names"))?;
-        if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
-            return Err(bad(&format!("value {value} is not in [0, 1]")));
+        self.set_blendshapes([(name, value)], weight)
+    }
+
+    /// Overrides several blendshapes with one `weight`, all or none: every
+    /// name and value is checked before any is set.
+    pub fn set_blendshapes<'a>(
+        &mut self,
+        values: impl IntoIterator<Item = (&'a str, f32)>,
+        weight: f32,
+    ) -> Result<(), EngineError> {
+        let mut set = Vec::new();
+        for (name, value) in values {
+            let bad = |why: &str| EngineError::Blendshape {
+                name: name.into(),
+                why: why.into(),
+            };
+            let i = blendshapes::index(name)
+                .ok_or_else(|| bad("not one of the 52 ARKit/MediaPipe names"))?;
+            if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
+                return Err(bad(&format!("value {value} is not in [0, 1]")));
+            }
+            if !(weight.is_finite() && (0.0..=1.0).contains(&weight)) {
+                return Err(bad(&format!("weight {weight} is not in [0, 1]")));
+            }
+            set.push((i, value));
         }
-        if !(weight.is_finite() && (0.0..=1.0).contains(&weight)) {
-            return Err(bad(&format!("weight {weight} is not in [0, 1]")));
+        for (i, value) in set {
+            self.value[i] = value;
+            self.weight[i] = weight;
         }
-        self.value[i] = value;
-        self.weight[i] = weight;
         Ok(())
     }
 

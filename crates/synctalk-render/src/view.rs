@@ -590,9 +590,11 @@ impl View {
             timer: r.ctx.timestamps.then(|| Timer::new(d, &r.ctx.queue)),
             gpu_bytes,
         };
-        view.set_layers(r, &Image::solid(width, height, [0, 0, 0, 255]), None)?;
-        // The composite uniform and groups (set_layers only rebinds when the
-        // torso layer appears or goes).
+        view.write_layer(
+            r,
+            &view.background,
+            &Image::solid(width, height, [0, 0, 0, 255]),
+        );
         view.bind_layers(r);
         Ok(view)
     }
@@ -623,46 +625,32 @@ impl View {
 
     /// Sets the layers under the Gaussians: an opaque or translucent
     /// background plate and an optional torso layer (straight-alpha RGBA8, the
-    /// view's size).
+    /// view's size). Per frame, when only the torso changes, call
+    /// [`View::set_torso`] alone.
     pub fn set_layers(
         &mut self,
         r: &Renderer,
         background: &Image,
         torso: Option<&Image>,
     ) -> Result<(), RenderError> {
-        for (layer, img) in [("background", Some(background)), ("torso", torso)] {
-            if let Some(img) = img {
-                if (img.width, img.height) != (self.width, self.height)
-                    || img.data.len() != (img.width * img.height * 4) as usize
-                {
-                    return Err(RenderError::LayerSize {
-                        layer,
-                        got_w: img.width,
-                        got_h: img.height,
-                        want_w: self.width,
-                        want_h: self.height,
-                    });
-                }
-            }
+        self.check_layer("background", background)?;
+        if let Some(img) = torso {
+            self.check_layer("torso", img)?;
         }
-        let q = &r.ctx.queue;
-        let write = |tex: &wgpu::Texture, img: &Image| {
-            q.write_texture(
-                tex.as_image_copy(),
-                &img.data,
-                wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(img.width * 4),
-                    rows_per_image: None,
-                },
-                tex.size(),
-            );
-        };
-        write(&self.background, background);
+        self.write_layer(r, &self.background, background);
+        self.set_torso(r, torso)
+    }
+
+    /// Sets (or removes) the torso layer, keeping the background. A torso
+    /// replacing a torso is written into the same texture; the bind groups
+    /// are rebuilt only when the torso appears or goes.
+    pub fn set_torso(&mut self, r: &Renderer, torso: Option<&Image>) -> Result<(), RenderError> {
+        if let Some(img) = torso {
+            self.check_layer("torso", img)?;
+        }
         match (&self.torso, torso) {
-            // Same layout as before: rewrite the texture in place.
             (Some(t), Some(img)) => {
-                write(t, img);
+                self.write_layer(r, t, img);
                 return Ok(());
             }
             (None, None) => return Ok(()),
@@ -679,11 +667,41 @@ impl View {
                 usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
                 view_formats: &[],
             });
-            write(&t, img);
+            self.write_layer(r, &t, img);
             t
         });
         self.bind_layers(r);
         Ok(())
+    }
+
+    /// Refuses a layer image that is not RGBA8 of the view's size.
+    fn check_layer(&self, layer: &'static str, img: &Image) -> Result<(), RenderError> {
+        if (img.width, img.height) != (self.width, self.height)
+            || img.data.len() != (img.width * img.height * 4) as usize
+        {
+            return Err(RenderError::LayerSize {
+                layer,
+                got_w: img.width,
+                got_h: img.height,
+                want_w: self.width,
+                want_h: self.height,
+            });
+        }
+        Ok(())
+    }
+
+    /// Uploads a checked layer image into `tex`.
+    fn write_layer(&self, r: &Renderer, tex: &wgpu::Texture, img: &Image) {
+        r.ctx.queue.write_texture(
+            tex.as_image_copy(),
+            &img.data,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(img.width * 4),
+                rows_per_image: None,
+            },
+            tex.size(),
+        );
     }
 
     /// Points the composite pass at the current background and torso

@@ -120,7 +120,6 @@ pub struct WasmAvatar {
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
     presenter: Presenter,
-    background: Image,
     torso_frame: Option<usize>,
     stats_buffer: wgpu::Buffer,
     stats_pending: Arc<AtomicBool>,
@@ -238,7 +237,6 @@ impl WasmAvatar {
             surface,
             config,
             presenter,
-            background,
             torso_frame: None,
             stats_buffer,
             stats_pending: Arc::new(AtomicBool::new(false)),
@@ -251,6 +249,13 @@ impl WasmAvatar {
         Ok(avatar)
     }
 
+    /// The camera of pose-track frame `k` (the portrait camera without a track).
+    fn camera(&self, k: usize) -> synctalk_gaussians::Camera {
+        self.portrait
+            .frame_camera(k)
+            .unwrap_or_else(|| self.portrait.camera.clone())
+    }
+
     /// Renders the resting face offscreen and waits for its counts, so that
     /// the intersection buffers fit from the first frame on (the frame loop
     /// itself only learns of an overflow a frame or two late).
@@ -260,10 +265,7 @@ impl WasmAvatar {
                 .engine
                 .frame(0.0, None)
                 .map_err(|e| js_error("BAD_PORTRAIT", e))?;
-            let cam = self
-                .portrait
-                .frame_camera(f.pose_frame)
-                .unwrap_or_else(|| self.portrait.camera.clone());
+            let cam = self.camera(f.pose_frame);
             let d = &self.renderer.context().device;
             let mut encoder = d.create_command_encoder(&Default::default());
             self.view
@@ -347,19 +349,9 @@ impl WasmAvatar {
                 format!("setBlendshapes takes an object of names to numbers: {e}"),
             )
         })?;
-        // Check everything before changing anything.
-        let mut probe = Engine::new(&self.portrait).map_err(|e| js_error("BAD_PORTRAIT", e))?;
-        for (k, v) in &map {
-            probe
-                .set_blendshape(k, *v, weight)
-                .map_err(|e| js_error("BAD_ARGUMENT", e))?;
-        }
-        for (k, v) in &map {
-            self.engine
-                .set_blendshape(k, *v, weight)
-                .map_err(|e| js_error("BAD_ARGUMENT", e))?;
-        }
-        Ok(())
+        self.engine
+            .set_blendshapes(map.iter().map(|(k, v)| (k.as_str(), *v)), weight)
+            .map_err(|e| js_error("BAD_ARGUMENT", e))
     }
 
     /// Removes every blendshape override.
@@ -398,15 +390,12 @@ impl WasmAvatar {
                 None => None,
             };
             self.view
-                .set_layers(&self.renderer, &self.background, torso.as_ref())
+                .set_torso(&self.renderer, torso.as_ref())
                 .map_err(|e| js_error("BAD_PORTRAIT", e))?;
             self.torso_frame = Some(f.pose_frame);
         }
         let t2 = now_ms();
-        let cam = self
-            .portrait
-            .frame_camera(f.pose_frame)
-            .unwrap_or_else(|| self.portrait.camera.clone());
+        let cam = self.camera(f.pose_frame);
         // A frame that overflowed the intersection buffers (seen through the
         // asynchronous stats read) makes them grow before this one.
         if self.stats_ready.swap(false, Ordering::AcqRel) {
