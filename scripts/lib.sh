@@ -68,3 +68,13 @@ ensure_node() {
 ensure_chromium() {
     apt_install chromium
 }
+
+# with_clippy CMD...: runs a cargo build or test command with clippy as the
+# compiler of the workspace's own crates (`-D warnings`), so that one
+# compilation both lints and builds them; dependencies compile as usual.
+# This is what `cargo clippy` does for a check; doing it in the build saves
+# compiling every dependency a second time in check mode.
+with_clippy() {
+    RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" \
+        CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" "$@"
+}

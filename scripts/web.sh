@@ -5,7 +5,7 @@
 # <synctalk-avatar> element, the demo page, its service worker and manifest,
 # the demo portrait and the sample speech. Installs what is missing.
 #
-# SYNCTALK_WEB_PROFILE=release SYNCTALK_WASM_OPT=0 (what the test command
+# SYNCTALK_WEB_PROFILE=wasm-test SYNCTALK_WASM_OPT=0 (what the test command
 # uses) builds the same code without link-time optimisation and wasm-opt:
 # minutes faster, a larger and slower wasm.
 set -euo pipefail
@@ -34,7 +34,11 @@ fi
 
 echo "==> building the wasm package"
 profile="${SYNCTALK_WEB_PROFILE:-web}"
-RUSTFLAGS="$flags" cargo build --locked --profile "$profile" --target "$triple" --target-dir target/wasm -p synctalk-web
+# SYNCTALK_LINT=1 (the test command): clippy -D warnings on the workspace's
+# crates in the same compilation.
+lint=()
+[ "${SYNCTALK_LINT:-0}" = 1 ] && lint=(with_clippy)
+RUSTFLAGS="$flags" "${lint[@]}" cargo build --locked --profile "$profile" --target "$triple" --target-dir target/wasm -p synctalk-web
 dist=www/dist
 rm -rf "$dist"
 mkdir -p "$dist/synctalk" "$dist/assets"
@@ -48,7 +52,7 @@ if [ "${SYNCTALK_WASM_OPT:-1}" != 0 ]; then
         --enable-multivalue "$wasm" -o "$wasm.opt"
     mv "$wasm.opt" "$wasm"
 fi
-cp www/src/synctalk.js www/src/synctalk.d.ts www/src/package.json www/src/README.md "$dist/synctalk/"
+cp www/src/synctalk.js www/src/synctalk-capture.js www/src/synctalk.d.ts www/src/package.json www/src/README.md "$dist/synctalk/"
 cp www/src/index.html www/src/app.js www/src/style.css www/src/manifest.webmanifest \
     www/src/icon.svg www/src/element.html "$dist/"
 cp models/demo/portrait.stk "$dist/assets/demo.stk"

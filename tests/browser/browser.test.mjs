@@ -1,8 +1,9 @@
 // The browser product in Debian's Chromium, headless, with WebGPU on the CPU
 // (SwiftShader), driven by Playwright. Checks by value: the first frame
 // against the native renderer, lips that follow speech and rest in silence,
-// setBlendshapes, offline reload through the service worker, no request to
-// another origin, a message without WebGPU, bad portraits, a lost device.
+// setBlendshapes, speech streamed as it arrives, a microphone, offline reload
+// through the service worker, no request to another origin, a message
+// without WebGPU, bad portraits, a lost device.
 //
 // Needs: www/dist (scripts/web.sh) and the native render of the demo's frame
 // 0 (scripts/browser-test.sh makes it and runs this file with `node --test`).
@@ -10,7 +11,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, symlinkSync, cpSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -19,12 +20,12 @@ import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
 
 /** Serves `root` under `prefix` with `python3 -m http.server` (the plain
  * static server the README promises works), on a free port. */
-function serve(root, prefix) {
+function serve(root, prefix, port = 0) {
   const dir = mkdtempSync(join(tmpdir(), 'synctalk-site-'));
   const parts = prefix.split('/').filter(Boolean);
   mkdirSync(join(dir, ...parts.slice(0, -1)), { recursive: true });
   symlinkSync(root, join(dir, ...parts));
-  const proc = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', dir], {
+  const proc = spawn('python3', ['-u', '-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   return new Promise((resolve, reject) => {
@@ -58,6 +59,9 @@ const ARGS = [
   '--use-angle=swiftshader', '--use-webgpu-adapter=opengles',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
+  // A microphone that hears the sample speech (looped), granted without a prompt.
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  `--use-file-for-fake-audio-capture=${join(repo, 'www', 'assets', 'speech', 'jfk.wav')}`,
 ];
 
 let site;
@@ -271,6 +275,99 @@ test('real playback: the audio clock drives the lips and speak() resolves at the
   assert.ok(r.stats.wasmHeapBytes < 128 * 2 ** 20);
 });
 
+/** Standard deviation. */
+const STD = `window.__std = (v) => {
+  const m = v.reduce((x, y) => x + y, 0) / v.length;
+  return Math.sqrt(v.reduce((x, y) => x + (y - m) ** 2, 0) / v.length);
+};`;
+
+test('a ReadableStream of PCM chunks is spoken as it arrives', async () => {
+  await page.evaluate(STD);
+  const r = await page.evaluate(async () => {
+    const a = window.__synctalk;
+    const bytes = await (await fetch('./assets/jfk.wav')).arrayBuffer();
+    const buf = await new OfflineAudioContext(1, 16000, 16000).decodeAudioData(bytes);
+    const samples = buf.getChannelData(0).slice(Math.round(0.5 * buf.sampleRate), Math.round(3.5 * buf.sampleRate));
+    // A TTS engine producing 100 ms chunks a little faster than real time.
+    const chunk = 1600;
+    let at = 0;
+    let closedAt = null;
+    const stream = new ReadableStream({
+      async pull(controller) {
+        await new Promise((r) => setTimeout(r, 80));
+        if (at >= samples.length) {
+          closedAt = performance.now();
+          controller.close();
+          return;
+        }
+        controller.enqueue(samples.slice(at, at + chunk));
+        at += chunk;
+      },
+    });
+    const t0 = performance.now();
+    let ended = false;
+    const done = a.speak(stream, 16000, { mute: true }).then(() => (ended = true));
+    const jaw = [];
+    let firstMove = null;
+    while (closedAt === null) {
+      await new Promise((r) => setTimeout(r, 40));
+      const j = a.blendshapes().jawOpen;
+      if (firstMove === null && jaw.length && Math.abs(j - jaw[0]) > 0.01) firstMove = performance.now() - t0;
+      jaw.push(j);
+    }
+    await done;
+    const seconds = (performance.now() - t0) / 1000;
+    // A NaN in a chunk is refused, and the avatar goes back to rest.
+    const bad = new ReadableStream({ start(c) { c.enqueue(new Float32Array([0, NaN])); c.close(); } });
+    const err = await a.speak(bad, 16000, { mute: true }).then(() => null, (e) => ({ code: e.code, message: e.message }));
+    return { seconds, jawStd: window.__std(jaw), samples: jaw.length, firstMoveMs: firstMove, streamOpenS: (closedAt - t0) / 1000, ended, err };
+  });
+  report.streamedSpeech = r;
+  assert.ok(r.jawStd > 0.01, `jawOpen std ${r.jawStd} while the stream was open (${r.samples} samples)`);
+  assert.ok(r.firstMoveMs !== null && r.firstMoveMs < 1500, `the lips first moved after ${r.firstMoveMs} ms`);
+  assert.ok(r.seconds >= 2.9 && r.seconds < 10, `speak(stream) took ${r.seconds} s for 3 s of audio`);
+  assert.equal(r.err?.code, 'BAD_AUDIO', JSON.stringify(r.err));
+  assert.match(r.err.message, /sample 1 is not finite/);
+});
+
+test('listen(): the lips follow a microphone (Chromium capturing the sample speech)', async () => {
+  await page.evaluate(STD);
+  const r = await page.evaluate(async () => {
+    const a = window.__synctalk;
+    const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+    await a.listen(mic);
+    const listening = a.listening;
+    a.start();
+    const jaw = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 40));
+      jaw.push(a.blendshapes().jawOpen);
+    }
+    const s = a.stats();
+    a.pause();
+    a.stop();
+    mic.getTracks().forEach((t) => t.stop());
+    const rest = [];
+    for (let i = 0; i < 10; i++) rest.push(a.blendshapes().jawOpen);
+    let err = null;
+    try {
+      await a.listen({});
+    } catch (e) {
+      err = e.code;
+    }
+    return { listening, after: a.listening, jawStd: window.__std(jaw), restStd: window.__std(rest), samples: jaw.length, speaking: s.speaking, frames: s.framesRendered, latencyMs: 1000 * s.audioLatency, wasmHeapBytes: s.wasmHeapBytes, err };
+  });
+  report.microphone = r;
+  assert.ok(r.listening && !r.after, 'listening state');
+  assert.ok(r.jawStd > 0.02, `jawOpen std ${r.jawStd} over ${r.samples} samples`);
+  assert.equal(r.restStd, 0, 'after stop() the face rests');
+  assert.ok(r.speaking, 'the drawn frame was following the microphone');
+  // Look-ahead 100 ms + capture chunk + drawing (SwiftShader: seconds).
+  assert.ok(r.latencyMs > 100 && r.latencyMs < 10_000, `latency ${r.latencyMs} ms`);
+  assert.equal(r.err, 'BAD_ARGUMENT');
+});
+
 test('bad portraits are refused with BAD_PORTRAIT, not a crash', async () => {
   const r = await page.evaluate(async () => {
     const { Avatar } = await import('./synctalk/synctalk.js');
@@ -338,7 +435,7 @@ test('the <synctalk-avatar> element loads, sized by CSS', async () => {
   await p.close();
 });
 
-test('the page works offline after the first visit (service worker), and only its origin is contacted', async () => {
+test('the page works offline after the first visit (service worker), a new build replaces the cache, and only its origin is contacted', async () => {
   const p = await context.newPage();
   await p.goto(site.url);
   await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
@@ -361,6 +458,40 @@ test('the page works offline after the first visit (service worker), and only it
   await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
   assert.equal(await p.evaluate(() => window.__synctalkReady), 'ok', 'offline reload failed');
   await context.setOffline(false);
+
+  // A new build on the same origin: its service worker replaces the cache
+  // and the next load shows the new page.
+  const next = mkdtempSync(join(tmpdir(), 'synctalk-next-'));
+  cpSync(dist, next, { recursive: true, dereference: true });
+  const marker = '<!-- synctalk test: build 2 -->';
+  writeFileSync(join(next, 'index.html'), readFileSync(join(next, 'index.html'), 'utf8').replace('</body>', `${marker}\n</body>`));
+  const sw = readFileSync(join(next, 'sw.js'), 'utf8');
+  const oldName = /const CACHE = '([^']+)'/.exec(sw)[1];
+  writeFileSync(join(next, 'sw.js'), sw.replace(oldName, `${oldName}-build2`));
+  const site2 = await serve(next, '/synctalk/demo/', new URL(site.url).port);
+  try {
+    await p.evaluate(() => (window.__synctalkReady = undefined));
+    await p.reload();
+    await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+    const names = await p.evaluate(async (want) => {
+      for (let i = 0; i < 600; i++) {
+        const keys = await caches.keys();
+        if (keys.length === 1 && keys[0] === want) return keys;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return caches.keys();
+    }, `${oldName}-build2`);
+    assert.deepEqual(names, [`${oldName}-build2`], 'the new build\'s cache replaced the old one');
+    await p.evaluate(() => (window.__synctalkReady = undefined));
+    await p.reload();
+    await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+    const html = await p.content();
+    assert.ok(html.includes(marker), 'the reload shows the new build');
+    report.pwaUpdate = { from: oldName, to: names[0] };
+  } finally {
+    site2.close();
+    rmSync(next, { recursive: true, force: true });
+  }
   await p.close();
   assert.deepEqual(foreign, [], `requests to other origins: ${foreign.join(', ')}`);
 });

@@ -1,5 +1,6 @@
-// The demo page: the demo portrait, sample speech, drag and drop, an FPS and
-// timing overlay, and a clear message where WebGPU is missing.
+// The demo page: the demo portrait, sample speech, drag and drop, the
+// microphone, an FPS and timing overlay, and a clear message where WebGPU is
+// missing.
 import { Avatar, SyncTalkError } from './synctalk/synctalk.js';
 
 const $ = (id) => document.getElementById(id);
@@ -70,7 +71,35 @@ async function main() {
     const f = e.dataTransfer.files[0];
     if (f) speak(f);
   });
-  for (const id of ['play', 'file']) $(id).disabled = false;
+  // The microphone: the lips follow what it hears (nothing is played back).
+  let mic = null;
+  const micButton = $('mic');
+  const stopMic = () => {
+    mic?.getTracks().forEach((t) => t.stop());
+    mic = null;
+    micButton.setAttribute('aria-pressed', 'false');
+    micButton.textContent = '🎤 Microphone';
+  };
+  micButton.onclick = async () => {
+    if (mic) {
+      avatar.stop();
+      stopMic();
+      return;
+    }
+    try {
+      mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+      await avatar.listen(mic);
+      micButton.setAttribute('aria-pressed', 'true');
+      micButton.textContent = '🎤 Stop listening';
+    } catch (e) {
+      stopMic();
+      message(`The microphone cannot be used: ${e.message}`);
+    }
+  };
+  // Playing something else ends listening.
+  avatar.addEventListener('speechend', () => mic && !avatar.listening && stopMic());
+  $('play').disabled = $('file').disabled = false;
+  micButton.disabled = !navigator.mediaDevices?.getUserMedia;
 
   const overlay = $('overlay');
   setInterval(() => {
@@ -79,7 +108,8 @@ async function main() {
       `${s.fps.toFixed(1)} fps  frame ${s.frameMs.toFixed(1)} ms\n` +
       `engine ${s.engineMs.toFixed(2)}  layers ${s.layersMs.toFixed(2)}  encode ${s.encodeMs.toFixed(2)} ms\n` +
       `${s.visible} splats  GPU ${(s.gpuBytes / 2 ** 20).toFixed(0)} MiB  heap ${(s.wasmHeapBytes / 2 ** 20).toFixed(0)} MiB\n` +
-      `${s.speaking ? 'speaking' : 'idle'}  jawOpen ${s.jawOpen.toFixed(2)}  load ${loadMs.toFixed(0)} ms`;
+      `${s.speaking ? 'speaking' : 'idle'}  jawOpen ${s.jawOpen.toFixed(2)}  load ${loadMs.toFixed(0)} ms` +
+      (avatar.listening ? `\nmic → pixels ≈ ${(1000 * s.audioLatency).toFixed(0)} ms` : '');
   }, 500);
   window.__synctalkReady = 'ok';
 }

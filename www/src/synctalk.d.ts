@@ -44,9 +44,16 @@ export class Avatar extends EventTarget {
   readonly canvas: HTMLCanvasElement;
   readonly info: PortraitInfo;
   readonly clock: number;
+  /** Plays `source` and moves the lips with it; a ReadableStream of PCM
+   * chunks (Float32Array, `sampleRate` Hz) is played as it arrives. */
   speak(source: SpeechSource, sampleRate?: number, options?: { mute?: boolean }): Promise<void>;
-  prepareSpeech(source: SpeechSource, sampleRate?: number): Promise<number>;
+  prepareSpeech(source: Exclude<SpeechSource, ReadableStream<Float32Array>>, sampleRate?: number): Promise<number>;
+  /** Follows live audio (a microphone) `lookahead` seconds behind it (default 0.1). */
+  listen(stream: MediaStream, options?: { lookahead?: number }): Promise<void>;
+  readonly listening: boolean;
   stop(): void;
+  /** The 52 blendshapes shown now, by name, without drawing. */
+  blendshapes(): Record<string, number>;
   setBlendshapes(values: Blendshapes, weight?: number): void;
   clearBlendshapes(): void;
   start(): void;
@@ -62,6 +69,7 @@ export class Avatar extends EventTarget {
 export class SyncTalkAvatarElement extends HTMLElement {
   avatar: Avatar | null;
   speak(source?: SpeechSource): Promise<void>;
+  listen(options?: { lookahead?: number }): Promise<void>;
   stop(): void;
 }
 

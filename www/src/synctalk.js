@@ -108,6 +108,8 @@ function mono(buffer) {
   return out;
 }
 
+let blendshapeNames = null;
+
 const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r()));
 
 /**
@@ -231,10 +233,13 @@ export class Avatar extends EventTarget {
 
   _speechTime() {
     const s = this._speech;
-    if (!s || !this._audio || s.startTime === null) return undefined;
+    if (!s) return undefined;
+    // Listening: a look-ahead behind what has arrived.
+    if (s.kind === 'listen') return s.received - s.lookahead;
+    if (!this._audio || s.startTime === null) return undefined;
     // What is heard now was scheduled outputLatency ago.
     const latency = this._audio.outputLatency || this._audio.baseLatency || 0;
-    return this._audio.currentTime - s.startTime - latency;
+    return this._audio.currentTime - s.startTime - latency - (s.offset ?? 0);
   }
 
   _fail(err) {
@@ -258,6 +263,13 @@ export class Avatar extends EventTarget {
       if (this._hasFaceSync) this._inner.loadNetworks();
       for (const [name, [value, weight]] of this._overrides) this._inner.setBlendshapes({ [name]: value }, weight);
       if (this._prepared) this._inner.setSpeech(this._prepared.samples, this._prepared.rate);
+      const live = this._speech;
+      if (live && (live.kind === 'stream' || live.kind === 'listen')) {
+        // A new stream; its time starts where the old one was.
+        this._inner.startStream(live.rate);
+        if (live.kind === 'stream') live.offset = live.at;
+        else live.received = live.lookahead;
+      }
       this._recovering = false;
       this.dispatchEvent(new Event('recovered'));
       this.start();
@@ -289,20 +301,7 @@ export class Avatar extends EventTarget {
       return { samples: mono(source), rate: source.sampleRate };
     }
     if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
-      if (!(sampleRate > 0)) {
-        throw new SyncTalkError('BAD_ARGUMENT', 'speak(stream, sampleRate) needs the sample rate of its PCM chunks');
-      }
-      const reader = source.getReader();
-      const parts = [];
-      let n = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        const chunk = value instanceof Float32Array ? value : new Float32Array(value);
-        parts.push(chunk);
-        n += chunk.length;
-      }
-      return { samples: concat(Float32Array, parts, n), rate: sampleRate };
+      throw new SyncTalkError('BAD_ARGUMENT', 'a ReadableStream is spoken as it arrives: use speak(stream, sampleRate)');
     }
     const bytes = await readBytes(source, null, 'audio');
     let buffer;
@@ -341,6 +340,9 @@ export class Avatar extends EventTarget {
    * @param {{mute?: boolean}} [options] mute: move the lips without playing the sound
    */
   async speak(source, sampleRate, options = {}) {
+    if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
+      return this._speakStream(source, sampleRate, options);
+    }
     await this.prepareSpeech(source, sampleRate);
     const { samples, rate, seconds } = this._prepared;
     const ctx = this._context();
@@ -370,7 +372,144 @@ export class Avatar extends EventTarget {
     });
   }
 
-  /** Stops speaking (the promise of `speak` resolves) and forgets the speech. */
+  /**
+   * Speaks a stream of PCM chunks as they arrive (a TTS engine's output):
+   * each chunk is played right after the previous one and the lips follow
+   * it, long before the stream ends.
+   */
+  async _speakStream(stream, rate, options) {
+    this._live();
+    if (!(rate > 0)) {
+      throw new SyncTalkError('BAD_ARGUMENT', 'speak(stream, sampleRate) needs the sample rate of its PCM chunks');
+    }
+    this.stop();
+    const ctx = this._context();
+    if (ctx.state === 'suspended') await ctx.resume();
+    try {
+      this._inner.startStream(rate);
+    } catch (e) {
+      throw wrap(e, 'BAD_AUDIO');
+    }
+    const gain = ctx.createGain();
+    gain.gain.value = options.mute ? 0 : 1;
+    gain.connect(ctx.destination);
+    const reader = stream.getReader();
+    let resolve;
+    let reject;
+    const done = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+    // at: seconds of audio scheduled; offset: stream time of the engine's
+    // current stream (after a device loss it starts anew).
+    const speech = { kind: 'stream', rate, at: 0, offset: 0, startTime: null, nodes: new Set(), ended: false, resolve, reader, gain };
+    this._speech = speech;
+    const finish = () => {
+      if (this._speech === speech) {
+        this._speech = null;
+        this._inner?.clearSpeech();
+      }
+      gain.disconnect();
+      this.dispatchEvent(new Event('speechend'));
+      resolve();
+    };
+    speech.finish = finish;
+    (async () => {
+      for (;;) {
+        const { done: end, value } = await reader.read();
+        if (this._speech !== speech) return;
+        if (end) break;
+        const chunk = value instanceof Float32Array ? value : value instanceof ArrayBuffer ? new Float32Array(value) : null;
+        if (!chunk) throw new SyncTalkError('BAD_ARGUMENT', 'stream chunks must be Float32Arrays of mono PCM samples');
+        if (chunk.length === 0) continue;
+        this._inner.pushStream(chunk);
+        const now = ctx.currentTime;
+        if (speech.startTime === null) {
+          speech.startTime = now + 0.1;
+          this.dispatchEvent(new Event('speechstart'));
+        } else if (speech.startTime + speech.at < now + 0.02) {
+          // The stream fell behind playback: continue after a short gap.
+          speech.startTime = now + 0.05 - speech.at;
+        }
+        const buffer = ctx.createBuffer(1, chunk.length, rate);
+        buffer.copyToChannel(chunk, 0);
+        const node = ctx.createBufferSource();
+        node.buffer = buffer;
+        node.connect(gain);
+        node.onended = () => {
+          speech.nodes.delete(node);
+          if (speech.ended && speech.nodes.size === 0 && this._speech === speech) finish();
+        };
+        speech.nodes.add(node);
+        node.start(speech.startTime + speech.at);
+        speech.at += chunk.length / rate;
+      }
+      speech.ended = true;
+      this._inner?.endStream();
+      if (speech.nodes.size === 0) finish();
+    })().catch((e) => {
+      reject(wrap(e, 'BAD_AUDIO'));
+      if (this._speech === speech) this.stop();
+    });
+    return done;
+  }
+
+  /**
+   * Follows live audio, e.g. a microphone from `getUserMedia`: the lips move
+   * with what it hears, `lookahead` seconds behind it (default 0.1: the
+   * lips see 82.5 ms of the future; less is quicker but less accurate).
+   * Nothing is played back. Runs until `stop()`.
+   * @param {MediaStream} mediaStream
+   * @param {{lookahead?: number}} [options]
+   */
+  async listen(mediaStream, options = {}) {
+    this._live();
+    if (typeof MediaStream === 'undefined' || !(mediaStream instanceof MediaStream) || mediaStream.getAudioTracks().length === 0) {
+      throw new SyncTalkError('BAD_ARGUMENT', 'listen() needs a MediaStream with an audio track (e.g. from getUserMedia({audio: true}))');
+    }
+    const lookahead = options.lookahead ?? 0.1;
+    if (!(lookahead >= 0 && lookahead <= 2)) {
+      throw new SyncTalkError('BAD_ARGUMENT', `lookahead ${lookahead} must be between 0 and 2 seconds`);
+    }
+    this.stop();
+    const ctx = this._context();
+    if (ctx.state === 'suspended') await ctx.resume();
+    if (!this._worklet || this._worklet.ctx !== ctx) {
+      this._worklet = { ctx, ready: ctx.audioWorklet.addModule(new URL('./synctalk-capture.js', import.meta.url)) };
+    }
+    try {
+      await this._worklet.ready;
+    } catch (e) {
+      this._worklet = null;
+      throw new SyncTalkError('INTERNAL', `cannot load the audio capture worklet: ${e.message || e}`, { cause: e });
+    }
+    const source = ctx.createMediaStreamSource(mediaStream);
+    const chunk = 512;
+    const node = new AudioWorkletNode(ctx, 'synctalk-capture', {
+      numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1], processorOptions: { chunk },
+    });
+    // Pulled through a silent gain so the graph runs; nothing is heard.
+    const sink = ctx.createGain();
+    sink.gain.value = 0;
+    source.connect(node).connect(sink).connect(ctx.destination);
+    this._inner.startStream(ctx.sampleRate);
+    const speech = {
+      kind: 'listen', rate: ctx.sampleRate, lookahead, received: 0, chunkSeconds: chunk / ctx.sampleRate,
+      source, node, sink, lastChunk: null,
+    };
+    this._speech = speech;
+    node.port.onmessage = (e) => {
+      if (this._speech !== speech || !this._inner) return;
+      try {
+        speech.received = this._inner.pushStream(e.data.samples);
+        speech.lastChunk = { time: e.data.time, at: performance.now() };
+      } catch (err) {
+        this.stop();
+        this.dispatchEvent(new CustomEvent('error', { detail: wrap(err, 'BAD_AUDIO') }));
+      }
+    };
+    this.dispatchEvent(new Event('speechstart'));
+  }
+
+  /** Stops speaking or listening (the promise of `speak` resolves) and
+   * forgets the speech. */
   stop() {
     const s = this._speech;
     this._speech = null;
@@ -378,10 +517,47 @@ export class Avatar extends EventTarget {
       this._prepared = null;
       this._inner?.clearSpeech();
     }
+    if (!s) return;
+    if (s.kind === 'listen') {
+      s.node.port.postMessage('stop');
+      s.node.port.onmessage = null;
+      s.source.disconnect();
+      s.node.disconnect();
+      s.sink.disconnect();
+      this._inner?.clearSpeech();
+      this.dispatchEvent(new Event('speechend'));
+    } else if (s.kind === 'stream') {
+      s.reader.cancel().catch(() => {});
+      for (const n of s.nodes) {
+        try {
+          n.stop();
+        } catch {
+          /* not started yet */
+        }
+      }
+      s.finish();
+    } else {
+      try {
+        s.node.stop();
+      } catch {
+        /* not started yet */
+      }
+    }
+  }
+
+  /** Whether the avatar is following live audio (`listen`). */
+  get listening() {
+    return this._speech?.kind === 'listen';
+  }
+
+  /** The 52 blendshapes the avatar shows now (by name), without drawing. */
+  blendshapes() {
+    this._live();
     try {
-      s?.node.stop();
-    } catch {
-      /* not started yet */
+      const v = this._inner.blendshapesAt(this.clock, this._speechTime());
+      return Object.fromEntries(Avatar.blendshapeNames.map((n, i) => [n, v[i]]));
+    } catch (e) {
+      throw wrap(e);
     }
   }
 
@@ -408,7 +584,8 @@ export class Avatar extends EventTarget {
 
   /** The 52 blendshape names, in the portrait's order. */
   static get blendshapeNames() {
-    return WasmAvatar.blendshapeNames();
+    blendshapeNames ??= WasmAvatar.blendshapeNames();
+    return blendshapeNames;
   }
 
   /** Frame rate, per-stage CPU times (ms), audio latency, frames, memory. */
@@ -422,8 +599,25 @@ export class Avatar extends EventTarget {
       fps,
       frameMs: this._lastDraw,
       framesRendered: this._frames,
-      audioLatency: this._audio ? (this._audio.outputLatency || 0) + (this._audio.baseLatency || 0) : null,
+      audioLatency: this._audioLatency(),
     };
+  }
+
+  /** Seconds from sound to the frame that shows it, as far as the page
+   * can know: for playback the output latency; when listening, the input
+   * latency the browser reports, the capture chunk, the look-ahead and the
+   * time since the last chunk arrived, plus the last frame's drawing time. */
+  _audioLatency() {
+    const ctx = this._audio;
+    if (!ctx) return null;
+    const s = this._speech;
+    if (s?.kind === 'listen') {
+      const track = s.source.mediaStream.getAudioTracks()[0];
+      const input = track?.getSettings?.().latency ?? 0;
+      const since = s.lastChunk ? (performance.now() - s.lastChunk.at) / 1000 : 0;
+      return input + (ctx.baseLatency || 0) + s.chunkSeconds + s.lookahead + since + this._lastDraw / 1000;
+    }
+    return (ctx.outputLatency || 0) + (ctx.baseLatency || 0);
   }
 
   /** The current frame's pixels: {width, height, data: Uint8Array RGBA}. */
@@ -480,7 +674,8 @@ function showMessage(root, text) {
  * `<synctalk-avatar src="portrait.stk" audio="speech.wav">`: the avatar as an
  * element, sized by CSS. Attributes: `src` (portrait), `audio` (spoken on
  * `speak()` or on a click), `autoplay` (speak `audio` as soon as loaded,
- * where the browser allows sound). Property `avatar`: the Avatar, once
+ * where the browser allows sound), `microphone` (a click starts and stops
+ * following the microphone). Property `avatar`: the Avatar, once
  * loaded. Fires the Avatar's events plus `load`.
  */
 export class SyncTalkAvatarElement extends HTMLElement {
@@ -499,8 +694,14 @@ export class SyncTalkAvatarElement extends HTMLElement {
     </style><canvas part="canvas"></canvas>`;
     this.avatar = null;
     this._loading = null;
+    this._mic = null;
     this.addEventListener('click', () => {
-      if (this.avatar && this.getAttribute('audio')) this.speak().catch(() => {});
+      if (!this.avatar) return;
+      if (this.hasAttribute('microphone')) {
+        (this._mic ? Promise.resolve(this.stop()) : this.listen()).catch((e) => this._error(wrap(e)));
+      } else if (this.getAttribute('audio')) {
+        this.speak().catch(() => {});
+      }
     });
   }
 
@@ -513,6 +714,7 @@ export class SyncTalkAvatarElement extends HTMLElement {
   }
 
   disconnectedCallback() {
+    this.stop();
     this.avatar?.dispose();
     this.avatar = null;
     this._loading = null;
@@ -554,9 +756,35 @@ export class SyncTalkAvatarElement extends HTMLElement {
     return this.avatar.speak(source ?? new URL(this.getAttribute('audio'), document.baseURI));
   }
 
-  /** Stops speaking. */
+  /** Listens to the microphone (asks for it) and moves the lips with it. */
+  async listen(options) {
+    if (!this.avatar) throw new SyncTalkError('BAD_ARGUMENT', 'the avatar has not loaded yet');
+    this.stop();
+    let mic;
+    try {
+      mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+    } catch (e) {
+      throw new SyncTalkError('BAD_ARGUMENT', `the microphone cannot be used: ${e.message || e}`, { cause: e });
+    }
+    this._mic = mic;
+    try {
+      await this.avatar.listen(mic, options);
+    } catch (e) {
+      this.stop();
+      throw e;
+    }
+  }
+
+  /** Stops speaking or listening (and releases the microphone). */
   stop() {
     this.avatar?.stop();
+    this._mic?.getTracks().forEach((t) => t.stop());
+    this._mic = null;
+  }
+
+  _error(err) {
+    showMessage(this.shadowRoot, err.message);
+    this.dispatchEvent(new CustomEvent('error', { detail: err }));
   }
 }
 

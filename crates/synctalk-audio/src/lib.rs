@@ -9,7 +9,7 @@
 
 mod resample;
 
-pub use resample::{to_16k, MAX_RATE, MIN_RATE};
+pub use resample::{to_16k, Resampler, MAX_RATE, MIN_RATE};
 use rustfft::num_complex::Complex64;
 use std::sync::Arc;
 
@@ -42,6 +42,12 @@ pub enum AudioError {
     /// An input sample rate outside what the resampler takes.
     #[error("sample rate {0} Hz is not supported (4000 to 384000 Hz)")]
     SampleRate(u32),
+    /// A stream ran too far ahead of its reader.
+    #[error("the audio stream is more than {0:.0} s ahead of playback")]
+    TooFarAhead(f64),
+    /// Samples pushed after the end of a stream.
+    #[error("the audio stream has ended; samples cannot be added")]
+    Finished,
 }
 
 fn hz_to_mel(f: f64) -> f64 {
@@ -121,11 +127,17 @@ impl LogMel {
 
     /// Mel frame `k` of `samples` (centred on sample `160 k`, zeros outside).
     pub fn frame(&mut self, samples: &[f32], k: usize, out: &mut [f32; N_MELS]) {
-        let start = (k * HOP) as isize - (WINDOW / 2) as isize;
+        self.frame_in(samples, 0, k as u64, out);
+    }
+
+    /// Mel frame `k` of a signal of which `part` holds samples `first..`
+    /// (zeros outside it).
+    fn frame_in(&mut self, part: &[f32], first: u64, k: u64, out: &mut [f32; N_MELS]) {
+        let start = (k * HOP as u64) as i64 - (WINDOW / 2) as i64 - first as i64;
         for (n, c) in self.buf.iter_mut().enumerate() {
-            let s = start + n as isize;
-            let x = if n < WINDOW && s >= 0 && (s as usize) < samples.len() {
-                f64::from(samples[s as usize]) * self.window[n]
+            let s = start + n as i64;
+            let x = if n < WINDOW && s >= 0 && (s as usize) < part.len() {
+                f64::from(part[s as usize]) * self.window[n]
             } else {
                 0.0
             };
@@ -183,14 +195,28 @@ pub fn frame_window(
 
 /// Mel frames `c - 8 .. c + 8` into `out`, silence outside the signal.
 fn fill_window(mel: &[[f32; N_MELS]], c: i64, out: &mut [[f32; N_MELS]; CONTEXT]) {
+    fill_window_with(c, out, |k| usize::try_from(k).ok().and_then(|k| mel.get(k)));
+}
+
+/// Mel frames `c - 8 .. c + 8` from `get` (`None`: silence) into `out`.
+fn fill_window_with<'a>(
+    c: i64,
+    out: &mut [[f32; N_MELS]; CONTEXT],
+    get: impl Fn(i64) -> Option<&'a [f32; N_MELS]>,
+) {
     let floor = LOG_FLOOR.ln() as f32;
     for (j, row) in out.iter_mut().enumerate() {
-        let k = c - (CONTEXT / 2) as i64 + j as i64;
-        *row = if k >= 0 && (k as usize) < mel.len() {
-            mel[k as usize]
-        } else {
-            [floor; N_MELS]
-        };
+        *row = get(c - (CONTEXT / 2) as i64 + j as i64).map_or([floor; N_MELS], |f| *f);
+    }
+}
+
+/// `c = floor(100 seconds + 0.5)`, the mel frame a window is centred on
+/// (far outside any signal when `seconds` is not finite).
+fn centre_frame(seconds: f64) -> i64 {
+    if seconds.is_finite() {
+        (100.0 * seconds + 0.5).floor().clamp(-1e12, 1e12) as i64
+    } else {
+        i64::MIN / 2
     }
 }
 
@@ -198,10 +224,155 @@ fn fill_window(mel: &[[f32; N_MELS]], c: i64, out: &mut [[f32; N_MELS]; CONTEXT]
 /// rule as [`frame_window`]: `c = floor(100 seconds + 0.5)`), silence
 /// outside the signal. For a clock that is not a whole frame count.
 pub fn window_at(mel: &[[f32; N_MELS]], seconds: f64, out: &mut [[f32; N_MELS]; CONTEXT]) {
-    let c = if seconds.is_finite() {
-        (100.0 * seconds + 0.5).floor().clamp(-1e12, 1e12) as i64
-    } else {
-        i64::MIN / 2
-    };
-    fill_window(mel, c, out);
+    fill_window(mel, centre_frame(seconds), out);
+}
+
+/// Live speech: 16 kHz samples arrive in chunks of any size and become
+/// mel frames as soon as the analysis window of each is complete (12.5 ms
+/// after its centre), the same numbers as
+/// [`LogMel::frames`] on the whole signal. Frames older than the last
+/// window asked for are forgotten, so memory stays bounded by how far the
+/// input runs ahead of the reader (at most [`MelStream::MAX_AHEAD`]
+/// frames). After warm-up, nothing is allocated per chunk or per window.
+pub struct MelStream {
+    logmel: LogMel,
+    /// The samples still needed; `pcm[0]` is sample `pcm_first`.
+    pcm: Vec<f32>,
+    pcm_first: u64,
+    received: u64,
+    /// Computed frames; `frames[0]` is frame `frame_first`.
+    frames: std::collections::VecDeque<[f32; N_MELS]>,
+    frame_first: u64,
+    /// Frames before this one will not be asked for again.
+    read_from: u64,
+    ended: bool,
+}
+
+impl Default for MelStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MelStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MelStream")
+            .field("received", &self.received)
+            .field("frames", &self.frames.len())
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MelStream {
+    /// Most frames kept ahead of the last window read (10 minutes).
+    pub const MAX_AHEAD: usize = 60_000;
+
+    /// An empty stream.
+    pub fn new() -> Self {
+        Self {
+            logmel: LogMel::new(),
+            pcm: Vec::new(),
+            pcm_first: 0,
+            received: 0,
+            frames: std::collections::VecDeque::new(),
+            frame_first: 0,
+            read_from: 0,
+            ended: false,
+        }
+    }
+
+    /// Seconds of audio received.
+    pub fn seconds(&self) -> f64 {
+        self.received as f64 / f64::from(SAMPLE_RATE)
+    }
+
+    /// Whether [`MelStream::end`] was called.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Frames computed (in all, since the start).
+    pub fn frames_done(&self) -> u64 {
+        self.frame_first + self.frames.len() as u64
+    }
+
+    /// Frames held in memory now.
+    pub fn frames_held(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Adds 16 kHz samples and computes the frames they complete.
+    pub fn push(&mut self, samples: &[f32]) -> Result<(), AudioError> {
+        if let Some(i) = samples.iter().position(|s| !s.is_finite()) {
+            return Err(AudioError::NotFinite(self.received as usize + i));
+        }
+        if self.ended {
+            return Err(AudioError::Finished);
+        }
+        let ahead =
+            self.frames_done().saturating_sub(self.read_from) as usize + samples.len() / HOP;
+        if ahead > Self::MAX_AHEAD {
+            return Err(AudioError::TooFarAhead(Self::MAX_AHEAD as f64 / 100.0));
+        }
+        self.pcm.extend_from_slice(samples);
+        self.received += samples.len() as u64;
+        // Frame k needs samples up to 160 k + 200.
+        while self.frames_done() * HOP as u64 + (WINDOW / 2) as u64 <= self.received {
+            self.compute_next();
+        }
+        self.trim();
+        Ok(())
+    }
+
+    /// The input has ended: computes the last frames (zeros past the end,
+    /// as [`LogMel::frames`] does).
+    pub fn end(&mut self) {
+        if self.ended {
+            return;
+        }
+        while self.frames_done() < LogMel::num_frames(self.received as usize) as u64 {
+            self.compute_next();
+        }
+        self.ended = true;
+        self.trim();
+    }
+
+    fn compute_next(&mut self) {
+        let k = self.frames_done();
+        let mut f = [0f32; N_MELS];
+        self.logmel.frame_in(&self.pcm, self.pcm_first, k, &mut f);
+        self.frames.push_back(f);
+    }
+
+    /// Drops samples no later frame needs and frames no later window reads.
+    fn trim(&mut self) {
+        let need = (self.frames_done() * HOP as u64).saturating_sub((WINDOW / 2) as u64);
+        if need > self.pcm_first {
+            let n = ((need - self.pcm_first) as usize).min(self.pcm.len());
+            self.pcm.drain(..n);
+            self.pcm_first += n as u64;
+        }
+        while self.frame_first < self.read_from && !self.frames.is_empty() {
+            self.frames.pop_front();
+            self.frame_first += 1;
+        }
+    }
+
+    /// The window centred on time `seconds` of the stream (as
+    /// [`window_at`]); frames not computed yet (the future) or forgotten
+    /// are silence. Frames before this window are forgotten: read windows
+    /// in time order.
+    pub fn window_at(&mut self, seconds: f64, out: &mut [[f32; N_MELS]; CONTEXT]) {
+        let c = centre_frame(seconds);
+        let (first, frames) = (self.frame_first as i64, &self.frames);
+        fill_window_with(c, out, |k| {
+            usize::try_from(k - first).ok().and_then(|i| frames.get(i))
+        });
+        let start = c - (CONTEXT / 2) as i64;
+        if start > self.read_from as i64 {
+            self.read_from = start as u64;
+            self.trim();
+        }
+    }
 }

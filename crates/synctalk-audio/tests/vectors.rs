@@ -76,3 +76,50 @@ fn windows_and_bad_input() {
     lm.frames(&[0.0; 800], &mut out).expect("silence");
     assert!(out.iter().flatten().all(|&v| v == floor));
 }
+
+/// The live path (chunks of any size through `MelStream`) gives the
+/// offline windows on real speech, read as a player would: in time order,
+/// a little behind the input.
+#[test]
+fn streaming_gives_the_offline_windows() {
+    use synctalk_audio::{window_at, MelStream};
+    let path = std::fs::read_dir(vectors())
+        .expect("vectors dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "wav"))
+        .expect("a wav vector");
+    let x = read_wav(&path);
+    let mut mel = Vec::new();
+    LogMel::new().frames(&x, &mut mel).expect("frames");
+    let mut stream = MelStream::new();
+    let (mut a, mut b) = ([[0f32; N_MELS]; CONTEXT], [[0f32; N_MELS]; CONTEXT]);
+    let mut at = 0;
+    let mut checked = 0;
+    for size in [128usize, 441, 3, 1600, 960].iter().cycle() {
+        if at >= x.len() {
+            break;
+        }
+        let end = (at + size).min(x.len());
+        stream.push(&x[at..end]).expect("push");
+        at = end;
+        // A reader 0.1 s behind the input sees complete windows.
+        let t = stream.seconds() - 0.1;
+        if t > 0.0 {
+            stream.window_at(t, &mut a);
+            window_at(&mel, t, &mut b);
+            assert_eq!(a, b, "window at {t} s");
+            checked += 1;
+        }
+    }
+    stream.end();
+    let t = stream.seconds();
+    stream.window_at(t, &mut a);
+    window_at(&mel, t, &mut b);
+    assert_eq!(a, b, "last window");
+    assert!(checked > 20, "{checked} windows checked");
+    assert_eq!(stream.frames_done(), mel.len() as u64);
+    // Windows behind the reader were forgotten; NaN and pushing after the
+    // end are refused.
+    assert!(stream.push(&[f32::NAN]).is_err());
+    assert_eq!(stream.push(&[0.0]), Err(AudioError::Finished));
+}

@@ -3,12 +3,16 @@
 //! t / fps), Face-Sync turns each frame's log-mel window into blendshapes,
 //! the controller into deformation coefficients; the head pose and torso come
 //! from the portrait's pose track, played forwards and backwards (all in
-//! `synctalk-engine`).
+//! `synctalk-engine`). The frames go to PNG files with a `timing.json`
+//! (`--frames`), to an MP4 with the speech muxed in by ffmpeg (`--out`), or
+//! both.
 
 use crate::commands::renderer;
 use crate::image_io::write_png;
 use anyhow::{bail, Context, Result};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use synctalk_engine::{Engine, Speech};
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
@@ -23,9 +27,13 @@ pub struct TalkArgs {
     /// Speech to say (WAV: any sample rate, mono or multi-channel, int or float).
     #[arg(long)]
     pub audio: PathBuf,
+    /// Video file to write (MP4: H.264 and the speech as AAC, through
+    /// ffmpeg, which must be on PATH).
+    #[arg(long, required_unless_present = "frames")]
+    pub out: Option<PathBuf>,
     /// Folder for the frames (frame_000000.png…) and timing.json.
     #[arg(long)]
-    pub frames: PathBuf,
+    pub frames: Option<PathBuf>,
     /// Face-Sync network (ONNX) to use instead of the portrait's own.
     #[arg(long)]
     pub face_sync: Option<PathBuf>,
@@ -62,6 +70,85 @@ pub fn read_wav(path: &Path) -> Result<(Vec<f32>, u32)> {
         .map(|c| c.iter().sum::<f32>() / ch as f32)
         .collect();
     Ok((mono, spec.sample_rate))
+}
+
+/// An MP4 being written by ffmpeg from raw RGBA frames on its stdin.
+struct Video {
+    child: std::process::Child,
+    path: PathBuf,
+}
+
+impl Video {
+    fn start(path: &Path, audio: &Path, width: u32, height: u32, fps: f64) -> Result<Self> {
+        let found = Command::new("ffmpeg")
+            .arg("-version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            bail!(
+                "writing {} needs ffmpeg on PATH (Debian: apt install ffmpeg); --frames DIR writes PNGs without it",
+                path.display()
+            );
+        }
+        let child = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y"])
+            .args(["-f", "rawvideo", "-pix_fmt", "rgba"])
+            .args(["-s", &format!("{width}x{height}"), "-r", &format!("{fps}")])
+            .args(["-i", "-"])
+            .arg("-i")
+            .arg(audio)
+            .args(["-map", "0:v", "-map", "1:a"])
+            .args(["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264"])
+            .args(["-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p"])
+            .args(["-c:a", "aac", "-b:a", "160k", "-shortest"])
+            .args([
+                "-fflags",
+                "+bitexact",
+                "-flags:v",
+                "+bitexact",
+                "-flags:a",
+                "+bitexact",
+            ])
+            .args(["-movflags", "+faststart"])
+            .arg(path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start ffmpeg")?;
+        Ok(Self {
+            child,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Sends one frame; false when ffmpeg stopped reading (its message
+    /// comes from `finish`).
+    fn write(&mut self, img: &Image) -> bool {
+        self.child
+            .stdin
+            .as_mut()
+            .is_some_and(|s| s.write_all(&img.data).is_ok())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        drop(self.child.stdin.take());
+        let out = self
+            .child
+            .wait_with_output()
+            .context("waiting for ffmpeg")?;
+        if !out.status.success() {
+            let why = String::from_utf8_lossy(&out.stderr);
+            bail!(
+                "ffmpeg could not write {}: {}",
+                self.path.display(),
+                why.trim().lines().last().unwrap_or("no message")
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Runs `synctalk render`.
@@ -111,8 +198,19 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     )?;
     let mut view = View::new(&r, &scene, cam0.width, cam0.height)?;
     view.set_layers(&r, &bg, None)?;
-    std::fs::create_dir_all(&a.frames)
-        .with_context(|| format!("cannot create {}", a.frames.display()))?;
+    if let Some(dir) = &a.frames {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut video = match &a.out {
+        Some(path) => Some(Video::start(
+            path,
+            &a.audio,
+            cam0.width,
+            cam0.height,
+            a.fps,
+        )?),
+        None => None,
+    };
 
     let bar = indicatif::ProgressBar::new(n as u64);
     let mut timing = Vec::with_capacity(n);
@@ -133,21 +231,39 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         }
         view.render(&r, &cam, &f.coefficients)?;
         let img = view.read_image(&r)?;
-        write_png(&a.frames.join(format!("frame_{t:06}.png")), &img)?;
+        if let Some(dir) = &a.frames {
+            write_png(&dir.join(format!("frame_{t:06}.png")), &img)?;
+        }
+        if video.as_mut().is_some_and(|v| !v.write(&img)) {
+            if let Some(v) = video.take() {
+                v.finish()?;
+            }
+            bail!("ffmpeg stopped reading frames");
+        }
         timing.push(serde_json::json!({
             "frame": t, "time_s": time, "pose_frame": k, "blendshapes": f.blendshapes.to_vec(),
         }));
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let doc = serde_json::json!({
-        "portrait": a.portrait.display().to_string(), "audio": a.audio.display().to_string(),
-        "audio_rate": rate, "audio_seconds": seconds, "fps": a.fps, "frames": timing,
-    });
-    std::fs::write(a.frames.join("timing.json"), serde_json::to_string(&doc)?)?;
+    if let Some(v) = video {
+        v.finish()?;
+    }
+    let mut to = Vec::new();
+    if let Some(dir) = &a.frames {
+        let doc = serde_json::json!({
+            "portrait": a.portrait.display().to_string(), "audio": a.audio.display().to_string(),
+            "audio_rate": rate, "audio_seconds": seconds, "fps": a.fps, "frames": timing,
+        });
+        std::fs::write(dir.join("timing.json"), serde_json::to_string(&doc)?)?;
+        to.push(dir.display().to_string());
+    }
+    if let Some(path) = &a.out {
+        to.push(path.display().to_string());
+    }
     eprintln!(
         "rendered {n} frames ({seconds:.2} s of audio) to {}",
-        a.frames.display()
+        to.join(" and ")
     );
     Ok(())
 }

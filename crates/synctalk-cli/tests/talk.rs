@@ -83,8 +83,15 @@ fn speech_moves_the_jaw_and_silence_does_not() {
     cut(&src, 1.2, &speech, false);
     cut(&src, 1.2, &quiet, true);
     let (fs, fq) = (tmp("speech"), tmp("quiet"));
+    let mp4 = tmp("speech.mp4");
     for (a, f) in [(&speech, &fs), (&quiet, &fq)] {
-        let o = render(a, f, &[]);
+        // The speech also goes to an MP4 (ffmpeg) in the same run.
+        let extra: &[&str] = if a == &speech {
+            &["--out", mp4.to_str().expect("utf8")]
+        } else {
+            &[]
+        };
+        let o = render(a, f, extra);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         // 1.2 s at 25 fps: 30 frames, each a PNG, placed by the audio clock.
         let pngs = std::fs::read_dir(f).expect("dir").filter(|e| {
@@ -105,6 +112,85 @@ fn speech_moves_the_jaw_and_silence_does_not() {
         "silence opens the mouth: {jq:?}"
     );
     assert!(std_dev(&js) > 3.0 * std_dev(&jq) + 0.01, "speech {js:?}");
+    check_mp4(&mp4, &fs);
+}
+
+/// The MP4 holds the 30 frames (H.264) and the speech (AAC, 1.2 s), and
+/// its frame 12 is the PNG of frame 12 up to the codec's loss.
+fn check_mp4(mp4: &Path, frames: &Path) {
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_entries"])
+        .args([
+            "stream=codec_type,codec_name,nb_read_frames,duration",
+            "-of",
+            "json",
+        ])
+        .arg(mp4)
+        .output()
+        .expect("ffprobe (Debian: apt install ffmpeg; the README's test command installs it)");
+    let j: serde_json::Value = serde_json::from_slice(&probe.stdout).expect("ffprobe json");
+    let streams = j["streams"].as_array().expect("streams");
+    let find = |kind: &str| {
+        streams
+            .iter()
+            .find(|s| s["codec_type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} stream in {j}"))
+    };
+    let (v, a) = (find("video"), find("audio"));
+    assert_eq!(
+        (v["codec_name"].as_str(), a["codec_name"].as_str()),
+        (Some("h264"), Some("aac"))
+    );
+    assert_eq!(v["nb_read_frames"].as_str(), Some("30"), "{v}");
+    let secs: f64 = a["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("audio duration");
+    assert!((secs - 1.2).abs() < 0.06, "audio lasts {secs} s");
+    let raw = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(mp4)
+        .args([
+            "-vf",
+            "select=eq(n\\,12)",
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgba",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg");
+    let png = image_rgba(&frames.join("frame_000012.png"));
+    assert_eq!(
+        raw.stdout.len(),
+        png.len(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    let se: f64 = raw
+        .stdout
+        .iter()
+        .zip(&png)
+        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+        .sum();
+    let psnr = 10.0 * (255.0f64.powi(2) / (se / png.len() as f64)).log10();
+    eprintln!("mp4 frame 12 vs PNG: {psnr:.1} dB");
+    assert!(psnr > 35.0, "mp4 frame 12 vs PNG: {psnr:.1} dB");
+}
+
+fn image_rgba(path: &Path) -> Vec<u8> {
+    let d = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).expect("png"),
+    ));
+    let mut r = d.read_info().expect("png info");
+    let mut buf = vec![0; r.output_buffer_size()];
+    let info = r.next_frame(&mut buf).expect("png frame");
+    assert_eq!(info.color_type, png::ColorType::Rgba);
+    buf.truncate(info.buffer_size());
+    buf
 }
 
 #[test]

@@ -11,7 +11,9 @@
 
 pub mod blendshapes;
 
-use synctalk_audio::{to_16k, window_at, AudioError, LogMel, CONTEXT, N_MELS, SAMPLE_RATE};
+use synctalk_audio::{
+    to_16k, window_at, AudioError, LogMel, MelStream, Resampler, CONTEXT, N_MELS, SAMPLE_RATE,
+};
 use synctalk_nets::{FaceSync, NetError};
 use synctalk_portrait::{Controller, Portrait};
 
@@ -22,7 +24,7 @@ pub const BLENDSHAPES: usize = 52;
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The audio cannot be used.
-    #[error("audio: {0}")]
+    #[error(transparent)]
     Audio(#[from] AudioError),
     /// The audio holds no samples.
     #[error("audio: no samples")]
@@ -97,6 +99,79 @@ impl std::fmt::Debug for Speech {
             .field("seconds", &self.seconds)
             .finish_non_exhaustive()
     }
+}
+
+/// Live speech (a microphone, a TTS engine's PCM chunks): samples at any
+/// rate arrive in chunks of any size and are followed as they come. Its
+/// time runs from its first sample; a frame at a time the stream has not
+/// reached yet shows silence, so a reader follows `seconds() − look-ahead`
+/// (a window reaches 82.5 ms past its centre). Memory stays bounded: what
+/// was read is forgotten.
+pub struct SpeechStream {
+    resampler: Resampler,
+    mel: MelStream,
+    scratch: Vec<f32>,
+}
+
+impl std::fmt::Debug for SpeechStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpeechStream")
+            .field("rate", &self.resampler.rate())
+            .field("seconds", &self.mel.seconds())
+            .field("ended", &self.mel.ended())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpeechStream {
+    /// Audio (after resampling) a window reaches past its centre: 7 mel
+    /// frames and half an analysis window.
+    pub const WINDOW_AHEAD: f64 = 0.0825;
+
+    /// A stream of mono samples at `rate` Hz.
+    pub fn new(rate: u32) -> Result<Self, EngineError> {
+        Ok(Self {
+            resampler: Resampler::new(rate)?,
+            mel: MelStream::new(),
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Adds mono samples; returns the seconds of speech received so far.
+    /// A chunk with a NaN or infinite sample is refused whole.
+    pub fn push(&mut self, samples: &[f32]) -> Result<f64, EngineError> {
+        self.scratch.clear();
+        self.resampler.push(samples, &mut self.scratch)?;
+        self.mel.push(&self.scratch)?;
+        Ok(self.mel.seconds())
+    }
+
+    /// The input has ended (its last samples become frames).
+    pub fn end(&mut self) {
+        self.scratch.clear();
+        self.resampler.finish(&mut self.scratch);
+        // The resampler's tail is finite by construction and follows the
+        // last push, so this cannot fail.
+        let _ = self.mel.push(&self.scratch);
+        self.mel.end();
+    }
+
+    /// Seconds of speech received.
+    pub fn seconds(&self) -> f64 {
+        self.mel.seconds()
+    }
+
+    /// Whether [`SpeechStream::end`] was called.
+    pub fn ended(&self) -> bool {
+        self.mel.ended()
+    }
+}
+
+/// What the lips follow.
+#[derive(Debug)]
+enum Source {
+    Clip(Speech),
+    Stream(Box<SpeechStream>),
 }
 
 /// Spontaneous blinks: one in every 4-second slot, at a pseudo-random
@@ -227,7 +302,7 @@ pub struct Engine {
     pose_frames: usize,
     pose_fps: f64,
     rest: [f32; BLENDSHAPES],
-    speech: Option<Speech>,
+    source: Option<Source>,
     window: [[f32; N_MELS]; CONTEXT],
     value: [f32; BLENDSHAPES],
     weight: [f32; BLENDSHAPES],
@@ -241,7 +316,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("face_sync", &self.face_sync.is_some())
             .field("pose_frames", &self.pose_frames)
-            .field("speech", &self.speech)
+            .field("source", &self.source)
             .finish_non_exhaustive()
     }
 }
@@ -276,7 +351,7 @@ impl Engine {
             pose_frames,
             pose_fps,
             rest: [0.0; BLENDSHAPES],
-            speech: None,
+            source: None,
             window: [[0.0; N_MELS]; CONTEXT],
             value: [0.0; BLENDSHAPES],
             weight: [0.0; BLENDSHAPES],
@@ -309,14 +384,30 @@ impl Engine {
         self.face_sync.is_some()
     }
 
-    /// The speech to follow (`None`: silence).
+    /// The speech clip to follow (`None`: silence). Replaces a stream.
     pub fn set_speech(&mut self, speech: Option<Speech>) {
-        self.speech = speech;
+        self.source = speech.map(Source::Clip);
     }
 
-    /// The speech being followed.
+    /// The speech clip being followed.
     pub fn speech(&self) -> Option<&Speech> {
-        self.speech.as_ref()
+        match &self.source {
+            Some(Source::Clip(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Live speech to follow from now on (`None`: silence). Replaces a clip.
+    pub fn set_stream(&mut self, stream: Option<SpeechStream>) {
+        self.source = stream.map(|s| Source::Stream(Box::new(s)));
+    }
+
+    /// The live speech being followed, to push samples into.
+    pub fn stream_mut(&mut self) -> Option<&mut SpeechStream> {
+        match &mut self.source {
+            Some(Source::Stream(s)) => Some(s),
+            _ => None,
+        }
     }
 
     /// Multiplies the jaw and mouth blendshapes from speech (then clamps to
@@ -383,9 +474,20 @@ impl Engine {
     pub fn frame(&mut self, clock: f64, speech_time: Option<f64>) -> Result<Frame, EngineError> {
         let mut bs = self.rest;
         let mut speaking = false;
-        if let (Some(net), Some(s), Some(t)) = (&self.face_sync, &self.speech, speech_time) {
-            if t.is_finite() && (0.0..s.seconds).contains(&t) {
-                window_at(&s.mel, t, &mut self.window);
+        if let (Some(net), Some(source), Some(t)) = (&self.face_sync, &mut self.source, speech_time)
+        {
+            let heard = match source {
+                Source::Clip(s) if t.is_finite() && (0.0..s.seconds).contains(&t) => {
+                    window_at(&s.mel, t, &mut self.window);
+                    true
+                }
+                Source::Stream(s) if t.is_finite() && (0.0..s.seconds()).contains(&t) => {
+                    s.mel.window_at(t, &mut self.window);
+                    true
+                }
+                _ => false,
+            };
+            if heard {
                 bs = net.run(self.window.as_flattened())?;
                 speaking = true;
             }

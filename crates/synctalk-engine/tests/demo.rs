@@ -3,7 +3,7 @@
 //! trained range, the clocks place frames, bad audio gives errors.
 
 use std::path::PathBuf;
-use synctalk_engine::{blendshapes, Engine, Speech};
+use synctalk_engine::{blendshapes, Engine, Speech, SpeechStream};
 use synctalk_portrait::Portrait;
 
 fn repo() -> PathBuf {
@@ -129,4 +129,64 @@ fn bad_audio_gives_errors() {
         .collect();
     assert!((Speech::new(&loud, 22_050).expect("clipped").seconds() - 1.0).abs() < 0.01);
     assert!(Speech::new(&vec![0.0; 8_000 * 2], 8_000).is_ok());
+}
+
+/// Live speech pushed in chunks (as a microphone's AudioWorklet or a TTS
+/// stream delivers it) gives the same frames as the whole clip, read a
+/// look-ahead behind the input; time the stream has not reached is silence;
+/// memory does not grow with the length of the stream.
+#[test]
+fn streamed_speech_matches_the_clip() {
+    let p = demo();
+    let x = jfk();
+    for rate in [16_000, 22_050] {
+        let mut clip = Engine::new(&p).expect("engine");
+        clip.load_networks(&p).expect("networks");
+        clip.set_speech(Some(Speech::new(&x, rate).expect("speech")));
+        let mut live = Engine::new(&p).expect("engine");
+        live.load_networks(&p).expect("networks");
+        live.set_stream(Some(SpeechStream::new(rate).expect("stream")));
+        let lookahead = 0.1;
+        let mut at = 0;
+        let mut frames = 0;
+        for size in [128usize, 441, 2048, 7].iter().cycle() {
+            if at >= x.len() {
+                break;
+            }
+            let end = (at + size).min(x.len());
+            let s = live.stream_mut().expect("stream");
+            let heard = s.push(&x[at..end]).expect("push");
+            at = end;
+            let t = heard - lookahead;
+            if t > 0.0 {
+                let a = live.frame(t, Some(t)).expect("live frame");
+                let b = clip.frame(t, Some(t)).expect("clip frame");
+                assert!(a.speaking);
+                assert_eq!(a.blendshapes, b.blendshapes, "{rate} Hz at {t} s");
+                frames += 1;
+            }
+            // Past what was received: silence, the face at rest.
+            let ahead = live.frame(heard + 1.0, Some(heard + 1.0)).expect("ahead");
+            assert!(!ahead.speaking);
+        }
+        assert!(frames > 100, "{frames} frames compared");
+        let s = live.stream_mut().expect("stream");
+        s.end();
+        assert!(s.ended());
+        assert!(s.push(&[0.0]).is_err(), "push after the end");
+    }
+    // An hour-long stream read as it comes keeps a handful of frames.
+    let mut s = synctalk_audio::MelStream::new();
+    let chunk = vec![0.01f32; 1600];
+    let mut w = [[0f32; 80]; 16];
+    for _ in 0..10 * 60 * 10 {
+        s.push(&chunk).expect("push");
+        s.window_at(s.seconds() - 0.1, &mut w);
+        assert!(s.frames_held() < 40, "{} frames held", s.frames_held());
+    }
+    // A NaN is refused by index.
+    let mut st = SpeechStream::new(48_000).expect("stream");
+    let e = st.push(&[0.0, f32::INFINITY]).expect_err("inf");
+    assert!(e.to_string().contains("sample 1"), "{e}");
+    assert!(SpeechStream::new(1).is_err());
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use synctalk_engine::{blendshapes, Engine, Speech};
+use synctalk_engine::{blendshapes, Engine, Speech, SpeechStream};
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{request_device, GpuScene, Presenter, RenderError, Renderer, View};
@@ -333,6 +333,33 @@ impl WasmAvatar {
         Ok(seconds)
     }
 
+    /// Starts following live speech: mono chunks at `rate` Hz pushed with
+    /// `pushStream` (a microphone, a TTS engine). Replaces any speech.
+    #[wasm_bindgen(js_name = startStream)]
+    pub fn start_stream(&mut self, rate: u32) -> Result<(), JsValue> {
+        let s = SpeechStream::new(rate).map_err(|e| js_error("BAD_AUDIO", e))?;
+        self.engine.set_stream(Some(s));
+        Ok(())
+    }
+
+    /// Adds a chunk to the live speech; returns the seconds received so far.
+    #[wasm_bindgen(js_name = pushStream)]
+    pub fn push_stream(&mut self, samples: &[f32]) -> Result<f64, JsValue> {
+        let s = self
+            .engine
+            .stream_mut()
+            .ok_or_else(|| js_error("BAD_ARGUMENT", "no live speech was started"))?;
+        s.push(samples).map_err(|e| js_error("BAD_AUDIO", e))
+    }
+
+    /// The live speech has ended (its last samples are used).
+    #[wasm_bindgen(js_name = endStream)]
+    pub fn end_stream(&mut self) {
+        if let Some(s) = self.engine.stream_mut() {
+            s.end();
+        }
+    }
+
     /// Back to silence.
     #[wasm_bindgen(js_name = clearSpeech)]
     pub fn clear_speech(&mut self) {
@@ -364,6 +391,21 @@ impl WasmAvatar {
     #[wasm_bindgen(js_name = blendshapeNames)]
     pub fn blendshape_names() -> Vec<String> {
         blendshapes::NAMES.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The 52 blendshapes (in `blendshapeNames` order) of the frame for
+    /// these times, without drawing it.
+    #[wasm_bindgen(js_name = blendshapesAt)]
+    pub fn blendshapes_at(
+        &mut self,
+        clock: f64,
+        speech_time: Option<f64>,
+    ) -> Result<Vec<f32>, JsValue> {
+        let f = self
+            .engine
+            .frame(clock, speech_time)
+            .map_err(|e| js_error("BAD_AUDIO", e))?;
+        Ok(f.blendshapes.to_vec())
     }
 
     /// Draws the frame for session time `clock` while the speech is at
