@@ -8,12 +8,13 @@
 //! both.
 
 use crate::commands::renderer;
+use crate::decode::AudioReader;
 use crate::image_io::write_png;
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use synctalk_engine::{Engine, Speech};
+use synctalk_engine::{Engine, SpeechStream};
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{GpuScene, View};
@@ -24,7 +25,9 @@ pub struct TalkArgs {
     /// The portrait file.
     #[arg(long)]
     pub portrait: PathBuf,
-    /// Speech to say (WAV: any sample rate, mono or multi-channel, int or float).
+    /// Speech to say: WAV (int or float), FLAC, MP3 or Ogg Vorbis; any
+    /// sample rate from 4 to 384 kHz, any number of channels (mixed to mono),
+    /// any length.
     #[arg(long)]
     pub audio: PathBuf,
     /// Video file to write (MP4: H.264 and the speech as AAC, through
@@ -44,32 +47,6 @@ pub struct TalkArgs {
     /// this (then clamped to [0, 1]); 1 leaves the network's output as is.
     #[arg(long, default_value_t = 1.0)]
     pub articulation: f32,
-}
-
-/// Mono samples and their rate from a WAV file.
-pub fn read_wav(path: &Path) -> Result<(Vec<f32>, u32)> {
-    let mut r = hound::WavReader::open(path)
-        .with_context(|| format!("{} is not a readable WAV file", path.display()))?;
-    let spec = r.spec();
-    if spec.channels == 0 {
-        bail!("{}: no audio channels", path.display());
-    }
-    let ch = usize::from(spec.channels);
-    let raw: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => r.samples::<f32>().collect::<Result<_, _>>(),
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
-            r.samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()
-        }
-    }
-    .with_context(|| format!("{}: truncated or corrupt samples", path.display()))?;
-    let mono = raw
-        .chunks_exact(ch)
-        .map(|c| c.iter().sum::<f32>() / ch as f32)
-        .collect();
-    Ok((mono, spec.sample_rate))
 }
 
 /// An MP4 being written by ffmpeg from raw RGBA frames on its stdin.
@@ -179,11 +156,12 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     if p.pose.as_ref().is_none_or(|t| t.frames.is_empty()) {
         bail!("{} has no head-pose track", a.portrait.display());
     }
-    let (samples, rate) = read_wav(&a.audio)?;
-    let speech = Speech::new(&samples, rate).with_context(|| format!("{}", a.audio.display()))?;
-    let seconds = speech.seconds();
-    engine.set_speech(Some(speech));
-    let n = (seconds * a.fps).floor().max(1.0) as usize;
+    // The audio is decoded and followed as a stream: any length in bounded
+    // memory, the same frames as the whole clip at once.
+    let mut audio = AudioReader::open(&a.audio)?;
+    let rate = audio.rate();
+    let stream = SpeechStream::new(rate).with_context(|| format!("{}", a.audio.display()))?;
+    engine.set_stream(Some(stream));
 
     let cam0 = &p.camera;
     let bg = match p.layer(LayerRole::Background) {
@@ -212,12 +190,39 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         None => None,
     };
 
-    let bar = indicatif::ProgressBar::new(n as u64);
-    let mut timing = Vec::with_capacity(n);
+    let estimate = audio.seconds().map_or(0, |s| (s * a.fps) as u64);
+    let bar = indicatif::ProgressBar::new(estimate);
+    let mut timing = Vec::new();
     let mut torso_frame = None;
-    for t in 0..n {
+    let mut chunk = Vec::new();
+    let mut n = None;
+    let mut t = 0;
+    while n.is_none_or(|n| t < n) {
         // The audio clock places the frame: frame t shows time t / fps.
         let time = t as f64 / a.fps;
+        // Decode until this frame's window is complete (or the file ends).
+        while n.is_none() {
+            let s = engine.stream_mut().context("speech stream")?;
+            if s.seconds() >= time + SpeechStream::WINDOW_AHEAD {
+                break;
+            }
+            chunk.clear();
+            if audio.next_chunk(&mut chunk)? {
+                s.push(&chunk)
+                    .with_context(|| format!("{}", a.audio.display()))?;
+            } else {
+                s.end();
+                if s.seconds() == 0.0 {
+                    bail!("{}: no audio samples", a.audio.display());
+                }
+                let frames = (s.seconds() * a.fps).floor().max(1.0) as u64;
+                bar.set_length(frames);
+                n = Some(frames);
+            }
+        }
+        if n.is_some_and(|n| t >= n) {
+            break;
+        }
         let f = engine.frame(time, Some(time))?;
         let k = f.pose_frame;
         let cam = p.frame_camera(k).context("pose-track frame")?;
@@ -244,8 +249,18 @@ pub fn run(a: &TalkArgs) -> Result<()> {
             "frame": t, "time_s": time, "pose_frame": k, "blendshapes": f.blendshapes.to_vec(),
         }));
         bar.inc(1);
+        t += 1;
     }
     bar.finish_and_clear();
+    let n = t;
+    let seconds = engine.stream_mut().map_or(0.0, |s| s.seconds());
+    if audio.skipped > 0 {
+        eprintln!(
+            "warning: {}: {} damaged packets skipped",
+            a.audio.display(),
+            audio.skipped
+        );
+    }
     if let Some(v) = video {
         v.finish()?;
     }

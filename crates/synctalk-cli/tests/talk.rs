@@ -1,5 +1,6 @@
-//! `synctalk render`: the demo portrait speaking real speech (44.1 kHz
-//! stereo JFK, resampled) and silence, through the Face-Sync test network.
+//! `synctalk render`: the demo portrait speaking real speech (JFK as a
+//! 22.05 kHz six-channel WAV: mixed down and resampled) and silence, through
+//! the Face-Sync test network, to PNG frames and an MP4.
 //! Frames are placed by the audio clock; speech moves the jaw, silence does
 //! not; bad input gives one clear line and a failure exit.
 
@@ -78,7 +79,7 @@ fn std_dev(v: &[f64]) -> f64 {
 
 #[test]
 fn speech_moves_the_jaw_and_silence_does_not() {
-    let src = root().join("tests/vectors/audio/jfk_44k1_stereo.wav");
+    let src = root().join("tests/vectors/audio/formats/jfk_5.1_22k.wav");
     let (speech, quiet) = (tmp("speech.wav"), tmp("quiet.wav"));
     cut(&src, 1.2, &speech, false);
     cut(&src, 1.2, &quiet, true);
@@ -204,8 +205,45 @@ fn bad_input_is_one_clear_line() {
         err.contains("garbage.wav") && err.lines().count() == 1,
         "{err}"
     );
-    let src = root().join("tests/vectors/audio/jfk_44k1_stereo.wav");
+    let src = root().join("tests/vectors/audio/formats/jfk_5.1_22k.wav");
     let o = render(&src, &tmp("h"), &["--fps", "0"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--fps"));
+    // A NaN sample, no samples, a rate the front end does not take: each is
+    // refused with one line that names the file and the cause.
+    let wav = |name: &str, rate: u32, samples: &[f32]| {
+        let path = tmp(name);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).expect("create");
+        for v in samples {
+            w.write_sample(*v).expect("write");
+        }
+        w.finalize().expect("finalize");
+        path
+    };
+    let mut nan = vec![0.1f32; 4000];
+    nan[1234] = f32::NAN;
+    for (path, cause) in [
+        (wav("nan.wav", 16_000, &nan), "sample 1234 is not finite"),
+        (wav("empty.wav", 16_000, &[]), "no audio samples"),
+        (
+            wav("slow.wav", 2_000, &[0.0; 100]),
+            "2000 Hz is not supported",
+        ),
+    ] {
+        let o = render(&path, &tmp("bad"), &[]);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&*path.to_string_lossy())
+                && err.contains(cause)
+                && err.lines().count() == 1,
+            "{err}"
+        );
+    }
 }

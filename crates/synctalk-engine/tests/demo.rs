@@ -190,3 +190,73 @@ fn streamed_speech_matches_the_clip() {
     assert!(e.to_string().contains("sample 1"), "{e}");
     assert!(SpeechStream::new(1).is_err());
 }
+
+/// Ten minutes of speech stay in sync: the sample speech, trimmed to a whole
+/// number of video frames, repeated past 600 s. Frames of the last
+/// repetition equal those of the first, bit for bit, through the whole clip
+/// and through the stream (pushed in chunks, at 22.05 kHz: the resampler
+/// included), so no error accumulates in the clocks, the resampler or the
+/// mel-frame indexing.
+#[test]
+fn ten_minutes_stay_in_sync() {
+    let p = demo();
+    let x = jfk();
+    for rate in [16_000u32, 22_050] {
+        // A period that maps to a whole number of 16 kHz video frames
+        // (640 samples at 25 fps).
+        let unit = if rate == 16_000 { 640 } else { 882 };
+        let period = x.len() / unit * unit;
+        let seconds = (period as f64 / unit as f64) * 0.04;
+        let reps = (600.0 / seconds).ceil() as usize + 1;
+        let long: Vec<f32> = (0..reps)
+            .flat_map(|_| x[..period].iter().copied())
+            .collect();
+        let last = (reps - 1) as f64 * seconds;
+        let frames = period / unit;
+        let inner = |j: usize| (5..frames - 5).contains(&j);
+
+        let mut clip = Engine::new(&p).expect("engine");
+        clip.load_networks(&p).expect("networks");
+        clip.blinks.amplitude = 0.0;
+        clip.set_speech(Some(Speech::new(&long, rate).expect("speech")));
+        let mut first = Vec::new();
+        for j in (0..frames).filter(|&j| inner(j)) {
+            let t = j as f64 / 25.0;
+            let a = clip.frame(t, Some(t)).expect("frame").blendshapes;
+            let b = clip.frame(t, Some(last + t)).expect("frame").blendshapes;
+            assert_eq!(a, b, "{rate} Hz: frame {j} differs after {last} s");
+            first.push(a);
+        }
+
+        let mut live = Engine::new(&p).expect("engine");
+        live.load_networks(&p).expect("networks");
+        live.blinks.amplitude = 0.0;
+        live.set_stream(Some(SpeechStream::new(rate).expect("stream")));
+        let (mut at, mut k, mut got) = (0, 0usize, Vec::new());
+        let total = reps * frames;
+        while k < total {
+            let t = k as f64 / 25.0;
+            let s = live.stream_mut().expect("stream");
+            while s.seconds() < t + SpeechStream::WINDOW_AHEAD && at < long.len() {
+                let end = (at + 4096).min(long.len());
+                s.push(&long[at..end]).expect("push");
+                at = end;
+            }
+            if at == long.len() && !s.ended() {
+                s.end();
+            }
+            let f = live.frame(t, Some(t)).expect("frame");
+            let j = k % frames;
+            if k >= (reps - 1) * frames && inner(j) {
+                got.push(f.blendshapes);
+            }
+            k += 1;
+        }
+        assert_eq!(got.len(), first.len());
+        assert!(
+            got == first,
+            "{rate} Hz: the streamed last minutes differ from the start"
+        );
+        assert!(last > 590.0, "{last} s");
+    }
+}
