@@ -340,9 +340,11 @@ test('listen(): the lips follow a microphone (Chromium capturing the sample spee
     a.start();
     const jaw = [];
     const t0 = performance.now();
+    let heapMid = null;
     while (performance.now() - t0 < 5000) {
       await new Promise((r) => setTimeout(r, 40));
       jaw.push(a.blendshapes().jawOpen);
+      if (heapMid === null && performance.now() - t0 > 2500) heapMid = a.stats().wasmHeapBytes;
     }
     const s = a.stats();
     a.pause();
@@ -356,7 +358,7 @@ test('listen(): the lips follow a microphone (Chromium capturing the sample spee
     } catch (e) {
       err = e.code;
     }
-    return { listening, after: a.listening, jawStd: window.__std(jaw), restStd: window.__std(rest), samples: jaw.length, speaking: s.speaking, frames: s.framesRendered, latencyMs: 1000 * s.audioLatency, wasmHeapBytes: s.wasmHeapBytes, err };
+    return { listening, after: a.listening, jawStd: window.__std(jaw), restStd: window.__std(rest), samples: jaw.length, speaking: s.speaking, frames: s.framesRendered, latencyMs: 1000 * s.audioLatency, heapMid, wasmHeapBytes: s.wasmHeapBytes, err };
   });
   report.microphone = r;
   assert.ok(r.listening && !r.after, 'listening state');
@@ -366,6 +368,7 @@ test('listen(): the lips follow a microphone (Chromium capturing the sample spee
   // Look-ahead 100 ms + capture chunk + drawing (SwiftShader: seconds).
   assert.ok(r.latencyMs > 100 && r.latencyMs < 10_000, `latency ${r.latencyMs} ms`);
   assert.equal(r.err, 'BAD_ARGUMENT');
+  assert.equal(r.wasmHeapBytes, r.heapMid, 'the wasm heap grew while listening');
 });
 
 test('bad portraits are refused with BAD_PORTRAIT, not a crash', async () => {

@@ -266,7 +266,7 @@ export class Avatar extends EventTarget {
       const live = this._speech;
       if (live && (live.kind === 'stream' || live.kind === 'listen')) {
         // A new stream; its time starts where the old one was.
-        this._inner.startStream(live.rate);
+        this._inner.startStream(live.rate, live.kind === 'listen');
         if (live.kind === 'stream') live.offset = live.at;
         else live.received = live.lookahead;
       }
@@ -386,7 +386,7 @@ export class Avatar extends EventTarget {
     const ctx = this._context();
     if (ctx.state === 'suspended') await ctx.resume();
     try {
-      this._inner.startStream(rate);
+      this._inner.startStream(rate, false);
     } catch (e) {
       throw wrap(e, 'BAD_AUDIO');
     }
@@ -489,7 +489,7 @@ export class Avatar extends EventTarget {
     const sink = ctx.createGain();
     sink.gain.value = 0;
     source.connect(node).connect(sink).connect(ctx.destination);
-    this._inner.startStream(ctx.sampleRate);
+    this._inner.startStream(ctx.sampleRate, true);
     const speech = {
       kind: 'listen', rate: ctx.sampleRate, lookahead, received: 0, chunkSeconds: chunk / ctx.sampleRate,
       source, node, sink, lastChunk: null,

@@ -359,6 +359,16 @@ impl MelStream {
         }
     }
 
+    /// Forgets the frames before time `seconds` (live input nobody read in
+    /// time: a hidden page's animation loop stops while the microphone runs).
+    pub fn forget_before(&mut self, seconds: f64) {
+        let c = centre_frame(seconds) - (CONTEXT / 2) as i64;
+        if c > self.read_from as i64 {
+            self.read_from = c as u64;
+            self.trim();
+        }
+    }
+
     /// The window centred on time `seconds` of the stream (as
     /// [`window_at`]); frames not computed yet (the future) or forgotten
     /// are silence. Frames before this window are forgotten: read windows
@@ -369,10 +379,6 @@ impl MelStream {
         fill_window_with(c, out, |k| {
             usize::try_from(k - first).ok().and_then(|i| frames.get(i))
         });
-        let start = c - (CONTEXT / 2) as i64;
-        if start > self.read_from as i64 {
-            self.read_from = start as u64;
-            self.trim();
-        }
+        self.forget_before(seconds);
     }
 }

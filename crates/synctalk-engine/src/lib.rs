@@ -111,6 +111,7 @@ pub struct SpeechStream {
     resampler: Resampler,
     mel: MelStream,
     scratch: Vec<f32>,
+    live: bool,
 }
 
 impl std::fmt::Debug for SpeechStream {
@@ -128,12 +129,28 @@ impl SpeechStream {
     /// frames and half an analysis window.
     pub const WINDOW_AHEAD: f64 = 0.0825;
 
-    /// A stream of mono samples at `rate` Hz.
+    /// How much of the past a live stream keeps for a late reader.
+    pub const LIVE_KEEP: f64 = 2.0;
+
+    /// A stream of mono samples at `rate` Hz that may run ahead of its
+    /// reader (a TTS engine faster than playback), up to
+    /// [`MelStream::MAX_AHEAD`](synctalk_audio::MelStream::MAX_AHEAD).
     pub fn new(rate: u32) -> Result<Self, EngineError> {
         Ok(Self {
             resampler: Resampler::new(rate)?,
             mel: MelStream::new(),
             scratch: Vec::new(),
+            live: false,
+        })
+    }
+
+    /// A live stream (a microphone): only the last
+    /// [`LIVE_KEEP`](Self::LIVE_KEEP) seconds are kept, whether or not
+    /// frames were drawn meanwhile.
+    pub fn live(rate: u32) -> Result<Self, EngineError> {
+        Ok(Self {
+            live: true,
+            ..Self::new(rate)?
         })
     }
 
@@ -143,6 +160,9 @@ impl SpeechStream {
         self.scratch.clear();
         self.resampler.push(samples, &mut self.scratch)?;
         self.mel.push(&self.scratch)?;
+        if self.live {
+            self.mel.forget_before(self.mel.seconds() - Self::LIVE_KEEP);
+        }
         Ok(self.mel.seconds())
     }
 
@@ -294,6 +314,17 @@ pub struct Frame {
     pub speaking: bool,
 }
 
+impl Default for Frame {
+    fn default() -> Self {
+        Self {
+            blendshapes: [0.0; BLENDSHAPES],
+            coefficients: Vec::new(),
+            pose_frame: 0,
+            speaking: false,
+        }
+    }
+}
+
 /// The engine: networks, the current speech, overrides and clocks' rules.
 pub struct Engine {
     face_sync: Option<FaceSync>,
@@ -307,6 +338,7 @@ pub struct Engine {
     value: [f32; BLENDSHAPES],
     weight: [f32; BLENDSHAPES],
     articulation: f32,
+    scratch: Vec<f32>,
     /// Blink settings.
     pub blinks: Blinks,
 }
@@ -356,6 +388,7 @@ impl Engine {
             value: [0.0; BLENDSHAPES],
             weight: [0.0; BLENDSHAPES],
             articulation: 1.0,
+            scratch: Vec::new(),
             blinks: Blinks::default(),
         })
     }
@@ -363,7 +396,7 @@ impl Engine {
     /// Loads the Face-Sync network from ONNX bytes; the face at rest becomes
     /// its answer to silence.
     pub fn set_face_sync(&mut self, onnx: &[u8]) -> Result<(), EngineError> {
-        let net = FaceSync::from_onnx(onnx)?;
+        let mut net = FaceSync::from_onnx(onnx)?;
         window_at(&[], 0.0, &mut self.window);
         self.rest = net.run(self.window.as_flattened())?;
         self.face_sync = Some(net);
@@ -472,9 +505,24 @@ impl Engine {
     /// blinks and head motion) while the speech is at `speech_time` (seconds
     /// into the clip being heard; `None` or outside the clip: silence).
     pub fn frame(&mut self, clock: f64, speech_time: Option<f64>) -> Result<Frame, EngineError> {
+        let mut f = Frame::default();
+        self.frame_into(clock, speech_time, &mut f)?;
+        Ok(f)
+    }
+
+    /// [`Engine::frame`] into `out`, reusing its buffers: a render loop that
+    /// keeps one `Frame` allocates nothing here per frame (see
+    /// `tests/alloc.rs` for what the network runtime does).
+    pub fn frame_into(
+        &mut self,
+        clock: f64,
+        speech_time: Option<f64>,
+        out: &mut Frame,
+    ) -> Result<(), EngineError> {
         let mut bs = self.rest;
         let mut speaking = false;
-        if let (Some(net), Some(source), Some(t)) = (&self.face_sync, &mut self.source, speech_time)
+        if let (Some(net), Some(source), Some(t)) =
+            (&mut self.face_sync, &mut self.source, speech_time)
         {
             let heard = match source {
                 Source::Clip(s) if t.is_finite() && (0.0..s.seconds).contains(&t) => {
@@ -509,21 +557,19 @@ impl Engine {
         {
             *v = (*v * (1.0 - w) + o * w).clamp(*lo, *hi);
         }
-        let coefficients = match &self.controller {
-            Some(c) => c.evaluate(&bs),
-            None => Vec::new(),
-        };
+        match &self.controller {
+            Some(c) => c.evaluate_into(&bs, &mut self.scratch, &mut out.coefficients),
+            None => out.coefficients.clear(),
+        }
         let step = if clock.is_finite() && clock > 0.0 {
             (clock * self.pose_fps + 1e-6).floor() as u64
         } else {
             0
         };
-        Ok(Frame {
-            blendshapes: bs,
-            coefficients,
-            pose_frame: ping_pong(step, self.pose_frames),
-            speaking,
-        })
+        out.blendshapes = bs;
+        out.pose_frame = ping_pong(step, self.pose_frames);
+        out.speaking = speaking;
+        Ok(())
     }
 }
 

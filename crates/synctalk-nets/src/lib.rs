@@ -44,11 +44,12 @@ pub enum NetError {
     },
 }
 
-type Plan = std::sync::Arc<TypedRunnableModel>;
+type State = tract_onnx::tract_core::plan::SimpleState<TypedFact, Box<dyn TypedOp>>;
 
-/// The Face-Sync network, optimised for a batch of one window.
+/// The Face-Sync network, optimised for a batch of one window. It keeps
+/// one tract session, reused by every run.
 pub struct FaceSync {
-    plan: Plan,
+    state: State,
 }
 
 impl std::fmt::Debug for FaceSync {
@@ -88,12 +89,13 @@ impl FaceSync {
                 why: format!("output shape {out:?}, want [1, {BLENDSHAPES}]"),
             });
         }
-        Ok(Self { plan })
+        let state = plan.spawn().map_err(load)?;
+        Ok(Self { state })
     }
 
     /// The blendshapes for one window (`CONTEXT * N_MELS` values, mel frame
     /// major).
-    pub fn run(&self, window: &[f32]) -> Result<[f32; BLENDSHAPES], NetError> {
+    pub fn run(&mut self, window: &[f32]) -> Result<[f32; BLENDSHAPES], NetError> {
         let bad = |why: String| NetError::Input {
             name: NAME.into(),
             why,
@@ -113,7 +115,7 @@ impl FaceSync {
             why: format!("{e:#}"),
         };
         let input = Tensor::from_shape(&[1, CONTEXT, N_MELS], window).map_err(run)?;
-        let out = self.plan.run(tvec!(input.into())).map_err(run)?;
+        let out = self.state.run(tvec!(input.into())).map_err(run)?;
         let view = out[0].to_plain_array_view::<f32>().map_err(run)?;
         let mut b = [0f32; BLENDSHAPES];
         for (d, s) in b.iter_mut().zip(view.iter()) {

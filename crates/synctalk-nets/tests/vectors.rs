@@ -16,7 +16,7 @@ fn matches_pytorch() {
     assert_eq!(&ishape[1..], &[CONTEXT, N_MELS]);
     assert_eq!(oshape, vec![ishape[0], BLENDSHAPES]);
     assert!(ishape[0] >= 8);
-    let net = net();
+    let mut net = net();
     let mut worst = 0f32;
     for (w, want) in inputs
         .chunks(CONTEXT * N_MELS)
@@ -33,7 +33,7 @@ fn matches_pytorch() {
 
 #[test]
 fn refuses_bad_input_and_models() {
-    let net = net();
+    let mut net = net();
     assert!(matches!(net.run(&[0.0; 10]), Err(NetError::Input { .. })));
     let mut w = vec![-5.0; CONTEXT * N_MELS];
     w[77] = f32::NAN;

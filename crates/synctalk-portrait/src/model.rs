@@ -72,22 +72,35 @@ pub struct Controller {
 impl Controller {
     /// Evaluates the MLP. `input` must hold `input_dim` values.
     pub fn evaluate(&self, input: &[f32]) -> Vec<f32> {
-        let mut x: Vec<f32> = input.to_vec();
+        let mut out = Vec::new();
+        self.evaluate_into(input, &mut Vec::new(), &mut out);
+        out
+    }
+
+    /// Evaluates the MLP into `out`, with `scratch` for the hidden layers:
+    /// once both have grown to the widest layer, nothing is allocated.
+    pub fn evaluate_into(&self, input: &[f32], scratch: &mut Vec<f32>, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend_from_slice(input);
         for l in &self.layers {
-            x = (0..l.outputs)
-                .map(|o| {
-                    let row = &l.weights[o * l.inputs..(o + 1) * l.inputs];
-                    let v = l.bias[o] + row.iter().zip(&x).map(|(w, v)| w * v).sum::<f32>();
-                    match l.activation {
-                        Activation::Linear => v,
-                        Activation::Relu => v.max(0.0),
-                        Activation::Tanh => v.tanh(),
-                        Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
-                    }
-                })
-                .collect();
+            std::mem::swap(scratch, out);
+            out.clear();
+            out.extend((0..l.outputs).map(|o| {
+                let row = &l.weights[o * l.inputs..(o + 1) * l.inputs];
+                let v = l.bias[o]
+                    + row
+                        .iter()
+                        .zip(scratch.iter())
+                        .map(|(w, v)| w * v)
+                        .sum::<f32>();
+                match l.activation {
+                    Activation::Linear => v,
+                    Activation::Relu => v.max(0.0),
+                    Activation::Tanh => v.tanh(),
+                    Activation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+                }
+            }));
         }
-        x
     }
 }
 

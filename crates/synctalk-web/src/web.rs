@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use synctalk_engine::{blendshapes, Engine, Speech, SpeechStream};
+use synctalk_engine::{blendshapes, Engine, Frame, Speech, SpeechStream};
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{request_device, GpuScene, Presenter, RenderError, Renderer, View};
@@ -114,6 +114,8 @@ struct Stats {
 pub struct WasmAvatar {
     portrait: Portrait,
     engine: Engine,
+    /// The frame being drawn (its buffers are reused).
+    frame: Frame,
     renderer: Renderer,
     scene: GpuScene,
     view: View,
@@ -231,6 +233,7 @@ impl WasmAvatar {
         let mut avatar = WasmAvatar {
             portrait: p,
             engine,
+            frame: Frame::default(),
             renderer,
             scene,
             view,
@@ -333,11 +336,18 @@ impl WasmAvatar {
         Ok(seconds)
     }
 
-    /// Starts following live speech: mono chunks at `rate` Hz pushed with
-    /// `pushStream` (a microphone, a TTS engine). Replaces any speech.
+    /// Starts following streamed speech: mono chunks at `rate` Hz pushed
+    /// with `pushStream`. `live` (a microphone): only the last seconds are
+    /// kept; otherwise (a TTS engine) the stream may run ahead of playback.
+    /// Replaces any speech.
     #[wasm_bindgen(js_name = startStream)]
-    pub fn start_stream(&mut self, rate: u32) -> Result<(), JsValue> {
-        let s = SpeechStream::new(rate).map_err(|e| js_error("BAD_AUDIO", e))?;
+    pub fn start_stream(&mut self, rate: u32, live: bool) -> Result<(), JsValue> {
+        let s = if live {
+            SpeechStream::live(rate)
+        } else {
+            SpeechStream::new(rate)
+        }
+        .map_err(|e| js_error("BAD_AUDIO", e))?;
         self.engine.set_stream(Some(s));
         Ok(())
     }
@@ -421,9 +431,11 @@ impl WasmAvatar {
             return Err(js_error("GPU_ERROR", format!("WebGPU error: {msg}")));
         }
         let t0 = now_ms();
-        let f = self
-            .engine
-            .frame(clock, speech_time)
+        // The frame's buffers are reused (taken out while it is drawn; an
+        // error leaves a fresh one for the next frame).
+        let mut f = std::mem::take(&mut self.frame);
+        self.engine
+            .frame_into(clock, speech_time, &mut f)
             .map_err(|e| js_error("BAD_AUDIO", e))?;
         let t1 = now_ms();
         if self.torso_frame != Some(f.pose_frame) {
@@ -460,11 +472,13 @@ impl WasmAvatar {
             wgpu::CurrentSurfaceTexture::Success(t)
             | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
             wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => {
+                self.frame = f;
                 return Ok(());
             }
             _ => {
                 self.surface
                     .configure(&self.renderer.context().device, &self.config);
+                self.frame = f;
                 return Ok(());
             }
         };
@@ -501,6 +515,7 @@ impl WasmAvatar {
         self.stats.speaking = f.speaking;
         self.stats.pose_frame = f.pose_frame;
         self.stats.jaw_open = f.blendshapes[blendshapes::JAW_OPEN];
+        self.frame = f;
         Ok(())
     }
 
