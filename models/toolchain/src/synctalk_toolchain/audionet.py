@@ -59,6 +59,31 @@ def jaw_contrast(jaw: np.ndarray, labels: np.ndarray) -> dict:
     return out
 
 
+def augment_voice(x, p_channel: float, vtlp: float):
+    """Speaker and channel variation on raw log-mel windows [B, 16, 80]:
+    vocal-tract-length perturbation (the band axis stretched by a factor in
+    1 ± `vtlp`, linear interpolation, edges held), then with probability
+    `p_channel` a gain and a spectral tilt (log-power offsets, ±2 nats)."""
+    import torch
+
+    B, T, F = x.shape
+    dev = x.device
+    if vtlp > 0:
+        a = 1.0 + (torch.rand(B, 1, 1, device=dev) * 2 - 1) * vtlp
+        src = (torch.arange(F, device=dev, dtype=x.dtype)[None, None, :] / a).clamp(0, F - 1)
+        lo = src.floor().long().clamp(max=F - 2)
+        w = src - lo
+        lo = lo.expand(B, T, F)
+        x = torch.gather(x, 2, lo) * (1 - w) + torch.gather(x, 2, lo + 1) * w
+    if p_channel > 0:
+        on = (torch.rand(B, 1, 1, device=dev) < p_channel).to(x.dtype)
+        gain = (torch.rand(B, 1, 1, device=dev) * 4 - 2) * on
+        tilt = (torch.rand(B, 1, 1, device=dev) * 4 - 2) * on
+        band = torch.linspace(-0.5, 0.5, F, device=dev, dtype=x.dtype)[None, None, :]
+        x = x + gain + tilt * band
+    return x
+
+
 def build(mu, sd, width=128, dropout=0.0):
     import torch
     from torch import nn
@@ -97,6 +122,10 @@ def main(argv=None) -> int:
     ap.add_argument("--dropout", type=float, default=0.3)
     ap.add_argument("--specaug", type=float, default=0.5, help="probability of SpecAugment masks per example")
     ap.add_argument("--real-weight", type=float, default=3.0)
+    ap.add_argument("--aug-channel", type=float, default=0.0,
+                    help="probability of a random gain (±2 nats) and spectral tilt (±2 nats across the bands) per example")
+    ap.add_argument("--vtlp", type=float, default=0.0,
+                    help="vocal-tract-length perturbation: warp the mel axis by a factor in 1 ± this, per example")
     args = ap.parse_args(argv)
     import torch
 
@@ -149,6 +178,8 @@ def main(argv=None) -> int:
             fi = torch.arange(80, device=dev)[None, None, :]
             m = on & (((ti >= ts) & (ti < ts + tw)) | ((fi >= f0) & (fi < f0 + fw)))
             xb = torch.where(m, net.mu.expand_as(xb), xb)
+        if args.aug_channel > 0 or args.vtlp > 0:
+            xb = augment_voice(xb, args.aug_channel, args.vtlp)
         pred = net(xb)
         loss = ((pred - Y[b]).abs() * wd).mean(1).mul(wk[b]).mean()
         opt.zero_grad()
