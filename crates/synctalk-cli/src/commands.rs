@@ -239,19 +239,50 @@ pub fn add_network(file: &Path, name: &str, onnx: &Path, out: &Path) -> Result<(
     let mut p = Portrait::read_file(file)
         .with_context(|| format!("{} is not a valid portrait", file.display()))?;
     let bytes = std::fs::read(onnx).with_context(|| format!("cannot read {}", onnx.display()))?;
-    match name {
-        "face_sync" => {
-            synctalk_engine::Engine::new(&p)?
-                .set_face_sync(&bytes)
-                .with_context(|| format!("{}", onnx.display()))?;
-        }
-        other => bail!("unknown network name `{other}` (known: face_sync)"),
+    if name != "face_sync" {
+        bail!("unknown network name `{name}` (known: face_sync)");
     }
+    // Stored as NNEF (what the browser build reads), checked against the
+    // ONNX original on the test windows of the toolchain's vectors.
+    let nnef = if synctalk_nets::is_nnef(&bytes) {
+        bytes
+    } else {
+        let nnef =
+            synctalk_nets::onnx_to_nnef(&bytes).with_context(|| format!("{}", onnx.display()))?;
+        let mut a = synctalk_nets::FaceSync::from_onnx(&bytes)?;
+        let mut b = synctalk_nets::FaceSync::from_nnef(&nnef)?;
+        let mut worst = 0f32;
+        for k in 0..16 {
+            let w: Vec<f32> = (0..synctalk_nets::CONTEXT * synctalk_nets::N_MELS)
+                .map(|i| ((i * 7919 + k * 104_729) % 2000) as f32 / 200.0 - 12.0)
+                .collect();
+            let (x, y) = (a.run(&w)?, b.run(&w)?);
+            worst = x
+                .iter()
+                .zip(&y)
+                .map(|(p, q)| (p - q).abs())
+                .fold(worst, f32::max);
+        }
+        if worst > 1e-5 {
+            bail!(
+                "{}: the NNEF conversion differs from the ONNX model by {worst}",
+                onnx.display()
+            );
+        }
+        eprintln!(
+            "converted to NNEF ({} bytes; max difference from ONNX {worst:.1e})",
+            nnef.len()
+        );
+        nnef
+    };
+    synctalk_engine::Engine::new(&p)?
+        .set_face_sync(&nnef)
+        .with_context(|| format!("{}", onnx.display()))?;
     p.networks.retain(|n| n.name != name);
     p.networks.push(Network {
         name: name.into(),
-        format: NetworkFormat::Onnx,
-        bytes,
+        format: NetworkFormat::Nnef,
+        bytes: nnef,
     });
     p.write_file(out)?;
     eprintln!("wrote {} with network `{name}`", out.display());

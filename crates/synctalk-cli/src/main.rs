@@ -88,15 +88,17 @@ enum Command {
         #[arg(long)]
         condition: Option<PathBuf>,
     },
-    /// Add a network (ONNX) to a portrait file, replacing one of the same
-    /// name; it is checked by loading it first.
+    /// Add a network to a portrait file, replacing one of the same name:
+    /// stored as NNEF (ONNX is converted and checked against the original),
+    /// loaded by the engine first.
     AddNetwork {
         /// The portrait file.
         file: PathBuf,
         /// Network name (`face_sync`).
         #[arg(long)]
         name: String,
-        /// The ONNX model.
+        /// The model: ONNX (converted to NNEF, checked against the
+        /// original) or NNEF.
         #[arg(long)]
         onnx: PathBuf,
         /// Output portrait file (default: rewrite FILE).

@@ -37,7 +37,7 @@ pub struct TalkArgs {
     /// Folder for the frames (frame_000000.png…) and timing.json.
     #[arg(long)]
     pub frames: Option<PathBuf>,
-    /// Face-Sync network (ONNX) to use instead of the portrait's own.
+    /// Face-Sync network (ONNX or NNEF) to use instead of the portrait's own.
     #[arg(long)]
     pub face_sync: Option<PathBuf>,
     /// Frames per second.

@@ -15,7 +15,7 @@ use synctalk_audio::{
     to_16k, window_at, AudioError, LogMel, MelStream, Resampler, CONTEXT, N_MELS, SAMPLE_RATE,
 };
 use synctalk_nets::{FaceSync, NetError};
-use synctalk_portrait::{Controller, Portrait};
+use synctalk_portrait::{Controller, NetworkFormat, Portrait};
 
 /// Number of blendshapes in a condition vector.
 pub const BLENDSHAPES: usize = 52;
@@ -393,10 +393,13 @@ impl Engine {
         })
     }
 
-    /// Loads the Face-Sync network from ONNX bytes; the face at rest becomes
-    /// its answer to silence.
-    pub fn set_face_sync(&mut self, onnx: &[u8]) -> Result<(), EngineError> {
-        let mut net = FaceSync::from_onnx(onnx)?;
+    /// Loads the Face-Sync network from NNEF or (with the `onnx` feature)
+    /// ONNX bytes; the face at rest becomes its answer to silence.
+    pub fn set_face_sync(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
+        self.use_face_sync(FaceSync::from_bytes(bytes)?)
+    }
+
+    fn use_face_sync(&mut self, mut net: FaceSync) -> Result<(), EngineError> {
         window_at(&[], 0.0, &mut self.window);
         self.rest = net.run(self.window.as_flattened())?;
         self.face_sync = Some(net);
@@ -406,10 +409,14 @@ impl Engine {
     /// Loads the portrait's own Face-Sync network (`face_sync` in its NETW
     /// chunks). Returns whether it had one.
     pub fn load_networks(&mut self, portrait: &Portrait) -> Result<bool, EngineError> {
-        match portrait.networks.iter().find(|n| n.name == "face_sync") {
-            Some(n) => self.set_face_sync(&n.bytes).map(|()| true),
-            None => Ok(false),
-        }
+        let Some(n) = portrait.networks.iter().find(|n| n.name == "face_sync") else {
+            return Ok(false);
+        };
+        let net = match n.format {
+            NetworkFormat::Nnef => FaceSync::from_nnef(&n.bytes)?,
+            NetworkFormat::Onnx => FaceSync::from_bytes(&n.bytes)?,
+        };
+        self.use_face_sync(net).map(|()| true)
     }
 
     /// Whether Face-Sync is loaded.

@@ -5,8 +5,12 @@
 //! (`docs/audio-features.md`) — to the frame's 52 blendshapes (MediaPipe
 //! order, `_neutral` first), each in [0, 1]. The input normalisation is part
 //! of the network: feed the raw log-mel values.
+//!
+//! Networks load from NNEF (a tar, tract-nnef: what the browser build reads,
+//! without tract's ONNX front end) or, with the default `onnx` feature, from
+//! ONNX; [`onnx_to_nnef`] converts one to the other.
 
-use tract_onnx::prelude::*;
+use tract_nnef::prelude::*;
 
 /// Mel frames per window.
 pub const CONTEXT: usize = 16;
@@ -44,7 +48,7 @@ pub enum NetError {
     },
 }
 
-type State = tract_onnx::tract_core::plan::SimpleState<TypedFact, Box<dyn TypedOp>>;
+type State = tract_nnef::tract_core::plan::SimpleState<TypedFact, Box<dyn TypedOp>>;
 
 /// The Face-Sync network, optimised for a batch of one window. It keeps
 /// one tract session, reused by every run.
@@ -60,18 +64,84 @@ impl std::fmt::Debug for FaceSync {
 
 const NAME: &str = "face_sync";
 
+/// Whether `bytes` look like a tar archive (an NNEF model).
+pub fn is_nnef(bytes: &[u8]) -> bool {
+    bytes.get(257..262) == Some(b"ustar".as_slice())
+}
+
+fn load_error(e: TractError) -> NetError {
+    NetError::Load {
+        name: NAME.into(),
+        why: format!("{e:#}"),
+    }
+}
+
+/// An ONNX Face-Sync model as a decluttered typed model with its input shape.
+#[cfg(feature = "onnx")]
+fn onnx_typed(bytes: &[u8]) -> TractResult<TypedModel> {
+    use tract_onnx::prelude::{Framework as _, InferenceModelExt as _};
+    tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))?
+        .with_input_fact(0, f32::fact([1, CONTEXT, N_MELS]).into())?
+        .into_typed()?
+        .into_decluttered()
+}
+
+/// Converts an ONNX Face-Sync model to NNEF (a tar, byte for byte the same
+/// for the same model), the form the browser build loads.
+#[cfg(feature = "onnx")]
+pub fn onnx_to_nnef(onnx: &[u8]) -> Result<Vec<u8>, NetError> {
+    let model = onnx_typed(onnx).map_err(load_error)?;
+    tract_nnef::nnef()
+        .write_to_tar_with_config(&model, Vec::new(), false, true)
+        .map_err(load_error)
+}
+
 impl FaceSync {
     /// Loads an ONNX model (input `[1, 16, 80]`, output `[1, 52]`).
+    #[cfg(feature = "onnx")]
     pub fn from_onnx(bytes: &[u8]) -> Result<Self, NetError> {
-        let load = |e: TractError| NetError::Load {
+        Self::from_typed(onnx_typed(bytes).map_err(load_error)?)
+    }
+
+    /// Loads a model in either format, told apart by its bytes (an NNEF tar
+    /// carries the `ustar` mark; anything else is read as ONNX).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NetError> {
+        if is_nnef(bytes) {
+            return Self::from_nnef(bytes);
+        }
+        #[cfg(feature = "onnx")]
+        return Self::from_onnx(bytes);
+        #[cfg(not(feature = "onnx"))]
+        Err(NetError::Load {
             name: NAME.into(),
-            why: format!("{e:#}"),
-        };
-        let plan = tract_onnx::onnx()
+            why: "not an NNEF tar (this build reads NNEF networks only; `synctalk add-network` converts ONNX)".into(),
+        })
+    }
+
+    /// Loads an NNEF model (a tar, as [`onnx_to_nnef`] writes).
+    pub fn from_nnef(bytes: &[u8]) -> Result<Self, NetError> {
+        let model = tract_nnef::nnef()
             .model_for_read(&mut std::io::Cursor::new(bytes))
+            .map_err(load_error)?;
+        Self::from_typed(model)
+    }
+
+    fn from_typed(model: TypedModel) -> Result<Self, NetError> {
+        let load = load_error;
+        let input = model
+            .input_fact(0)
             .map_err(load)?
-            .with_input_fact(0, f32::fact([1, CONTEXT, N_MELS]).into())
-            .map_err(load)?
+            .shape
+            .as_concrete()
+            .map(|s| s.to_vec());
+        if input.as_deref() != Some(&[1, CONTEXT, N_MELS]) {
+            return Err(NetError::Load {
+                name: NAME.into(),
+                why: format!("input shape {input:?}, want [1, {CONTEXT}, {N_MELS}]"),
+            });
+        }
+        let plan = model
             .into_optimized()
             .map_err(load)?
             .into_runnable()

@@ -1,34 +1,64 @@
 //! tract reproduces PyTorch's Face-Sync outputs (tests/vectors/networks/,
-//! written by the toolchain at export) to 1e-4, and refuses bad input.
+//! written by the toolchain at export) to 1e-4, from ONNX and from its NNEF
+//! conversion (what the browser loads), and refuses bad input.
 
-use synctalk_nets::{FaceSync, NetError, BLENDSHAPES, CONTEXT, N_MELS};
+use synctalk_nets::{onnx_to_nnef, FaceSync, NetError, BLENDSHAPES, CONTEXT, N_MELS};
 use synctalk_testdata::{read_npy, vectors};
 
+fn onnx() -> Vec<u8> {
+    std::fs::read(vectors("networks").join("face_sync.onnx")).expect("face_sync.onnx")
+}
+
 fn net() -> FaceSync {
-    let bytes = std::fs::read(vectors("networks").join("face_sync.onnx")).expect("face_sync.onnx");
-    FaceSync::from_onnx(&bytes).expect("loads")
+    FaceSync::from_onnx(&onnx()).expect("loads")
 }
 
 #[test]
-fn matches_pytorch() {
+fn matches_pytorch_from_onnx_and_nnef() {
     let (ishape, inputs) = read_npy(&vectors("networks").join("face_sync_inputs.npy"));
     let (oshape, outputs) = read_npy(&vectors("networks").join("face_sync_outputs.npy"));
     assert_eq!(&ishape[1..], &[CONTEXT, N_MELS]);
     assert_eq!(oshape, vec![ishape[0], BLENDSHAPES]);
     assert!(ishape[0] >= 8);
-    let mut net = net();
-    let mut worst = 0f32;
+    let onnx = onnx();
+    let nnef = onnx_to_nnef(&onnx).expect("converts");
+    assert_eq!(
+        nnef,
+        onnx_to_nnef(&onnx).expect("converts"),
+        "deterministic"
+    );
+    let t = std::time::Instant::now();
+    let mut a = FaceSync::from_onnx(&onnx).expect("onnx");
+    let onnx_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = std::time::Instant::now();
+    let mut b = FaceSync::from_nnef(&nnef).expect("nnef");
+    let nnef_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut c = FaceSync::from_bytes(&nnef).expect("sniffed");
+    eprintln!(
+        "load: ONNX {} B in {onnx_ms:.1} ms, NNEF {} B in {nnef_ms:.1} ms",
+        onnx.len(),
+        nnef.len()
+    );
+    let mut worst = [0f32; 2];
     for (w, want) in inputs
         .chunks(CONTEXT * N_MELS)
         .zip(outputs.chunks(BLENDSHAPES))
     {
-        let got = net.run(w).expect("runs");
-        for (g, e) in got.iter().zip(want) {
-            worst = worst.max((g - e).abs());
+        let (x, y) = (a.run(w).expect("runs"), b.run(w).expect("runs"));
+        assert_eq!(y, c.run(w).expect("runs"));
+        for ((g, h), e) in x.iter().zip(&y).zip(want) {
+            worst[0] = worst[0].max((g - e).abs());
+            worst[1] = worst[1].max((h - e).abs());
         }
     }
-    eprintln!("tract vs PyTorch: max abs diff {worst:e}");
-    assert!(worst <= 1e-4, "max abs diff {worst}");
+    eprintln!(
+        "tract vs PyTorch: max abs diff {:e} (ONNX), {:e} (NNEF)",
+        worst[0], worst[1]
+    );
+    assert!(
+        worst[0] <= 1e-4 && worst[1] <= 1e-4,
+        "max abs diff {worst:?}"
+    );
 }
 
 #[test]
@@ -40,5 +70,12 @@ fn refuses_bad_input_and_models() {
     let e = net.run(&w).expect_err("NaN");
     assert!(e.to_string().contains("77"), "{e}");
     let e = FaceSync::from_onnx(b"not a model").expect_err("garbage");
+    assert!(e.to_string().contains("face_sync"), "{e}");
+    // A tar that is not an NNEF model, and a truncated NNEF model.
+    let mut tar = vec![0u8; 1024];
+    tar[257..262].copy_from_slice(b"ustar");
+    assert!(FaceSync::from_bytes(&tar).is_err());
+    let nnef = onnx_to_nnef(&onnx()).expect("converts");
+    let e = FaceSync::from_nnef(&nnef[..nnef.len() / 2]).expect_err("truncated");
     assert!(e.to_string().contains("face_sync"), "{e}");
 }
