@@ -7,11 +7,10 @@
 //! [`LogMel`] owns its FFT plan and scratch buffers: computing frames
 //! allocates nothing after construction.
 
+mod fft;
 mod resample;
 
 pub use resample::{to_16k, Resampler, MAX_RATE, MIN_RATE};
-use rustfft::num_complex::Complex64;
-use std::sync::Arc;
 
 /// Sample rate the features are defined on.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -68,9 +67,9 @@ struct Filter {
 pub struct LogMel {
     filters: Vec<Filter>,
     window: [f64; WINDOW],
-    fft: Arc<dyn rustfft::Fft<f64>>,
-    buf: Vec<Complex64>,
-    scratch: Vec<Complex64>,
+    fft: fft::Fft,
+    re: Vec<f64>,
+    im: Vec<f64>,
     power: Vec<f64>,
 }
 
@@ -108,14 +107,13 @@ impl LogMel {
         let window = std::array::from_fn(|n| {
             0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / WINDOW as f64).cos()
         });
-        let fft = rustfft::FftPlanner::new().plan_fft_forward(N_FFT);
-        let scratch = vec![Complex64::default(); fft.get_inplace_scratch_len()];
+
         Self {
             filters,
             window,
-            fft,
-            buf: vec![Complex64::default(); N_FFT],
-            scratch,
+            fft: fft::Fft::new(N_FFT),
+            re: vec![0.0; N_FFT],
+            im: vec![0.0; N_FFT],
             power: vec![0.0; N_FFT / 2 + 1],
         }
     }
@@ -134,19 +132,18 @@ impl LogMel {
     /// (zeros outside it).
     fn frame_in(&mut self, part: &[f32], first: u64, k: u64, out: &mut [f32; N_MELS]) {
         let start = (k * HOP as u64) as i64 - (WINDOW / 2) as i64 - first as i64;
-        for (n, c) in self.buf.iter_mut().enumerate() {
+        for (n, (re, im)) in self.re.iter_mut().zip(&mut self.im).enumerate() {
             let s = start + n as i64;
-            let x = if n < WINDOW && s >= 0 && (s as usize) < part.len() {
+            *re = if n < WINDOW && s >= 0 && (s as usize) < part.len() {
                 f64::from(part[s as usize]) * self.window[n]
             } else {
                 0.0
             };
-            *c = Complex64::new(x, 0.0);
+            *im = 0.0;
         }
-        self.fft
-            .process_with_scratch(&mut self.buf, &mut self.scratch);
-        for (p, c) in self.power.iter_mut().zip(&self.buf) {
-            *p = c.norm_sqr();
+        self.fft.forward(&mut self.re, &mut self.im);
+        for ((p, re), im) in self.power.iter_mut().zip(&self.re).zip(&self.im) {
+            *p = re * re + im * im;
         }
         for (o, f) in out.iter_mut().zip(&self.filters) {
             let e: f64 = f
