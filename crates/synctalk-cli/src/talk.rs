@@ -43,6 +43,10 @@ pub struct TalkArgs {
     /// Frames per second.
     #[arg(long, default_value_t = 25.0)]
     pub fps: f64,
+    /// Output size: `WIDTHxHEIGHT`, or one number for the width (the height
+    /// keeps the portrait's aspect). Default: the portrait's own size.
+    #[arg(long)]
+    pub size: Option<String>,
     /// Articulation strength: the jaw and mouth blendshapes are multiplied by
     /// this (then clamped to [0, 1]); 1 leaves the network's output as is.
     #[arg(long, default_value_t = 1.0)]
@@ -128,6 +132,29 @@ impl Video {
     }
 }
 
+/// The output size from `--size` (`WxH` or a width), 16 to 4096 pixels a
+/// side; the portrait's `width` × `height` without it.
+fn output_size(size: Option<&str>, width: u32, height: u32) -> Result<(u32, u32)> {
+    let Some(s) = size else {
+        return Ok((width, height));
+    };
+    let num = |v: &str| -> Result<u32> {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (16..=4096).contains(n))
+            .with_context(|| format!("--size {s}: `{v}` is not a size from 16 to 4096 pixels"))
+    };
+    match s.split_once(['x', 'X']) {
+        Some((a, b)) => Ok((num(a)?, num(b)?)),
+        None => {
+            let w = num(s)?;
+            let h = (f64::from(w) * f64::from(height) / f64::from(width.max(1))).round() as u32;
+            Ok((w, h.clamp(16, 4096)))
+        }
+    }
+}
+
 /// Runs `synctalk render`.
 pub fn run(a: &TalkArgs) -> Result<()> {
     if !(a.fps.is_finite() && a.fps > 0.0 && a.fps <= 240.0) {
@@ -163,10 +190,11 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     let stream = SpeechStream::new(rate).with_context(|| format!("{}", a.audio.display()))?;
     engine.set_stream(Some(stream));
 
-    let cam0 = &p.camera;
+    let (w, h) = output_size(a.size.as_deref(), p.camera.width, p.camera.height)?;
+    let cam0 = &p.camera.scaled(w, h);
     let bg = match p.layer(LayerRole::Background) {
-        Some(l) => l.image()?,
-        None => Image::solid(cam0.width, cam0.height, [0, 0, 0, 255]),
+        Some(l) => l.image()?.resized(w, h),
+        None => Image::solid(w, h, [0, 0, 0, 255]),
     };
     let r = renderer()?;
     let scene = GpuScene::new(
@@ -225,10 +253,10 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         }
         let f = engine.frame(time, Some(time))?;
         let k = f.pose_frame;
-        let cam = p.frame_camera(k).context("pose-track frame")?;
+        let cam = p.frame_camera(k).context("pose-track frame")?.scaled(w, h);
         if torso_frame != Some(k) {
             let torso = match p.torso(k) {
-                Some(l) => Some(l.image()?),
+                Some(l) => Some(l.image()?.resized(w, h)),
                 None => None,
             };
             view.set_torso(&r, torso.as_ref())?;

@@ -92,6 +92,12 @@ fn speech_moves_the_jaw_and_silence_does_not() {
         } else {
             &[]
         };
+        // The silence is drawn at half size (--size), from the same views.
+        let extra: &[&str] = if a == &quiet {
+            &["--size", "256"]
+        } else {
+            extra
+        };
         let o = render(a, f, extra);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         // 1.2 s at 25 fps: 30 frames, each a PNG, placed by the audio clock.
@@ -114,6 +120,35 @@ fn speech_moves_the_jaw_and_silence_does_not() {
     );
     assert!(std_dev(&js) > 3.0 * std_dev(&jq) + 0.01, "speech {js:?}");
     check_mp4(&mp4, &fs);
+    // The half-size frames show the same picture: frame 12 of the silence,
+    // against frame 12 of the speech box-filtered to 256 px, outside the
+    // mouth (rows 150-225 at half size), matches closely.
+    let (big, small) = (
+        image_rgba(&fs.join("frame_000012.png")),
+        image_rgba(&fq.join("frame_000012.png")),
+    );
+    assert_eq!(
+        small.len(),
+        256 * 256 * 4,
+        "--size 256 gives 256x256 frames"
+    );
+    let (mut se, mut n) = (0f64, 0usize);
+    for y in (0..256).filter(|y| !(150..225).contains(y)) {
+        for x in 0..256 {
+            for c in 0..3 {
+                let mean = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                    .iter()
+                    .map(|(dx, dy)| f64::from(big[((2 * y + dy) * 512 + 2 * x + dx) * 4 + c]))
+                    .sum::<f64>()
+                    / 4.0;
+                se += (mean - f64::from(small[(y * 256 + x) * 4 + c])).powi(2);
+                n += 1;
+            }
+        }
+    }
+    let psnr = 10.0 * (255.0f64.powi(2) / (se / n as f64)).log10();
+    eprintln!("--size 256 vs the 512 render, box-filtered: {psnr:.1} dB");
+    assert!(psnr > 30.0, "--size 256 vs the 512 render: {psnr:.1} dB");
 }
 
 /// The MP4 holds the 30 frames (H.264) and the speech (AAC, 1.2 s), and
@@ -209,6 +244,14 @@ fn bad_input_is_one_clear_line() {
     let o = render(&src, &tmp("h"), &["--fps", "0"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--fps"));
+    for size in ["5", "64xbig", "100000"] {
+        let o = render(&src, &tmp("h"), &["--size", size]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains("--size"),
+            "{size}: {err}"
+        );
+    }
     // A NaN sample, no samples, a rate the front end does not take: each is
     // refused with one line that names the file and the cause.
     let wav = |name: &str, rate: u32, samples: &[f32]| {

@@ -67,6 +67,22 @@ pub enum CameraError {
 }
 
 impl Camera {
+    /// The same camera drawing a `width` × `height` image of the same view:
+    /// focal lengths and principal point scaled with the image.
+    pub fn scaled(&self, width: u32, height: u32) -> Self {
+        let sx = width as f32 / self.width.max(1) as f32;
+        let sy = height as f32 / self.height.max(1) as f32;
+        Self {
+            width,
+            height,
+            fx: self.fx * sx,
+            fy: self.fy * sy,
+            cx: self.cx * sx,
+            cy: self.cy * sy,
+            ..self.clone()
+        }
+    }
+
     /// A camera at the origin looking down +z with the principal point centred.
     pub fn centered(width: u32, height: u32, fx: f32, fy: f32) -> Self {
         Self {
