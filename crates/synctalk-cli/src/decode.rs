@@ -158,14 +158,9 @@ mod tests {
         (y, r)
     }
 
-    /// The reference: 16-bit mono 16 kHz WAV, read by hand.
+    /// The reference: 16-bit mono 16 kHz WAV.
     fn reference() -> Vec<f32> {
-        let b = std::fs::read(formats().join("../jfk_44k1_stereo.wav")).expect("reference");
-        let data = b.windows(4).position(|w| w == b"data").expect("data chunk") + 8;
-        b[data..]
-            .chunks_exact(2)
-            .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
-            .collect()
+        synctalk_testdata::read_wav_i16(&formats().join("../jfk_44k1_stereo.wav"))
     }
 
     /// Best normalised correlation of `x` with the reference over lags of

@@ -14,14 +14,9 @@ fn demo() -> Portrait {
     Portrait::read_file(&repo().join("models/demo/portrait.stk")).expect("demo portrait")
 }
 
-/// The bundled sample speech (16 kHz mono 16-bit WAV), read by hand.
+/// The bundled sample speech (16 kHz mono 16-bit WAV).
 fn jfk() -> Vec<f32> {
-    let b = std::fs::read(repo().join("www/assets/speech/jfk.wav")).expect("jfk.wav");
-    let data = b.windows(4).position(|w| w == b"data").expect("data chunk") + 8;
-    b[data..]
-        .chunks_exact(2)
-        .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
-        .collect()
+    synctalk_testdata::read_wav_i16(&repo().join("www/assets/speech/jfk.wav"))
 }
 
 fn std_dev(v: &[f32]) -> f32 {

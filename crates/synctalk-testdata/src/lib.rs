@@ -1,6 +1,7 @@
 //! Test support shared by the workspace's tests: the repository's test-vector
-//! folder and a reader for the float32 `.npy` files the Python toolchain
-//! writes there. Panics on malformed files: it is for tests only.
+//! folder, a reader for the float32 `.npy` files the Python toolchain writes
+//! there and one for 16-bit PCM WAV samples. Panics on malformed files: it is
+//! for tests only.
 
 use std::path::{Path, PathBuf};
 
@@ -47,4 +48,19 @@ pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
         path.display()
     );
     (shape, data)
+}
+
+/// The samples of a 16-bit PCM mono WAV file (as the repository's speech
+/// files are), scaled to [-1, 1): the bytes after its `data` chunk header.
+pub fn read_wav_i16(path: &Path) -> Vec<f32> {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let data = b
+        .windows(4)
+        .position(|w| w == b"data")
+        .unwrap_or_else(|| panic!("{}: no data chunk", path.display()))
+        + 8;
+    b[data..]
+        .chunks_exact(2)
+        .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
+        .collect()
 }
