@@ -26,6 +26,7 @@ mod view;
 
 pub use context::{request_device, GpuContext};
 pub use present::Presenter;
+pub use readback::{encode_texture_copy, padded_row, unpad_rows};
 pub use scene::{GpuScene, MAX_BASES, MAX_GAUSSIANS};
 pub use timing::{StageTimes, STAGES};
 pub use view::{FrameStats, RasterMode, Renderer, View};

@@ -2,7 +2,7 @@
 //! size, with every per-frame buffer it needs.
 
 use crate::kernel::{Bind, Kernel};
-use crate::readback::read_buffer;
+use crate::readback::{encode_texture_copy, padded_row, read_buffer, unpad_rows};
 use crate::scene::check_size;
 use crate::timing::{StageTimes, Timer};
 use crate::{GpuContext, GpuScene, RenderError, MAX_BASES};
@@ -310,10 +310,6 @@ fn tile_bits(tiles: [u32; 2]) -> u32 {
 
 fn res(b: &wgpu::Buffer) -> wgpu::BindingResource<'_> {
     b.as_entire_binding()
-}
-
-fn padded_row(width: u32) -> u32 {
-    (width * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT) * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT
 }
 
 impl View {
@@ -1013,28 +1009,14 @@ impl View {
     /// Copies the output texture to the CPU (native: blocks on the GPU).
     pub fn read_image(&self, r: &Renderer) -> Result<Image, RenderError> {
         let d = &r.ctx.device;
-        let row = padded_row(self.width);
         let mut encoder = d.create_command_encoder(&Default::default());
-        encoder.copy_texture_to_buffer(
-            self.output.as_image_copy(),
-            wgpu::TexelCopyBufferInfo {
-                buffer: &self.b.image_staging,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(row),
-                    rows_per_image: None,
-                },
-            },
-            self.output.size(),
-        );
+        encode_texture_copy(&mut encoder, &self.output, &self.b.image_staging);
         r.ctx.queue.submit([encoder.finish()]);
         let raw = read_buffer(d, &self.b.image_staging)?;
-        let mut img = Image::solid(self.width, self.height, [0; 4]);
-        let w = (self.width * 4) as usize;
-        for y in 0..self.height as usize {
-            img.data[y * w..(y + 1) * w]
-                .copy_from_slice(&raw[y * row as usize..y * row as usize + w]);
-        }
-        Ok(img)
+        Ok(Image {
+            width: self.width,
+            height: self.height,
+            data: unpad_rows(&raw, self.width, self.height),
+        })
     }
 }

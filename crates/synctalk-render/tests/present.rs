@@ -4,40 +4,26 @@
 
 use synctalk_gaussians::synthetic::{orbit_camera, RandomCloud};
 use synctalk_gaussians::Image;
-use synctalk_render::{GpuContext, GpuScene, Presenter, Renderer, View};
+use synctalk_render::{
+    encode_texture_copy, padded_row, unpad_rows, GpuContext, GpuScene, Presenter, Renderer, View,
+};
 
 fn read_target(r: &Renderer, tex: &wgpu::Texture) -> Vec<u8> {
     let d = &r.context().device;
     let (w, h) = (tex.width(), tex.height());
-    let row = (w * 4).div_ceil(256) * 256;
     let buf = d.create_buffer(&wgpu::BufferDescriptor {
         label: None,
-        size: u64::from(row * h),
+        size: u64::from(padded_row(w) * h),
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
     let mut e = d.create_command_encoder(&Default::default());
-    e.copy_texture_to_buffer(
-        tex.as_image_copy(),
-        wgpu::TexelCopyBufferInfo {
-            buffer: &buf,
-            layout: wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(row),
-                rows_per_image: None,
-            },
-        },
-        tex.size(),
-    );
+    encode_texture_copy(&mut e, tex, &buf);
     r.context().queue.submit([e.finish()]);
     buf.slice(..).map_async(wgpu::MapMode::Read, |_| {});
     d.poll(wgpu::PollType::wait_indefinitely()).expect("poll");
     let raw = buf.slice(..).get_mapped_range().expect("mapped").to_vec();
-    let mut out = Vec::with_capacity((w * h * 4) as usize);
-    for y in 0..h as usize {
-        out.extend_from_slice(&raw[y * row as usize..y * row as usize + (w * 4) as usize]);
-    }
-    out
+    unpad_rows(&raw, w, h)
 }
 
 #[test]

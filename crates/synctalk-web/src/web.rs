@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use synctalk_engine::{blendshapes, Engine, Frame, Speech, SpeechStream};
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
-use synctalk_render::{request_device, GpuScene, Presenter, RenderError, Renderer, View};
+use synctalk_render::{
+    encode_texture_copy, padded_row, request_device, unpad_rows, GpuScene, Presenter, RenderError,
+    Renderer, View,
+};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
@@ -545,34 +548,17 @@ impl WasmAvatar {
         let texture = self.view.output().clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let (w, h) = (texture.width(), texture.height());
-            let row = (w * 4).div_ceil(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT)
-                * wgpu::COPY_BYTES_PER_ROW_ALIGNMENT;
             let buffer = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("read pixels"),
-                size: u64::from(row) * u64::from(h),
+                size: u64::from(padded_row(w)) * u64::from(h),
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
             let mut encoder = device.create_command_encoder(&Default::default());
-            encoder.copy_texture_to_buffer(
-                texture.as_image_copy(),
-                wgpu::TexelCopyBufferInfo {
-                    buffer: &buffer,
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(row),
-                        rows_per_image: None,
-                    },
-                },
-                texture.size(),
-            );
+            encode_texture_copy(&mut encoder, &texture, &buffer);
             queue.submit([encoder.finish()]);
             let raw = map_read(&buffer).await?;
-            let mut out = Vec::with_capacity((w * h * 4) as usize);
-            for y in 0..h as usize {
-                out.extend_from_slice(&raw[y * row as usize..y * row as usize + (w * 4) as usize]);
-            }
-            Ok(js_sys::Uint8Array::from(&out[..]).into())
+            Ok(js_sys::Uint8Array::from(&unpad_rows(&raw, w, h)[..]).into())
         })
     }
 
