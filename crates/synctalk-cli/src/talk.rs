@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use synctalk_engine::{Engine, SpeechStream};
+use synctalk_engine::{Engine, Frame, SpeechStream};
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{GpuScene, View};
@@ -225,7 +225,8 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     let mut chunk = Vec::new();
     let mut n = None;
     let mut t = 0;
-    while n.is_none_or(|n| t < n) {
+    let mut f = Frame::default();
+    loop {
         // The audio clock places the frame: frame t shows time t / fps.
         let time = t as f64 / a.fps;
         // Decode until this frame's window is complete (or the file ends).
@@ -251,7 +252,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         if n.is_some_and(|n| t >= n) {
             break;
         }
-        let f = engine.frame(time, Some(time))?;
+        engine.frame_into(time, Some(time), &mut f)?;
         let k = f.pose_frame;
         let cam = p.frame_camera(k).context("pose-track frame")?.scaled(w, h);
         if torso_frame != Some(k) {
@@ -273,9 +274,12 @@ pub fn run(a: &TalkArgs) -> Result<()> {
             }
             bail!("ffmpeg stopped reading frames");
         }
-        timing.push(serde_json::json!({
-            "frame": t, "time_s": time, "pose_frame": k, "blendshapes": f.blendshapes.to_vec(),
-        }));
+        // Kept only for timing.json (a long MP4 alone must not grow this).
+        if a.frames.is_some() {
+            timing.push(serde_json::json!({
+                "frame": t, "time_s": time, "pose_frame": k, "blendshapes": f.blendshapes.to_vec(),
+            }));
+        }
         bar.inc(1);
         t += 1;
     }
