@@ -13,11 +13,7 @@ ensure_chromium
 SYNCTALK_WEB_PROFILE="${SYNCTALK_WEB_PROFILE:-wasm-test}" SYNCTALK_WASM_OPT="${SYNCTALK_WASM_OPT:-0}" scripts/web.sh
 # The reference renderer: the CLI as the Rust tests build it (their profile,
 # so after `cargo test` this compiles nothing).
-if [ "${SYNCTALK_LINT:-0}" = 1 ]; then
-    with_clippy cargo build --locked --profile test -p synctalk-cli
-else
-    cargo build --locked --profile test -p synctalk-cli
-fi
+lint_if_asked cargo build --locked --profile test -p synctalk-cli
 mkdir -p tests/browser/out
 python3 -c "import json; d = json.load(open('models/demo/parity/parity.json')); json.dump(d['frames'][0]['condition'], open('tests/browser/out/condition0.json', 'w'))"
 ./target/debug/synctalk render-portrait models/demo/portrait.stk --frame 0 \

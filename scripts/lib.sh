@@ -78,3 +78,9 @@ with_clippy() {
     RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" \
         CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" "$@"
 }
+
+# lint_if_asked CMD...: with_clippy CMD when SYNCTALK_LINT=1 (the test
+# command), CMD as it is otherwise.
+lint_if_asked() {
+    if [ "${SYNCTALK_LINT:-0}" = 1 ]; then with_clippy "$@"; else "$@"; fi
+}

@@ -36,9 +36,7 @@ echo "==> building the wasm package"
 profile="${SYNCTALK_WEB_PROFILE:-web}"
 # SYNCTALK_LINT=1 (the test command): clippy -D warnings on the workspace's
 # crates in the same compilation.
-lint=()
-[ "${SYNCTALK_LINT:-0}" = 1 ] && lint=(with_clippy)
-RUSTFLAGS="$flags" "${lint[@]}" cargo build --locked --profile "$profile" --target "$triple" --target-dir target/wasm -p synctalk-web
+RUSTFLAGS="$flags" lint_if_asked cargo build --locked --profile "$profile" --target "$triple" --target-dir target/wasm -p synctalk-web
 dist=www/dist
 rm -rf "$dist"
 mkdir -p "$dist/synctalk" "$dist/assets"
