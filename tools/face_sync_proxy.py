@@ -7,42 +7,56 @@ Report only: selecting networks on these clips would leak the test set.
 
     python tools/face_sync_proxy.py NAME=net.onnx [NAME=other.onnx ...]
 
-Needs numpy, scipy, soundfile, onnxruntime and pocketsphinx (a plain venv:
-`pip install numpy scipy soundfile onnxruntime pocketsphinx`); the phones
-are cached in /tmp/face_sync_proxy_phones.json.
+Needs numpy, onnxruntime and pocketsphinx (a plain venv: `pip install numpy
+onnxruntime pocketsphinx`) and ffmpeg: the audio is decoded to 16 kHz by the
+toolchain's own `media.load_audio`, as `synctalk-eval` does. The phones are
+cached in /tmp/face_sync_proxy_phones.json.
 """
+import json
 import os
-import sys, json, numpy as np, soundfile as sf, onnxruntime as ort
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'models', 'toolchain', 'src'))
-from synctalk_toolchain import audio as af
-from synctalk_toolchain import sync
+import sys
 
-def to16k(x, sr):
-    if sr == 16000: return x
-    from scipy.signal import resample_poly
-    from math import gcd
-    g = gcd(sr, 16000)
-    return resample_poly(x, 16000 // g, sr // g)
+import numpy as np
+import onnxruntime as ort
 
-clips = ['Obama_5s.wav','RD_Radio31_000.wav','RD_Radio36_000.wav','jfk.flac','librispeech_1088-134315-0000.wav','librispeech_2412-153948-0000.flac']
-nets = {k: ort.InferenceSession(v) for k, v in (a.split('=') for a in sys.argv[1:])}
-cache = '/tmp/face_sync_proxy_phones.json'
-try: phones = json.load(open(cache))
-except Exception: phones = {}
-res = {k: {} for k in nets}
-for c in clips:
-    x, sr = sf.read(os.path.join(os.path.dirname(__file__), '..', '..', 'shared', 'data', 'audio', '') + c, dtype='float32', always_2d=True)
-    x = to16k(x.mean(1), sr).astype(np.float32)
-    if c not in phones:
-        phones[c] = sync.phones(x)[0]
-        json.dump(phones, open(cache, 'w'))
-    mel = af.log_mel(x)
-    n = int(len(x) / 16000 * 25)
-    w = af.frame_windows(mel, n, 25.0).astype(np.float32)
-    for k, s in nets.items():
-        jaw = np.concatenate([s.run(None, {s.get_inputs()[0].name: w[i:i+1]})[0][:, 25] for i in range(n)])
-        sc = sync.articulation_contrast(phones[c], jaw, 25.0)
-        res[k][c] = (sc.best_shift, round(sc.best_contrast, 2), round(sc.contrasts[-1], 2), round(sc.contrasts[0], 2), round(float(jaw.std()), 3))
-for k, r in res.items():
-    print(k, 'mean best', round(np.mean([v[1] for v in r.values()]), 3), 'mean@-1', round(np.mean([v[2] for v in r.values()]), 3), 'mean@0', round(np.mean([v[3] for v in r.values()]), 3))
-    for c, v in r.items(): print('   ', c, v)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "models", "toolchain", "src"))
+from synctalk_toolchain import audio as af  # noqa: E402
+from synctalk_toolchain import media, sync  # noqa: E402
+
+AUDIO = os.path.join(HERE, "..", "..", "shared", "data", "audio")
+CLIPS = ["Obama_5s.wav", "RD_Radio31_000.wav", "RD_Radio36_000.wav", "jfk.flac",
+         "librispeech_1088-134315-0000.wav", "librispeech_2412-153948-0000.flac"]
+CACHE = "/tmp/face_sync_proxy_phones.json"
+JAW_OPEN = 25
+
+
+def main(argv):
+    nets = {k: ort.InferenceSession(v) for k, v in (a.split("=", 1) for a in argv)}
+    try:
+        phones = json.load(open(CACHE))
+    except (OSError, ValueError):
+        phones = {}
+    res = {k: {} for k in nets}
+    for c in CLIPS:
+        x = media.load_audio(os.path.join(AUDIO, c))
+        if c not in phones:
+            phones[c] = sync.phones(x)[0]
+            json.dump(phones, open(CACHE, "w"))
+        n = int(len(x) / 16000 * 25)
+        w = af.frame_windows(af.log_mel(x), n, 25.0).astype(np.float32)
+        for k, s in nets.items():
+            name = s.get_inputs()[0].name
+            jaw = np.concatenate([s.run(None, {name: w[i : i + 1]})[0][:, JAW_OPEN] for i in range(n)])
+            sc = sync.articulation_contrast(phones[c], jaw, 25.0)
+            res[k][c] = (sc.best_shift, round(sc.best_contrast, 2), round(sc.contrasts[-1], 2),
+                         round(sc.contrasts[0], 2), round(float(jaw.std()), 3))
+    for k, r in res.items():
+        mean = lambda i: round(float(np.mean([v[i] for v in r.values()])), 3)  # noqa: E731
+        print(k, "mean best", mean(1), "mean@-1", mean(2), "mean@0", mean(3))
+        for c, v in r.items():
+            print("   ", c, "(best shift, best, @-1, @0, jaw std)", v)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
