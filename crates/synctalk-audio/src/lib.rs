@@ -22,8 +22,13 @@ pub const WINDOW: usize = 400;
 pub const N_FFT: usize = 512;
 /// Mel bands.
 pub const N_MELS: usize = 80;
-/// Mel frames per video-frame window.
-pub const CONTEXT: usize = 16;
+/// Mel frames per video-frame window (spec v2: a second of the past for
+/// the networks' running normalisation, and [`AHEAD`] frames of the future).
+pub const CONTEXT: usize = 100;
+/// Frames of a window after its centre frame.
+pub const AHEAD: usize = 7;
+/// The window's first frame, counted back from its centre frame.
+const BEHIND: i64 = (CONTEXT - 1 - AHEAD) as i64;
 /// Added before the logarithm; `ln(LOG_FLOOR)` stands for silence.
 pub const LOG_FLOOR: f64 = 1e-6;
 const F_MIN: f64 = 20.0;
@@ -175,8 +180,9 @@ impl LogMel {
     }
 }
 
-/// The mel-frame window (16 frames) for video frame `t` at `fps`: frames
-/// `c - 8 .. c + 8` with `c = floor(100 t / fps + 0.5)`, silence outside.
+/// The mel-frame window ([`CONTEXT`] frames) for video frame `t` at `fps`:
+/// frames `c - 92 ..= c + 7` with `c = floor(100 t / fps + 0.5)`, silence
+/// outside the signal.
 pub fn frame_window(
     mel: &[[f32; N_MELS]],
     t: usize,
@@ -190,12 +196,12 @@ pub fn frame_window(
     Ok(())
 }
 
-/// Mel frames `c - 8 .. c + 8` into `out`, silence outside the signal.
+/// Mel frames `c - 92 ..= c + 7` into `out`, silence outside the signal.
 fn fill_window(mel: &[[f32; N_MELS]], c: i64, out: &mut [[f32; N_MELS]; CONTEXT]) {
     fill_window_with(c, out, |k| usize::try_from(k).ok().and_then(|k| mel.get(k)));
 }
 
-/// Mel frames `c - 8 .. c + 8` from `get` (`None`: silence) into `out`.
+/// Mel frames `c - 92 ..= c + 7` from `get` (`None`: silence) into `out`.
 fn fill_window_with<'a>(
     c: i64,
     out: &mut [[f32; N_MELS]; CONTEXT],
@@ -203,11 +209,11 @@ fn fill_window_with<'a>(
 ) {
     let floor = LOG_FLOOR.ln() as f32;
     for (j, row) in out.iter_mut().enumerate() {
-        *row = get(c - (CONTEXT / 2) as i64 + j as i64).map_or([floor; N_MELS], |f| *f);
+        *row = get(c - BEHIND + j as i64).map_or([floor; N_MELS], |f| *f);
     }
 }
 
-/// `c = floor(100 seconds + 0.5)`, the mel frame a window is centred on
+/// `c = floor(100 seconds + 0.5)`, the mel frame a window is placed on
 /// (far outside any signal when `seconds` is not finite).
 fn centre_frame(seconds: f64) -> i64 {
     if seconds.is_finite() {
@@ -217,7 +223,7 @@ fn centre_frame(seconds: f64) -> i64 {
     }
 }
 
-/// The mel-frame window centred on time `seconds` of the signal (the same
+/// The mel-frame window for time `seconds` of the signal (the same
 /// rule as [`frame_window`]: `c = floor(100 seconds + 0.5)`), silence
 /// outside the signal. For a clock that is not a whole frame count.
 pub fn window_at(mel: &[[f32; N_MELS]], seconds: f64, out: &mut [[f32; N_MELS]; CONTEXT]) {
@@ -359,14 +365,14 @@ impl MelStream {
     /// Forgets the frames before time `seconds` (live input nobody read in
     /// time: a hidden page's animation loop stops while the microphone runs).
     pub fn forget_before(&mut self, seconds: f64) {
-        let c = centre_frame(seconds) - (CONTEXT / 2) as i64;
+        let c = centre_frame(seconds) - BEHIND;
         if c > self.read_from as i64 {
             self.read_from = c as u64;
             self.trim();
         }
     }
 
-    /// The window centred on time `seconds` of the stream (as
+    /// The window for time `seconds` of the stream (as
     /// [`window_at`]); frames not computed yet (the future) or forgotten
     /// are silence. Frames before this window are forgotten: read windows
     /// in time order.

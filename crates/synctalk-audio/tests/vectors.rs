@@ -53,16 +53,23 @@ fn reproduces_the_toolchain_vectors() {
 
 #[test]
 fn windows_and_bad_input() {
-    let mel: Vec<[f32; N_MELS]> = (0..30).map(|k| [k as f32; N_MELS]).collect();
+    let mel: Vec<[f32; N_MELS]> = (0..130).map(|k| [k as f32; N_MELS]).collect();
     let mut w = [[0f32; N_MELS]; CONTEXT];
     let floor = 1e-6f64.ln() as f32;
-    frame_window(&mel, 3, 25.0, &mut w).expect("window");
-    assert_eq!(w[0][0], 4.0);
-    assert_eq!(w[15][0], 19.0);
+    let col = |w: &[[f32; N_MELS]; CONTEXT]| w.iter().map(|r| r[0]).collect::<Vec<_>>();
+    // Video frame 25 (1 s) at 25 fps: mel frames 8..=107, row 92 = mel frame 100.
+    frame_window(&mel, 25, 25.0, &mut w).expect("window");
+    assert_eq!(col(&w), (8..108).map(|k| k as f32).collect::<Vec<_>>());
+    // Frame 0: 92 rows of padding, then mel frames 0..=7.
     frame_window(&mel, 0, 25.0, &mut w).expect("window");
-    assert_eq!((w[7][0], w[8][0]), (floor, 0.0));
+    assert!(col(&w)[..92].iter().all(|&v| v == floor));
+    assert_eq!(col(&w)[92..], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+    // Frame 33 (1.32 s): mel frames 40..=139, of which 130.. are past the end.
+    frame_window(&mel, 33, 25.0, &mut w).expect("window");
+    assert_eq!((w[0][0], w[89][0], w[90][0]), (40.0, 129.0, floor));
+    // 30 fps rounds to the nearest mel frame.
     frame_window(&mel, 1, 30.0, &mut w).expect("window");
-    assert_eq!(w[8][0], 3.0);
+    assert_eq!(w[92][0], 3.0);
     assert_eq!(
         frame_window(&mel, 1, 0.0, &mut w),
         Err(AudioError::FrameRate(0.0))

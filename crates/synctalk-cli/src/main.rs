@@ -1,6 +1,7 @@
 //! `synctalk`: the command-line face of SyncTalk Web.
 
 mod bench;
+mod bench_audio;
 mod commands;
 mod decode;
 mod image_io;
@@ -122,6 +123,9 @@ enum Command {
     },
     /// Time each render stage on random Gaussians (SH degree 3).
     Bench(bench::BenchArgs),
+    /// Time the audio side per displayed frame: speech pushed in small
+    /// chunks, log-mel, Face-Sync, controller (CPU, one thread).
+    BenchAudio(bench_audio::BenchAudioArgs),
     /// Render a portrait speaking an audio file, frame by frame (PNGs and timing.json).
     Render(talk::TalkArgs),
 }
@@ -184,6 +188,7 @@ fn main() -> ExitCode {
             output,
         } => commands::set_meta(&file, &key, &json, output.as_deref().unwrap_or(&file)),
         Command::Bench(args) => bench::run(&args),
+        Command::BenchAudio(args) => bench_audio::run(&args),
         Command::Render(args) => talk::run(&args),
     };
     match result {

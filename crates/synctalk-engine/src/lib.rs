@@ -15,6 +15,9 @@ use synctalk_audio::{
     to_16k, window_at, AudioError, LogMel, MelStream, Resampler, CONTEXT, N_MELS, SAMPLE_RATE,
 };
 use synctalk_nets::{FaceSync, NetError};
+
+// The front end cuts the windows the networks read.
+const _: () = assert!(CONTEXT == synctalk_nets::CONTEXT && N_MELS == synctalk_nets::N_MELS);
 use synctalk_portrait::{Controller, NetworkFormat, Portrait};
 
 /// Number of blendshapes in a condition vector.

@@ -1,10 +1,10 @@
 //! The portrait's audio networks, run with [tract](https://github.com/sonos/tract).
 //!
-//! **Face-Sync** maps one log-mel window — 16 frames × 80 bands centred on a
-//! video frame, exactly as `synctalk-audio` computes them
-//! (`docs/audio-features.md`) — to the frame's 52 blendshapes (MediaPipe
-//! order, `_neutral` first), each in [0, 1]. The input normalisation is part
-//! of the network: feed the raw log-mel values.
+//! **Face-Sync** maps one log-mel window — 100 frames × 80 bands, the last 7
+//! after the video frame's time, exactly as `synctalk-audio` computes them
+//! (`docs/audio-features.md`, spec v2) — to the frame's 52 blendshapes
+//! (MediaPipe order, `_neutral` first), each in [0, 1]. The input
+//! normalisation is part of the network: feed the raw log-mel values.
 //!
 //! Networks load from NNEF (a tar, tract-nnef: what the browser build reads,
 //! without tract's ONNX front end) or, with the default `onnx` feature, from
@@ -12,8 +12,8 @@
 
 use tract_nnef::prelude::*;
 
-/// Mel frames per window.
-pub const CONTEXT: usize = 16;
+/// Mel frames per window (`synctalk_audio::CONTEXT`, spec v2).
+pub const CONTEXT: usize = 100;
 /// Mel bands.
 pub const N_MELS: usize = 80;
 /// Blendshapes out.
@@ -98,7 +98,7 @@ pub fn onnx_to_nnef(onnx: &[u8]) -> Result<Vec<u8>, NetError> {
 }
 
 impl FaceSync {
-    /// Loads an ONNX model (input `[1, 16, 80]`, output `[1, 52]`).
+    /// Loads an ONNX model (input `[1, 100, 80]`, output `[1, 52]`).
     #[cfg(feature = "onnx")]
     pub fn from_onnx(bytes: &[u8]) -> Result<Self, NetError> {
         Self::from_typed(onnx_typed(bytes).map_err(load_error)?)
@@ -138,7 +138,10 @@ impl FaceSync {
         if input.as_deref() != Some(&[1, CONTEXT, N_MELS]) {
             return Err(NetError::Load {
                 name: NAME.into(),
-                why: format!("input shape {input:?}, want [1, {CONTEXT}, {N_MELS}]"),
+                why: format!(
+                    "input shape {input:?}, want [1, {CONTEXT}, {N_MELS}] (audio-features spec v2; \
+                     a network made for v1's 16-frame windows must be re-exported)"
+                ),
             });
         }
         let plan = model

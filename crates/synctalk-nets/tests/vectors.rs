@@ -1,4 +1,4 @@
-//! tract reproduces PyTorch's Face-Sync outputs (tests/vectors/networks/,
+//! tract reproduces the toolchain's Face-Sync outputs (tests/vectors/networks/,
 //! written by the toolchain at export) to 1e-4, from ONNX and from its NNEF
 //! conversion (what the browser loads), and refuses bad input.
 
@@ -14,7 +14,7 @@ fn net() -> FaceSync {
 }
 
 #[test]
-fn matches_pytorch_from_onnx_and_nnef() {
+fn matches_the_toolchain_from_onnx_and_nnef() {
     let (ishape, inputs) = read_npy(&vectors("networks").join("face_sync_inputs.npy"));
     let (oshape, outputs) = read_npy(&vectors("networks").join("face_sync_outputs.npy"));
     assert_eq!(&ishape[1..], &[CONTEXT, N_MELS]);
@@ -52,7 +52,7 @@ fn matches_pytorch_from_onnx_and_nnef() {
         }
     }
     eprintln!(
-        "tract vs PyTorch: max abs diff {:e} (ONNX), {:e} (NNEF)",
+        "tract vs the toolchain: max abs diff {:e} (ONNX), {:e} (NNEF)",
         worst[0], worst[1]
     );
     assert!(

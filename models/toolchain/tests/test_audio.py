@@ -73,20 +73,20 @@ def test_tone_lands_in_its_band_and_silence_is_the_floor():
     assert np.all(silent == np.log(1e-6))
 
 
-def test_frame_windows_are_centred_and_padded():
-    mel = np.arange(30 * 80, dtype=np.float64).reshape(30, 80)
-    w = audio.frame_windows(mel, num_video_frames=8, fps=25.0)
+def test_frame_windows_reach_a_second_back_and_70_ms_ahead():
+    mel = np.arange(130 * 80, dtype=np.float64).reshape(130, 80)
+    w = audio.frame_windows(mel, num_video_frames=34, fps=25.0)
     floor = np.log(1e-6)
-    assert w.shape == (8, 16, 80)
-    # Video frame 0 is centred on mel frame 0: rows 0..7 are padding.
-    assert np.all(w[0, :8] == floor) and np.all(w[0, 8:] == mel[0:8])
-    # Video frame 3 (120 ms): mel frames 4..19.
-    assert np.all(w[3] == mel[4:20])
-    # Video frame 7 (280 ms): mel frames 20..35, of which 30..35 are past the end.
-    assert np.all(w[7, :10] == mel[20:30]) and np.all(w[7, 10:] == floor)
+    assert w.shape == (34, 100, 80) and audio.CONTEXT == 100 and audio.AHEAD == 7
+    # Video frame 0 is at mel frame 0: rows 0..91 are padding, 92..99 mel frames 0..7.
+    assert np.all(w[0, :92] == floor) and np.all(w[0, 92:] == mel[0:8])
+    # Video frame 25 (1 s): mel frames 8..107, centre row 92 = mel frame 100.
+    assert np.all(w[25] == mel[8:108]) and np.all(w[25, 92] == mel[100])
+    # Video frame 33 (1.32 s): mel frames 40..139, of which 130..139 are past the end.
+    assert np.all(w[33, :90] == mel[40:130]) and np.all(w[33, 90:] == floor)
     # 30 fps rounds to the nearest mel frame.
     w30 = audio.frame_windows(mel, num_video_frames=2, fps=30.0)
-    assert np.all(w30[1, 8] == mel[3])
+    assert np.all(w30[1, 92] == mel[3])
 
 
 def test_bad_input_is_refused():

@@ -11,11 +11,12 @@ N_MELS = 80
 F_MIN = 20.0
 F_MAX = 7600.0
 LOG_FLOOR = 1e-6
-CONTEXT = 16  # mel frames per video frame window
+CONTEXT = 100  # mel frames per video frame window
+AHEAD = 7  # of them after the centre frame (70 ms; the window reaches 82.5 ms ahead)
 MEL_FPS = SAMPLE_RATE // HOP  # 100
 
 PARAMS = {
-    "version": 1,
+    "version": 2,
     "sample_rate": SAMPLE_RATE,
     "hop": HOP,
     "window": WINDOW,
@@ -25,6 +26,7 @@ PARAMS = {
     "f_max": F_MAX,
     "log_floor": LOG_FLOOR,
     "context": CONTEXT,
+    "ahead": AHEAD,
     "mel_scale": "htk",
     "window_fn": "periodic hann",
 }
@@ -77,13 +79,14 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
 
 
 def frame_windows(mel: np.ndarray, num_video_frames: int, fps: float) -> np.ndarray:
-    """[T, 16, 80] windows of mel frames centred on each video frame."""
+    """[T, CONTEXT, 80] windows of mel frames for each video frame: the
+    frame nearest its time and the CONTEXT - 1 - AHEAD before, AHEAD after."""
     floor = np.log(LOG_FLOOR)
     k = mel.shape[0]
     out = np.full((num_video_frames, CONTEXT, N_MELS), floor, dtype=np.float64)
     for t in range(num_video_frames):
         c = int(np.floor(MEL_FPS * t / fps + 0.5))
-        lo, hi = c - CONTEXT // 2, c + CONTEXT // 2
+        lo, hi = c - (CONTEXT - 1 - AHEAD), c + AHEAD + 1
         a, b = max(lo, 0), min(hi, k)
         if a < b:
             out[t, a - lo : b - lo] = mel[a:b]

@@ -102,11 +102,10 @@ def step_audio(ctx: Context) -> dict:
     if sr != audio.SAMPLE_RATE:
         raise PrepareError(f"aud.wav is {sr} Hz, expected {audio.SAMPLE_RATE}")
     mel = audio.log_mel(pcm.astype(np.float64) / 32768.0)
-    n = len(ctx.frames())
-    windows = audio.frame_windows(mel, n, ctx.fps)
+    # The networks' windows (audio.frame_windows) are cut from these frames
+    # when needed: stored, they would take 32 KB per video frame.
     np.save(ctx.out / "aud_mel.npy", mel.astype(np.float32))
-    np.save(ctx.out / "aud_windows.npy", windows.astype(np.float32))
-    return {"mel_frames": int(mel.shape[0]), "windows": list(windows.shape), "spec": "docs/audio-features.md v1"}
+    return {"mel_frames": int(mel.shape[0]), "spec": f"docs/audio-features.md v{audio.PARAMS['version']}"}
 
 
 def step_landmarks(ctx: Context) -> dict:

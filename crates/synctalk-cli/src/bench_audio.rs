@@ -1,0 +1,89 @@
+//! `synctalk bench-audio`: the per-frame CPU cost of the audio side (speech
+//! pushed in small chunks as a microphone delivers it, resampling, log-mel,
+//! the Face-Sync network, the controller), on the calling thread.
+
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use synctalk_engine::{Engine, Frame, SpeechStream};
+use synctalk_portrait::Portrait;
+
+use crate::decode::AudioReader;
+
+/// Arguments of `synctalk bench-audio`.
+#[derive(clap::Args)]
+pub struct BenchAudioArgs {
+    /// The portrait (its face_sync network and controller are timed).
+    #[arg(long)]
+    portrait: PathBuf,
+    /// Speech to follow (any format `synctalk render` reads).
+    #[arg(long)]
+    audio: PathBuf,
+    /// Frames per second of the simulated display.
+    #[arg(long, default_value_t = 60.0)]
+    fps: f64,
+    /// Samples per pushed chunk (128 is a WebAudio render quantum).
+    #[arg(long, default_value_t = 512)]
+    chunk: usize,
+}
+
+/// Runs `synctalk bench-audio`.
+pub fn run(a: &BenchAudioArgs) -> Result<()> {
+    if !(a.fps.is_finite() && a.fps > 0.0 && a.fps <= 1000.0) || a.chunk == 0 {
+        bail!("--fps must be in (0, 1000] and --chunk positive");
+    }
+    let p = Portrait::read_file(&a.portrait)
+        .with_context(|| format!("{} is not a valid portrait", a.portrait.display()))?;
+    let mut engine = Engine::new(&p)?;
+    if !engine.load_networks(&p)? {
+        bail!("{} has no face_sync network", a.portrait.display());
+    }
+    let mut audio = AudioReader::open(&a.audio)?;
+    let rate = audio.rate();
+    let mut pcm = Vec::new();
+    let mut chunk = Vec::new();
+    while audio.next_chunk(&mut chunk)? {
+        pcm.extend_from_slice(&chunk);
+        chunk.clear();
+    }
+    if pcm.is_empty() {
+        bail!("{}: no audio samples", a.audio.display());
+    }
+    engine.set_stream(Some(SpeechStream::live(rate)?));
+    let mut f = Frame::default();
+    let mut times = Vec::new();
+    let (mut pushed, mut frame) = (0usize, 0u64);
+    loop {
+        let t = frame as f64 / a.fps;
+        // What the microphone delivered by the time this frame is drawn.
+        let due = (((t + SpeechStream::WINDOW_AHEAD) * f64::from(rate)) as usize).min(pcm.len());
+        let t0 = std::time::Instant::now();
+        while pushed < due {
+            let end = (pushed + a.chunk).min(due);
+            engine
+                .stream_mut()
+                .context("speech stream")?
+                .push(&pcm[pushed..end])?;
+            pushed = end;
+        }
+        engine.frame_into(t, Some(t), &mut f)?;
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+        if pushed >= pcm.len() {
+            break;
+        }
+        frame += 1;
+    }
+    let speaking = times.len();
+    times.sort_by(f64::total_cmp);
+    let mean = times.iter().sum::<f64>() / speaking as f64;
+    let p95 = times[(speaking * 95 / 100).min(speaking - 1)];
+    println!(
+        "{speaking} frames at {} fps from {} Hz audio in {}-sample chunks: mean {mean:.3} ms, \
+         median {:.3} ms, p95 {p95:.3} ms, max {:.3} ms per frame (one thread)",
+        a.fps,
+        rate,
+        a.chunk,
+        times[speaking / 2],
+        times[speaking - 1]
+    );
+    Ok(())
+}
