@@ -47,10 +47,12 @@ pub struct TalkArgs {
     /// keeps the portrait's aspect). Default: the portrait's own size.
     #[arg(long)]
     pub size: Option<String>,
-    /// Articulation strength: the jaw and mouth blendshapes are multiplied by
-    /// this (then clamped to [0, 1]); 1 leaves the network's output as is.
-    #[arg(long, default_value_t = 1.0)]
-    pub articulation: f32,
+    /// Articulation strength: the jaw and mouth blendshapes' departure from
+    /// the face at rest is multiplied by this (then clamped to the trained
+    /// range); 1 leaves the network's output as is. Default: the portrait's
+    /// own (META `articulation`, else 1).
+    #[arg(long)]
+    pub articulation: Option<f32>,
 }
 
 /// An MP4 being written by ffmpeg from raw RGBA frames on its stdin.
@@ -160,13 +162,17 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     if !(a.fps.is_finite() && a.fps > 0.0 && a.fps <= 240.0) {
         bail!("--fps {} must be in (0, 240]", a.fps);
     }
-    if !(a.articulation.is_finite() && (0.0..=10.0).contains(&a.articulation)) {
-        bail!("--articulation {} must be in [0, 10]", a.articulation);
+    if let Some(x) = a.articulation {
+        if !(x.is_finite() && (0.0..=10.0).contains(&x)) {
+            bail!("--articulation {x} must be in [0, 10]");
+        }
     }
     let p = Portrait::read_file(&a.portrait)
         .with_context(|| format!("{} is not a valid portrait", a.portrait.display()))?;
     let mut engine = Engine::new(&p)?;
-    engine.set_articulation(a.articulation)?;
+    if let Some(x) = a.articulation {
+        engine.set_articulation(x)?;
+    }
     match &a.face_sync {
         Some(path) => engine.set_face_sync(
             &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,

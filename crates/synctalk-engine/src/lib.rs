@@ -263,6 +263,25 @@ pub fn ping_pong(t: u64, len: usize) -> usize {
     }
 }
 
+/// The portrait's own articulation strength (`extra.articulation`, a number
+/// in [0, 10], measured by `synctalk-eval calibrate`: how much the speech's
+/// mouth shapes must be amplified for the rendered lips to open as far as
+/// the person's did), else 1.
+fn articulation(p: &Portrait) -> Result<f32, EngineError> {
+    match p.meta.extra.get("articulation") {
+        None => Ok(1.0),
+        Some(v) => v
+            .as_f64()
+            .map(|a| a as f32)
+            .filter(|a| (0.0..=10.0).contains(a))
+            .ok_or_else(|| {
+                EngineError::Portrait(format!(
+                    "META extra.articulation: {v} is not a number in [0, 10]"
+                ))
+            }),
+    }
+}
+
 /// The range of each blendshape that the portrait was trained on, from its
 /// metadata (`extra.condition_range = {"min": [52], "max": [52]}`), else
 /// [0, 1]. The deformation is only known inside it: a value outside (an
@@ -390,7 +409,7 @@ impl Engine {
             window: [[0.0; N_MELS]; CONTEXT],
             value: [0.0; BLENDSHAPES],
             weight: [0.0; BLENDSHAPES],
-            articulation: 1.0,
+            articulation: articulation(portrait)?,
             scratch: Vec::new(),
             blinks: Blinks::default(),
         })
@@ -453,8 +472,9 @@ impl Engine {
         }
     }
 
-    /// Multiplies the jaw and mouth blendshapes from speech (then clamps to
-    /// [0, 1]); 1 leaves the network's output as is.
+    /// Amplifies the jaw and mouth blendshapes' departure from the face at
+    /// rest (then clamps to the trained range); 1 leaves the network's output
+    /// as is. Starts at the portrait's own value ([`Engine::articulation`]).
     pub fn set_articulation(&mut self, a: f32) -> Result<(), EngineError> {
         if !(a.is_finite() && (0.0..=10.0).contains(&a)) {
             return Err(EngineError::Portrait(format!(
@@ -463,6 +483,11 @@ impl Engine {
         }
         self.articulation = a;
         Ok(())
+    }
+
+    /// The articulation strength in use.
+    pub fn articulation(&self) -> f32 {
+        self.articulation
     }
 
     /// Overrides blendshape `name` with `value`, blended by `weight` (0: the
@@ -550,9 +575,9 @@ impl Engine {
                 speaking = true;
             }
         }
-        for (i, v) in bs.iter_mut().enumerate() {
+        for (i, (v, r)) in bs.iter_mut().zip(&self.rest).enumerate() {
             if blendshapes::is_mouth(i) {
-                *v *= self.articulation;
+                *v = r + (*v - r) * self.articulation;
             }
         }
         let blink = self.blinks.at(clock);

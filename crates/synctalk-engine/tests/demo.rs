@@ -261,3 +261,47 @@ fn ten_minutes_stay_in_sync() {
         assert!(last > 590.0, "{last} s");
     }
 }
+
+/// The portrait's own articulation strength (META `articulation`) amplifies
+/// the mouth's departure from rest: the face at rest is unchanged, a mouth
+/// shape twice as far from it (inside the trained range); a bad value is an
+/// error naming the field.
+#[test]
+fn the_portraits_articulation_scales_the_mouth_around_rest() {
+    let mut p = demo();
+    p.meta.extra.remove("articulation");
+    let x = jfk();
+    let run = |p: &Portrait| {
+        let mut e = Engine::new(p).expect("engine");
+        e.load_networks(p).expect("networks");
+        e.blinks.amplitude = 0.0;
+        let rest = e.frame(0.0, None).expect("rest").blendshapes;
+        e.set_speech(Some(Speech::new(&x, 16_000).expect("speech")));
+        let t = 2.0;
+        (
+            e.articulation(),
+            rest,
+            e.frame(t, Some(t)).expect("frame").blendshapes,
+        )
+    };
+    let (a1, rest1, f1) = run(&p);
+    p.meta
+        .extra
+        .insert("articulation".into(), serde_json::json!(2.0));
+    let (a2, rest2, f2) = run(&p);
+    assert_eq!((a1, a2), (1.0, 2.0));
+    assert_eq!(rest1, rest2, "the face at rest does not move");
+    let jaw = blendshapes::JAW_OPEN;
+    let (d1, d2) = (f1[jaw] - rest1[jaw], f2[jaw] - rest2[jaw]);
+    assert!(d1 > 0.02, "the jaw opens on speech: {d1}");
+    assert!((d2 - 2.0 * d1).abs() < 1e-5, "{d1} then {d2}");
+    assert_eq!(
+        f1[blendshapes::EYE_BLINK_LEFT],
+        f2[blendshapes::EYE_BLINK_LEFT]
+    );
+    p.meta
+        .extra
+        .insert("articulation".into(), serde_json::json!("loud"));
+    let e = Engine::new(&p).err().expect("bad articulation");
+    assert!(e.to_string().contains("extra.articulation"), "{e}");
+}

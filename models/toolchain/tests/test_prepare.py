@@ -234,3 +234,20 @@ def test_variable_frame_rate_input_is_resampled(clip, tmp_path):
     s = d["steps"]["decode"]
     assert s["source_variable_frame_rate"] is True
     assert d["frames"] == 50 and abs(s["video_seconds"] - 2.0) < 0.05
+
+
+def test_articulation_calibration_on_the_persons_own_frames(prepared):
+    """A 'portrait' that is the person's own video needs no amplification;
+    one that showed the same picture for twice the mouth shapes needs 0.5x."""
+    import numpy as np
+
+    from synctalk_toolchain import evaluate
+
+    out, _ = prepared
+    frames = sorted((out / "frames").glob("*.jpg"))
+    bs = np.load(out / "blendshapes.npy").astype(np.float64)
+    own = evaluate.calibrate(frames, {"frames": [{"blendshapes": b.tolist()} for b in bs]}, out)
+    assert 0.85 < own["slope"] < 1.15 and own["articulation"] < 1.2, own
+    doubled = bs.mean(0) + 2 * (bs - bs.mean(0))
+    half = evaluate.calibrate(frames, {"frames": [{"blendshapes": b.tolist()} for b in doubled]}, out)
+    assert abs(half["slope"] - own["slope"] / 2) < 0.02, (own, half)

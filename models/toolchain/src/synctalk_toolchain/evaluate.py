@@ -6,6 +6,17 @@ they were rendered from: MediaPipe landmarks and blendshapes on every frame,
 pocketsphinx phones of the audio, then the articulation contrast per picture
 shift (sync.py) and the mouth in silences longer than 300 ms (MediaPipe
 jawOpen must stay below 0.1).
+
+`synctalk-eval calibrate --frames DIR --dataset DS [-o articulation.json]`
+measures how far a portrait's rendered lips open for the mouth shapes it is
+given, against how far the person's own lips opened for the same shapes:
+on the prepared dataset DS the lip aperture is fitted as a linear function of
+the blendshapes (the person's own frames); on DIR (the portrait rendered by
+`synctalk render --frames`, any speech, with its `timing.json`) MediaPipe's
+aperture is regressed on that function of the rendered blendshapes. A slope
+below 1 means the portrait under-articulates; the articulation strength
+1/slope (clamped to 1-3) is written to `-o` as a JSON number, for `synctalk
+set-meta PORTRAIT --key articulation --json articulation.json`.
 """
 from __future__ import annotations
 
@@ -61,6 +72,30 @@ def score_frames(frames: list[Path], audio: np.ndarray, fps: float, transcript: 
     }
 
 
+def calibrate(frames: list[Path], timing: dict, dataset: Path, fps: float = 25.0) -> dict:
+    """The articulation calibration (see the module's doc)."""
+    bs = np.load(dataset / "blendshapes.npy").astype(np.float64)
+    real = sync.lip_aperture(np.load(dataset / "landmarks.npy"))
+    x = np.hstack([bs, np.ones((len(bs), 1))])
+    w = np.linalg.solve(x.T @ x + 1e-3 * np.eye(x.shape[1]), x.T @ real)
+    fit_r = float(np.corrcoef(x @ w, real)[0, 1])
+    given = np.array([f["blendshapes"] for f in timing["frames"]], np.float64)[: len(frames)]
+    track = landmarks.track(frames, fps)
+    ok = ~track.missing[: len(given)]
+    rendered = sync.lip_aperture(track.landmarks)[: len(given)][ok]
+    implied = (np.hstack([given, np.ones((len(given), 1))]) @ w)[ok]
+    if len(implied) < 10 or implied.std() < 1e-6:
+        raise sync.AlignError("the rendered mouth does not move: nothing to calibrate")
+    slope = float(np.cov(implied, rendered)[0, 1] / implied.var(ddof=1))
+    return {
+        "articulation": round(float(np.clip(1.0 / max(slope, 1e-6), 1.0, 3.0)), 3),
+        "slope": round(slope, 4),
+        "rendered_vs_implied_r": round(float(np.corrcoef(implied, rendered)[0, 1]), 4),
+        "aperture_fit_r_on_the_dataset": round(fit_r, 4),
+        "frames": int(ok.sum()),
+    }
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="synctalk-eval", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -70,11 +105,26 @@ def main(argv=None) -> int:
     s.add_argument("--fps", type=float, default=25.0)
     s.add_argument("--transcript", default=None)
     s.add_argument("-o", "--output", type=Path)
+    c = sub.add_parser("calibrate", help="the portrait's articulation strength, from frames rendered with timing.json")
+    c.add_argument("--frames", type=Path, required=True)
+    c.add_argument("--dataset", type=Path, required=True)
+    c.add_argument("-o", "--output", type=Path)
     args = ap.parse_args(argv)
     frames = sorted(args.frames.glob("*.png")) or sorted(args.frames.glob("*.jpg"))
     if not frames:
         print(f"synctalk-eval: no frames in {args.frames}", file=sys.stderr)
         return 1
+    if args.cmd == "calibrate":
+        try:
+            timing = json.loads((args.frames / "timing.json").read_text())
+            report = calibrate(frames, timing, args.dataset)
+        except (OSError, ValueError, KeyError, sync.AlignError) as e:
+            print(f"synctalk-eval: {e}", file=sys.stderr)
+            return 1
+        if args.output:
+            args.output.write_text(json.dumps(report["articulation"]) + "\n")
+        print(json.dumps(report, indent=1))
+        return 0
     try:
         audio = media.load_audio(args.audio)
         report = score_frames(frames, audio, args.fps, args.transcript)
