@@ -162,16 +162,11 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     if !(a.fps.is_finite() && a.fps > 0.0 && a.fps <= 240.0) {
         bail!("--fps {} must be in (0, 240]", a.fps);
     }
-    if let Some(x) = a.articulation {
-        if !(x.is_finite() && (0.0..=10.0).contains(&x)) {
-            bail!("--articulation {x} must be in [0, 10]");
-        }
-    }
     let p = Portrait::read_file(&a.portrait)
         .with_context(|| format!("{} is not a valid portrait", a.portrait.display()))?;
     let mut engine = Engine::new(&p)?;
     if let Some(x) = a.articulation {
-        engine.set_articulation(x)?;
+        engine.set_articulation(x).context("--articulation")?;
     }
     match &a.face_sync {
         Some(path) => engine.set_face_sync(

@@ -15,10 +15,10 @@ use synctalk_audio::{
     to_16k, window_at, AudioError, LogMel, MelStream, Resampler, CONTEXT, N_MELS, SAMPLE_RATE,
 };
 use synctalk_nets::{FaceSync, NetError};
+use synctalk_portrait::{Controller, NetworkFormat, Portrait};
 
 // The front end cuts the windows the networks read.
 const _: () = assert!(CONTEXT == synctalk_nets::CONTEXT && N_MELS == synctalk_nets::N_MELS);
-use synctalk_portrait::{Controller, NetworkFormat, Portrait};
 
 /// Number of blendshapes in a condition vector.
 pub const BLENDSHAPES: usize = 52;
@@ -54,6 +54,9 @@ pub enum EngineError {
     /// The portrait cannot be driven.
     #[error("portrait: {0}")]
     Portrait(String),
+    /// An articulation strength outside 0 to 10 (or not a number).
+    #[error("articulation {0} must be in [0, 10]")]
+    Articulation(f32),
 }
 
 /// A speech clip, ready to be followed: its log-mel frames at 100 per second.
@@ -273,13 +276,18 @@ fn articulation(p: &Portrait) -> Result<f32, EngineError> {
         Some(v) => v
             .as_f64()
             .map(|a| a as f32)
-            .filter(|a| (0.0..=10.0).contains(a))
+            .filter(|&a| valid_articulation(a))
             .ok_or_else(|| {
                 EngineError::Portrait(format!(
                     "META extra.articulation: {v} is not a number in [0, 10]"
                 ))
             }),
     }
+}
+
+/// Articulation strengths the engine takes: finite, 0 to 10.
+fn valid_articulation(a: f32) -> bool {
+    a.is_finite() && (0.0..=10.0).contains(&a)
 }
 
 /// The range of each blendshape that the portrait was trained on, from its
@@ -476,10 +484,8 @@ impl Engine {
     /// rest (then clamps to the trained range); 1 leaves the network's output
     /// as is. Starts at the portrait's own value ([`Engine::articulation`]).
     pub fn set_articulation(&mut self, a: f32) -> Result<(), EngineError> {
-        if !(a.is_finite() && (0.0..=10.0).contains(&a)) {
-            return Err(EngineError::Portrait(format!(
-                "articulation {a} must be in [0, 10]"
-            )));
+        if !valid_articulation(a) {
+            return Err(EngineError::Articulation(a));
         }
         self.articulation = a;
         Ok(())

@@ -67,13 +67,15 @@ class VisemeHead:
 
     def speech(self, f: np.ndarray) -> np.ndarray:
         """P(speech) [B, K] of features [B, K, 44]."""
-        post = np.exp(f[..., : ph.N_PHONES])
+        return self._speech(np.exp(f[..., : ph.N_PHONES]), f)
+
+    def _speech(self, post: np.ndarray, f: np.ndarray) -> np.ndarray:
         g = np.concatenate([post @ self.sil_mask[:, None], f[..., ph.N_PHONES :]], -1)
         return _sigmoid(g @ self.gate_w + self.gate_b)
 
     def forward(self, f: np.ndarray) -> np.ndarray:
         post = np.exp(f[..., : ph.N_PHONES])  # [B, K, 42]
-        g = self.speech(f)[..., None]  # [B, K, 1]
+        g = self._speech(post, f)[..., None]  # [B, K, 1]
         y = g * (post @ self.table - self.rest)  # [B, K, 52], from the rest
         y = np.einsum("k,bkj->bj", self.kernel, y)
         return np.clip(y * self.gain + self.rest, 0.0, 1.0).astype(np.float32)
@@ -156,7 +158,7 @@ def apex_table(clips) -> tuple[np.ndarray, np.ndarray]:
 MAX_GAIN = 4.0
 
 
-def fit(clips, phones: list[str], mouth: np.ndarray, gate: bool = True, silence_weight: float = SILENCE_WEIGHT) -> VisemeHead:
+def fit(clips, phones: list[str], mouth: np.ndarray, silence_weight: float = SILENCE_WEIGHT) -> VisemeHead:
     """The head from real clips, each (segments, blendshapes [T, 52], lip
     aperture [T], features [T, K, 44]). The gains make the head's output on
     the clips' own audio move as much as their faces did (standard deviation
@@ -169,7 +171,7 @@ def fit(clips, phones: list[str], mouth: np.ndarray, gate: bool = True, silence_
     sil_mask = np.array([synth.arpabet_class(p) == "sil" for p in phones], np.float32)
     feats = np.concatenate([f for *_, f in clips])
     silent = np.concatenate([silence_labels(s, len(f)) for s, _, _, f in clips])
-    w, b = fit_gate(feats, silent, sil_mask, silence_weight) if gate else (np.zeros(3), 30.0)
+    w, b = fit_gate(feats, silent, sil_mask, silence_weight)
     head = VisemeHead(phone_table(table, phones), table[0], sil_mask, w, b)
     out = head.forward(feats)
     real = np.concatenate([bs for _, bs, _, _ in clips])
@@ -209,7 +211,6 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="synctalk-facesync", description=__doc__.split("\n\n")[0])
     ap.add_argument("datasets", type=Path, nargs="+", help="prepared real clips (synctalk-prepare)")
     ap.add_argument("-o", "--out", type=Path, required=True)
-    ap.add_argument("--no-gate", action="store_true", help="no speech gate (silence only through the phone posteriors)")
     ap.add_argument("--tau", type=float, default=ph.TAU, help="temperature of the phone posteriors")
     ap.add_argument("--silence-weight", type=float, default=SILENCE_WEIGHT, help="weight of silent frames in the speech gate's fit")
     args = ap.parse_args(argv)
@@ -223,11 +224,11 @@ def main(argv=None) -> int:
         clips.append((segs, bs, lip, f))
         audio.append(x)
         print(f"[facesync] {d.name}: {len(bs)} frames, {len(segs)} phones", flush=True)
-    head = fit(clips, ac.phones, mouth, gate=not args.no_gate, silence_weight=args.silence_weight)
+    head = fit(clips, ac.phones, mouth, silence_weight=args.silence_weight)
     # Each clip scored by the head fitted without it.
     held_out = {}
     for i, d in enumerate(args.datasets):
-        h = fit(clips[:i] + clips[i + 1 :], ac.phones, mouth, gate=not args.no_gate, silence_weight=args.silence_weight) if len(clips) > 1 else head
+        h = fit(clips[:i] + clips[i + 1 :], ac.phones, mouth, silence_weight=args.silence_weight) if len(clips) > 1 else head
         segs, bs, lip, f = clips[i]
         y = h.forward(f)
         sil = silence_labels(segs, len(f)) > 0
@@ -258,7 +259,7 @@ def main(argv=None) -> int:
 def vector_windows(audio: list[np.ndarray]) -> np.ndarray:
     """16 windows for the parity vectors: real speech of the clips, the start
     of a clip (padding), silence, the same speech quieter and louder, noise,
-    a tilted channel, speech reversed in time."""
+    a tilted channel, speech reversed in time, speech after digital silence."""
     out = []
     for i, t in [(0, 0), (0, 3), (0, 60), (0, 130), (1 % len(audio), 40), (1 % len(audio), 110),
                  (2 % len(audio), 75), (len(audio) - 1, 150), (len(audio) - 1, 190)]:
@@ -273,7 +274,9 @@ def vector_windows(audio: list[np.ndarray]) -> np.ndarray:
     out.append(np.log(np.exp(rng.normal(-9, 1, (af.CONTEXT, af.N_MELS))) + af.LOG_FLOOR))  # noise
     out.append(out[4] + np.linspace(-2, 2, af.N_MELS)[None])  # tilted channel
     out.append(out[5][::-1].copy())  # reversed in time
-    out.append(out[6] + 0.0)
+    late = out[2].copy()
+    late[:60] = floor  # speech after digital silence
+    out.append(late)
     return np.stack(out).astype(np.float32)
 
 
