@@ -16,7 +16,9 @@ SYNCTALK_WEB_PROFILE="${SYNCTALK_WEB_PROFILE:-wasm-test}" SYNCTALK_WASM_OPT="${S
 lint_if_asked cargo build --locked --profile test -p synctalk-cli
 mkdir -p tests/browser/out
 python3 -c "import json; d = json.load(open('models/demo/parity/parity.json')); json.dump(d['frames'][0]['condition'], open('tests/browser/out/condition0.json', 'w'))"
-./target/debug/synctalk render-portrait models/demo/portrait.stk --frame 0 \
+# The page's first frame (session clock 0) shows pose-track frame 6: the
+# engine's track starts at rest half a turn in (synctalk_engine::TURN / 2).
+./target/debug/synctalk render-portrait models/demo/portrait.stk --frame 6 \
     --condition tests/browser/out/condition0.json --out tests/browser/out/native_frame0.png
 node --test --test-concurrency=1 tests/browser/
 echo "browser figures: $(pwd)/tests/browser/out/report.json"

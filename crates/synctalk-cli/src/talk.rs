@@ -255,7 +255,10 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         }
         engine.frame_into(time, Some(time), &mut f)?;
         let k = f.pose_frame;
-        let cam = p.frame_camera(k).context("pose-track frame")?.scaled(w, h);
+        let cam = p
+            .track_camera(f.pose_position)
+            .context("pose-track frame")?
+            .scaled(w, h);
         if torso_frame != Some(k) {
             let torso = match p.torso(k) {
                 Some(l) => Some(l.image()?.resized(w, h)),
@@ -278,7 +281,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         // Kept only for timing.json (a long MP4 alone must not grow this).
         if a.frames.is_some() {
             timing.push(serde_json::json!({
-                "frame": t, "time_s": time, "pose_frame": k, "blendshapes": f.blendshapes.to_vec(),
+                "frame": t, "time_s": time, "pose_frame": k, "pose_position": f.pose_position, "blendshapes": f.blendshapes.to_vec(),
             }));
         }
         bar.inc(1);

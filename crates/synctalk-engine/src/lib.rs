@@ -3,7 +3,9 @@
 //! windows, Face-Sync turns the window at the audio clock's time into 52
 //! blendshapes, blinks and caller overrides are mixed in, the portrait's
 //! controller turns them into deformation coefficients, and the head pose
-//! comes from the portrait's pose track.
+//! comes from the portrait's pose track, played forwards and backwards with
+//! eased turns at a fractional position (smooth on a display faster than
+//! the track).
 //!
 //! Frames are chosen by clocks, never by counting calls: [`Engine::frame`]
 //! takes the session time (blinks, head motion) and the speech time (the
@@ -252,19 +254,38 @@ fn unit_hash(k: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Pose-track index for step `t`: forwards, then backwards, and again.
-pub fn ping_pong(t: u64, len: usize) -> usize {
-    if len <= 1 {
-        return 0;
+/// Track position (in frames, fractional) at `steps` frames of clock time
+/// into a pose track of `len` frames: forwards, then backwards, and again —
+/// easing in and out of each turn over [`TURN`] frames (the head slows to a
+/// stop and sets off the other way, its velocity continuous) instead of
+/// bouncing off the ends. The eased turns never reach the last `TURN / 2`
+/// frames at either end; a session starts at rest at frame `TURN / 2`.
+pub fn track_position(steps: f64, len: usize) -> f64 {
+    if len <= 1 || !steps.is_finite() || steps < 0.0 {
+        return 0.0;
     }
-    let period = 2 * (len as u64 - 1);
-    let k = t % period;
-    if k < len as u64 {
-        k as usize
+    let last = (len - 1) as f64;
+    let m = TURN.min(last / 2.0);
+    let k = steps.rem_euclid(2.0 * last);
+    // Distance from the start along the triangle wave, then eased where it
+    // is within `m` of either turning point: |u| becomes (u² + m²) / 2m,
+    // which meets |u| with the same slope at |u| = m.
+    let tri = k.min(2.0 * last - k);
+    let ease = |u: f64| (u * u + m * m) / (2.0 * m);
+    if m <= 0.0 {
+        tri
+    } else if tri < m {
+        ease(tri)
+    } else if last - tri < m {
+        last - ease(last - tri)
     } else {
-        (period - k) as usize
+        tri
     }
 }
+
+/// Frames over which the head eases through a turn of the pose track
+/// (0.48 s at 25 fps).
+pub const TURN: f64 = 12.0;
 
 /// The portrait's own articulation strength (`extra.articulation`, a number
 /// in [0, 10], measured by `synctalk-eval calibrate`: how much the speech's
@@ -338,8 +359,12 @@ pub struct Frame {
     pub blendshapes: [f32; BLENDSHAPES],
     /// The deformation coefficients for them (empty without a deformation).
     pub coefficients: Vec<f32>,
-    /// The pose-track frame (head pose and torso layer).
+    /// The pose-track frame nearest [`Frame::pose_position`] (its torso
+    /// layer is shown).
     pub pose_frame: usize,
+    /// Where on the pose track the head is, in frames (fractional: see
+    /// `Portrait::track_camera`).
+    pub pose_position: f64,
     /// Whether Face-Sync followed speech in this frame.
     pub speaking: bool,
 }
@@ -350,6 +375,7 @@ impl Default for Frame {
             blendshapes: [0.0; BLENDSHAPES],
             coefficients: Vec::new(),
             pose_frame: 0,
+            pose_position: 0.0,
             speaking: false,
         }
     }
@@ -602,13 +628,15 @@ impl Engine {
             Some(c) => c.evaluate_into(&bs, &mut self.scratch, &mut out.coefficients),
             None => out.coefficients.clear(),
         }
-        let step = if clock.is_finite() && clock > 0.0 {
-            (clock * self.pose_fps + 1e-6).floor() as u64
+        let steps = if clock.is_finite() && clock > 0.0 {
+            clock * self.pose_fps
         } else {
-            0
+            0.0
         };
+        let position = track_position(steps, self.pose_frames);
         out.blendshapes = bs;
-        out.pose_frame = ping_pong(step, self.pose_frames);
+        out.pose_position = position;
+        out.pose_frame = (position.round() as usize).min(self.pose_frames.saturating_sub(1));
         out.speaking = speaking;
         Ok(())
     }
@@ -619,11 +647,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ping_pong_plays_forwards_then_backwards() {
-        let v: Vec<usize> = (0..10).map(|t| ping_pong(t, 4)).collect();
-        assert_eq!(v, [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]);
-        assert_eq!(ping_pong(5, 1), 0);
-        assert_eq!(ping_pong(5, 0), 0);
+    fn the_track_plays_forwards_then_backwards_turning_smoothly() {
+        let len = 200;
+        let dt = 25.0 / 60.0; // a 60 Hz display, 25 fps track
+        let p: Vec<f64> = (0..6000)
+            .map(|i| track_position(i as f64 * dt, len))
+            .collect();
+        let last = (len - 1) as f64;
+        // Between the turns, the track's own speed; at a turn, slower;
+        // never a jump, and the velocity never changes by more than the
+        // easing's constant deceleration allows.
+        let v: Vec<f64> = p.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            v.iter().all(|d| d.abs() <= dt + 1e-9),
+            "faster than the track"
+        );
+        let max_dv = v
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            max_dv <= dt * dt / TURN + 1e-9,
+            "velocity jumps by {max_dv}"
+        );
+        assert!(p
+            .iter()
+            .all(|&x| (TURN / 2.0 - 1e-9..=last - TURN / 2.0 + 1e-9).contains(&x)));
+        // Both ends are reached, at rest.
+        let lo = p.iter().cloned().fold(f64::INFINITY, f64::min);
+        let hi = p.iter().cloned().fold(0.0, f64::max);
+        assert!(
+            (lo - TURN / 2.0).abs() < 1e-3 && (hi - (last - TURN / 2.0)).abs() < 1e-2,
+            "{lo} {hi}"
+        );
+        // Mid-track it is the plain track, forwards then backwards.
+        assert_eq!(track_position(100.0, len), 100.0);
+        assert_eq!(track_position(2.0 * last - 100.0, len), 100.0);
+        // Tiny and degenerate tracks, bad clocks.
+        assert_eq!(track_position(5.0, 1), 0.0);
+        assert_eq!(track_position(5.0, 0), 0.0);
+        assert_eq!(track_position(f64::NAN, len), 0.0);
+        let x = track_position(1.3, 2);
+        assert!((0.0..=1.0).contains(&x), "{x}");
     }
 
     #[test]

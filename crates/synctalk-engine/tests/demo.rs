@@ -3,7 +3,7 @@
 //! trained range, the clocks place frames, bad audio gives errors.
 
 use std::path::PathBuf;
-use synctalk_engine::{blendshapes, Engine, Speech, SpeechStream};
+use synctalk_engine::{blendshapes, Engine, Speech, SpeechStream, TURN};
 use synctalk_portrait::Portrait;
 
 fn repo() -> PathBuf {
@@ -91,11 +91,16 @@ fn the_clock_chooses_the_pose_and_blinks() {
     let p = demo();
     let mut e = Engine::new(&p).expect("engine");
     let n = p.pose.as_ref().expect("pose").frames.len();
-    assert_eq!(e.frame(0.0, None).expect("frame").pose_frame, 0);
-    assert_eq!(e.frame(3.0 / 25.0, None).expect("frame").pose_frame, 3);
+    // The session starts at rest, half a turn into the track.
+    let start = e.frame(0.0, None).expect("frame");
+    assert_eq!(start.pose_position, TURN / 2.0);
+    assert_eq!(start.pose_frame, 6);
+    // Mid-track, the clock's frame, fractional between the track's frames.
+    let f = e.frame(40.5 / 25.0, None).expect("frame");
+    assert_eq!((f.pose_position, f.pose_frame), (40.5, 41));
     // Past the end, backwards.
-    let t = (n as f64 + 4.0) / 25.0;
-    assert_eq!(e.frame(t, None).expect("frame").pose_frame, n - 6);
+    let t = (n as f64 + 28.0) / 25.0;
+    assert_eq!(e.frame(t, None).expect("frame").pose_frame, n - 30);
     // A blink closes the lids some time in the first 8 s, as far as trained.
     let blink_max = (0..800)
         .map(|k| {

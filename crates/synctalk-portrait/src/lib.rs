@@ -76,6 +76,45 @@ impl Portrait {
         Some(compose(&self.camera, pose))
     }
 
+    /// The camera that sees the head at a fractional `position` along the
+    /// pose track (frame `k` at `k`): the poses of the two frames around it
+    /// blended (quaternions normalised-linearly, the shorter way round;
+    /// translations linearly), so a display faster than the track moves the
+    /// head smoothly instead of in 25 Hz steps. Positions outside the track
+    /// are clamped to it; `None` without a pose track or for a non-finite
+    /// position.
+    pub fn track_camera(&self, position: f64) -> Option<Camera> {
+        let frames = &self.pose.as_ref()?.frames;
+        if frames.is_empty() || !position.is_finite() {
+            return None;
+        }
+        let x = position.clamp(0.0, (frames.len() - 1) as f64);
+        let k = x.floor() as usize;
+        let t = (x - k as f64) as f32;
+        let a = &frames[k];
+        let Some(b) = frames.get(k + 1).filter(|_| t > 0.0) else {
+            return Some(compose(&self.camera, a));
+        };
+        let dot: f32 = a.rotation.iter().zip(&b.rotation).map(|(p, q)| p * q).sum();
+        let sign = if dot < 0.0 { -1.0 } else { 1.0 };
+        let mut pose = *a;
+        for (r, (p, q)) in pose
+            .rotation
+            .iter_mut()
+            .zip(a.rotation.iter().zip(&b.rotation))
+        {
+            *r = p * (1.0 - t) + sign * q * t;
+        }
+        for (v, (p, q)) in pose
+            .translation
+            .iter_mut()
+            .zip(a.translation.iter().zip(&b.translation))
+        {
+            *v = p * (1.0 - t) + q * t;
+        }
+        Some(compose(&self.camera, &pose))
+    }
+
     /// The deformation coefficients for a condition vector (the controller
     /// MLP's output). Empty when the portrait has no deformation.
     pub fn coefficients(&self, condition: &[f32]) -> Result<Vec<f32>, PortraitError> {

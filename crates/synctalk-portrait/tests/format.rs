@@ -415,3 +415,38 @@ fn versions_signatures_order_and_unknown_chunks() {
         .to_string()
         .contains("licence"));
 }
+
+#[test]
+fn the_track_camera_blends_neighbouring_poses() {
+    let mut p = sample(Precision::F32);
+    let frames = &mut p.pose.as_mut().expect("pose").frames;
+    // Frame 3: a quarter turn about y, stored with the opposite sign (the
+    // same rotation): the blend must take the shorter way round.
+    let h = std::f32::consts::FRAC_1_SQRT_2;
+    frames[3].rotation = [-h, 0.0, -h, 0.0];
+    frames[3].translation = [1.0, 0.1, 0.2];
+    for k in 0..7 {
+        assert_eq!(p.track_camera(k as f64), p.frame_camera(k), "frame {k}");
+    }
+    // Half way from frame 2 (identity) to 3: an eighth turn, half the shift.
+    let c = p.track_camera(2.5).expect("camera");
+    let (a, b) = (
+        p.frame_camera(2).expect("camera"),
+        p.frame_camera(3).expect("camera"),
+    );
+    let eighth = std::f32::consts::FRAC_PI_8.cos() * std::f32::consts::FRAC_PI_8.cos() * 2.0 - 1.0;
+    // The head-to-world rotation about y by 45°: R_head[0][0] = cos 45°.
+    let ident = p.camera.rotation;
+    let head00: f32 = (0..3).map(|k| ident[k][0] * c.rotation[k][0]).sum();
+    assert!((head00 - eighth).abs() < 1e-5, "{head00} vs {eighth}");
+    for i in 0..3 {
+        let mid = 0.5 * (a.translation[i] + b.translation[i]);
+        assert!((c.translation[i] - mid).abs() < 1e-5, "translation {i}");
+    }
+    // Clamped at the ends; no camera for a non-finite position.
+    assert_eq!(p.track_camera(-3.0), p.frame_camera(0));
+    assert_eq!(p.track_camera(99.0), p.frame_camera(6));
+    assert_eq!(p.track_camera(f64::NAN), None);
+    p.pose = None;
+    assert_eq!(p.track_camera(1.0), None);
+}

@@ -256,9 +256,9 @@ impl WasmAvatar {
     }
 
     /// The camera of pose-track frame `k` (the portrait camera without a track).
-    fn camera(&self, k: usize) -> synctalk_gaussians::Camera {
+    fn camera(&self, f: &Frame) -> synctalk_gaussians::Camera {
         self.portrait
-            .frame_camera(k)
+            .track_camera(f.pose_position)
             .unwrap_or_else(|| self.portrait.camera.clone())
     }
 
@@ -271,7 +271,7 @@ impl WasmAvatar {
                 .engine
                 .frame(0.0, None)
                 .map_err(|e| js_error("BAD_PORTRAIT", e))?;
-            let cam = self.camera(f.pose_frame);
+            let cam = self.camera(&f);
             let d = &self.renderer.context().device;
             let mut encoder = d.create_command_encoder(&Default::default());
             self.view
@@ -452,7 +452,7 @@ impl WasmAvatar {
             self.torso_frame = Some(f.pose_frame);
         }
         let t2 = now_ms();
-        let cam = self.camera(f.pose_frame);
+        let cam = self.camera(&f);
         // A frame that overflowed the intersection buffers (seen through the
         // asynchronous stats read) makes them grow before this one.
         if self.stats_ready.swap(false, Ordering::AcqRel) {
