@@ -265,16 +265,14 @@ pub fn track_position(steps: f64, len: usize) -> f64 {
         return 0.0;
     }
     let last = (len - 1) as f64;
-    let m = TURN.min(last / 2.0);
+    let m = TURN.min(last / 2.0); // at least 0.5: len >= 2 here
     let k = steps.rem_euclid(2.0 * last);
     // Distance from the start along the triangle wave, then eased where it
     // is within `m` of either turning point: |u| becomes (u² + m²) / 2m,
     // which meets |u| with the same slope at |u| = m.
     let tri = k.min(2.0 * last - k);
     let ease = |u: f64| (u * u + m * m) / (2.0 * m);
-    if m <= 0.0 {
-        tri
-    } else if tri < m {
+    if tri < m {
         ease(tri)
     } else if last - tri < m {
         last - ease(last - tri)
@@ -636,7 +634,8 @@ impl Engine {
         let position = track_position(steps, self.pose_frames);
         out.blendshapes = bs;
         out.pose_position = position;
-        out.pose_frame = (position.round() as usize).min(self.pose_frames.saturating_sub(1));
+        // track_position stays within [0, len - 1].
+        out.pose_frame = position.round() as usize;
         out.speaking = speaking;
         Ok(())
     }

@@ -255,7 +255,8 @@ impl WasmAvatar {
         Ok(avatar)
     }
 
-    /// The camera of pose-track frame `k` (the portrait camera without a track).
+    /// The camera for frame `f`'s place on the pose track (the portrait
+    /// camera without a track).
     fn camera(&self, f: &Frame) -> synctalk_gaussians::Camera {
         self.portrait
             .track_camera(f.pose_position)
