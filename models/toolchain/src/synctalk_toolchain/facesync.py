@@ -2,17 +2,24 @@
 100 mel frames, the last 7 after the video frame's time) to the 52
 blendshapes of that frame.
 
-Two parts, both speaker-independent by construction:
+Three parts, all speaker-independent by construction:
 
 - the fixed phonetic front end of `phonetic`: what a classic acoustic model,
   trained on many real speakers, hears in the window (42 phone
-  log-posteriors) and how loud it is, at three instants around the frame;
+  log-posteriors) and how loud it is, every 10 ms from 70 ms before the
+  frame to 40 ms after it;
+- a decoder: forward-backward over a phone HMM whose transitions are
+  English phonotactics (`transitions`: the model's pronunciation
+  dictionary), so that a phone is judged with its neighbours in time. A
+  stop of 60 ms that the frame-by-frame posteriors blur into its vowels
+  stays an M, B or P for its whole length;
 - a viseme head learned from the real clips: each phone's articulation class
   has the mean blendshapes the real speakers showed while saying it
-  (`synth.viseme_table`); the head mixes those by the phone posteriors, turns
+  (`apex_table`); the head mixes those by the decoded posteriors, turns
   to the closed-mouth rest where a speech gate (logistic regression on the
-  silence posterior and the loudness cues, fitted to the clips' pauses) says
-  silence, and averages the three instants with `KERNEL` (coarticulation).
+  decoded silence posterior, the loudness cues and the window's undecoded
+  silence posterior, fitted to the clips' pauses) says silence, and averages the instants of `OUT_OFFSETS` with `KERNEL`
+  (coarticulation).
 
 Seconds of real video cannot teach a regression network to hear phones in
 new voices (issue 4's experiments: held-out voices scored 0.7-0.9 against
@@ -40,43 +47,102 @@ from . import phonetic as ph
 from . import synth, sync
 
 JAW_OPEN = 25
-KERNEL = (0.25, 0.5, 0.25)  # weights of phonetic.OFFSETS (-20, 0, +20 ms): coarticulation
+OUT_OFFSETS = (-1, 0, 1)  # instants (mel frames from the centre) whose decoded phones the head mixes
+KERNEL = (0.25, 0.5, 0.25)  # their weights: coarticulation
+STAY = 0.8  # decoder: probability that a phone goes on for another 10 ms
+BETA = 0.5  # decoder: weight of the acoustic evidence (posteriors raised to it)
+SMOOTH = 0.1  # decoder: share of the phone changes spread evenly (unseen pairs stay possible)
+PAUSE_AFTER_WORD = 0.1  # decoder: share of word ends followed by a pause or noise
 
 
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-class VisemeHead:
-    """features [B, K, 44] → blendshapes [B, 52] (see the module's doc).
+def transitions(phones: list[str], stay: float = STAY, smooth: float = SMOOTH) -> np.ndarray:
+    """[42, 42] phone-to-phone probabilities per 10 ms step for the decoder:
+    a phone goes on with probability `stay`; otherwise it changes as English
+    words do (`phonetic.dictionary_bigrams`: the next phone inside a word, or
+    at a word's end the first phone of any word, or a pause or noise), mixed
+    with `smooth` of an even spread."""
+    pairs, starts, ends = ph.dictionary_bigrams(phones)
+    pause = np.array([synth.arpabet_class(p) == "sil" for p in phones])
+    first = starts / starts.sum()
+    m = pairs + np.outer(ends, first) * (1 - PAUSE_AFTER_WORD)
+    m[:, pause] += (ends * PAUSE_AFTER_WORD / pause.sum())[:, None]
+    m[pause] = first  # after a pause or noise, a word starts
+    np.fill_diagonal(m, 0.0)
+    n = len(phones)
+    m = m / m.sum(1, keepdims=True)
+    m = (1 - smooth) * m + smooth * (1 - np.eye(n)) / (n - 1)
+    return (stay * np.eye(n) + (1 - stay) * m).astype(np.float32)
 
+
+class VisemeHead:
+    """features [B, K, 44] (`phonetic.front` at its K instants) → blendshapes
+    [B, 52] (see the module's doc).
+
+    Decoding: the phone posteriors of the K instants, 10 ms apart, are
+    smoothed by forward-backward over a phone HMM (`trans` [42, 42], the
+    evidence weighted by `beta`), so that a phone is judged by its
+    neighbours in time as a recogniser would. Then, at `OUT_OFFSETS`:
     `table` [42, 52]: each phone's blendshapes; `rest` [52]: the silent mouth;
-    `sil_mask` [42]: the phones that mean silence (SIL, noise); `gate_w` [3],
-    `gate_b`: P(speech) from [P(silence), c0 − loudest, c0 − mean]; `gain`
+    `sil_mask` [42]: the phones that mean silence (SIL, noise); `gate_w` [4],
+    `gate_b`: P(speech) from the decoded P(silence) and the cues of
+    `decoded` (c0 − loudest, c0 − mean, the window's undecoded P(silence));
+    `gain`
     [52]: how much more than the mixed table the face moves (the phone
     posteriors blur the table's extremes; see `fit`)."""
 
-    def __init__(self, table, rest, sil_mask, gate_w, gate_b, kernel=KERNEL, gain=None):
+    def __init__(self, table, rest, sil_mask, gate_w, gate_b, trans, kernel=KERNEL, gain=None, beta=BETA):
         self.gain = np.ones(52, np.float32) if gain is None else np.asarray(gain, np.float32)
         self.table = np.asarray(table, np.float32)
         self.rest = np.asarray(rest, np.float32)
         self.sil_mask = np.asarray(sil_mask, np.float32)
         self.gate_w = np.asarray(gate_w, np.float32)
         self.gate_b = np.float32(gate_b)
+        self.trans = np.asarray(trans, np.float32)
         self.kernel = np.asarray(kernel, np.float32)
+        self.beta = np.float32(beta)
+
+    def decoded(self, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decoded phone posteriors [B, J, 42] at the J = len(OUT_OFFSETS)
+        instants and the speech gate's other cues [B, J, 3]: the instant's
+        loudness against the window's loudest and mean, and the undecoded
+        P(silence) averaged over all K instants (noise in a pause, which the
+        decoder may read as a fricative, is mostly silence frame by frame).
+        In float32, in the ONNX graph's order of operations."""
+        f = np.asarray(f, np.float32)
+        e = np.exp(f[..., : ph.N_PHONES] * self.beta)  # [B, K, 42]; the best phone of each instant is 1
+        K = e.shape[1]
+        out = [ph.OFFSETS.index(o) for o in OUT_OFFSETS]
+        norm = lambda v: v / (v @ np.ones((ph.N_PHONES, 1), np.float32))  # noqa: E731
+        fwd = [norm(e[:, 0])]
+        for t in range(1, max(out) + 1):
+            fwd.append(norm((fwd[-1] @ self.trans) * e[:, t]))
+        bwd = {K - 1: np.full_like(e[:, 0], 1.0 / ph.N_PHONES)}
+        for t in range(K - 2, min(out) - 1, -1):
+            bwd[t] = norm((bwd[t + 1] * e[:, t + 1]) @ self.trans.T)
+        post = np.stack([norm(fwd[t] * bwd[t]) for t in out], 1)
+        raw_sil = np.exp(f[..., : ph.N_PHONES]) @ self.sil_mask[:, None]  # [B, K, 1]
+        window_sil = np.repeat(raw_sil.mean(1, keepdims=True), len(out), 1)  # [B, J, 1]
+        return post, np.concatenate([f[:, out, ph.N_PHONES :], window_sil], -1)
 
     def speech(self, f: np.ndarray) -> np.ndarray:
-        """P(speech) [B, K] of features [B, K, 44]."""
-        return self._speech(np.exp(f[..., : ph.N_PHONES]), f)
+        """P(speech) [B, J] of features [B, K, 44], at the J output instants."""
+        return self._speech(*self.decoded(f))
 
-    def _speech(self, post: np.ndarray, f: np.ndarray) -> np.ndarray:
-        g = np.concatenate([post @ self.sil_mask[:, None], f[..., ph.N_PHONES :]], -1)
-        return _sigmoid(g @ self.gate_w + self.gate_b)
+    def _speech(self, post: np.ndarray, cues: np.ndarray) -> np.ndarray:
+        g = np.concatenate([post @ self.sil_mask[:, None], cues], -1)
+        # An instant without signal (padding, digital silence) is silence,
+        # whatever the acoustic model makes of the log floor.
+        signal = (cues[..., 0] > np.float32(ph.QUIET / 2)).astype(np.float32)
+        return _sigmoid(g @ self.gate_w + self.gate_b) * signal
 
     def forward(self, f: np.ndarray) -> np.ndarray:
-        post = np.exp(f[..., : ph.N_PHONES])  # [B, K, 42]
-        g = self._speech(post, f)[..., None]  # [B, K, 1]
-        y = g * (post @ self.table - self.rest)  # [B, K, 52], from the rest
+        post, cues = self.decoded(f)  # [B, J, 42], [B, J, 3]
+        g = self._speech(post, cues)[..., None]  # [B, J, 1]
+        y = g * (post @ self.table - self.rest)  # [B, J, 52], from the rest
         y = np.einsum("k,bkj->bj", self.kernel, y)
         return np.clip(y * self.gain + self.rest, 0.0, 1.0).astype(np.float32)
 
@@ -93,20 +159,19 @@ def silence_labels(segments, n: int, fps: float = 25.0) -> np.ndarray:
 SILENCE_WEIGHT = 6.0
 
 
-def fit_gate(feats: np.ndarray, silent: np.ndarray, sil_mask: np.ndarray, silence_weight: float = SILENCE_WEIGHT,
-             steps: int = 2000):
+def fit_gate(post: np.ndarray, cues: np.ndarray, silent: np.ndarray, sil_mask: np.ndarray,
+             silence_weight: float = SILENCE_WEIGHT, steps: int = 2000):
     """Logistic regression of speech (1 − silent) on the centre instant's gate
-    inputs, the classes balanced and then silence weighted `silence_weight`
-    times (a mouth open in a pause shows more than one closed a moment
-    early), a little L2; plain gradient descent."""
-    c = ph.OFFSETS.index(0)
-    post = np.exp(feats[:, c, : ph.N_PHONES])
-    x = np.concatenate([post @ sil_mask[:, None], feats[:, c, ph.N_PHONES :]], -1).astype(np.float64)
+    inputs (decoded posteriors [T, 42], cues [T, 3]), the classes
+    balanced and then silence weighted `silence_weight` times (a mouth open
+    in a pause shows more than one closed a moment early), a little L2;
+    plain gradient descent."""
+    x = np.concatenate([post @ sil_mask[:, None], cues], -1).astype(np.float64)
     y = 1.0 - silent
     mu, sd = x.mean(0), x.std(0) + 1e-9
     z = (x - mu) / sd
     wt = np.where(y > 0.5, 0.5 / max(y.mean(), 1e-9), silence_weight * 0.5 / max(1 - y.mean(), 1e-9))
-    w, b = np.zeros(3), 0.0
+    w, b = np.zeros(x.shape[1]), 0.0
     for _ in range(steps):
         p = _sigmoid(z @ w + b)
         r = (p - y) * wt / len(y)
@@ -158,9 +223,9 @@ def apex_table(clips) -> tuple[np.ndarray, np.ndarray]:
 MAX_GAIN = 4.0
 
 
-def fit(clips, phones: list[str], mouth: np.ndarray, silence_weight: float = SILENCE_WEIGHT) -> VisemeHead:
+def fit(clips, phones: list[str], mouth: np.ndarray, trans: np.ndarray, silence_weight: float = SILENCE_WEIGHT) -> VisemeHead:
     """The head from real clips, each (segments, blendshapes [T, 52], lip
-    aperture [T], features [T, K, 44]). The gains make the head's output on
+    aperture [T], features [T, K, 44]), with the decoder's `transitions`. The gains make the head's output on
     the clips' own audio move as much as their faces did (standard deviation
     per mouth blendshape, at most MAX_GAIN×)."""
     table, _ = apex_table([(s, bs, ap) for s, bs, ap, _ in clips])
@@ -171,8 +236,11 @@ def fit(clips, phones: list[str], mouth: np.ndarray, silence_weight: float = SIL
     sil_mask = np.array([synth.arpabet_class(p) == "sil" for p in phones], np.float32)
     feats = np.concatenate([f for *_, f in clips])
     silent = np.concatenate([silence_labels(s, len(f)) for s, _, _, f in clips])
-    w, b = fit_gate(feats, silent, sil_mask, silence_weight)
-    head = VisemeHead(phone_table(table, phones), table[0], sil_mask, w, b)
+    head = VisemeHead(phone_table(table, phones), table[0], sil_mask, np.zeros(4), 0.0, trans)
+    post, cues = head.decoded(feats)
+    c = OUT_OFFSETS.index(0)
+    w, b = fit_gate(post[:, c], cues[:, c], silent, sil_mask, silence_weight)
+    head.gate_w, head.gate_b = np.asarray(w, np.float32), np.float32(b)
     out = head.forward(feats)
     real = np.concatenate([bs for _, bs, _, _ in clips])
     head.gain = np.where(mouth, np.clip(real.std(0) / np.maximum(out.std(0), 1e-6), 1.0, MAX_GAIN), 1.0).astype(np.float32)
@@ -224,11 +292,12 @@ def main(argv=None) -> int:
         clips.append((segs, bs, lip, f))
         audio.append(x)
         print(f"[facesync] {d.name}: {len(bs)} frames, {len(segs)} phones", flush=True)
-    head = fit(clips, ac.phones, mouth, silence_weight=args.silence_weight)
+    trans = transitions(ac.phones)
+    head = fit(clips, ac.phones, mouth, trans, silence_weight=args.silence_weight)
     # Each clip scored by the head fitted without it.
     held_out = {}
     for i, d in enumerate(args.datasets):
-        h = fit(clips[:i] + clips[i + 1 :], ac.phones, mouth, silence_weight=args.silence_weight) if len(clips) > 1 else head
+        h = fit(clips[:i] + clips[i + 1 :], ac.phones, mouth, trans, silence_weight=args.silence_weight) if len(clips) > 1 else head
         segs, bs, lip, f = clips[i]
         y = h.forward(f)
         sil = silence_labels(segs, len(f)) > 0
@@ -238,7 +307,7 @@ def main(argv=None) -> int:
             "contrast_of_jaw_open": jaw_contrast(y[:, JAW_OPEN], segs),
             "contrast_of_the_real_jaw_open": jaw_contrast(bs[:, JAW_OPEN], segs),
             "contrast_of_the_real_lip_aperture": jaw_contrast(lip, segs),
-            "speech_gate_accuracy": round(float(((h.speech(f)[:, ph.OFFSETS.index(0)] > 0.5) != sil).mean()), 3),
+            "speech_gate_accuracy": round(float(((h.speech(f)[:, OUT_OFFSETS.index(0)] > 0.5) != sil).mean()), 3),
         }
     args.out.mkdir(parents=True, exist_ok=True)
     onnx_path = args.out / "face_sync.onnx"
@@ -248,6 +317,8 @@ def main(argv=None) -> int:
     np.save(args.out / "face_sync_inputs.npy", vin)
     np.save(args.out / "face_sync_outputs.npy", vout)
     report = {"seconds": round(time.time() - t0, 1), "clips": [d.name for d in args.datasets], "kernel": list(KERNEL),
+              "decoder": {"instants_ms": [10 * o for o in ph.OFFSETS], "out_ms": [10 * o for o in OUT_OFFSETS],
+                          "stay": STAY, "beta": BETA, "smooth": SMOOTH, "pause_after_word": PAUSE_AFTER_WORD},
               "tau": ac.tau, "silence_weight": args.silence_weight, "gate": {"w": head.gate_w.tolist(), "b": float(head.gate_b)},
               "gain": {n: round(float(g), 3) for n, g in zip(names, head.gain) if g != 1.0}, "held_out": held_out,
               "bytes": onnx_path.stat().st_size}
@@ -304,7 +375,7 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
 
     # Sums are matrix products and maxima are max-pools: tract allocates in
     # its reductions once per output row, in these not at all.
-    N, M = af.CONTEXT, 3 * K * ph.N_PHONES * ph.N_STATES
+    N = af.CONTEXT
     x = "mel_window"
     p = op("Exp", [x], "power")
     e = op("Add", [op("MatMul", [p, const("mix_t", ac.mix.T)], "sphinx_fb"), const("eps", 1e-9)], "sphinx_fb_eps")
@@ -318,17 +389,19 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
     cn = op("Sub", [cep, mean], "cep_norm")
     feat = op("MatMul", [const("time", ac.time), cn], "feat")  # [1, 3K, 13]
     f3 = op("Reshape", [feat, const("shape_f", [3, K, ph.N_CEP], np.int64)], "feat3")
-    q = op("Concat", [op("Mul", [f3, f3], "feat_sq"), f3], "quad", axis=2)  # [3, K, 26]
-    ll = op("Add", [op("MatMul", [q, const("gauss_w", ac.gauss_w)], "ll_mm"), const("gauss_b", ac.gauss_b)], "ll")
-    ll5 = op("Reshape", [ll, const("shape_ll", [3, K, ph.N_PHONES, 1, ph.N_DENS], np.int64)], "ll5")
-    lw = op("Add", [ll5, const("log_w", ac.log_w[:, None])], "ll_w")  # [3, K, 42, 3, 128]
-    lw3 = op("Reshape", [lw, const("shape_pool", [1, M, ph.N_DENS], np.int64)], "ll_w_rows")
-    best = op("MaxPool", [lw3], "mix_best", kernel_shape=[ph.N_DENS])  # [1, M, 1]: best Gaussian
-    b3 = op("Reshape", [best, const("shape_streams", [3, M // 3], np.int64)], "mix_best_streams")
-    st = op("MatMul", [const("ones_streams", np.ones((1, 3))), b3], "streams")  # [1, K·42·3]
-    st3 = op("Reshape", [st, const("shape_states", [1, K * ph.N_PHONES, ph.N_STATES], np.int64)], "states")
-    pb = op("MaxPool", [st3], "phone_best", kernel_shape=[ph.N_STATES])  # [1, K·42, 1]: best state
-    pb2 = op("Reshape", [pb, const("shape_phones", [K, ph.N_PHONES], np.int64)], "phone_scores")
+    # [x², x, 1]: the Gaussians' constants ride in the product (a broadcast
+    # add of them cost tract more than the product itself). The product is
+    # Gaussians × instants, so that its long side fills tract's tiles.
+    q = op("Concat", [op("Mul", [f3, f3], "feat_sq"), f3, const("ones_quad", np.ones((3, K, 1)))], "quad", axis=2)  # [3, K, 27]
+    qt = op("Transpose", [q], "quad_t", perm=[0, 2, 1])  # [3, 27, K]
+    wb = np.concatenate([ac.gauss_w, ac.gauss_b_best], 1).transpose(0, 2, 1)  # [3, 42·128, 27]
+    ll = op("MatMul", [const("gauss_wb_t", wb), qt], "ll")  # [3, 42·128, K]
+    rows = op("Reshape", [ll, const("shape_pool", [1, 3 * ph.N_PHONES, ph.N_DENS, K], np.int64)], "ll_rows")
+    best = op("MaxPool", [rows], "mix_best", kernel_shape=[ph.N_DENS, 1])  # [1, 3·42, 1, K]: best Gaussian
+    b3 = op("Reshape", [best, const("shape_streams", [3, ph.N_PHONES * K], np.int64)], "mix_best_streams")
+    st = op("MatMul", [const("ones_streams", np.ones((1, 3))), b3], "streams")  # [1, 42·K]
+    pk = op("Reshape", [st, const("shape_phones", [ph.N_PHONES, K], np.int64)], "phone_scores_t")
+    pb2 = op("Transpose", [pk], "phone_scores", perm=[1, 0])  # [K, 42]
     score = op("Div", [pb2, const("tau", ac.tau)], "score")  # [K, 42]
     lp = op("LogSoftmax", [score], "log_post", axis=1)
     c0_all = op("Slice", [cep, const("s0", [0], np.int64), const("s1", [1], np.int64), const("s2", [2], np.int64)], "c0_all")
@@ -342,11 +415,46 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
     loud = op("Concat", [op("Sub", [c0, loudest], "c0_rel_max"), op("Sub", [c0, mean0], "c0_rel_mean")], "loud_raw", axis=2)
     quiet = op("Mul", [op("Sub", [const("one_q", 1.0), real_k], "no_signal"), const("quiet", ph.QUIET)], "quiet_part")
     loud = op("Add", [op("Mul", [loud, real_k], "loud_real"), quiet], "loud")
-    loud2 = op("Reshape", [loud, const("shape_l", [K, 2], np.int64)], "loud2")
-    post = op("Exp", [lp], "post")  # [K, 42]
-    gin = op("Concat", [op("MatMul", [post, const("sil_mask", head.sil_mask[:, None])], "p_silence"), loud2], "gate_in", axis=1)
+    out_at = [ph.OFFSETS.index(o) for o in OUT_OFFSETS]
+    loud_k = op("Reshape", [loud, const("shape_l", [K, 2], np.int64)], "loud_k")
+    loud2 = op("Gather", [loud_k, const("out_at", out_at, np.int64)], "loud2", axis=0)  # [J, 2]
+    # The decoder, unrolled over the K instants (VisemeHead.decoded).
+    e = op("Exp", [op("Mul", [lp, const("beta", head.beta)], "log_post_w")], "evidence")  # [K, 42]
+    ones_p = const("ones_phones", np.ones((ph.N_PHONES, 1)))
+    trans, trans_t = const("trans", head.trans), const("trans_t", head.trans.T)
+
+    def norm(v, name):
+        return op("Div", [v, op("MatMul", [v, ones_p], name + "_sum")], name)
+
+    def row(t):
+        name = f"evidence_{t}"
+        if name not in made:
+            made.add(name)
+            # A row by a one-hot product: tract would move a Slice up the
+            # graph and name what it moved differently on each conversion.
+            op("MatMul", [const(f"pick_{t}", np.eye(K)[t : t + 1]), e], name)  # [1, 42]
+        return name
+
+    made: set[str] = set()
+    fwd = {0: norm(row(0), "fwd_0")}
+    for t in range(1, max(out_at) + 1):
+        fwd[t] = norm(op("Mul", [op("MatMul", [fwd[t - 1], trans], f"fwd_pred_{t}"), row(t)], f"fwd_raw_{t}"), f"fwd_{t}")
+    bwd = {K - 1: const("bwd_last", np.full((1, ph.N_PHONES), 1.0 / ph.N_PHONES))}
+    for t in range(K - 2, min(out_at) - 1, -1):
+        bwd[t] = norm(op("MatMul", [op("Mul", [bwd[t + 1], row(t + 1)], f"bwd_ev_{t}"), trans_t], f"bwd_raw_{t}"), f"bwd_{t}")
+    rows = [norm(op("Mul", [fwd[t], bwd[t]], f"post_raw_{t}"), f"post_{t}") for t in out_at]
+    post = op("Concat", rows, "post", axis=0)  # [J, 42]
+    sil_mask = const("sil_mask", head.sil_mask[:, None])
+    raw_sil = op("MatMul", [op("Exp", [lp], "raw_post"), sil_mask], "raw_silence")  # [K, 1]
+    window_sil = op("MatMul", [const("mean_instants", np.full((1, K), 1.0 / K)), raw_sil], "window_silence")  # [1, 1]
+    window_sil = op("MatMul", [const("ones_out", np.ones((len(out_at), 1))), window_sil], "window_silence_out")  # [J, 1]
+    gin = op("Concat", [op("MatMul", [post, sil_mask], "p_silence"), loud2, window_sil], "gate_in", axis=1)
     g = op("Sigmoid", [op("Add", [op("MatMul", [gin, const("gate_w", head.gate_w[:, None])], "gate_mm"),
-                                  const("gate_b", head.gate_b)], "gate_z")], "speech")  # [K, 1]
+                                  const("gate_b", head.gate_b)], "gate_z")], "speech_p")  # [J, 1]
+    c0_rel = op("Slice", [loud2, const("c0_rel_from", [0], np.int64), const("c0_rel_to", [1], np.int64),
+                          const("c0_rel_axis", [1], np.int64)], "c0_rel_at")  # [J, 1]
+    signal = op("Cast", [op("Greater", [c0_rel, const("quiet_half", ph.QUIET / 2)], "signal_b")], "signal", to=TensorProto.FLOAT)
+    g = op("Mul", [g, signal], "speech")
     rest = const("rest", head.rest)
     spoken = op("Sub", [op("MatMul", [post, const("table", head.table)], "spoken_abs"), rest], "spoken")
     y = op("MatMul", [const("kernel", head.kernel[None]), op("Mul", [g, spoken], "gated")], "mixed")  # [1, 52]

@@ -15,11 +15,17 @@ function that the exported network (`facesync.py`) reproduces op for op:
 2. Cepstral mean normalisation over the window's real frames (padding left
    out): the window reaches a second into the past, so the mean is a running
    one, as in a live recogniser. It removes the level and the channel.
-3. At `OFFSETS` around the window's centre: cepstra, deltas and double deltas
-   (Sphinx's `1s_c_d_dd`), scored by the 3 states of each of the 42
-   context-independent phones (the model's phonetically tied mixtures: 128
-   Gaussians per phone and stream, three streams); a mixture is scored by its
-   best Gaussian (no exponentials at run time), a phone by its best state.
+3. At each of the `OFFSETS` around the window's centre (every 10 ms from
+   70 ms before it to 40 ms after it, for the decoder of `facesync`):
+   cepstra, deltas and double deltas (Sphinx's `1s_c_d_dd`), scored by the
+   42 context-independent phones (the model's phonetically tied mixtures:
+   128 Gaussians per phone and stream, three streams, three states sharing
+   them with their own weights). A stream is scored by its best Gaussian (no
+   exponentials at run time), each Gaussian weighted by the largest of its
+   three states' weights: an upper bound of the best state's score that
+   costs a third as much, so that 12 instants fit the run-time budget. On a
+   real clip it hears a little less: 0.30 of the frames' phones instead of
+   0.33, and 0.41 instead of 0.45 after the decoder.
 4. Log-posteriors over the 42 phones (softmax of the scores over `TAU`), and
    two loudness cues per offset: c0 against the window's loudest and its mean
    real frame (for silences at any level); an instant without signal
@@ -43,7 +49,7 @@ N_FILT = 25
 LOWER_HZ, UPPER_HZ = 130.0, 6800.0
 LIFTER = 22
 PREEMPH = 0.97
-OFFSETS = (-2, 0, 2)  # mel frames from the window's centre; deltas reach 3 further
+OFFSETS = tuple(range(-7, 5))  # mel frames from the window's centre; deltas reach 3 further
 TAU = 1.0  # posterior temperature: phone scores are divided by it before the softmax
 N_PHONES = 42
 N_STREAMS = 3
@@ -56,6 +62,31 @@ def model_dir() -> str:
     from pocketsphinx import get_model_path
 
     return os.path.join(get_model_path(), "en-us", "en-us")
+
+
+def dictionary_bigrams(phones: list[str], path: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Phonotactics of English from the pronunciation dictionary shipped with
+    the model (cmudict-en-us.dict, every entry once): counts [42, 42] of
+    phone b following phone a inside a word, and counts [42] of words
+    starting and ending with each phone."""
+    if path is None:
+        from pocketsphinx import get_model_path
+
+        path = os.path.join(get_model_path(), "en-us", "cmudict-en-us.dict")
+    index = {p: i for i, p in enumerate(phones)}
+    n = len(phones)
+    pairs, starts, ends = np.zeros((n, n)), np.zeros(n), np.zeros(n)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            ids = [index[p] for p in line.split()[1:] if p in index]
+            if not ids:
+                continue
+            starts[ids[0]] += 1
+            ends[ids[-1]] += 1
+            np.add.at(pairs, (ids[:-1], ids[1:]), 1)
+    if pairs.sum() == 0:
+        raise ValueError(f"{path}: no pronunciations with the model's phones")
+    return pairs, starts, ends
 
 
 def _read_s3(path: str) -> np.ndarray:
@@ -186,6 +217,8 @@ class Acoustic:
         # CI senone 3p + s belongs to phone p, state s.
         lw = -sd * LOG_WEIGHT_UNIT  # [3, 128, 126]
         self.log_w = np.ascontiguousarray(lw.reshape(N_STREAMS, N_DENS, N_PHONES, N_STATES).transpose(0, 2, 3, 1)).astype(np.float32)
+        # Each Gaussian with the largest of its weights in the phone's states.
+        self.gauss_b_best = (self.gauss_b + self.log_w.max(2).reshape(N_STREAMS, 1, N_PHONES * N_DENS)).astype(np.float32)
         self.mix = mix_matrix().astype(np.float32)
         self.dct = dct_matrix().astype(np.float32)
         self.time = time_matrix().astype(np.float32)
@@ -217,9 +250,8 @@ def _front(ac: Acoustic, x: np.ndarray) -> np.ndarray:
     feat = ac.time @ (cep - mean)  # [B, 3K, 13]
     f = feat.reshape(B, 3, K, N_CEP).transpose(1, 0, 2, 3).reshape(3, B * K, N_CEP)
     q = np.concatenate([f * f, f], -1)  # [3, BK, 26]
-    ll = q @ ac.gauss_w + ac.gauss_b  # [3, BK, 42*128]
-    ll = ll.reshape(3, B * K, N_PHONES, 1, N_DENS) + ac.log_w[:, None]  # [3, BK, 42, 3, 128]
-    score = ll.max(-1).sum(0).max(-1) / np.float32(ac.tau)  # [BK, 42]
+    ll = q @ ac.gauss_w + ac.gauss_b_best  # [3, BK, 42*128]
+    score = ll.reshape(3, B * K, N_PHONES, N_DENS).max(-1).sum(0) / np.float32(ac.tau)  # [BK, 42]
     score = score - score.max(-1, keepdims=True)
     lp = score - np.log(np.exp(score).sum(-1, keepdims=True))
     c0 = (ac.time[:K] @ cep[:, :, :1]).reshape(B * K, 1)  # raw c0 at the offsets
