@@ -285,23 +285,48 @@ pub fn track_position(steps: f64, len: usize) -> f64 {
 /// (0.48 s at 25 fps).
 pub const TURN: f64 = 12.0;
 
-/// The portrait's own articulation strength (`extra.articulation`, a number
-/// in [0, 10], measured by `synctalk-eval calibrate`: how much the speech's
-/// mouth shapes must be amplified for the rendered lips to open as far as
-/// the person's did), else 1.
-fn articulation(p: &Portrait) -> Result<f32, EngineError> {
-    match p.meta.extra.get("articulation") {
-        None => Ok(1.0),
-        Some(v) => v
-            .as_f64()
+/// The portrait's own articulation (`extra.articulation`, measured by
+/// `synctalk-eval calibrate`: how much the speech's mouth shapes must be
+/// amplified for the rendered lips to open and close as far as the
+/// person's did), else strength 1. Either a number in [0, 10] (the strength,
+/// around the face at rest) or `{"strength": k, "centre": [52 numbers in
+/// [0, 1]]}`: the calibration's slope is a fit around the mean shape of its
+/// frames, so the amplification turns around that mean.
+fn articulation(p: &Portrait) -> Result<(f32, Option<[f32; BLENDSHAPES]>), EngineError> {
+    let bad = |why: String| EngineError::Portrait(format!("META extra.articulation: {why}"));
+    let strength = |v: &serde_json::Value, what: &str| {
+        v.as_f64()
             .map(|a| a as f32)
             .filter(|&a| valid_articulation(a))
-            .ok_or_else(|| {
-                EngineError::Portrait(format!(
-                    "META extra.articulation: {v} is not a number in [0, 10]"
-                ))
-            }),
+            .ok_or_else(|| bad(format!("{what} {v} is not a number in [0, 10]")))
+    };
+    let Some(v) = p.meta.extra.get("articulation") else {
+        return Ok((1.0, None));
+    };
+    if v.is_number() {
+        return Ok((strength(v, "strength")?, None));
     }
+    let k = strength(
+        v.get("strength")
+            .ok_or_else(|| bad("neither a number nor an object with `strength`".into()))?,
+        "strength",
+    )?;
+    let Some(c) = v.get("centre") else {
+        return Ok((k, None));
+    };
+    let list = c
+        .as_array()
+        .filter(|a| a.len() == BLENDSHAPES)
+        .ok_or_else(|| bad(format!("`centre` must be a list of {BLENDSHAPES} numbers")))?;
+    let mut centre = [0.0; BLENDSHAPES];
+    for (i, (x, out)) in list.iter().zip(&mut centre).enumerate() {
+        *out = x
+            .as_f64()
+            .map(|x| x as f32)
+            .filter(|x| (0.0..=1.0).contains(x))
+            .ok_or_else(|| bad(format!("centre[{i}] = {x} is not a number in [0, 1]")))?;
+    }
+    Ok((k, Some(centre)))
 }
 
 /// Articulation strengths the engine takes: finite, 0 to 10.
@@ -392,6 +417,8 @@ pub struct Engine {
     value: [f32; BLENDSHAPES],
     weight: [f32; BLENDSHAPES],
     articulation: f32,
+    /// The shape the mouth's amplification turns around (`None`: the rest).
+    centre: Option<[f32; BLENDSHAPES]>,
     scratch: Vec<f32>,
     /// Blink settings.
     pub blinks: Blinks,
@@ -430,6 +457,7 @@ impl Engine {
             ),
             _ => (0, 25.0),
         };
+        let (articulation, centre) = articulation(portrait)?;
         Ok(Self {
             face_sync: None,
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
@@ -441,7 +469,8 @@ impl Engine {
             window: [[0.0; N_MELS]; CONTEXT],
             value: [0.0; BLENDSHAPES],
             weight: [0.0; BLENDSHAPES],
-            articulation: articulation(portrait)?,
+            articulation,
+            centre,
             scratch: Vec::new(),
             blinks: Blinks::default(),
         })
@@ -504,9 +533,11 @@ impl Engine {
         }
     }
 
-    /// Amplifies the jaw and mouth blendshapes' departure from the face at
-    /// rest (then clamps to the trained range); 1 leaves the network's output
-    /// as is. Starts at the portrait's own value ([`Engine::articulation`]).
+    /// Amplifies the jaw and mouth blendshapes' departure from the
+    /// portrait's articulation centre, or from the face at rest where it has
+    /// none, while speech is heard (then clamps to the trained range); 1
+    /// leaves the network's output as is. Starts at the portrait's own value
+    /// ([`Engine::articulation`]).
     pub fn set_articulation(&mut self, a: f32) -> Result<(), EngineError> {
         if !valid_articulation(a) {
             return Err(EngineError::Articulation(a));
@@ -605,9 +636,12 @@ impl Engine {
                 speaking = true;
             }
         }
-        for (i, (v, r)) in bs.iter_mut().zip(&self.rest).enumerate() {
-            if blendshapes::is_mouth(i) {
-                *v = r + (*v - r) * self.articulation;
+        if speaking {
+            let centre = self.centre.as_ref().unwrap_or(&self.rest);
+            for (i, (v, c)) in bs.iter_mut().zip(centre).enumerate() {
+                if blendshapes::is_mouth(i) {
+                    *v = c + (*v - c) * self.articulation;
+                }
             }
         }
         let blink = self.blinks.at(clock);

@@ -3,7 +3,7 @@
 //! trained range, the clocks place frames, bad audio gives errors.
 
 use std::path::PathBuf;
-use synctalk_engine::{blendshapes, Engine, Speech, SpeechStream, TURN};
+use synctalk_engine::{blendshapes, Engine, Speech, SpeechStream, BLENDSHAPES, TURN};
 use synctalk_portrait::Portrait;
 
 fn repo() -> PathBuf {
@@ -311,4 +311,53 @@ fn the_portraits_articulation_scales_the_mouth_around_rest() {
         panic!("a bad articulation was accepted")
     };
     assert!(e.to_string().contains("extra.articulation"), "{e}");
+}
+
+/// An articulation with a centre (`{"strength", "centre"}`, as
+/// `synctalk-eval calibrate` writes it) amplifies the mouth's departure from
+/// that centre while speech is heard; the face at rest, with no speech, is
+/// the network's answer to silence whatever the centre; a centre of the
+/// wrong length or out of [0, 1] is an error naming the field.
+#[test]
+fn an_articulation_centre_turns_the_amplification_around_it() {
+    let mut p = demo();
+    let run = |p: &Portrait| {
+        let mut e = Engine::new(p).expect("engine");
+        e.load_networks(p).expect("networks");
+        e.blinks.amplitude = 0.0;
+        let rest = e.frame(0.0, None).expect("rest").blendshapes;
+        e.set_speech(Some(Speech::new(&jfk(), 16_000).expect("speech")));
+        (rest, e.frame(2.0, Some(2.0)).expect("frame").blendshapes)
+    };
+    p.meta
+        .extra
+        .insert("articulation".into(), serde_json::json!(1.0));
+    let (rest1, plain) = run(&p);
+    let jaw = blendshapes::JAW_OPEN;
+    let mut centre = vec![0.0f32; BLENDSHAPES];
+    centre[jaw] = plain[jaw] + 0.01;
+    p.meta.extra.insert(
+        "articulation".into(),
+        serde_json::json!({"strength": 2.0, "centre": centre}),
+    );
+    let (rest2, amplified) = run(&p);
+    assert_eq!(rest1, rest2, "the face at rest does not move");
+    // Just below the centre, the jaw goes twice as far below it.
+    let want = centre[jaw] - 2.0 * 0.01;
+    assert!(
+        (amplified[jaw] - want).abs() < 1e-5,
+        "{} vs {want}",
+        amplified[jaw]
+    );
+    for bad in [
+        serde_json::json!({"strength": 2.0, "centre": [0.5, 0.5]}),
+        serde_json::json!({"strength": 2.0, "centre": vec![1.5; BLENDSHAPES]}),
+        serde_json::json!({"centre": centre}),
+    ] {
+        p.meta.extra.insert("articulation".into(), bad.clone());
+        let Err(e) = Engine::new(&p) else {
+            panic!("a bad articulation was accepted: {bad}")
+        };
+        assert!(e.to_string().contains("extra.articulation"), "{e}");
+    }
 }

@@ -115,7 +115,8 @@ def test_shipped_network_is_this_front_end(ac):
     for name, mine in [("mix_t", ac.mix.T), ("dct_t", ac.dct.T), ("time", ac.time), ("gauss_wb_t", wb),
                        ("trans", facesync.transitions(ac.phones))]:
         assert np.array_equal(init[name], mine), name
-    head = facesync.VisemeHead(init["table"], init["rest"], init["sil_mask"][:, 0], init["gate_w"][:, 0],
+    gate_w = np.concatenate([init["gate_w_sil"][0], init["gate_w_loud"][:, 0], init["gate_w_window"][0]])
+    head = facesync.VisemeHead(init["table"], init["rest"], init["sil_mask"][:, 0], gate_w,
                                init["gate_b"], init["trans"], init["kernel"][0], init["gain"], init["beta"])
     ac1 = phonetic.Acoustic(tau=float(init["tau"]))
     got = facesync.forward(ac1, head, np.load(NETS / "face_sync_inputs.npy"))

@@ -247,7 +247,9 @@ def test_articulation_calibration_on_the_persons_own_frames(prepared):
     frames = sorted((out / "frames").glob("*.jpg"))
     bs = np.load(out / "blendshapes.npy").astype(np.float64)
     own = evaluate.calibrate(frames, {"frames": [{"blendshapes": b.tolist()} for b in bs]}, out)
-    assert 0.85 < own["slope"] < 1.15 and own["articulation"] < 1.2, own
+    assert 0.85 < own["slope"] < 1.15 and own["articulation"]["strength"] < 1.2, own
+    # The slope is fitted around the frames' mean shape: that is the centre.
+    assert np.allclose(own["articulation"]["centre"], np.clip(bs.mean(0), 0, 1), atol=1e-5)
     doubled = bs.mean(0) + 2 * (bs - bs.mean(0))
     half = evaluate.calibrate(frames, {"frames": [{"blendshapes": b.tolist()} for b in doubled]}, out)
     assert abs(half["slope"] - own["slope"] / 2) < 0.02, (own, half)

@@ -15,8 +15,10 @@ the blendshapes (the person's own frames); on DIR (the portrait rendered by
 `synctalk render --frames`, any speech, with its `timing.json`) MediaPipe's
 aperture is regressed on that function of the rendered blendshapes. A slope
 below 1 means the portrait under-articulates; the articulation strength
-1/slope (clamped to 1-3) is written to `-o` as a JSON number, for `synctalk
-set-meta PORTRAIT --key articulation --json articulation.json`.
+1/slope (clamped to 1-3) and the mean shape the slope was fitted around
+(the frames' mean blendshapes: the engine amplifies around it) are written
+to `-o` as `{"strength", "centre"}`, for `synctalk set-meta PORTRAIT --key
+articulation --json articulation.json`. Render DIR with `--articulation 1`.
 """
 from __future__ import annotations
 
@@ -88,7 +90,8 @@ def calibrate(frames: list[Path], timing: dict, dataset: Path, fps: float = 25.0
         raise sync.AlignError("the rendered mouth does not move: nothing to calibrate")
     slope = float(np.cov(implied, rendered)[0, 1] / implied.var(ddof=1))
     return {
-        "articulation": round(float(np.clip(1.0 / max(slope, 1e-6), 1.0, 3.0)), 3),
+        "articulation": {"strength": round(float(np.clip(1.0 / max(slope, 1e-6), 1.0, 3.0)), 3),
+                         "centre": [round(float(v), 5) for v in np.clip(given[ok].mean(0), 0.0, 1.0)]},
         "slope": round(slope, 4),
         "rendered_vs_implied_r": round(float(np.corrcoef(implied, rendered)[0, 1]), 4),
         "aperture_fit_r_on_the_dataset": round(fit_r, 4),

@@ -156,7 +156,7 @@ def silence_labels(segments, n: int, fps: float = 25.0) -> np.ndarray:
     return lab
 
 
-SILENCE_WEIGHT = 6.0
+SILENCE_WEIGHT = 12.0
 
 
 def fit_gate(post: np.ndarray, cues: np.ndarray, silent: np.ndarray, sil_mask: np.ndarray,
@@ -417,7 +417,7 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
     loud = op("Add", [op("Mul", [loud, real_k], "loud_real"), quiet], "loud")
     out_at = [ph.OFFSETS.index(o) for o in OUT_OFFSETS]
     loud_k = op("Reshape", [loud, const("shape_l", [K, 2], np.int64)], "loud_k")
-    loud2 = op("Gather", [loud_k, const("out_at", out_at, np.int64)], "loud2", axis=0)  # [J, 2]
+    loud2 = op("MatMul", [const("pick_out", np.eye(K)[out_at]), loud_k], "loud2")  # [J, 2]
     # The decoder, unrolled over the K instants (VisemeHead.decoded).
     e = op("Exp", [op("Mul", [lp, const("beta", head.beta)], "log_post_w")], "evidence")  # [K, 42]
     ones_p = const("ones_phones", np.ones((ph.N_PHONES, 1)))
@@ -448,9 +448,13 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
     raw_sil = op("MatMul", [op("Exp", [lp], "raw_post"), sil_mask], "raw_silence")  # [K, 1]
     window_sil = op("MatMul", [const("mean_instants", np.full((1, K), 1.0 / K)), raw_sil], "window_silence")  # [1, 1]
     window_sil = op("MatMul", [const("ones_out", np.ones((len(out_at), 1))), window_sil], "window_silence_out")  # [J, 1]
-    gin = op("Concat", [op("MatMul", [post, sil_mask], "p_silence"), loud2, window_sil], "gate_in", axis=1)
-    g = op("Sigmoid", [op("Add", [op("MatMul", [gin, const("gate_w", head.gate_w[:, None])], "gate_mm"),
-                                  const("gate_b", head.gate_b)], "gate_z")], "speech_p")  # [J, 1]
+    # The gate's terms one product each: tract splits a product of a Concat
+    # into parts and names them differently on each NNEF conversion.
+    w = head.gate_w
+    z = op("Add", [op("MatMul", [op("MatMul", [post, sil_mask], "p_silence"), const("gate_w_sil", w[None, :1])], "gate_sil"),
+                   op("MatMul", [loud2, const("gate_w_loud", w[1:3, None])], "gate_loud")], "gate_sum")
+    z = op("Add", [z, op("MatMul", [window_sil, const("gate_w_window", w[None, 3:])], "gate_window")], "gate_sum_all")
+    g = op("Sigmoid", [op("Add", [z, const("gate_b", head.gate_b)], "gate_z")], "speech_p")  # [J, 1]
     c0_rel = op("Slice", [loud2, const("c0_rel_from", [0], np.int64), const("c0_rel_to", [1], np.int64),
                           const("c0_rel_axis", [1], np.int64)], "c0_rel_at")  # [J, 1]
     signal = op("Cast", [op("Greater", [c0_rel, const("quiet_half", ph.QUIET / 2)], "signal_b")], "signal", to=TensorProto.FLOAT)
