@@ -47,8 +47,8 @@ fn count(f: impl FnOnce()) -> (usize, isize) {
 /// network runtime (tract) allocates a fixed number of small tensors per
 /// run and frees them, so memory in use does not change. tract has no
 /// tensor arena: it allocates each op's outputs, about four per op, and the
-/// demo's Face-Sync graph has 142 ops (its phone decoder is unrolled over 12
-/// instants): 591 per run. The bound catches growth, not tract's count.
+/// demo's Face-Sync graph has 149 ops (its phone decoder is unrolled over 12
+/// instants): 628 per run. The bound catches growth, not tract's count.
 #[test]
 fn the_steady_state_allocates_nothing_but_the_network_runtime() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -95,7 +95,7 @@ fn the_steady_state_allocates_nothing_but_the_network_runtime() {
     assert_eq!(rest_allocs, 0, "a frame at rest allocated");
     assert_eq!((speech_live, rest_live), (0, 0), "memory in use changed");
     assert!(
-        speech_allocs as f64 / frames <= 640.0,
+        speech_allocs as f64 / frames <= 768.0,
         "{speech_allocs} allocations in {frames} frames"
     );
 }
