@@ -47,8 +47,9 @@ pub struct TalkArgs {
     /// keeps the portrait's aspect). Default: the portrait's own size.
     #[arg(long)]
     pub size: Option<String>,
-    /// Articulation strength: the jaw and mouth blendshapes' departure from
-    /// the face at rest is multiplied by this (then clamped to the trained
+    /// Articulation strength: while speech is heard, the jaw and mouth
+    /// blendshapes' departure from the portrait's articulation centre (else
+    /// the face at rest) is multiplied by this (then clamped to the trained
     /// range); 1 leaves the network's output as is. Default: the portrait's
     /// own (META `articulation`, else 1).
     #[arg(long)]

@@ -396,8 +396,8 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
     qt = op("Transpose", [q], "quad_t", perm=[0, 2, 1])  # [3, 27, K]
     wb = np.concatenate([ac.gauss_w, ac.gauss_b_best], 1).transpose(0, 2, 1)  # [3, 42·128, 27]
     ll = op("MatMul", [const("gauss_wb_t", wb), qt], "ll")  # [3, 42·128, K]
-    rows = op("Reshape", [ll, const("shape_pool", [1, 3 * ph.N_PHONES, ph.N_DENS, K], np.int64)], "ll_rows")
-    best = op("MaxPool", [rows], "mix_best", kernel_shape=[ph.N_DENS, 1])  # [1, 3·42, 1, K]: best Gaussian
+    ll_rows = op("Reshape", [ll, const("shape_pool", [1, 3 * ph.N_PHONES, ph.N_DENS, K], np.int64)], "ll_rows")
+    best = op("MaxPool", [ll_rows], "mix_best", kernel_shape=[ph.N_DENS, 1])  # [1, 3·42, 1, K]: best Gaussian
     b3 = op("Reshape", [best, const("shape_streams", [3, ph.N_PHONES * K], np.int64)], "mix_best_streams")
     st = op("MatMul", [const("ones_streams", np.ones((1, 3))), b3], "streams")  # [1, 42·K]
     pk = op("Reshape", [st, const("shape_phones", [ph.N_PHONES, K], np.int64)], "phone_scores_t")
@@ -423,6 +423,8 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
     ones_p = const("ones_phones", np.ones((ph.N_PHONES, 1)))
     trans, trans_t = const("trans", head.trans), const("trans_t", head.trans.T)
 
+    made: set[str] = set()
+
     def norm(v, name):
         return op("Div", [v, op("MatMul", [v, ones_p], name + "_sum")], name)
 
@@ -435,7 +437,6 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
             op("MatMul", [const(f"pick_{t}", np.eye(K)[t : t + 1]), e], name)  # [1, 42]
         return name
 
-    made: set[str] = set()
     fwd = {0: norm(row(0), "fwd_0")}
     for t in range(1, max(out_at) + 1):
         fwd[t] = norm(op("Mul", [op("MatMul", [fwd[t - 1], trans], f"fwd_pred_{t}"), row(t)], f"fwd_raw_{t}"), f"fwd_{t}")
