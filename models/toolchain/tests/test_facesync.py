@@ -121,3 +121,20 @@ def test_shipped_network_is_this_front_end(ac):
     ac1 = phonetic.Acoustic(tau=float(init["tau"]))
     got = facesync.forward(ac1, head, np.load(NETS / "face_sync_inputs.npy"))
     assert np.abs(got - np.load(NETS / "face_sync_outputs.npy")).max() < 1e-6
+
+
+def test_decoder_transitions_are_english_phonotactics(ac):
+    """Each row is a distribution that keeps the phone with STAY and moves as
+    the dictionary's words do: NG is followed by K or G ('think', 'finger'),
+    M by a vowel, and after a pause a word starts (never another pause
+    first); every change stays possible (the even share)."""
+    t = facesync.transitions(ac.phones)
+    p = ac.phones.index
+    assert np.allclose(t.sum(1), 1.0, atol=1e-5) and np.allclose(np.diag(t), facesync.STAY)
+    off = t[~np.eye(len(t), dtype=bool)]
+    assert off.min() >= (1 - facesync.STAY) * facesync.SMOOTH / (len(t) - 1) * 0.999
+    nxt = lambda a: sorted((q for q in ac.phones if q != a), key=lambda q: -t[p(a), p(q)])  # noqa: E731
+    assert nxt("NG")[:2] == ["K", "G"], nxt("NG")[:4]
+    assert synth.arpabet_class(nxt("M")[0]) in facesync.VOWELS, nxt("M")[:4]
+    pauses = [q for q in ac.phones if synth.arpabet_class(q) == "sil"]
+    assert all(synth.arpabet_class(nxt(q)[0]) != "sil" for q in pauses)
