@@ -127,7 +127,7 @@ def contrast(segments, aperture: np.ndarray) -> float:
 
 
 def fit_cmd(args) -> int:
-    extra, layers = portrait(args.portrait)
+    _, layers = portrait(args.portrait)
     pose_len = struct.unpack("<I", chunk(args.portrait.read_bytes(), b"POSE")[:4])[0]
     data = {}
     for r in args.runs:
@@ -197,11 +197,7 @@ def score_cmd(args) -> int:
         y = head.forward(ph.front(ac, af.frame_windows(af.log_mel(x), n, 25.0)))
         ap, jaw = engine(head, y, pose)
         segs = sync.phones(x)[0]
-        quiet = []
-        for s, e in evaluate.silences(segs):
-            i, j = int(np.ceil((s + 0.1) * 25)), int(np.floor((e - 0.1) * 25))
-            if j >= i and i < n:
-                quiet.append(round(float(jaw[i : j + 1].max()), 3))
+        quiet = [round(q["max_jaw_open"], 3) for q in evaluate.silence_maxima(segs, jaw, 25.0)]
         scores.append(contrast(segs, ap))
         print(f"  {a.stem[:28]:28s} proxy contrast {scores[-1]:.3f}  silences' max jawOpen {quiet}")
     held = []

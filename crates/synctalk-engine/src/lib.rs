@@ -294,22 +294,21 @@ pub const TURN: f64 = 12.0;
 /// frames, so the amplification turns around that mean.
 fn articulation(p: &Portrait) -> Result<(f32, Option<[f32; BLENDSHAPES]>), EngineError> {
     let bad = |why: String| EngineError::Portrait(format!("META extra.articulation: {why}"));
-    let strength = |v: &serde_json::Value, what: &str| {
+    let strength = |v: &serde_json::Value| {
         v.as_f64()
             .map(|a| a as f32)
             .filter(|&a| valid_articulation(a))
-            .ok_or_else(|| bad(format!("{what} {v} is not a number in [0, 10]")))
+            .ok_or_else(|| bad(format!("strength {v} is not a number in [0, 10]")))
     };
     let Some(v) = p.meta.extra.get("articulation") else {
         return Ok((1.0, None));
     };
     if v.is_number() {
-        return Ok((strength(v, "strength")?, None));
+        return Ok((strength(v)?, None));
     }
     let k = strength(
         v.get("strength")
             .ok_or_else(|| bad("neither a number nor an object with `strength`".into()))?,
-        "strength",
     )?;
     let Some(c) = v.get("centre") else {
         return Ok((k, None));

@@ -47,19 +47,25 @@ def silences(segments, min_s: float = SILENCE_MIN_S):
     return out
 
 
+def silence_maxima(segments, jaw: np.ndarray, fps: float) -> list[dict]:
+    """The highest jawOpen in each silence of at least SILENCE_MIN_S,
+    skipping 0.1 s at both ends (the mouth closes as the sound stops)."""
+    quiet = []
+    for s, e in silences(segments):
+        a, b = int(np.ceil((s + 0.1) * fps)), int(np.floor((e - 0.1) * fps))
+        if b >= a and a < len(jaw):
+            quiet.append({"start_s": round(s, 2), "end_s": round(e, 2),
+                          "max_jaw_open": round(float(jaw[a : b + 1].max()), 4)})
+    return quiet
+
+
 def score_frames(frames: list[Path], audio: np.ndarray, fps: float, transcript: str | None = None) -> dict:
     track = landmarks.track(frames, fps)
     ap = sync.lip_aperture(track.landmarks)
     jaw = track.blendshapes[:, track.names.index("jawOpen")]
     segs, text = sync.phones(audio, transcript)
     score = sync.articulation_contrast(segs, ap, fps)
-    quiet = []
-    for s, e in silences(segs):
-        # Skip the transition frames at both ends (the mouth closes as the sound stops).
-        a, b = int(np.ceil((s + 0.1) * fps)), int(np.floor((e - 0.1) * fps))
-        if b >= a and a < len(jaw):
-            quiet.append({"start_s": round(s, 2), "end_s": round(e, 2),
-                          "max_jaw_open": round(float(jaw[a : b + 1].max()), 4)})
+    quiet = silence_maxima(segs, jaw, fps)
     return {
         "frames": len(frames),
         "transcript": text,

@@ -90,9 +90,8 @@ class VisemeHead:
     `sil_mask` [42]: the phones that mean silence (SIL, noise); `gate_w` [4],
     `gate_b`: P(speech) from the decoded P(silence) and the cues of
     `decoded` (c0 − loudest, c0 − mean, the window's undecoded P(silence));
-    `gain`
-    [52]: how much more than the mixed table the face moves (the phone
-    posteriors blur the table's extremes; see `fit`)."""
+    `gain` [52]: how much more than the mixed table the face moves (the
+    phone posteriors blur the table's extremes; see `fit`)."""
 
     def __init__(self, table, rest, sil_mask, gate_w, gate_b, trans, kernel=KERNEL, gain=None, beta=BETA):
         self.gain = np.ones(52, np.float32) if gain is None else np.asarray(gain, np.float32)

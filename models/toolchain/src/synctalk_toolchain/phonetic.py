@@ -194,9 +194,9 @@ def time_matrix(context: int = af.CONTEXT, ahead: int = af.AHEAD) -> np.ndarray:
 
 class Acoustic:
     """The model's context-independent part as matrices, float32:
-    `gauss_w` [3, 26, 42·128] and `gauss_b` [3, 1, 42·128] give each Gaussian's
-    log-density from [x², x] of a stream; `log_w` [3, 42, 3, 128] the log
-    mixture weights of each phone's three states."""
+    `gauss_w` [3, 26, 42·128] and `gauss_b_best` [3, 1, 42·128] give each
+    Gaussian's log-density from [x², x] of a stream plus the largest of its
+    log mixture weights in the phone's three states."""
 
     def __init__(self, path: str | None = None, tau: float = TAU):
         self.tau = float(tau)
@@ -213,12 +213,12 @@ class Acoustic:
         const = -0.5 * (means**2 * iv).sum(-1) - 0.5 * (np.log(2 * np.pi * var)).sum(-1)  # [42, 3, 128]
         w = np.concatenate([quad, lin], -1)  # [42, 3, 128, 26]
         self.gauss_w = np.ascontiguousarray(w.transpose(1, 3, 0, 2).reshape(N_STREAMS, 2 * N_CEP, N_PHONES * N_DENS)).astype(np.float32)
-        self.gauss_b = const.transpose(1, 0, 2).reshape(N_STREAMS, 1, N_PHONES * N_DENS).astype(np.float32)
+        gauss_b = const.transpose(1, 0, 2).reshape(N_STREAMS, 1, N_PHONES * N_DENS).astype(np.float32)
         # CI senone 3p + s belongs to phone p, state s.
         lw = -sd * LOG_WEIGHT_UNIT  # [3, 128, 126]
-        self.log_w = np.ascontiguousarray(lw.reshape(N_STREAMS, N_DENS, N_PHONES, N_STATES).transpose(0, 2, 3, 1)).astype(np.float32)
+        log_w = lw.reshape(N_STREAMS, N_DENS, N_PHONES, N_STATES).transpose(0, 2, 3, 1).astype(np.float32)  # [3, 42, 3, 128]
         # Each Gaussian with the largest of its weights in the phone's states.
-        self.gauss_b_best = (self.gauss_b + self.log_w.max(2).reshape(N_STREAMS, 1, N_PHONES * N_DENS)).astype(np.float32)
+        self.gauss_b_best = (gauss_b + log_w.max(2).reshape(N_STREAMS, 1, N_PHONES * N_DENS)).astype(np.float32)
         self.mix = mix_matrix().astype(np.float32)
         self.dct = dct_matrix().astype(np.float32)
         self.time = time_matrix().astype(np.float32)
