@@ -20,5 +20,7 @@ python3 -c "import json; d = json.load(open('models/demo/parity/parity.json')); 
 # engine's track starts at rest half a turn in (synctalk_engine::TURN / 2).
 ./target/debug/synctalk render-portrait models/demo/portrait.stk --frame 6 \
     --condition tests/browser/out/condition0.json --out tests/browser/out/native_frame0.png
-node --test --test-concurrency=1 tests/browser/
+# Each test has its own deadline (tests/browser/); the whole file has 20
+# minutes and the process is killed 30 s after that, so nothing can hang CI.
+timeout --kill-after=30 1260 node --test --test-concurrency=1 --test-timeout=1200000 tests/browser/
 echo "browser figures: $(pwd)/tests/browser/out/report.json"

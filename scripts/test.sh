@@ -15,9 +15,11 @@ step "cargo fmt --check" cargo fmt --all -- --check
 # One compilation builds the tests and lints every target (clippy as the
 # workspace's compiler, see with_clippy in scripts/lib.sh).
 step "Rust build + clippy (-D warnings)" with_clippy cargo test --locked --workspace --all-targets --no-run
-step "Rust tests" with_clippy cargo test --locked --workspace
+# Each test step has a deadline (about 10x its usual time), so that a hang
+# fails with the step's name instead of running into CI's limit.
+step "Rust tests" with_clippy timeout --kill-after=30 1200 cargo test --locked --workspace
 # Builds (and lints, for wasm32) the browser crates, then drives Chromium.
 SYNCTALK_LINT=1 step "wasm32 build + clippy, browser tests (Chromium, WebGPU)" scripts/browser-test.sh
 venv=$(bash scripts/toolchain.sh)
-PATH="$PWD/$venv/bin:$PATH" step "toolchain tests (pytest)" "$venv/bin/python" -m pytest -q models/toolchain
+PATH="$PWD/$venv/bin:$PATH" step "toolchain tests (pytest)" timeout --kill-after=30 1200 "$venv/bin/python" -m pytest -q models/toolchain
 echo "==> all checks passed in $((SECONDS - t0)) s"

@@ -136,7 +136,12 @@ const EYES = [160, 200, 350, 270];
 
 let page;
 
-test('the demo page loads and the first frame matches the native renderer', async () => {
+// Every test has a deadline, so that a wait which never ends (a service
+// worker that cannot install, a crashed GPU process) fails with its name
+// instead of hanging the suite. The slowest test takes about 45 s here.
+const LIMIT = { timeout: 240_000 };
+
+test('the demo page loads and the first frame matches the native renderer', LIMIT, async () => {
   page = await open('index.html?test');
   assert.equal(await page.evaluate(() => window.__synctalkReady), 'ok', page.errors.join('\n'));
   await page.evaluate(HELPERS);
@@ -175,7 +180,7 @@ test('the demo page loads and the first frame matches the native renderer', asyn
   assert.ok(r.stats.wasmHeapBytes < 128 * 2 ** 20, `wasm heap ${r.stats.wasmHeapBytes}`);
 });
 
-test('setBlendshapes({jawOpen: 1}) opens the mouth', async () => {
+test('setBlendshapes({jawOpen: 1}) opens the mouth', LIMIT, async () => {
   const r = await page.evaluate(async ([cond, MOUTH, EYES]) => {
     const a = window.__synctalk;
     const names = a.constructor.blendshapeNames;
@@ -213,7 +218,7 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', async () => {
   assert.match(r.bad.message, /jawOpenn/);
 });
 
-test('speech moves the mouth from frame to frame; silence does not', async () => {
+test('speech moves the mouth from frame to frame; silence does not', LIMIT, async () => {
   const r = await page.evaluate(async (MOUTH) => {
     const a = window.__synctalk;
     const bytes = await (await fetch('./assets/jfk.wav')).arrayBuffer();
@@ -241,7 +246,7 @@ test('speech moves the mouth from frame to frame; silence does not', async () =>
   assert.ok(Math.max(...r.silent) < 0.05, `silence changed the mouth: ${r.silent.map((d) => d.toFixed(3))}`);
 });
 
-test('real playback: the audio clock drives the lips and speak() resolves at the end', async () => {
+test('real playback: the audio clock drives the lips and speak() resolves at the end', LIMIT, async () => {
   const r = await page.evaluate(async () => {
     const a = window.__synctalk;
     const bytes = await (await fetch('./assets/jfk.wav')).arrayBuffer();
@@ -283,7 +288,7 @@ const STD = `window.__std = (v) => {
   return Math.sqrt(v.reduce((x, y) => x + (y - m) ** 2, 0) / v.length);
 };`;
 
-test('a ReadableStream of PCM chunks is spoken as it arrives', async () => {
+test('a ReadableStream of PCM chunks is spoken as it arrives', LIMIT, async () => {
   await page.evaluate(STD);
   const r = await page.evaluate(async () => {
     const a = window.__synctalk;
@@ -332,7 +337,7 @@ test('a ReadableStream of PCM chunks is spoken as it arrives', async () => {
   assert.match(r.err.message, /sample 1 is not finite/);
 });
 
-test('listen(): the lips follow a microphone (Chromium capturing the sample speech)', async () => {
+test('listen(): the lips follow a microphone (Chromium capturing the sample speech)', LIMIT, async () => {
   await page.evaluate(STD);
   const r = await page.evaluate(async () => {
     const a = window.__synctalk;
@@ -373,7 +378,7 @@ test('listen(): the lips follow a microphone (Chromium capturing the sample spee
   assert.equal(r.wasmHeapBytes, r.heapMid, 'the wasm heap grew while listening');
 });
 
-test('bad portraits are refused with BAD_PORTRAIT, not a crash', async () => {
+test('bad portraits are refused with BAD_PORTRAIT, not a crash', LIMIT, async () => {
   const r = await page.evaluate(async () => {
     const { Avatar } = await import('./synctalk/synctalk.js');
     const full = new Uint8Array(await (await fetch('./assets/demo.stk')).arrayBuffer());
@@ -395,7 +400,7 @@ test('bad portraits are refused with BAD_PORTRAIT, not a crash', async () => {
   assert.match(r.truncated.message, /truncat|end|chunk/i);
 });
 
-test('a lost GPU device is recovered', async () => {
+test('a lost GPU device is recovered', LIMIT, async () => {
   const r = await page.evaluate(async ([b64, cond]) => {
     const a = window.__synctalk;
     const recovered = new Promise((res) => a.addEventListener('recovered', res, { once: true }));
@@ -415,7 +420,7 @@ test('a lost GPU device is recovered', async () => {
   await page.close();
 });
 
-test('a page without WebGPU shows a message', async () => {
+test('a page without WebGPU shows a message', LIMIT, async () => {
   const p = await open('index.html?test', () => {
     Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
   });
@@ -426,7 +431,7 @@ test('a page without WebGPU shows a message', async () => {
   await p.close();
 });
 
-test('the <synctalk-avatar> element loads, sized by CSS', async () => {
+test('the <synctalk-avatar> element loads, sized by CSS', LIMIT, async () => {
   const p = await context.newPage();
   await p.goto(site.url + 'element.html');
   await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { timeout: 120_000 });
@@ -440,19 +445,32 @@ test('the <synctalk-avatar> element loads, sized by CSS', async () => {
   await p.close();
 });
 
-test('the page works offline after the first visit (service worker), a new build replaces the cache, and only its origin is contacted', async () => {
+test('the page works offline after the first visit (service worker), a new build replaces the cache, and only its origin is contacted', LIMIT, async () => {
   const p = await context.newPage();
   await p.goto(site.url);
   await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
-  await p.evaluate(async () => {
-    await navigator.serviceWorker.ready;
-    // Wait for every file to be cached.
-    for (let i = 0; i < 600; i++) {
+  // Waits (at most 90 s) for the worker to activate with every file cached.
+  // `navigator.serviceWorker.ready` is not awaited: it never settles when
+  // the install fails (a full disk gives a small storage quota), which once
+  // hung this suite until CI's limit.
+  const worker = await p.evaluate(async () => {
+    const until = performance.now() + 90_000;
+    let state = 'not registered';
+    while (performance.now() < until) {
+      const reg = await navigator.serviceWorker.getRegistration();
+      const worker = reg && (reg.installing ?? reg.waiting ?? reg.active);
+      state = worker ? worker.state : 'not registered';
+      if (state === 'redundant') break;
       const keys = await caches.keys();
-      if (keys.length && (await (await caches.open(keys[0])).keys()).length >= 10) return;
+      if (state === 'activated' && keys.length && (await (await caches.open(keys[0])).keys()).length >= 10) {
+        return { ok: true };
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
+    const { quota, usage } = await navigator.storage.estimate();
+    return { ok: false, state, quotaMiB: quota / 2 ** 20, usageMiB: usage / 2 ** 20 };
   });
+  assert.ok(worker.ok, `the service worker did not cache the site: ${JSON.stringify(worker)}`);
   const cached = await p.evaluate(async () => (await (await caches.open((await caches.keys())[0])).keys()).map((r) => new URL(r.url).pathname));
   report.cachedFiles = cached;
   // Network off, server gone.
