@@ -214,8 +214,8 @@ mod tests {
 
     #[test]
     fn garbage_and_missing_files_name_the_file() {
-        let dir = std::env::temp_dir().join(format!("synctalk-decode-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("tmp");
+        let tmp = synctalk_testdata::TempDir::new("decode-test");
+        let dir = tmp.path();
         let junk = dir.join("junk.mp3");
         std::fs::write(&junk, vec![0x5a; 4096]).expect("write");
         for path in [junk, dir.join("missing.wav")] {

@@ -5,8 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
 use synctalk_gaussians::{ply, Image, InriaCamera};
 use synctalk_reference::Layers;
+use synctalk_testdata::TempDir;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -46,15 +48,10 @@ fn read_png(path: &Path) -> Image {
     .expect("decode")
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("synctalk-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("tmp dir");
-    d.join(name)
-}
-
 #[test]
 fn real_scene_renders_like_the_reference_and_like_gsplat() {
-    let out = tmp("real.png");
+    let t = TempDir::new("cli-test");
+    let out = t.join("real.png");
     let o = synctalk(&[
         "render-ply",
         scene_dir().join("scene.ply").to_str().expect("utf8"),
@@ -100,7 +97,8 @@ fn real_scene_renders_like_the_reference_and_like_gsplat() {
 
 #[test]
 fn convert_inspect_and_render_portrait() {
-    let stk = tmp("scene.stk");
+    let t = TempDir::new("cli-test");
+    let stk = t.join("scene.stk");
     let o = synctalk(&[
         "convert",
         scene_dir().join("scene.ply").to_str().expect("utf8"),
@@ -123,8 +121,8 @@ fn convert_inspect_and_render_portrait() {
     assert_eq!(j["meta"]["licence"], "CC BY 4.0");
     assert_eq!(j["camera"]["width"], 512);
     // Half precision costs no visible quality: the portrait renders like the .ply.
-    let ply_png = tmp("from_ply.png");
-    let stk_png = tmp("from_stk.png");
+    let ply_png = t.join("from_ply.png");
+    let stk_png = t.join("from_stk.png");
     assert!(synctalk(&[
         "render-ply",
         scene_dir().join("scene.ply").to_str().expect("utf8"),
@@ -149,13 +147,14 @@ fn convert_inspect_and_render_portrait() {
 
 #[test]
 fn errors_are_one_clear_line_and_a_failure_exit() {
+    let t = TempDir::new("cli-test");
     let cams = scene_dir().join("cameras.json");
     let cams = cams.to_str().expect("utf8");
     let scene = scene_dir().join("scene.ply");
     let scene = scene.to_str().expect("utf8");
-    let corrupt = tmp("corrupt.stk");
+    let corrupt = t.join("corrupt.stk");
     std::fs::write(&corrupt, b"STKPORT\x1a\x01\x00\x00\x00garbage").expect("write");
-    let bad_ply = tmp("bad.ply");
+    let bad_ply = t.join("bad.ply");
     std::fs::write(
         &bad_ply,
         b"ply\nformat ascii 1.0\nelement vertex 3\nend_header\n",

@@ -103,8 +103,8 @@ fn renderer_reproduces_the_pytorch_frames() {
     let par = parity();
     let min_db = par["min_psnr_db"].as_f64().expect("min_psnr_db");
     assert!(min_db >= 40.0);
-    let dir = std::env::temp_dir().join(format!("synctalk-demo-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let tmp = synctalk_testdata::TempDir::new("demo-test");
+    let dir = tmp.path();
     let frames = par["frames"].as_array().expect("frames");
     assert!(frames.len() >= 3);
     for f in frames {

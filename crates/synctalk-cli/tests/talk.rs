@@ -7,14 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use synctalk_testdata::TempDir;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("synctalk-talk-test-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("tmp dir");
-    d.join(name)
 }
 
 fn render(audio: &Path, frames: &Path, extra: &[&str]) -> std::process::Output {
@@ -79,12 +75,13 @@ fn std_dev(v: &[f64]) -> f64 {
 
 #[test]
 fn speech_moves_the_jaw_and_silence_does_not() {
+    let t = TempDir::new("talk-test");
     let src = root().join("tests/vectors/audio/formats/jfk_5.1_22k.wav");
-    let (speech, quiet) = (tmp("speech.wav"), tmp("quiet.wav"));
+    let (speech, quiet) = (t.join("speech.wav"), t.join("quiet.wav"));
     cut(&src, 1.2, &speech, false);
     cut(&src, 1.2, &quiet, true);
-    let (fs, fq, fh) = (tmp("speech"), tmp("quiet"), tmp("speech_half"));
-    let mp4 = tmp("speech.mp4");
+    let (fs, fq, fh) = (t.join("speech"), t.join("quiet"), t.join("speech_half"));
+    let mp4 = t.join("speech.mp4");
     let mp4_arg = ["--out", mp4.to_str().expect("utf8")];
     // The speech also goes to an MP4 (ffmpeg) in the same run, and is drawn
     // again at half size (--size), from the same views.
@@ -225,9 +222,10 @@ fn image_rgba(path: &Path) -> Vec<u8> {
 
 #[test]
 fn bad_input_is_one_clear_line() {
-    let garbage = tmp("garbage.wav");
+    let t = TempDir::new("talk-test");
+    let garbage = t.join("garbage.wav");
     std::fs::write(&garbage, b"RIFF....WAVEjunk").expect("write");
-    let o = render(&garbage, &tmp("g"), &[]);
+    let o = render(&garbage, &t.join("g"), &[]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -235,11 +233,11 @@ fn bad_input_is_one_clear_line() {
         "{err}"
     );
     let src = root().join("tests/vectors/audio/formats/jfk_5.1_22k.wav");
-    let o = render(&src, &tmp("h"), &["--fps", "0"]);
+    let o = render(&src, &t.join("h"), &["--fps", "0"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--fps"));
     for size in ["5", "64xbig", "100000"] {
-        let o = render(&src, &tmp("h"), &["--size", size]);
+        let o = render(&src, &t.join("h"), &["--size", size]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
             !o.status.success() && err.contains("--size"),
@@ -249,7 +247,7 @@ fn bad_input_is_one_clear_line() {
     // A NaN sample, no samples, a rate the front end does not take: each is
     // refused with one line that names the file and the cause.
     let wav = |name: &str, rate: u32, samples: &[f32]| {
-        let path = tmp(name);
+        let path = t.join(name);
         let spec = hound::WavSpec {
             channels: 1,
             sample_rate: rate,
@@ -273,7 +271,7 @@ fn bad_input_is_one_clear_line() {
             "2000 Hz is not supported",
         ),
     ] {
-        let o = render(&path, &tmp("bad"), &[]);
+        let o = render(&path, &t.join("bad"), &[]);
         assert!(!o.status.success());
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(

@@ -64,3 +64,35 @@ pub fn read_wav_i16(path: &Path) -> Vec<f32> {
         .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32768.0)
         .collect()
 }
+
+/// A folder of its own under the system's temporary folder, removed with
+/// everything in it when dropped, so that test runs leave nothing behind.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates `synctalk-<label>-<pid>-<n>`, unique within the process.
+    pub fn new(label: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("synctalk-{label}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        TempDir(dir)
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside the folder.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
