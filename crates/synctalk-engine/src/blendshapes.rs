@@ -91,4 +91,25 @@ mod tests {
         assert!(!is_mouth(index("eyeBlinkLeft").unwrap()));
         assert_eq!(index("tongueOut"), None);
     }
+
+    /// The toolchain's Face-Sync drives exactly these shapes (its `MOUTH`,
+    /// written into the network's report): the engine's articulation
+    /// amplifies the same ones.
+    #[test]
+    fn the_mouth_is_the_one_face_sync_was_fitted_for() {
+        let path = synctalk_testdata::vectors("networks/face_sync_report.json");
+        let text = std::fs::read_to_string(&path).expect("face_sync_report.json");
+        let report: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let theirs: Vec<&str> = report["mouth"]
+            .as_array()
+            .expect("mouth")
+            .iter()
+            .map(|v| v.as_str().expect("a name"))
+            .collect();
+        let ours: Vec<&str> = (0..NAMES.len())
+            .filter(|&i| is_mouth(i))
+            .map(|i| NAMES[i])
+            .collect();
+        assert_eq!(ours, theirs);
+    }
 }

@@ -320,6 +320,8 @@ def main(argv=None) -> int:
                           "stay": STAY, "beta": BETA, "smooth": SMOOTH, "pause_after_word": PAUSE_AFTER_WORD},
               "tau": ac.tau, "silence_weight": args.silence_weight, "gate": {"w": head.gate_w.tolist(), "b": float(head.gate_b)},
               "gain": {n: round(float(g), 3) for n, g in zip(names, head.gain) if g != 1.0}, "held_out": held_out,
+              # The engine's blendshapes::is_mouth must be the same set (a Rust test reads it here).
+              "mouth": [n for n in names if n in MOUTH],
               "bytes": onnx_path.stat().st_size}
     (args.out / "face_sync_report.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
