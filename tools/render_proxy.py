@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import struct
 import sys
 from pathlib import Path
 
@@ -41,49 +40,16 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "models" / "toolchain" / "src"))
 from synctalk_toolchain import audio as af  # noqa: E402
-from synctalk_toolchain import evaluate, facesync, landmarks, media, sync  # noqa: E402
+from synctalk_toolchain import evaluate, facesync, landmarks, media, stk, sync  # noqa: E402
 from synctalk_toolchain import phonetic as ph  # noqa: E402
 
 N_COS = 15
 
 
-def chunk(data: bytes, tag: bytes) -> bytes:
-    """The payload of the first chunk `tag` of a portrait file (docs/portrait-format.md)."""
-    o = 16
-    while o + 24 <= len(data):
-        n = struct.unpack("<Q", data[o + 8 : o + 16])[0]
-        if data[o : o + 4] == tag:
-            return data[o + 24 : o + 24 + n]
-        o += 24 + n + (-n % 8)
-    raise ValueError(f"no {tag.decode()} chunk")
-
-
 def portrait(path: Path):
-    """(META extra, controller layers [(W, b, activation)]) of a portrait file."""
+    """(META extra, controller layers) of a portrait file."""
     data = path.read_bytes()
-    extra = json.loads(chunk(data, b"META")).get("extra", {})
-    d = chunk(data, b"DEFM")
-    k, n, half = struct.unpack("<IIB3x", d[:12])
-    o = 12 + k * 11 * n * (2 if half else 4)
-    _, layers_n = struct.unpack("<II", d[o : o + 8])
-    o += 8
-    layers = []
-    for _ in range(layers_n):
-        i, out, act = struct.unpack("<IIB3x", d[o : o + 12])
-        o += 12
-        w = np.frombuffer(d[o : o + 4 * i * out], "<f4").reshape(out, i)
-        o += 4 * i * out
-        b = np.frombuffer(d[o : o + 4 * out], "<f4")
-        o += 4 * out
-        layers.append((w, b, act))
-    return extra, layers
-
-
-def controller(layers, x: np.ndarray) -> np.ndarray:
-    for w, b, act in layers:
-        x = x @ w.T + b
-        x = {0: x, 1: np.maximum(x, 0), 2: np.tanh(x), 3: 1 / (1 + np.exp(-x))}[act]
-    return x
+    return stk.read_meta(data).get("extra", {}), stk.read_controller(data)
 
 
 def features(coef: np.ndarray, pose: np.ndarray, pose_len: int) -> np.ndarray:
@@ -128,12 +94,15 @@ def contrast(segments, aperture: np.ndarray) -> float:
 
 def fit_cmd(args) -> int:
     _, layers = portrait(args.portrait)
-    pose_len = struct.unpack("<I", chunk(args.portrait.read_bytes(), b"POSE")[:4])[0]
+    pose = stk.read_pose(args.portrait.read_bytes())
+    if pose is None:
+        raise SystemExit(f"{args.portrait}: no pose track")
+    pose_len = len(pose[0])
     data = {}
     for r in args.runs:
         for c in sorted(p for p in r.iterdir() if (p / "timing.json").is_file()):
             m = measured(c)
-            data[(r.name, c.name)] = dict(m, x=features(controller(layers, m["blendshapes"]), m["pose"], pose_len))
+            data[(r.name, c.name)] = dict(m, x=features(stk.run_controller(layers, m["blendshapes"]), m["pose"], pose_len))
             print(f"[proxy] {r.name}/{c.name}: {len(m['aperture'])} frames", flush=True)
     runs = sorted({r for r, _ in data})
     audio = {p.stem: p for p in args.audio_dir.iterdir()} if args.audio_dir else {}
@@ -184,7 +153,7 @@ def score_cmd(args) -> int:
         c = centre if centre is not None else head.forward(silent_window)[0]
         y = y.copy()
         y[:, mouth] = c[mouth] + (y[:, mouth] - c[mouth]) * strength
-        x = features(controller(layers, np.clip(y, lo, hi).astype(np.float32)), pose, pose_len)
+        x = features(stk.run_controller(layers, np.clip(y, lo, hi).astype(np.float32)), pose, pose_len)
         return predict(ma, x), predict(mj, x)
 
     fallback = z[f"pose_{z['clips'][0]}"]

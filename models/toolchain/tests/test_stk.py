@@ -1,4 +1,4 @@
-"""The portrait writer (stk.py): layout, checksums and refusals. That the Rust
+"""The portrait writer and reader (stk.py): layout, checksums and refusals. That the Rust
 reader accepts what it writes is tested by crates/synctalk-cli/tests/demo.rs
 on the shipped demo portrait."""
 import struct
@@ -81,3 +81,32 @@ def test_write_is_atomic(tmp_path):
     path = tmp_path / "p.stk"
     size = stk.write(path, portrait())
     assert path.stat().st_size == size and not (tmp_path / "p.stk.part").exists()
+
+
+def test_the_reader_gives_back_what_was_written():
+    p = portrait()
+    data = stk.encode(p)
+    assert stk.read_meta(data) == p.meta
+    layers = stk.read_controller(data)
+    assert [layer.activation for layer in layers] == ["relu", "linear"]
+    for got, want in zip(layers, p.controller):
+        np.testing.assert_array_equal(got.weight, want.weight)
+        np.testing.assert_array_equal(got.bias, want.bias)
+    x = np.random.default_rng(1).normal(size=(4, 52)).astype(np.float32)
+    want = np.maximum(x @ p.controller[0].weight.T, 0) @ p.controller[1].weight.T
+    np.testing.assert_allclose(stk.run_controller(layers, x), want, rtol=1e-5, atol=1e-5)
+    q, t, fps = stk.read_pose(data)
+    np.testing.assert_allclose(q, p.pose_rotations, atol=1e-7)
+    np.testing.assert_allclose(t, p.pose_translations, atol=1e-7)
+    assert fps == p.fps
+
+
+@pytest.mark.parametrize("cut, words", [
+    (lambda d: d[:-30], "truncated|promised"),
+    (lambda d: d[:9] + bytes([d[9] ^ 1]) + d[10:], "header: checksum"),
+    (lambda d: b"NOTAPORT" + d[8:], "magic"),
+    (lambda d: d[:40] + b"\x00" + d[41:], "META: checksum"),
+])
+def test_the_reader_refuses_damaged_files(cut, words):
+    with pytest.raises(stk.PortraitReadError, match=words):
+        stk.read_meta(cut(stk.encode(portrait())))

@@ -1,8 +1,10 @@
-"""Writer of the SyncTalk portrait format v1 (`.stk`, docs/portrait-format.md).
+"""Writer of the SyncTalk portrait format v1 (`.stk`, docs/portrait-format.md),
+and a reader of the parts that the toolchain's tools use (META, the
+deformation's controller, the pose track).
 
 Numpy only, so that export and its tests run without PyTorch. The Rust reader
 (`synctalk-portrait`) is the reference: every file written here is read back
-by it in the project's tests.
+by it in the project's tests, and it is the one that renders.
 """
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ ROLE_BACKGROUND, ROLE_TORSO = 0, 1
 
 class PortraitWriteError(ValueError):
     """A value that the format cannot hold, named by chunk and field."""
+
+
+class PortraitReadError(ValueError):
+    """A file that is not a well-formed portrait, named by chunk and cause."""
 
 
 @dataclass
@@ -189,3 +195,87 @@ def png_rgba(rgba: np.ndarray) -> bytes:
     if not ok:
         raise PortraitWriteError("IMAG: PNG encoding failed")
     return buf.tobytes()
+
+
+def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(tag, payload) of every chunk of a portrait file's bytes, after checking
+    the header, each length against the bytes present and each checksum."""
+    if len(data) < 16 or data[:8] != MAGIC:
+        raise PortraitReadError("not a SyncTalk portrait (bad magic)")
+    if zlib.crc32(data[:12]) != struct.unpack("<I", data[12:16])[0]:
+        raise PortraitReadError("header: checksum mismatch")
+    out, pos = [], 16
+    while pos < len(data):
+        if pos + 24 > len(data):
+            raise PortraitReadError(f"truncated chunk header at byte {pos}")
+        tag = data[pos : pos + 4]
+        _, length, crc, _ = struct.unpack("<IQII", data[pos + 4 : pos + 24])
+        if length > len(data) - pos - 24:
+            raise PortraitReadError(f"{tag.decode(errors='replace')}: {length} bytes promised, {len(data) - pos - 24} present")
+        payload = data[pos + 24 : pos + 24 + length]
+        if zlib.crc32(payload) != crc:
+            raise PortraitReadError(f"{tag.decode(errors='replace')}: checksum mismatch")
+        out.append((tag, payload))
+        if tag == b"END ":
+            return out
+        pos += 24 + length + (-length % 8)
+    raise PortraitReadError("truncated: no END chunk")
+
+
+def _one(data: bytes, tag: bytes) -> bytes | None:
+    return next((p for t, p in chunks(data) if t == tag), None)
+
+
+def read_meta(data: bytes) -> dict:
+    """The META chunk's JSON."""
+    meta = _one(data, b"META")
+    if meta is None:
+        raise PortraitReadError("no META chunk")
+    return json.loads(meta)
+
+
+def read_controller(data: bytes) -> list[Dense]:
+    """The deformation controller's layers (DEFM); empty without a deformation."""
+    d = _one(data, b"DEFM")
+    if d is None:
+        return []
+    try:
+        k, n, half = struct.unpack("<IIB3x", d[:12])
+        o = 12 + k * 11 * n * (2 if half else 4)
+        _, n_layers = struct.unpack("<II", d[o : o + 8])
+        o += 8
+        names = {v: key for key, v in ACTIVATIONS.items()}
+        layers = []
+        for _ in range(n_layers):
+            inputs, outputs, act = struct.unpack("<IIB3x", d[o : o + 12])
+            o += 12
+            w = np.frombuffer(d[o : o + 4 * inputs * outputs], "<f4").reshape(outputs, inputs)
+            o += 4 * inputs * outputs
+            b = np.frombuffer(d[o : o + 4 * outputs], "<f4")
+            o += 4 * outputs
+            layers.append(Dense(w, b, names[act]))
+        return layers
+    except (struct.error, ValueError, KeyError) as e:
+        raise PortraitReadError(f"DEFM: malformed controller ({e})") from e
+
+
+def run_controller(layers: list[Dense], x: np.ndarray) -> np.ndarray:
+    """The controller's coefficients [..., K] of conditions [..., input_dim]."""
+    act = {"linear": lambda v: v, "relu": lambda v: np.maximum(v, 0), "tanh": np.tanh,
+           "sigmoid": lambda v: 1 / (1 + np.exp(-v))}
+    for layer in layers:
+        x = act[layer.activation](x @ layer.weight.T + layer.bias)
+    return x
+
+
+def read_pose(data: bytes) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The pose track (POSE): rotations [T, 4] (w, x, y, z), translations
+    [T, 3] and its frame rate; None without one."""
+    d = _one(data, b"POSE")
+    if d is None:
+        return None
+    frames, fps = struct.unpack("<If", d[:8])
+    if len(d) != 8 + 28 * frames:
+        raise PortraitReadError(f"POSE: {frames} frames promised in {len(d)} bytes")
+    body = np.frombuffer(d[8:], "<f4").reshape(frames, 7)
+    return body[:, :4], body[:, 4:], float(fps)
