@@ -239,8 +239,11 @@ pub fn add_network(file: &Path, name: &str, onnx: &Path, out: &Path) -> Result<(
     let mut p = Portrait::read_file(file)
         .with_context(|| format!("{} is not a valid portrait", file.display()))?;
     let bytes = std::fs::read(onnx).with_context(|| format!("cannot read {}", onnx.display()))?;
-    if name != "face_sync" {
-        bail!("unknown network name `{name}` (known: face_sync)");
+    if !synctalk_engine::NETWORKS.contains(&name) {
+        bail!(
+            "unknown network name `{name}` (known: {})",
+            synctalk_engine::NETWORKS.join(", ")
+        );
     }
     // Stored as NNEF (what the browser build reads), checked against the
     // ONNX original on the test windows of the toolchain's vectors.
@@ -249,8 +252,8 @@ pub fn add_network(file: &Path, name: &str, onnx: &Path, out: &Path) -> Result<(
     } else {
         let nnef =
             synctalk_nets::onnx_to_nnef(&bytes).with_context(|| format!("{}", onnx.display()))?;
-        let mut a = synctalk_nets::FaceSync::from_onnx(&bytes)?;
-        let mut b = synctalk_nets::FaceSync::from_nnef(&nnef)?;
+        let mut a = synctalk_nets::WindowNet::load_onnx(name, &bytes)?;
+        let mut b = synctalk_nets::WindowNet::load_nnef(name, &nnef)?;
         let mut worst = 0f32;
         for k in 0..16 {
             let w: Vec<f32> = (0..synctalk_nets::CONTEXT * synctalk_nets::N_MELS)
@@ -276,7 +279,7 @@ pub fn add_network(file: &Path, name: &str, onnx: &Path, out: &Path) -> Result<(
         nnef
     };
     synctalk_engine::Engine::new(&p)?
-        .set_face_sync(&nnef)
+        .set_network(name, &nnef)
         .with_context(|| format!("{}", onnx.display()))?;
     p.networks.retain(|n| n.name != name);
     p.networks.push(Network {

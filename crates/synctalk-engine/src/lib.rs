@@ -16,7 +16,7 @@ pub mod blendshapes;
 use synctalk_audio::{
     to_16k, window_at, AudioError, LogMel, MelStream, Resampler, CONTEXT, N_MELS, SAMPLE_RATE,
 };
-use synctalk_nets::{FaceSync, NetError};
+use synctalk_nets::{FaceSync, NetError, WindowNet};
 use synctalk_portrait::{Controller, NetworkFormat, Portrait};
 
 // The front end cuts the windows the networks read.
@@ -403,9 +403,15 @@ impl Default for Frame {
     }
 }
 
+/// The networks a portrait may carry (NETW names) that the engine runs:
+/// Face-Sync (the frame's blendshapes) and the Expression Generator
+/// (offsets of the upper face from rest, added while speech is heard).
+pub const NETWORKS: [&str; 2] = ["face_sync", "expression"];
+
 /// The engine: networks, the current speech, overrides and clocks' rules.
 pub struct Engine {
     face_sync: Option<FaceSync>,
+    expression: Option<WindowNet>,
     controller: Option<Controller>,
     range: [(f32, f32); BLENDSHAPES],
     pose_frames: usize,
@@ -427,6 +433,7 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("face_sync", &self.face_sync.is_some())
+            .field("expression", &self.expression.is_some())
             .field("pose_frames", &self.pose_frames)
             .field("source", &self.source)
             .finish_non_exhaustive()
@@ -459,6 +466,7 @@ impl Engine {
         let (articulation, centre) = articulation(portrait)?;
         Ok(Self {
             face_sync: None,
+            expression: None,
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
             range: condition_range(portrait)?,
             pose_frames,
@@ -488,9 +496,39 @@ impl Engine {
         Ok(())
     }
 
-    /// Loads the portrait's own Face-Sync network (`face_sync` in its NETW
-    /// chunks). Returns whether it had one.
+    /// Loads network `name` (one of [`NETWORKS`]) from NNEF or (with the
+    /// `onnx` feature) ONNX bytes.
+    pub fn set_network(&mut self, name: &str, bytes: &[u8]) -> Result<(), EngineError> {
+        match name {
+            "face_sync" => self.set_face_sync(bytes),
+            "expression" => self.set_expression(bytes),
+            _ => Err(EngineError::Portrait(format!(
+                "unknown network `{name}` (known: {})",
+                NETWORKS.join(", ")
+            ))),
+        }
+    }
+
+    /// Loads the Expression Generator: while speech is heard its offsets
+    /// are added to the upper face (every shape but the mouth's).
+    pub fn set_expression(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
+        let mut net = WindowNet::load("expression", bytes)?;
+        // Checked once here, so that a frame never fails on it.
+        window_at(&[], 0.0, &mut self.window);
+        net.run(self.window.as_flattened())?;
+        self.expression = Some(net);
+        Ok(())
+    }
+
+    /// Loads the portrait's own networks (`face_sync` and `expression` in
+    /// its NETW chunks). Returns whether it had Face-Sync.
     pub fn load_networks(&mut self, portrait: &Portrait) -> Result<bool, EngineError> {
+        if let Some(n) = portrait.networks.iter().find(|n| n.name == "expression") {
+            self.expression = Some(match n.format {
+                NetworkFormat::Nnef => WindowNet::load_nnef("expression", &n.bytes)?,
+                NetworkFormat::Onnx => WindowNet::load("expression", &n.bytes)?,
+            });
+        }
         let Some(n) = portrait.networks.iter().find(|n| n.name == "face_sync") else {
             return Ok(false);
         };
@@ -499,6 +537,11 @@ impl Engine {
             NetworkFormat::Onnx => FaceSync::from_bytes(&n.bytes)?,
         };
         self.use_face_sync(net).map(|()| true)
+    }
+
+    /// Whether the Expression Generator is loaded.
+    pub fn has_expression(&self) -> bool {
+        self.expression.is_some()
     }
 
     /// Whether Face-Sync is loaded.
@@ -640,6 +683,14 @@ impl Engine {
             for (i, (v, c)) in bs.iter_mut().zip(centre).enumerate() {
                 if blendshapes::is_mouth(i) {
                     *v = c + (*v - c) * self.articulation;
+                }
+            }
+            if let Some(ex) = &mut self.expression {
+                let offsets = ex.run(self.window.as_flattened())?;
+                for (i, (v, o)) in bs.iter_mut().zip(offsets).enumerate() {
+                    if !blendshapes::is_mouth(i) {
+                        *v += o;
+                    }
                 }
             }
         }

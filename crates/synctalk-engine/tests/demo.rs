@@ -57,6 +57,47 @@ fn speech_moves_the_jaw_and_silence_rests() {
     assert!(std_dev(&jaw) > 10.0 * std_dev(&rest));
 }
 
+/// The demo's Expression Generator moves the brows with the speech's
+/// stress (louder words raise them) and leaves them at rest in silence;
+/// without it the upper face stays at rest while speaking.
+#[test]
+fn speech_moves_the_brows_and_silence_rests_them() {
+    let p = demo();
+    let brow = blendshapes::index("browInnerUp").expect("browInnerUp");
+    let track = |with_expression: bool| {
+        let mut q = p.clone();
+        if !with_expression {
+            q.networks.retain(|n| n.name != "expression");
+        }
+        let mut e = Engine::new(&q).expect("engine");
+        e.load_networks(&q).expect("networks");
+        assert_eq!(e.has_expression(), with_expression);
+        e.blinks.amplitude = 0.0;
+        e.set_speech(Some(Speech::new(&jfk(), 16_000).expect("speech")));
+        let speech: Vec<f32> = (0..250)
+            .map(|t| {
+                e.frame(t as f64 / 25.0, Some(t as f64 / 25.0))
+                    .expect("frame")
+                    .blendshapes[brow]
+            })
+            .collect();
+        e.set_speech(None);
+        let quiet = e.frame(1.0, Some(1.0)).expect("frame").blendshapes[brow];
+        (speech, quiet)
+    };
+    let (with, quiet_with) = track(true);
+    let (without, quiet_without) = track(false);
+    assert_eq!(quiet_with, quiet_without, "silence rests the brows");
+    assert!(
+        without.iter().all(|&b| (b - quiet_without).abs() < 1e-4),
+        "no expression network: brows at rest"
+    );
+    let sd = std_dev(&with);
+    let peak = with.iter().map(|b| b - quiet_with).fold(f32::MIN, f32::max);
+    eprintln!("browInnerUp while speaking: std {sd:.3}, highest {peak:+.3} from rest");
+    assert!(sd > 0.01 && peak > 0.03, "std {sd}, peak {peak}");
+}
+
 #[test]
 fn overrides_blend_and_stay_in_the_trained_range() {
     let p = demo();

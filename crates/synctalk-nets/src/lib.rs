@@ -1,10 +1,13 @@
 //! The portrait's audio networks, run with [tract](https://github.com/sonos/tract).
 //!
-//! **Face-Sync** maps one log-mel window — 100 frames × 80 bands, the last 7
-//! after the video frame's time, exactly as `synctalk-audio` computes them
-//! (`docs/audio-features.md`, spec v2) — to the frame's 52 blendshapes
-//! (MediaPipe order, `_neutral` first), each in [0, 1]. The input
-//! normalisation is part of the network: feed the raw log-mel values.
+//! Each maps one log-mel window — 100 frames × 80 bands, the last 7 after
+//! the video frame's time, exactly as `synctalk-audio` computes them
+//! (`docs/audio-features.md`, spec v2) — to 52 values in MediaPipe's
+//! blendshape order (`_neutral` first). **Face-Sync** (`face_sync`) gives
+//! the frame's blendshapes, each in [0, 1]; the **Expression Generator**
+//! (`expression`) gives offsets of the upper face from the portrait's rest.
+//! The input normalisation is part of each network: feed the raw log-mel
+//! values.
 //!
 //! Networks load from NNEF (a tar, tract-nnef: what the browser build reads,
 //! without tract's ONNX front end) or, with the default `onnx` feature, from
@@ -50,15 +53,21 @@ pub enum NetError {
 
 type State = tract_nnef::tract_core::plan::SimpleState<TypedFact, Box<dyn TypedOp>>;
 
-/// The Face-Sync network, optimised for a batch of one window. It keeps
-/// one tract session, reused by every run.
-pub struct FaceSync {
+/// A network of one log-mel window to 52 values, optimised for a batch of
+/// one window. It keeps one tract session, reused by every run.
+pub struct WindowNet {
     state: State,
+    name: String,
 }
 
-impl std::fmt::Debug for FaceSync {
+/// The Face-Sync network (a [`WindowNet`] named `face_sync`).
+pub type FaceSync = WindowNet;
+
+impl std::fmt::Debug for WindowNet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaceSync").finish_non_exhaustive()
+        f.debug_struct("WindowNet")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,9 +78,9 @@ pub fn is_nnef(bytes: &[u8]) -> bool {
     bytes.get(257..262) == Some(b"ustar".as_slice())
 }
 
-fn load_error(e: TractError) -> NetError {
-    NetError::Load {
-        name: NAME.into(),
+fn load_error(name: &str) -> impl Fn(TractError) -> NetError + Copy + '_ {
+    move |e| NetError::Load {
+        name: name.into(),
         why: format!("{e:#}"),
     }
 }
@@ -91,44 +100,65 @@ fn onnx_typed(bytes: &[u8]) -> TractResult<TypedModel> {
 /// for the same model), the form the browser build loads.
 #[cfg(feature = "onnx")]
 pub fn onnx_to_nnef(onnx: &[u8]) -> Result<Vec<u8>, NetError> {
-    let model = onnx_typed(onnx).map_err(load_error)?;
+    let model = onnx_typed(onnx).map_err(load_error(NAME))?;
     tract_nnef::nnef()
         .write_to_tar_with_config(&model, Vec::new(), false, true)
-        .map_err(load_error)
+        .map_err(load_error(NAME))
 }
 
-impl FaceSync {
-    /// Loads an ONNX model (input `[1, 100, 80]`, output `[1, 52]`).
+impl WindowNet {
+    /// Loads an ONNX Face-Sync model (input `[1, 100, 80]`, output `[1, 52]`).
     #[cfg(feature = "onnx")]
     pub fn from_onnx(bytes: &[u8]) -> Result<Self, NetError> {
-        Self::from_typed(onnx_typed(bytes).map_err(load_error)?)
+        Self::load_onnx(NAME, bytes)
     }
 
-    /// Loads a model in either format, told apart by its bytes (an NNEF tar
-    /// carries the `ustar` mark; anything else is read as ONNX).
+    /// Loads a Face-Sync model in either format (see [`WindowNet::load`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, NetError> {
+        Self::load(NAME, bytes)
+    }
+
+    /// Loads an NNEF Face-Sync model (a tar, as [`onnx_to_nnef`] writes).
+    pub fn from_nnef(bytes: &[u8]) -> Result<Self, NetError> {
+        Self::load_nnef(NAME, bytes)
+    }
+
+    /// Loads network `name` in either format, told apart by its bytes (an
+    /// NNEF tar carries the `ustar` mark; anything else is read as ONNX).
+    pub fn load(name: &str, bytes: &[u8]) -> Result<Self, NetError> {
         if is_nnef(bytes) {
-            return Self::from_nnef(bytes);
+            return Self::load_nnef(name, bytes);
         }
         #[cfg(feature = "onnx")]
-        return Self::from_onnx(bytes);
+        return Self::load_onnx(name, bytes);
         #[cfg(not(feature = "onnx"))]
         Err(NetError::Load {
-            name: NAME.into(),
+            name: name.into(),
             why: "not an NNEF tar (this build reads NNEF networks only; `synctalk add-network` converts ONNX)".into(),
         })
     }
 
-    /// Loads an NNEF model (a tar, as [`onnx_to_nnef`] writes).
-    pub fn from_nnef(bytes: &[u8]) -> Result<Self, NetError> {
-        let model = tract_nnef::nnef()
-            .model_for_read(&mut std::io::Cursor::new(bytes))
-            .map_err(load_error)?;
-        Self::from_typed(model)
+    /// Loads ONNX network `name` (input `[1, 100, 80]`, output `[1, 52]`).
+    #[cfg(feature = "onnx")]
+    pub fn load_onnx(name: &str, bytes: &[u8]) -> Result<Self, NetError> {
+        Self::from_typed(name, onnx_typed(bytes).map_err(load_error(name))?)
     }
 
-    fn from_typed(model: TypedModel) -> Result<Self, NetError> {
-        let load = load_error;
+    /// Loads NNEF network `name` (a tar, as [`onnx_to_nnef`] writes).
+    pub fn load_nnef(name: &str, bytes: &[u8]) -> Result<Self, NetError> {
+        let model = tract_nnef::nnef()
+            .model_for_read(&mut std::io::Cursor::new(bytes))
+            .map_err(load_error(name))?;
+        Self::from_typed(name, model)
+    }
+
+    /// The network's name (`face_sync`, `expression`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn from_typed(name: &str, model: TypedModel) -> Result<Self, NetError> {
+        let load = load_error(name);
         let input = model
             .input_fact(0)
             .map_err(load)?
@@ -137,7 +167,7 @@ impl FaceSync {
             .map(|s| s.to_vec());
         if input.as_deref() != Some(&[1, CONTEXT, N_MELS]) {
             return Err(NetError::Load {
-                name: NAME.into(),
+                name: name.into(),
                 why: format!(
                     "input shape {input:?}, want [1, {CONTEXT}, {N_MELS}] (audio-features spec v2; \
                      a network made for v1's 16-frame windows must be re-exported)"
@@ -158,19 +188,22 @@ impl FaceSync {
             .map(|s| s.to_vec());
         if out.as_deref() != Some(&[1, BLENDSHAPES]) {
             return Err(NetError::Load {
-                name: NAME.into(),
+                name: name.into(),
                 why: format!("output shape {out:?}, want [1, {BLENDSHAPES}]"),
             });
         }
         let state = plan.spawn().map_err(load)?;
-        Ok(Self { state })
+        Ok(Self {
+            state,
+            name: name.into(),
+        })
     }
 
-    /// The blendshapes for one window (`CONTEXT * N_MELS` values, mel frame
-    /// major).
+    /// The network's 52 values for one window (`CONTEXT * N_MELS` values,
+    /// mel frame major).
     pub fn run(&mut self, window: &[f32]) -> Result<[f32; BLENDSHAPES], NetError> {
         let bad = |why: String| NetError::Input {
-            name: NAME.into(),
+            name: self.name.clone(),
             why,
         };
         if window.len() != CONTEXT * N_MELS {
@@ -184,7 +217,7 @@ impl FaceSync {
             return Err(bad(format!("window value {i} is not finite")));
         }
         let run = |e: TractError| NetError::Run {
-            name: NAME.into(),
+            name: self.name.clone(),
             why: format!("{e:#}"),
         };
         let input = Tensor::from_shape(&[1, CONTEXT, N_MELS], window).map_err(run)?;

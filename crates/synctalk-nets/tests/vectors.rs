@@ -1,8 +1,9 @@
-//! tract reproduces the toolchain's Face-Sync outputs (tests/vectors/networks/,
-//! written by the toolchain at export) to 1e-4, from ONNX and from its NNEF
-//! conversion (what the browser loads), and refuses bad input.
+//! tract reproduces the toolchain's Face-Sync and Expression Generator
+//! outputs (tests/vectors/networks/, written by the toolchain at export) to
+//! 1e-4, from ONNX and from their NNEF conversion (what the browser loads),
+//! and refuses bad input.
 
-use synctalk_nets::{onnx_to_nnef, FaceSync, NetError, BLENDSHAPES, CONTEXT, N_MELS};
+use synctalk_nets::{onnx_to_nnef, FaceSync, NetError, WindowNet, BLENDSHAPES, CONTEXT, N_MELS};
 use synctalk_testdata::{read_npy, vectors};
 
 fn onnx() -> Vec<u8> {
@@ -59,6 +60,35 @@ fn matches_the_toolchain_from_onnx_and_nnef() {
         worst[0] <= 1e-4 && worst[1] <= 1e-4,
         "max abs diff {worst:?}"
     );
+}
+
+#[test]
+fn the_expression_generator_matches_the_toolchain() {
+    let (_, inputs) = read_npy(&vectors("networks").join("face_sync_inputs.npy"));
+    let (oshape, outputs) = read_npy(&vectors("networks").join("expression_outputs.npy"));
+    assert_eq!(oshape[1], BLENDSHAPES);
+    let onnx = std::fs::read(vectors("networks").join("expression.onnx")).expect("expression.onnx");
+    let nnef = onnx_to_nnef(&onnx).expect("converts");
+    let mut a = WindowNet::load_onnx("expression", &onnx).expect("onnx");
+    let mut b = WindowNet::load("expression", &nnef).expect("nnef");
+    assert_eq!(b.name(), "expression");
+    let mut worst = 0f32;
+    let mut moved = 0;
+    for (w, want) in inputs
+        .chunks(CONTEXT * N_MELS)
+        .zip(outputs.chunks(BLENDSHAPES))
+    {
+        let (x, y) = (a.run(w).expect("runs"), b.run(w).expect("runs"));
+        for ((g, h), e) in x.iter().zip(&y).zip(want) {
+            worst = worst.max((g - e).abs()).max((h - e).abs());
+        }
+        moved += usize::from(want.iter().any(|v| v.abs() > 0.01));
+    }
+    eprintln!("expression: tract vs the toolchain, max abs diff {worst:e}");
+    assert!(worst <= 1e-4, "max abs diff {worst}");
+    assert!(moved >= 4, "only {moved} windows move the face");
+    let e = WindowNet::load("expression", b"junk").expect_err("junk");
+    assert!(e.to_string().contains("expression"), "{e}");
 }
 
 #[test]
