@@ -246,6 +246,17 @@ test('speech moves the mouth from frame to frame; silence does not', LIMIT, asyn
   assert.ok(Math.max(...r.silent) < 0.05, `silence changed the mouth: ${r.silent.map((d) => d.toFixed(3))}`);
 });
 
+test('benchAudio(): the audio side per displayed frame, as natively', LIMIT, async () => {
+  const r = await page.evaluate(async () => {
+    const a = window.__synctalk;
+    return a.benchAudio('./assets/jfk.wav', { fps: 60, chunk: 128 });
+  });
+  // A figure for the report (this is the test build: opt-level 1, no
+  // wasm-opt); the check is only that every frame was timed.
+  report.benchAudio = r;
+  assert.ok(r.frames > 500 && r.meanMs > 0 && r.maxMs >= r.p95Ms, JSON.stringify(r));
+});
+
 test('real playback: the audio clock drives the lips and speak() resolves at the end', LIMIT, async () => {
   const r = await page.evaluate(async () => {
     const a = window.__synctalk;

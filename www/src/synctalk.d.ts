@@ -28,10 +28,10 @@ export interface PortraitInfo {
 
 export interface AvatarStats {
   fps: number; frameMs: number; framesRendered: number; audioLatency: number | null;
-  frames: number; engineMs: number; layersMs: number; encodeMs: number;
+  frames: number; engineMs: number; engineMsSpeaking: number; layersMs: number; encodeMs: number;
   visible: number; intersections: number; intersectionCapacity: number;
   speaking: boolean; poseFrame: number; jawOpen: number;
-  gpuBytes: number; wasmHeapBytes: number; faceSync: boolean;
+  gpuBytes: number; wasmHeapBytes: number; faceSync: boolean; expression: boolean;
 }
 
 export type Blendshapes = Partial<Record<string, number>>;
@@ -60,6 +60,10 @@ export class Avatar extends EventTarget {
   pause(): void;
   renderAt(clock: number, speechTime?: number): void;
   stats(): AvatarStats;
+  /** Times the audio side per displayed frame (log-mel, networks, controller) on this thread. */
+  benchAudio(source: Blob | ArrayBuffer | AudioBuffer | Float32Array | string | URL | Response,
+             options?: { sampleRate?: number; fps?: number; chunk?: number }):
+    Promise<{ frames: number; meanMs: number; medianMs: number; p95Ms: number; maxMs: number }>;
   readPixels(): Promise<{ width: number; height: number; data: Uint8Array }>;
   captureFrame(): Promise<Blob>;
   loseDevice(): void;

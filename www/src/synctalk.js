@@ -588,6 +588,23 @@ export class Avatar extends EventTarget {
     return blendshapeNames;
   }
 
+  /**
+   * Times the audio side per displayed frame (log-mel, the networks, the
+   * controller) on this thread, as a microphone would feed it: `source`
+   * pushed in `chunk`-sample pieces for an `fps` display, with a fresh
+   * engine (the avatar's speech is untouched). Resolves to
+   * `{frames, meanMs, medianMs, p95Ms, maxMs}`.
+   */
+  async benchAudio(source, { sampleRate, fps = 60, chunk = 128 } = {}) {
+    this._live();
+    const { samples, rate } = await this._samples(source, sampleRate);
+    try {
+      return this._inner.benchAudio(samples, rate, fps, chunk);
+    } catch (e) {
+      throw wrap(e, 'BAD_AUDIO');
+    }
+  }
+
   /** Frame rate, per-stage CPU times (ms), audio latency, frames, memory. */
   stats() {
     this._live();

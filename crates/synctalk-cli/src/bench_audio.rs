@@ -1,10 +1,11 @@
 //! `synctalk bench-audio`: the per-frame CPU cost of the audio side (speech
 //! pushed in small chunks as a microphone delivers it, resampling, log-mel,
-//! the Face-Sync network, the controller), on the calling thread.
+//! the networks, the controller), on the calling thread
+//! ([`synctalk_engine::bench_audio`], which the browser build runs too).
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use synctalk_engine::{Engine, Frame, SpeechStream};
+use synctalk_engine::Engine;
 use synctalk_portrait::Portrait;
 
 use crate::decode::AudioReader;
@@ -12,7 +13,7 @@ use crate::decode::AudioReader;
 /// Arguments of `synctalk bench-audio`.
 #[derive(clap::Args)]
 pub struct BenchAudioArgs {
-    /// The portrait (its face_sync network and controller are timed).
+    /// The portrait (its networks and controller are timed).
     #[arg(long)]
     portrait: PathBuf,
     /// Speech to follow (any format `synctalk render` reads).
@@ -48,30 +49,10 @@ pub fn run(a: &BenchAudioArgs) -> Result<()> {
     if pcm.is_empty() {
         bail!("{}: no audio samples", a.audio.display());
     }
-    engine.set_stream(Some(SpeechStream::live(rate)?));
-    let mut f = Frame::default();
-    let mut times = Vec::new();
-    let (mut pushed, mut frame) = (0usize, 0u64);
-    loop {
-        let t = frame as f64 / a.fps;
-        // What the microphone delivered by the time this frame is drawn.
-        let due = (((t + SpeechStream::WINDOW_AHEAD) * f64::from(rate)) as usize).min(pcm.len());
-        let t0 = std::time::Instant::now();
-        while pushed < due {
-            let end = (pushed + a.chunk).min(due);
-            engine
-                .stream_mut()
-                .context("speech stream")?
-                .push(&pcm[pushed..end])?;
-            pushed = end;
-        }
-        engine.frame_into(t, Some(t), &mut f)?;
-        times.push(t0.elapsed().as_secs_f64() * 1e3);
-        if pushed >= pcm.len() {
-            break;
-        }
-        frame += 1;
-    }
+    let start = std::time::Instant::now();
+    let mut times = synctalk_engine::bench_audio(&mut engine, &pcm, rate, a.fps, a.chunk, || {
+        start.elapsed().as_secs_f64() * 1e3
+    })?;
     let speaking = times.len();
     times.sort_by(f64::total_cmp);
     let mean = times.iter().sum::<f64>() / speaking as f64;

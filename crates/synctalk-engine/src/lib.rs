@@ -725,6 +725,50 @@ impl Engine {
     }
 }
 
+/// Times the audio side of each displayed frame as a live input drives it:
+/// `pcm` (mono, `rate` Hz) pushed in `chunk`-sample pieces as a microphone
+/// delivers them by each frame of a `fps` display, then the frame (log-mel,
+/// the networks, the controller). `now_ms` is the caller's clock in
+/// milliseconds. Returns each frame's time, in order. Replaces the engine's
+/// speech with a live stream.
+pub fn bench_audio(
+    engine: &mut Engine,
+    pcm: &[f32],
+    rate: u32,
+    fps: f64,
+    chunk: usize,
+    mut now_ms: impl FnMut() -> f64,
+) -> Result<Vec<f64>, EngineError> {
+    if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) || chunk == 0 || pcm.is_empty() {
+        return Err(EngineError::Portrait(
+            "bench_audio needs fps in (0, 1000], a positive chunk and some samples".into(),
+        ));
+    }
+    engine.set_stream(Some(SpeechStream::live(rate)?));
+    let mut f = Frame::default();
+    let mut times = Vec::new();
+    let (mut pushed, mut frame) = (0usize, 0u64);
+    loop {
+        let t = frame as f64 / fps;
+        // What the microphone delivered by the time this frame is drawn.
+        let due = (((t + SpeechStream::WINDOW_AHEAD) * f64::from(rate)) as usize).min(pcm.len());
+        let t0 = now_ms();
+        while pushed < due {
+            let end = (pushed + chunk).min(due);
+            if let Some(s) = engine.stream_mut() {
+                s.push(&pcm[pushed..end])?;
+            }
+            pushed = end;
+        }
+        engine.frame_into(t, Some(t), &mut f)?;
+        times.push(now_ms() - t0);
+        if pushed >= pcm.len() {
+            return Ok(times);
+        }
+        frame += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use synctalk_engine::{blendshapes, Engine, Frame, Speech, SpeechStream};
+use synctalk_engine::{blendshapes, Engine, EngineError, Frame, Speech, SpeechStream};
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{
@@ -99,6 +99,13 @@ struct Info {
 struct Stats {
     frames: u64,
     engine_ms: f64,
+    /// Mean of `engine_ms` over the frames that followed speech (the
+    /// networks ran): one frame's figure is too coarse and noisy to judge.
+    engine_ms_speaking: f64,
+    #[serde(skip)]
+    speaking_frames: u64,
+    #[serde(skip)]
+    speaking_ms_total: f64,
     layers_ms: f64,
     encode_ms: f64,
     visible: u32,
@@ -110,6 +117,18 @@ struct Stats {
     gpu_bytes: u64,
     wasm_heap_bytes: f64,
     face_sync: bool,
+    expression: bool,
+}
+
+/// What [`WasmAvatar::bench_audio`] measured.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BenchFigures {
+    frames: usize,
+    mean_ms: f64,
+    median_ms: f64,
+    p95_ms: f64,
+    max_ms: f64,
 }
 
 /// A portrait on a canvas.
@@ -514,6 +533,12 @@ impl WasmAvatar {
         let t3 = now_ms();
         self.stats.frames += 1;
         self.stats.engine_ms = t1 - t0;
+        if f.speaking {
+            self.stats.speaking_frames += 1;
+            self.stats.speaking_ms_total += t1 - t0;
+            self.stats.engine_ms_speaking =
+                self.stats.speaking_ms_total / self.stats.speaking_frames as f64;
+        }
         self.stats.layers_ms = t2 - t1;
         self.stats.encode_ms = t3 - t2;
         self.stats.speaking = f.speaking;
@@ -521,6 +546,37 @@ impl WasmAvatar {
         self.stats.jaw_open = f.blendshapes[blendshapes::JAW_OPEN];
         self.frame = f;
         Ok(())
+    }
+
+    /// Times the audio side per displayed frame on this thread, as
+    /// `synctalk bench-audio` does natively: `samples` (mono, `rate` Hz)
+    /// pushed in `chunk`-sample pieces as a microphone delivers them for a
+    /// `fps` display, then log-mel, the networks and the controller, with a
+    /// fresh engine for this portrait (the avatar's own is untouched).
+    /// Returns `{frames, meanMs, medianMs, p95Ms, maxMs}`.
+    #[wasm_bindgen(js_name = benchAudio)]
+    pub fn bench_audio(
+        &self,
+        samples: &[f32],
+        rate: u32,
+        fps: f64,
+        chunk: usize,
+    ) -> Result<JsValue, JsValue> {
+        let bad = |e: EngineError| js_error("BAD_AUDIO", e);
+        let mut engine = Engine::new(&self.portrait).map_err(bad)?;
+        engine.load_networks(&self.portrait).map_err(bad)?;
+        let mut t = synctalk_engine::bench_audio(&mut engine, samples, rate, fps, chunk, now_ms)
+            .map_err(bad)?;
+        t.sort_by(f64::total_cmp);
+        let n = t.len();
+        let out = BenchFigures {
+            frames: n,
+            mean_ms: t.iter().sum::<f64>() / n as f64,
+            median_ms: t[n / 2],
+            p95_ms: t[(n * 95 / 100).min(n - 1)],
+            max_ms: t[n - 1],
+        };
+        serde_wasm_bindgen::to_value(&out).map_err(|e| js_error("INTERNAL", e))
     }
 
     /// Counters of the last frame (CPU milliseconds per stage, visible
@@ -537,6 +593,7 @@ impl WasmAvatar {
             })
             .unwrap_or(0.0);
         self.stats.face_sync = self.engine.has_face_sync();
+        self.stats.expression = self.engine.has_expression();
         serde_wasm_bindgen::to_value(&self.stats).map_err(|e| js_error("INTERNAL", e))
     }
 
