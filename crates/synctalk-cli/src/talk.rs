@@ -37,7 +37,8 @@ pub struct TalkArgs {
     /// Folder for the frames (frame_000000.png…) and timing.json.
     #[arg(long)]
     pub frames: Option<PathBuf>,
-    /// Face-Sync network (ONNX or NNEF) to use instead of the portrait's own.
+    /// Face-Sync network (ONNX or NNEF) to use instead of the portrait's own
+    /// (its other networks stay).
     #[arg(long)]
     pub face_sync: Option<PathBuf>,
     /// Frames per second.
@@ -169,18 +170,18 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     if let Some(x) = a.articulation {
         engine.set_articulation(x).context("--articulation")?;
     }
+    // The portrait's networks (Face-Sync, the Expression Generator), then
+    // the Face-Sync given instead of its own.
+    let own_face_sync = engine.load_networks(&p)?;
     match &a.face_sync {
         Some(path) => engine.set_face_sync(
             &std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
         )?,
-        None => {
-            if !engine.load_networks(&p)? {
-                bail!(
-                    "{} has no face_sync network: pass --face-sync",
-                    a.portrait.display()
-                );
-            }
-        }
+        None if !own_face_sync => bail!(
+            "{} has no face_sync network: pass --face-sync",
+            a.portrait.display()
+        ),
+        None => {}
     }
     if p.pose.as_ref().is_none_or(|t| t.frames.is_empty()) {
         bail!("{} has no head-pose track", a.portrait.display());
