@@ -299,6 +299,33 @@ const STD = `window.__std = (v) => {
   return Math.sqrt(v.reduce((x, y) => x + (y - m) ** 2, 0) / v.length);
 };`;
 
+test('40 minutes of speech fit the wasm memory budget: speak() streams long speech into the engine', LIMIT, async () => {
+  const r = await page.evaluate(async () => {
+    const a = window.__synctalk;
+    const bytes = await (await fetch('./assets/jfk.wav')).arrayBuffer();
+    const one = (await new OfflineAudioContext(1, 16000, 16000).decodeAudioData(bytes)).getChannelData(0);
+    const rate = 16000;
+    const long = new Float32Array(40 * 60 * rate);
+    for (let i = 0; i < long.length; i += one.length) long.set(one.subarray(0, Math.min(one.length, long.length - i)), i);
+    let refused = null;
+    try {
+      await a.prepareSpeech(long, rate);
+    } catch (e) {
+      refused = `${e.code}: ${e.message}`;
+    }
+    const done = a.speak(long, rate, { mute: true });
+    await new Promise((res) => setTimeout(res, 3000));
+    const s = a.stats();
+    a.stop();
+    await done;
+    return { refused, heap: s.wasmHeapBytes, speaking: s.speaking };
+  });
+  report.longSpeech = r;
+  assert.match(r.refused ?? '', /BAD_AUDIO: prepareSpeech\(\) holds at most 10 minutes/);
+  assert.ok(r.speaking, 'the lips follow the long speech');
+  assert.ok(r.heap < 128 * 2 ** 20, `wasm heap ${r.heap}`);
+});
+
 test('a ReadableStream of PCM chunks is spoken as it arrives', LIMIT, async () => {
   await page.evaluate(STD);
   const r = await page.evaluate(async () => {

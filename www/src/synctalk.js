@@ -108,6 +108,37 @@ function mono(buffer) {
   return out;
 }
 
+/** Longer speech is streamed into the engine as it plays (see `paced`). */
+const LONG_SPEECH_SECONDS = 600;
+
+/**
+ * A stream of one-second chunks of `samples` that runs at most `ahead`
+ * seconds in front of `ctx`'s playback clock (read from its first pull).
+ */
+function paced(samples, rate, ctx, ahead = 20) {
+  let pos = 0;
+  let t0 = null;
+  let cancelled = false;
+  return new ReadableStream({
+    async pull(controller) {
+      if (pos >= samples.length) {
+        controller.close();
+        return;
+      }
+      t0 ??= ctx.currentTime;
+      while (!cancelled && pos / rate - (ctx.currentTime - t0) > ahead) {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      if (cancelled) return;
+      controller.enqueue(samples.subarray(pos, Math.min(pos + rate, samples.length)));
+      pos += rate;
+    },
+    cancel() {
+      cancelled = true;
+    },
+  }, { highWaterMark: 0 });
+}
+
 let blendshapeNames = null;
 
 const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r()));
@@ -316,11 +347,21 @@ export class Avatar extends EventTarget {
   /**
    * Decodes `source` and makes it the speech the lips follow, without
    * playing it: frames then come from `renderAt(clock, speechTime)` (tests,
-   * offline rendering). Resolves to its length in seconds.
+   * offline rendering). Resolves to its length in seconds. At most 10
+   * minutes (the whole clip is analysed up front); `speak()` takes longer.
    */
   async prepareSpeech(source, sampleRate) {
     this._live();
     const { samples, rate } = await this._samples(source, sampleRate);
+    return this._prepare(samples, rate);
+  }
+
+  _prepare(samples, rate) {
+    if (samples.length / rate > LONG_SPEECH_SECONDS) {
+      // The whole clip's mel frames would sit in wasm memory (11 MB a minute).
+      throw new SyncTalkError('BAD_AUDIO', `prepareSpeech() holds at most ${LONG_SPEECH_SECONDS / 60} minutes of speech `
+        + `(this is ${(samples.length / rate / 60).toFixed(1)}); speak() streams longer speech`);
+    }
     this.stop();
     let seconds;
     try {
@@ -334,7 +375,8 @@ export class Avatar extends EventTarget {
 
   /**
    * Says `source` aloud and moves the lips with it. Resolves when playback
-   * ends (or `stop()` is called).
+   * ends (or `stop()` is called). Speech longer than 10 minutes enters the
+   * engine as it plays, so that any length fits the same memory.
    * @param {string|URL|Response|Blob|ArrayBuffer|AudioBuffer|Float32Array|ReadableStream} source
    * @param {number} [sampleRate] for a Float32Array or a stream of PCM chunks
    * @param {{mute?: boolean}} [options] mute: move the lips without playing the sound
@@ -343,7 +385,14 @@ export class Avatar extends EventTarget {
     if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
       return this._speakStream(source, sampleRate, options);
     }
-    await this.prepareSpeech(source, sampleRate);
+    this._live();
+    const decoded = await this._samples(source, sampleRate);
+    if (decoded.samples.length / decoded.rate > LONG_SPEECH_SECONDS) {
+      // Long speech enters the engine as it plays, a little ahead of the
+      // sound: the wasm memory stays the same for an hour as for a minute.
+      return this._speakStream(paced(decoded.samples, decoded.rate, this._context()), decoded.rate, options);
+    }
+    this._prepare(decoded.samples, decoded.rate);
     const { samples, rate, seconds } = this._prepared;
     const ctx = this._context();
     if (ctx.state === 'suspended') await ctx.resume();
