@@ -40,6 +40,7 @@ import numpy as np
 
 from . import audio as af
 from . import phonetic as ph
+from .onnx_graph import INPUT, Graph
 
 UPPER = ("browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
          "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight")
@@ -130,21 +131,13 @@ def held_out(clips, names: list[str], labels: list[str]) -> dict:
 
 def write_onnx(m: Expression, path: Path) -> None:
     """The generator as one ONNX graph (opset 17): `mel_window` [1, 100, 80] → `expression` [1, 52]."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto
 
-    inits, nodes = [], []
-
-    def const(name, arr, dtype=np.float32):
-        inits.append(numpy_helper.from_array(np.asarray(arr, dtype), name))
-        return name
-
-    def op(kind, ins, out, **attrs):
-        nodes.append(helper.make_node(kind, ins, [out], **attrs))
-        return out
+    graph = Graph()
+    const, op = graph.const, graph.op
 
     N = af.CONTEXT
-    x = "mel_window"
+    x = INPUT
     ones_bands = const("ones_bands", np.ones((af.N_MELS, 1)))
     loud = op("Log", [op("MatMul", [op("Exp", [x], "power"), ones_bands], "energy")], "loudness")  # [1, N, 1]
     above = op("Cast", [op("Greater", [x, const("gate", ph.FLOOR_GATE)], "above_b")], "above", to=TensorProto.FLOAT)
@@ -168,12 +161,7 @@ def write_onnx(m: Expression, path: Path) -> None:
     lin = op("Add", [op("Mul", [emphasis, const("w", m.w)], "emphasis_w"), const("b", m.b)], "offsets_ungated")  # [1, 1, 52]
     out = op("Mul", [gate, lin], "offsets")
     op("Reshape", [out, const("shape_out", [1, 52], np.int64)], "expression")
-    graph = helper.make_graph(nodes, "expression", [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, N, af.N_MELS])],
-                              [helper.make_tensor_value_info("expression", TensorProto.FLOAT, [1, 52])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="synctalk-toolchain")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    graph.save("expression", "expression", path)
 
 
 def main(argv=None) -> int:

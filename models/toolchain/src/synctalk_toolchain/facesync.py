@@ -44,6 +44,7 @@ import numpy as np
 
 from . import audio as af
 from . import phonetic as ph
+from .onnx_graph import INPUT, Graph
 from . import synth, sync
 
 JAW_OPEN = 25
@@ -360,24 +361,16 @@ def forward(ac: ph.Acoustic, head: VisemeHead, windows: np.ndarray) -> np.ndarra
 def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
     """The front end and the viseme head as one ONNX graph (opset 17), input
     `mel_window` [1, 100, 80], output `blendshapes` [1, 52]."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto
 
     K = len(ph.OFFSETS)
-    inits, nodes = [], []
-
-    def const(name, arr, dtype=np.float32):
-        inits.append(numpy_helper.from_array(np.asarray(arr, dtype), name))
-        return name
-
-    def op(kind, ins, out, **attrs):
-        nodes.append(helper.make_node(kind, ins, [out], **attrs))
-        return out
+    graph = Graph()
+    const, op = graph.const, graph.op
 
     # Sums are matrix products and maxima are max-pools: tract allocates in
     # its reductions once per output row, in these not at all.
     N = af.CONTEXT
-    x = "mel_window"
+    x = INPUT
     p = op("Exp", [x], "power")
     e = op("Add", [op("MatMul", [p, const("mix_t", ac.mix.T)], "sphinx_fb"), const("eps", 1e-9)], "sphinx_fb_eps")
     cep = op("MatMul", [op("Log", [e], "log_fb"), const("dct_t", ac.dct.T)], "cep")  # [1, N, 13]
@@ -466,12 +459,7 @@ def write_onnx(ac: ph.Acoustic, head: VisemeHead, path: Path) -> None:
     y = op("MatMul", [const("kernel", head.kernel[None]), op("Mul", [g, spoken], "gated")], "mixed")  # [1, 52]
     out = op("Add", [op("Mul", [y, const("gain", head.gain)], "amplified"), rest], "unclipped")
     op("Clip", [out, const("zero", 0.0), const("one_c", 1.0)], "blendshapes")
-    graph = helper.make_graph(nodes, "face_sync", [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, af.CONTEXT, af.N_MELS])],
-                              [helper.make_tensor_value_info("blendshapes", TensorProto.FLOAT, [1, 52])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="synctalk-toolchain")
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    graph.save("face_sync", "blendshapes", path)
 
 
 if __name__ == "__main__":
