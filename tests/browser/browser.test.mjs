@@ -205,8 +205,11 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', LIMIT, async () => {
     };
     let bad = null;
     try { a.setBlendshapes({ jawOpenn: 1 }); } catch (e) { bad = { code: e.code, message: e.message }; }
+    let badStrength = null;
+    try { a.setExpressionStrength(5); } catch (e) { badStrength = { code: e.code, message: e.message }; }
+    a.setExpressionStrength(1);
     a.clearBlendshapes();
-    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad, b64 };
+    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad, badStrength, b64 };
   }, [condition, MOUTH, EYES]);
   writeFileSync(join(outDir, 'jaw_open.png'), Buffer.from(r.b64, 'base64'));
   delete r.b64;
@@ -216,6 +219,8 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', LIMIT, async () => {
   assert.ok(r.darkOpen > r.darkClosed + 300, `dark mouth pixels ${r.darkClosed} -> ${r.darkOpen}`);
   assert.equal(r.bad?.code, 'BAD_ARGUMENT');
   assert.match(r.bad.message, /jawOpenn/);
+  assert.equal(r.badStrength?.code, 'BAD_ARGUMENT');
+  assert.match(r.badStrength.message, /expression strength 5/);
 });
 
 test('speech moves the mouth from frame to frame; silence does not', LIMIT, async () => {

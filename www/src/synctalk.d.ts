@@ -60,6 +60,8 @@ export class Avatar extends EventTarget {
   pause(): void;
   renderAt(clock: number, speechTime?: number): void;
   stats(): AvatarStats;
+  /** How much the brows and eyes move with the speech's stress: 0 off, 1 as fitted (default), at most 4. */
+  setExpressionStrength(strength: number): void;
   /** Times the audio side per displayed frame (log-mel, networks, controller) on this thread. */
   benchAudio(source: Blob | ArrayBuffer | AudioBuffer | Float32Array | string | URL | Response,
              options?: { sampleRate?: number; fps?: number; chunk?: number }):

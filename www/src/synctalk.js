@@ -293,6 +293,7 @@ export class Avatar extends EventTarget {
       await this._open();
       if (this._hasFaceSync) this._inner.loadNetworks();
       for (const [name, [value, weight]] of this._overrides) this._inner.setBlendshapes({ [name]: value }, weight);
+      if (this._expressionStrength !== undefined) this._inner.setExpressionStrength(this._expressionStrength);
       if (this._prepared) this._inner.setSpeech(this._prepared.samples, this._prepared.rate);
       const live = this._speech;
       if (live && (live.kind === 'stream' || live.kind === 'listen')) {
@@ -622,6 +623,21 @@ export class Avatar extends EventTarget {
       throw wrap(e, 'BAD_ARGUMENT');
     }
     for (const [name, value] of Object.entries(values)) this._overrides.set(name, [value, weight]);
+  }
+
+  /**
+   * How much the brows and eyes move with the speech's stress (the
+   * portrait's Expression Generator): 0 turns it off, 1 (the default) is as
+   * fitted, at most 4.
+   */
+  setExpressionStrength(strength) {
+    this._live();
+    try {
+      this._inner.setExpressionStrength(strength);
+    } catch (e) {
+      throw wrap(e, 'BAD_ARGUMENT');
+    }
+    this._expressionStrength = strength;
   }
 
   /** Removes every override set with setBlendshapes. */

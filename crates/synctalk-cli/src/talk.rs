@@ -55,6 +55,10 @@ pub struct TalkArgs {
     /// own (META `articulation`, else 1).
     #[arg(long)]
     pub articulation: Option<f32>,
+    /// Expression strength: the Expression Generator's movements of the
+    /// brows and eyes are multiplied by this (0 turns them off, at most 4).
+    #[arg(long, default_value_t = 1.0)]
+    pub expression: f32,
 }
 
 /// An MP4 being written by ffmpeg from raw RGBA frames on its stdin.
@@ -170,6 +174,9 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     if let Some(x) = a.articulation {
         engine.set_articulation(x).context("--articulation")?;
     }
+    engine
+        .set_expression_strength(a.expression)
+        .context("--expression")?;
     // The portrait's networks (Face-Sync, the Expression Generator), then
     // the Face-Sync given instead of its own.
     let own_face_sync = engine.load_networks(&p)?;

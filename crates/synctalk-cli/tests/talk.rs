@@ -236,6 +236,12 @@ fn bad_input_is_one_clear_line() {
     let o = render(&src, &t.join("h"), &["--fps", "0"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--fps"));
+    let o = render(&src, &t.join("h"), &["--expression", "9"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("--expression") && err.contains("[0, 4]"),
+        "{err}"
+    );
     for size in ["5", "64xbig", "100000"] {
         let o = render(&src, &t.join("h"), &["--size", size]);
         let err = String::from_utf8_lossy(&o.stderr);

@@ -59,6 +59,9 @@ pub enum EngineError {
     /// An articulation strength outside 0 to 10 (or not a number).
     #[error("articulation {0} must be in [0, 10]")]
     Articulation(f32),
+    /// An expression strength outside 0 to 4 (or not a number).
+    #[error("expression strength {0} must be in [0, 4]")]
+    Expression(f32),
 }
 
 /// A speech clip, ready to be followed: its log-mel frames at 100 per second.
@@ -412,6 +415,8 @@ pub const NETWORKS: [&str; 2] = ["face_sync", "expression"];
 pub struct Engine {
     face_sync: Option<FaceSync>,
     expression: Option<WindowNet>,
+    /// What the Expression Generator's offsets are multiplied by.
+    expression_strength: f32,
     controller: Option<Controller>,
     range: [(f32, f32); BLENDSHAPES],
     pose_frames: usize,
@@ -467,6 +472,7 @@ impl Engine {
         Ok(Self {
             face_sync: None,
             expression: None,
+            expression_strength: 1.0,
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
             range: condition_range(portrait)?,
             pose_frames,
@@ -537,6 +543,21 @@ impl Engine {
             NetworkFormat::Onnx => FaceSync::from_bytes(&n.bytes)?,
         };
         self.use_face_sync(net).map(|()| true)
+    }
+
+    /// Scales the Expression Generator's offsets (brows, eyes): 0 turns them
+    /// off, 1 (the default) is as fitted, up to 4.
+    pub fn set_expression_strength(&mut self, s: f32) -> Result<(), EngineError> {
+        if !(s.is_finite() && (0.0..=4.0).contains(&s)) {
+            return Err(EngineError::Expression(s));
+        }
+        self.expression_strength = s;
+        Ok(())
+    }
+
+    /// The expression strength in use.
+    pub fn expression_strength(&self) -> f32 {
+        self.expression_strength
     }
 
     /// Whether the Expression Generator is loaded.
@@ -689,7 +710,7 @@ impl Engine {
                 let offsets = ex.run(self.window.as_flattened())?;
                 for (i, (v, o)) in bs.iter_mut().zip(offsets).enumerate() {
                     if !blendshapes::is_mouth(i) {
-                        *v += o;
+                        *v += o * self.expression_strength;
                     }
                 }
             }

@@ -64,7 +64,7 @@ fn speech_moves_the_jaw_and_silence_rests() {
 fn speech_moves_the_brows_and_silence_rests_them() {
     let p = demo();
     let brow = blendshapes::index("browInnerUp").expect("browInnerUp");
-    let track = |with_expression: bool| {
+    let track = |with_expression: bool, strength: f32| {
         let mut q = p.clone();
         if !with_expression {
             q.networks.retain(|n| n.name != "expression");
@@ -72,6 +72,7 @@ fn speech_moves_the_brows_and_silence_rests_them() {
         let mut e = Engine::new(&q).expect("engine");
         e.load_networks(&q).expect("networks");
         assert_eq!(e.has_expression(), with_expression);
+        e.set_expression_strength(strength).expect("strength");
         e.blinks.amplitude = 0.0;
         e.set_speech(Some(Speech::new(&jfk(), 16_000).expect("speech")));
         let speech: Vec<f32> = (0..250)
@@ -85,8 +86,19 @@ fn speech_moves_the_brows_and_silence_rests_them() {
         let quiet = e.frame(1.0, Some(1.0)).expect("frame").blendshapes[brow];
         (speech, quiet)
     };
-    let (with, quiet_with) = track(true);
-    let (without, quiet_without) = track(false);
+    let (with, quiet_with) = track(true, 1.0);
+    let (without, quiet_without) = track(false, 1.0);
+    // Strength 0 is no expression; 2 moves the brows further.
+    let (off, _) = track(true, 0.0);
+    assert_eq!(off, without, "expression strength 0");
+    let (double, _) = track(true, 2.0);
+    let reach = |v: &[f32]| v.iter().map(|b| (b - quiet_with).abs()).sum::<f32>();
+    assert!(reach(&double) > 1.5 * reach(&with), "strength 2");
+    let mut e = Engine::new(&p).expect("engine");
+    for bad in [-0.5, 4.5, f32::NAN] {
+        let err = e.set_expression_strength(bad).expect_err("refused");
+        assert!(err.to_string().contains("expression strength"), "{err}");
+    }
     assert_eq!(quiet_with, quiet_without, "silence rests the brows");
     assert!(
         without.iter().all(|&b| (b - quiet_without).abs() < 1e-4),

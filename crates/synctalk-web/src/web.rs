@@ -548,6 +548,15 @@ impl WasmAvatar {
         Ok(())
     }
 
+    /// Scales the Expression Generator's movements of the brows and eyes
+    /// (0: off, 1: as fitted, at most 4).
+    #[wasm_bindgen(js_name = setExpressionStrength)]
+    pub fn set_expression_strength(&mut self, strength: f32) -> Result<(), JsValue> {
+        self.engine
+            .set_expression_strength(strength)
+            .map_err(|e| js_error("BAD_ARGUMENT", e))
+    }
+
     /// Times the audio side per displayed frame on this thread, as
     /// `synctalk bench-audio` does natively: `samples` (mono, `rate` Hz)
     /// pushed in `chunk`-sample pieces as a microphone delivers them for a
