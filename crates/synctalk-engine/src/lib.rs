@@ -62,6 +62,9 @@ pub enum EngineError {
     /// An expression strength outside 0 to 4 (or not a number).
     #[error("expression strength {0} must be in [0, 4]")]
     Expression(f32),
+    /// A call's argument out of its range.
+    #[error("{0}")]
+    Argument(String),
 }
 
 /// A speech clip, ready to be followed: its log-mel frames at 100 per second.
@@ -518,7 +521,10 @@ impl Engine {
     /// Loads the Expression Generator: while speech is heard its offsets
     /// are added to the upper face (every shape but the mouth's).
     pub fn set_expression(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
-        let mut net = WindowNet::load("expression", bytes)?;
+        self.use_expression(WindowNet::load("expression", bytes)?)
+    }
+
+    fn use_expression(&mut self, mut net: WindowNet) -> Result<(), EngineError> {
         // Checked once here, so that a frame never fails on it.
         window_at(&[], 0.0, &mut self.window);
         net.run(self.window.as_flattened())?;
@@ -527,22 +533,26 @@ impl Engine {
     }
 
     /// Loads the portrait's own networks (`face_sync` and `expression` in
-    /// its NETW chunks). Returns whether it had Face-Sync.
+    /// its NETW chunks), each in the format its chunk declares. Returns
+    /// whether it had Face-Sync.
     pub fn load_networks(&mut self, portrait: &Portrait) -> Result<bool, EngineError> {
-        if let Some(n) = portrait.networks.iter().find(|n| n.name == "expression") {
-            self.expression = Some(match n.format {
-                NetworkFormat::Nnef => WindowNet::load_nnef("expression", &n.bytes)?,
-                NetworkFormat::Onnx => WindowNet::load("expression", &n.bytes)?,
-            });
+        let mut face_sync = false;
+        for name in NETWORKS {
+            let Some(n) = portrait.networks.iter().find(|n| n.name == name) else {
+                continue;
+            };
+            let net = match n.format {
+                NetworkFormat::Nnef => WindowNet::load_nnef(name, &n.bytes)?,
+                NetworkFormat::Onnx => WindowNet::load(name, &n.bytes)?,
+            };
+            if name == "face_sync" {
+                self.use_face_sync(net)?;
+                face_sync = true;
+            } else {
+                self.use_expression(net)?;
+            }
         }
-        let Some(n) = portrait.networks.iter().find(|n| n.name == "face_sync") else {
-            return Ok(false);
-        };
-        let net = match n.format {
-            NetworkFormat::Nnef => FaceSync::from_nnef(&n.bytes)?,
-            NetworkFormat::Onnx => FaceSync::from_bytes(&n.bytes)?,
-        };
-        self.use_face_sync(net).map(|()| true)
+        Ok(face_sync)
     }
 
     /// Scales the Expression Generator's offsets (brows, eyes): 0 turns them
@@ -746,12 +756,26 @@ impl Engine {
     }
 }
 
+/// What [`bench_audio`] measured: milliseconds per displayed frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AudioBench {
+    /// Frames timed.
+    pub frames: usize,
+    /// Mean time per frame.
+    pub mean_ms: f64,
+    /// Median.
+    pub median_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// Slowest frame.
+    pub max_ms: f64,
+}
+
 /// Times the audio side of each displayed frame as a live input drives it:
 /// `pcm` (mono, `rate` Hz) pushed in `chunk`-sample pieces as a microphone
 /// delivers them by each frame of a `fps` display, then the frame (log-mel,
 /// the networks, the controller). `now_ms` is the caller's clock in
-/// milliseconds. Returns each frame's time, in order. Replaces the engine's
-/// speech with a live stream.
+/// milliseconds. Replaces the engine's speech with a live stream.
 pub fn bench_audio(
     engine: &mut Engine,
     pcm: &[f32],
@@ -759,9 +783,9 @@ pub fn bench_audio(
     fps: f64,
     chunk: usize,
     mut now_ms: impl FnMut() -> f64,
-) -> Result<Vec<f64>, EngineError> {
+) -> Result<AudioBench, EngineError> {
     if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) || chunk == 0 || pcm.is_empty() {
-        return Err(EngineError::Portrait(
+        return Err(EngineError::Argument(
             "bench_audio needs fps in (0, 1000], a positive chunk and some samples".into(),
         ));
     }
@@ -784,10 +808,19 @@ pub fn bench_audio(
         engine.frame_into(t, Some(t), &mut f)?;
         times.push(now_ms() - t0);
         if pushed >= pcm.len() {
-            return Ok(times);
+            break;
         }
         frame += 1;
     }
+    times.sort_by(f64::total_cmp);
+    let n = times.len();
+    Ok(AudioBench {
+        frames: n,
+        mean_ms: times.iter().sum::<f64>() / n as f64,
+        median_ms: times[n / 2],
+        p95_ms: times[(n * 95 / 100).min(n - 1)],
+        max_ms: times[n - 1],
+    })
 }
 
 #[cfg(test)]

@@ -536,8 +536,6 @@ impl WasmAvatar {
         if f.speaking {
             self.stats.speaking_frames += 1;
             self.stats.speaking_ms_total += t1 - t0;
-            self.stats.engine_ms_speaking =
-                self.stats.speaking_ms_total / self.stats.speaking_frames as f64;
         }
         self.stats.layers_ms = t2 - t1;
         self.stats.encode_ms = t3 - t2;
@@ -574,16 +572,14 @@ impl WasmAvatar {
         let bad = |e: EngineError| js_error("BAD_AUDIO", e);
         let mut engine = Engine::new(&self.portrait).map_err(bad)?;
         engine.load_networks(&self.portrait).map_err(bad)?;
-        let mut t = synctalk_engine::bench_audio(&mut engine, samples, rate, fps, chunk, now_ms)
+        let b = synctalk_engine::bench_audio(&mut engine, samples, rate, fps, chunk, now_ms)
             .map_err(bad)?;
-        t.sort_by(f64::total_cmp);
-        let n = t.len();
         let out = BenchFigures {
-            frames: n,
-            mean_ms: t.iter().sum::<f64>() / n as f64,
-            median_ms: t[n / 2],
-            p95_ms: t[(n * 95 / 100).min(n - 1)],
-            max_ms: t[n - 1],
+            frames: b.frames,
+            mean_ms: b.mean_ms,
+            median_ms: b.median_ms,
+            p95_ms: b.p95_ms,
+            max_ms: b.max_ms,
         };
         serde_wasm_bindgen::to_value(&out).map_err(|e| js_error("INTERNAL", e))
     }
@@ -601,6 +597,8 @@ impl WasmAvatar {
                     .map_or(0.0, |b| f64::from(b.byte_length()))
             })
             .unwrap_or(0.0);
+        self.stats.engine_ms_speaking =
+            self.stats.speaking_ms_total / self.stats.speaking_frames.max(1) as f64;
         self.stats.face_sync = self.engine.has_face_sync();
         self.stats.expression = self.engine.has_expression();
         serde_wasm_bindgen::to_value(&self.stats).map_err(|e| js_error("INTERNAL", e))
