@@ -294,6 +294,7 @@ export class Avatar extends EventTarget {
       if (this._hasFaceSync) this._inner.loadNetworks();
       for (const [name, [value, weight]] of this._overrides) this._inner.setBlendshapes({ [name]: value }, weight);
       if (this._expressionStrength !== undefined) this._inner.setExpressionStrength(this._expressionStrength);
+      if (this._headMotion !== undefined) this._inner.setHeadMotion(this._headMotion);
       if (this._prepared) this._inner.setSpeech(this._prepared.samples, this._prepared.rate);
       const live = this._speech;
       if (live && (live.kind === 'stream' || live.kind === 'listen')) {
@@ -638,6 +639,22 @@ export class Avatar extends EventTarget {
       throw wrap(e, 'BAD_ARGUMENT');
     }
     this._expressionStrength = strength;
+  }
+
+  /**
+   * How far the head nods with the speech's stress (the portrait's
+   * Head-Sync): 0 turns the nods off (the head still moves more while
+   * speech is heard than in silence), 1 (the default) is as fitted, at
+   * most 4.
+   */
+  setHeadMotion(strength) {
+    this._live();
+    try {
+      this._inner.setHeadMotion(strength);
+    } catch (e) {
+      throw wrap(e, 'BAD_ARGUMENT');
+    }
+    this._headMotion = strength;
   }
 
   /** Removes every override set with setBlendshapes. */

@@ -95,7 +95,7 @@ enum Command {
     AddNetwork {
         /// The portrait file.
         file: PathBuf,
-        /// Network name (`face_sync` or `expression`).
+        /// Network name (`face_sync`, `expression` or `head_sync`).
         #[arg(long)]
         name: String,
         /// The model: ONNX (converted to NNEF, checked against the

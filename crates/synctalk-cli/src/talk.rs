@@ -59,6 +59,10 @@ pub struct TalkArgs {
     /// brows and eyes are multiplied by this (0 turns them off, at most 4).
     #[arg(long, default_value_t = 1.0)]
     pub expression: f32,
+    /// Head motion: Head-Sync's turns of the head (nods with the speech's
+    /// stress) are multiplied by this (0 turns them off, at most 4).
+    #[arg(long, default_value_t = 1.0)]
+    pub head_motion: f32,
 }
 
 /// An MP4 being written by ffmpeg from raw RGBA frames on its stdin.
@@ -177,7 +181,12 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     engine
         .set_expression_strength(a.expression)
         .context("--expression")?;
-    // The portrait's networks (Face-Sync, the Expression Generator), then
+    engine
+        .set_head_motion(a.head_motion)
+        .context("--head-motion")?;
+    let pivot = p.head_pivot()?;
+    // The portrait's networks (Face-Sync, the Expression Generator,
+    // Head-Sync), then
     // the Face-Sync given instead of its own.
     let own_face_sync = engine.load_networks(&p)?;
     match &a.face_sync {
@@ -265,7 +274,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         engine.frame_into(time, Some(time), &mut f)?;
         let k = f.pose_frame;
         let cam = p
-            .track_camera(f.pose_position)
+            .head_camera(f.pose_position, f.head_rotation, pivot)
             .context("pose-track frame")?
             .scaled(w, h);
         if torso_frame != Some(k) {
@@ -290,7 +299,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         // Kept only for timing.json (a long MP4 alone must not grow this).
         if a.frames.is_some() {
             timing.push(serde_json::json!({
-                "frame": t, "time_s": time, "pose_frame": k, "pose_position": f.pose_position, "blendshapes": f.blendshapes.to_vec(),
+                "frame": t, "time_s": time, "pose_frame": k, "pose_position": f.pose_position, "head_rotation": f.head_rotation.to_vec(), "blendshapes": f.blendshapes.to_vec(),
             }));
         }
         bar.inc(1);

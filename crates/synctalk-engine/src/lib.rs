@@ -5,13 +5,15 @@
 //! controller turns them into deformation coefficients, and the head pose
 //! comes from the portrait's pose track, played forwards and backwards with
 //! eased turns at a fractional position (smooth on a display faster than
-//! the track).
+//! the track) — with Head-Sync, faster while speech is active than in
+//! silence and turned by its nods (see [`head`]).
 //!
 //! Frames are chosen by clocks, never by counting calls: [`Engine::frame`]
 //! takes the session time (blinks, head motion) and the speech time (the
 //! position in the audio being heard).
 
 pub mod blendshapes;
+pub mod head;
 
 use synctalk_audio::{
     to_16k, window_at, AudioError, LogMel, MelStream, Resampler, CONTEXT, N_MELS, SAMPLE_RATE,
@@ -395,6 +397,10 @@ pub struct Frame {
     pub pose_position: f64,
     /// Whether Face-Sync followed speech in this frame.
     pub speaking: bool,
+    /// Head-Sync's turn of the head about the portrait's pivot (a rotation
+    /// vector in head space, radians; 0 without Head-Sync): see
+    /// `Portrait::head_camera`.
+    pub head_rotation: [f32; 3],
 }
 
 impl Default for Frame {
@@ -405,14 +411,19 @@ impl Default for Frame {
             pose_frame: 0,
             pose_position: 0.0,
             speaking: false,
+            head_rotation: [0.0; 3],
         }
     }
 }
 
 /// The networks a portrait may carry (NETW names) that the engine runs:
-/// Face-Sync (the frame's blendshapes) and the Expression Generator
-/// (offsets of the upper face from rest, added while speech is heard).
-pub const NETWORKS: [&str; 2] = ["face_sync", "expression"];
+/// Face-Sync (the frame's blendshapes), the Expression Generator (offsets
+/// of the upper face from rest, added while speech is heard) and Head-Sync
+/// (the head's motion: [`head`]).
+pub const NETWORKS: [&str; 3] = ["face_sync", "expression", "head_sync"];
+
+/// Values Head-Sync gives: a rotation vector (3) and the speech's activity.
+pub const HEAD_SYNC_OUTPUTS: usize = 4;
 
 /// The engine: networks, the current speech, overrides and clocks' rules.
 pub struct Engine {
@@ -420,6 +431,10 @@ pub struct Engine {
     expression: Option<WindowNet>,
     /// What the Expression Generator's offsets are multiplied by.
     expression_strength: f32,
+    head_sync: Option<WindowNet>,
+    /// What Head-Sync's rotation is multiplied by.
+    head_strength: f32,
+    head: head::HeadMotion,
     controller: Option<Controller>,
     range: [(f32, f32); BLENDSHAPES],
     pose_frames: usize,
@@ -442,6 +457,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("face_sync", &self.face_sync.is_some())
             .field("expression", &self.expression.is_some())
+            .field("head_sync", &self.head_sync.is_some())
             .field("pose_frames", &self.pose_frames)
             .field("source", &self.source)
             .finish_non_exhaustive()
@@ -476,6 +492,9 @@ impl Engine {
             face_sync: None,
             expression: None,
             expression_strength: 1.0,
+            head_sync: None,
+            head_strength: 1.0,
+            head: head::HeadMotion::default(),
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
             range: condition_range(portrait)?,
             pose_frames,
@@ -499,8 +518,7 @@ impl Engine {
     }
 
     fn use_face_sync(&mut self, mut net: FaceSync) -> Result<(), EngineError> {
-        window_at(&[], 0.0, &mut self.window);
-        self.rest = net.run(self.window.as_flattened())?;
+        self.rest = self.check_silent(&mut net, BLENDSHAPES)?;
         self.face_sync = Some(net);
         Ok(())
     }
@@ -511,7 +529,8 @@ impl Engine {
         match name {
             "face_sync" => self.set_face_sync(bytes),
             "expression" => self.set_expression(bytes),
-            _ => Err(EngineError::Portrait(format!(
+            "head_sync" => self.set_head_sync(bytes),
+            _ => Err(EngineError::Argument(format!(
                 "unknown network `{name}` (known: {})",
                 NETWORKS.join(", ")
             ))),
@@ -526,10 +545,51 @@ impl Engine {
 
     fn use_expression(&mut self, mut net: WindowNet) -> Result<(), EngineError> {
         // Checked once here, so that a frame never fails on it.
-        window_at(&[], 0.0, &mut self.window);
-        net.run(self.window.as_flattened())?;
+        self.check_silent(&mut net, BLENDSHAPES)?;
         self.expression = Some(net);
         Ok(())
+    }
+
+    /// Loads Head-Sync: the head's motion follows the speech (see [`head`]).
+    pub fn set_head_sync(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
+        self.use_head_sync(WindowNet::load("head_sync", bytes)?)
+    }
+
+    fn use_head_sync(&mut self, mut net: WindowNet) -> Result<(), EngineError> {
+        let out = self.check_silent(&mut net, HEAD_SYNC_OUTPUTS)?;
+        if out[..HEAD_SYNC_OUTPUTS].iter().any(|v| v.abs() > 1e-6) {
+            return Err(EngineError::Portrait(format!(
+                "network `head_sync` moves the head in silence ({:?}): its output must be 0 there",
+                &out[..HEAD_SYNC_OUTPUTS]
+            )));
+        }
+        self.head_sync = Some(net);
+        self.head = head::HeadMotion::default();
+        Ok(())
+    }
+
+    /// Runs `net` on a silent window: it must give `width` finite values.
+    fn check_silent(
+        &mut self,
+        net: &mut WindowNet,
+        width: usize,
+    ) -> Result<[f32; BLENDSHAPES], EngineError> {
+        if net.width() != width {
+            return Err(EngineError::Portrait(format!(
+                "network `{}` gives {} values, the engine needs {width}",
+                net.name(),
+                net.width()
+            )));
+        }
+        window_at(&[], 0.0, &mut self.window);
+        let out = net.run(self.window.as_flattened())?;
+        if out.iter().any(|v| !v.is_finite()) {
+            return Err(EngineError::Portrait(format!(
+                "network `{}` gives values that are not finite",
+                net.name()
+            )));
+        }
+        Ok(out)
     }
 
     /// Loads the portrait's own networks (`face_sync` and `expression` in
@@ -545,11 +605,13 @@ impl Engine {
                 NetworkFormat::Nnef => WindowNet::load_nnef(name, &n.bytes)?,
                 NetworkFormat::Onnx => WindowNet::load(name, &n.bytes)?,
             };
-            if name == "face_sync" {
-                self.use_face_sync(net)?;
-                face_sync = true;
-            } else {
-                self.use_expression(net)?;
+            match name {
+                "face_sync" => {
+                    self.use_face_sync(net)?;
+                    face_sync = true;
+                }
+                "expression" => self.use_expression(net)?,
+                _ => self.use_head_sync(net)?,
             }
         }
         Ok(face_sync)
@@ -568,6 +630,29 @@ impl Engine {
     /// The expression strength in use.
     pub fn expression_strength(&self) -> f32 {
         self.expression_strength
+    }
+
+    /// Scales Head-Sync's turns of the head (its nods): 0 turns them off
+    /// (the track's pace still follows the speech), 1 (the default) is as
+    /// fitted, up to 4.
+    pub fn set_head_motion(&mut self, s: f32) -> Result<(), EngineError> {
+        if !(s.is_finite() && (0.0..=4.0).contains(&s)) {
+            return Err(EngineError::Argument(format!(
+                "head motion {s} must be in [0, 4]"
+            )));
+        }
+        self.head_strength = s;
+        Ok(())
+    }
+
+    /// The head motion strength in use.
+    pub fn head_motion(&self) -> f32 {
+        self.head_strength
+    }
+
+    /// Whether Head-Sync is loaded.
+    pub fn has_head_sync(&self) -> bool {
+        self.head_sync.is_some()
     }
 
     /// Whether the Expression Generator is loaded.
@@ -690,24 +775,24 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let mut bs = self.rest;
         let mut speaking = false;
-        if let (Some(net), Some(source), Some(t)) =
-            (&mut self.face_sync, &mut self.source, speech_time)
-        {
-            let heard = match source {
-                Source::Clip(s) if t.is_finite() && (0.0..s.seconds).contains(&t) => {
-                    window_at(&s.mel, t, &mut self.window);
-                    true
-                }
-                Source::Stream(s) if t.is_finite() && (0.0..s.seconds()).contains(&t) => {
-                    s.mel.window_at(t, &mut self.window);
-                    true
-                }
-                _ => false,
-            };
-            if heard {
-                bs = net.run(self.window.as_flattened())?;
-                speaking = true;
+        let listening = self.face_sync.is_some() || self.head_sync.is_some();
+        let heard = match (&mut self.source, speech_time) {
+            _ if !listening => false,
+            (Some(Source::Clip(s)), Some(t)) if t.is_finite() && (0.0..s.seconds).contains(&t) => {
+                window_at(&s.mel, t, &mut self.window);
+                true
             }
+            (Some(Source::Stream(s)), Some(t))
+                if t.is_finite() && (0.0..s.seconds()).contains(&t) =>
+            {
+                s.mel.window_at(t, &mut self.window);
+                true
+            }
+            _ => false,
+        };
+        if let (Some(net), true) = (&mut self.face_sync, heard) {
+            bs = net.run(self.window.as_flattened())?;
+            speaking = true;
         }
         if speaking {
             let centre = self.centre.as_ref().unwrap_or(&self.rest);
@@ -741,10 +826,23 @@ impl Engine {
             Some(c) => c.evaluate_into(&bs, &mut self.scratch, &mut out.coefficients),
             None => out.coefficients.clear(),
         }
-        let steps = if clock.is_finite() && clock > 0.0 {
-            clock * self.pose_fps
+        let steps = if let Some(net) = &mut self.head_sync {
+            let (mut rotation, mut activity) = ([0.0; 3], 0.0);
+            if heard {
+                let o = net.run(self.window.as_flattened())?;
+                rotation = [o[0], o[1], o[2]].map(|v| v * self.head_strength);
+                activity = o[3];
+            }
+            self.head.advance(clock, self.pose_fps, rotation, activity);
+            out.head_rotation = self.head.rotation;
+            self.head.steps
         } else {
-            0.0
+            out.head_rotation = [0.0; 3];
+            if clock.is_finite() && clock > 0.0 {
+                clock * self.pose_fps
+            } else {
+                0.0
+            }
         };
         let position = track_position(steps, self.pose_frames);
         out.blendshapes = bs;

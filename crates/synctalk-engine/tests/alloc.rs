@@ -46,9 +46,10 @@ fn count(f: impl FnOnce()) -> (usize, isize) {
 /// (windows, blinks, overrides, the controller) allocate nothing; the
 /// network runtime (tract) allocates a fixed number of small tensors per
 /// run and frees them, so memory in use does not change. tract has no
-/// tensor arena: it allocates each op's outputs, about four per op, and the
+/// tensor arena: it allocates each op's outputs, about four per op. The
 /// demo's Face-Sync graph has 149 ops (its phone decoder is unrolled over 12
-/// instants): 628 per run. The bound catches growth, not tract's count.
+/// instants): 628 per run; the Expression Generator adds 87 and Head-Sync
+/// 101, 816 per frame in all. The bound catches growth, not tract's count.
 #[test]
 fn the_steady_state_allocates_nothing_but_the_network_runtime() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -95,7 +96,7 @@ fn the_steady_state_allocates_nothing_but_the_network_runtime() {
     assert_eq!(rest_allocs, 0, "a frame at rest allocated");
     assert_eq!((speech_live, rest_live), (0, 0), "memory in use changed");
     assert!(
-        speech_allocs as f64 / frames <= 768.0,
+        speech_allocs as f64 / frames <= 880.0,
         "{speech_allocs} allocations in {frames} frames"
     );
 }

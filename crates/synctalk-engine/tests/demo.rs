@@ -110,6 +110,82 @@ fn speech_moves_the_brows_and_silence_rests_them() {
     assert!(sd > 0.01 && peak > 0.03, "std {sd}, peak {peak}");
 }
 
+/// Head-Sync turns the head with the speech (bounded, smooth at 60 fps),
+/// plays the pose track slower in silence and settles the turn back to 0
+/// there; without it (or at strength 0) the head is not turned.
+#[test]
+fn head_sync_turns_the_head_with_speech_and_settles_in_silence() {
+    let p = demo();
+    let fps = 60.0;
+    let speech = Speech::new(&jfk(), 16_000).expect("speech");
+    let spoken = speech.seconds();
+    let run = |q: &Portrait, strength: f32| {
+        let mut e = Engine::new(q).expect("engine");
+        e.load_networks(q).expect("networks");
+        e.set_head_motion(strength).expect("strength");
+        e.set_speech(Some(Speech::new(&jfk(), 16_000).expect("speech")));
+        (0..((spoken + 10.0) * fps) as usize)
+            .map(|k| {
+                let t = k as f64 / fps;
+                let f = e.frame(t, Some(t)).expect("frame");
+                (t, f.head_rotation, f.pose_position)
+            })
+            .collect::<Vec<_>>()
+    };
+    let with = run(&p, 1.0);
+    let angle = |r: &[f32; 3]| r.iter().map(|v| v * v).sum::<f32>().sqrt().to_degrees();
+    let talking: Vec<f32> = with
+        .iter()
+        .filter(|f| f.0 < spoken)
+        .map(|f| angle(&f.1))
+        .collect();
+    let mean = talking.iter().sum::<f32>() / talking.len() as f32;
+    let most = talking.iter().fold(0f32, |m, &a| m.max(a));
+    let step = with
+        .windows(2)
+        .map(|w| angle(&[0, 1, 2].map(|i| w[1].1[i] - w[0].1[i])))
+        .fold(0f32, f32::max);
+    let settled = with
+        .iter()
+        .filter(|f| f.0 > spoken + 2.0)
+        .map(|f| angle(&f.1))
+        .fold(0f32, f32::max);
+    eprintln!("head turn while speaking: mean {mean:.2}°, most {most:.2}°, largest step {step:.3}° at 60 fps; 2 s into silence {settled:.4}°");
+    assert!(
+        mean > 0.2 && most <= synctalk_engine::head::MAX_TURN.to_degrees() + 1e-3,
+        "mean {mean}, most {most}"
+    );
+    assert!(step < 0.5, "a step of {step}° between frames");
+    assert!(settled < 0.01, "{settled}° after 2 s of silence");
+    // The track's pace: distance along it per second, speaking and silent.
+    let pace = |from: f64, to: f64| {
+        let v: Vec<_> = with.iter().filter(|f| (from..to).contains(&f.0)).collect();
+        v.windows(2).map(|w| (w[1].2 - w[0].2).abs()).sum::<f64>() / (to - from)
+    };
+    let (loud, quiet) = (pace(1.0, spoken - 0.5), pace(spoken + 3.0, spoken + 10.0));
+    eprintln!("pose track pace: {loud:.1} frames/s speaking, {quiet:.1} in silence");
+    assert!(quiet < 0.6 * loud, "speaking {loud}, silent {quiet}");
+    // Strength 0, and no network: the head is never turned.
+    assert!(run(&p, 0.0).iter().all(|f| f.1 == [0.0; 3]));
+    let mut q = p.clone();
+    q.networks.retain(|n| n.name != "head_sync");
+    assert!(run(&q, 1.0).iter().all(|f| f.1 == [0.0; 3]));
+    let mut e = Engine::new(&p).expect("engine");
+    for bad in [-0.1, 4.5, f32::NAN] {
+        let err = e.set_head_motion(bad).expect_err("refused");
+        assert!(err.to_string().contains("head motion"), "{err}");
+    }
+    // A Face-Sync network is not a Head-Sync network.
+    let fs = &p
+        .networks
+        .iter()
+        .find(|n| n.name == "face_sync")
+        .expect("face_sync")
+        .bytes;
+    let err = e.set_network("head_sync", fs).expect_err("wrong width");
+    assert!(err.to_string().contains("52 values"), "{err}");
+}
+
 #[test]
 fn overrides_blend_and_stay_in_the_trained_range() {
     let p = demo();
@@ -292,6 +368,7 @@ fn ten_minutes_stay_in_sync() {
         live.blinks.amplitude = 0.0;
         live.set_stream(Some(SpeechStream::new(rate).expect("stream")));
         let (mut at, mut k, mut got) = (0, 0usize, Vec::new());
+        let (mut head_second, mut head_last) = (Vec::new(), Vec::new());
         let total = reps * frames;
         while k < total {
             let t = k as f64 / 25.0;
@@ -308,6 +385,10 @@ fn ten_minutes_stay_in_sync() {
             let j = k % frames;
             if k >= (reps - 1) * frames && inner(j) {
                 got.push(f.blendshapes);
+                head_last.push(f.head_rotation);
+            }
+            if (frames..2 * frames).contains(&k) && inner(j) {
+                head_second.push(f.head_rotation);
             }
             k += 1;
         }
@@ -315,6 +396,17 @@ fn ten_minutes_stay_in_sync() {
         assert!(
             got == second,
             "{rate} Hz: the streamed last minutes differ from the start"
+        );
+        // Head-Sync's turns repeat with the speech: no drift in 10 minutes.
+        let drift = head_second
+            .iter()
+            .zip(&head_last)
+            .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
+            .fold(0f32, f32::max);
+        let reach = head_last.iter().flatten().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(
+            drift < 1e-4 && reach > 0.005,
+            "{rate} Hz: drift {drift}, reach {reach}"
         );
         assert!(last > 590.0, "{last} s");
     }

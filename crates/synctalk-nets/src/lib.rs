@@ -2,10 +2,12 @@
 //!
 //! Each maps one log-mel window — 100 frames × 80 bands, the last 7 after
 //! the video frame's time, exactly as `synctalk-audio` computes them
-//! (`docs/audio-features.md`, spec v2) — to 52 values in MediaPipe's
-//! blendshape order (`_neutral` first). **Face-Sync** (`face_sync`) gives
-//! the frame's blendshapes, each in [0, 1]; the **Expression Generator**
-//! (`expression`) gives offsets of the upper face from the portrait's rest.
+//! (`docs/audio-features.md`, spec v2) — to a row of at most 52 values.
+//! **Face-Sync** (`face_sync`) gives the frame's 52 blendshapes in
+//! MediaPipe's order (`_neutral` first), each in [0, 1]; the **Expression
+//! Generator** (`expression`) gives 52 offsets of the upper face from the
+//! portrait's rest; **Head-Sync** (`head_sync`) gives 4 values: a head
+//! rotation and the speech's activity (see `docs/portrait-format.md`).
 //! The input normalisation is part of each network: feed the raw log-mel
 //! values.
 //!
@@ -19,7 +21,7 @@ use tract_nnef::prelude::*;
 pub const CONTEXT: usize = 100;
 /// Mel bands.
 pub const N_MELS: usize = 80;
-/// Blendshapes out.
+/// Blendshapes out, and the most values any network gives.
 pub const BLENDSHAPES: usize = 52;
 
 /// Why a network could not be loaded or run.
@@ -53,11 +55,13 @@ pub enum NetError {
 
 type State = tract_nnef::tract_core::plan::SimpleState<TypedFact, Box<dyn TypedOp>>;
 
-/// A network of one log-mel window to 52 values, optimised for a batch of
-/// one window. It keeps one tract session, reused by every run.
+/// A network of one log-mel window to a row of 1 to 52 values, optimised
+/// for a batch of one window. It keeps one tract session, reused by every
+/// run.
 pub struct WindowNet {
     state: State,
     name: String,
+    width: usize,
 }
 
 /// The Face-Sync network (a [`WindowNet`] named `face_sync`).
@@ -67,6 +71,7 @@ impl std::fmt::Debug for WindowNet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WindowNet")
             .field("name", &self.name)
+            .field("width", &self.width)
             .finish_non_exhaustive()
     }
 }
@@ -138,7 +143,8 @@ impl WindowNet {
         })
     }
 
-    /// Loads ONNX network `name` (input `[1, 100, 80]`, output `[1, 52]`).
+    /// Loads ONNX network `name` (input `[1, 100, 80]`, output `[1, n]`,
+    /// `n` from 1 to 52).
     #[cfg(feature = "onnx")]
     pub fn load_onnx(name: &str, bytes: &[u8]) -> Result<Self, NetError> {
         Self::from_typed(name, onnx_typed(bytes).map_err(load_error(name))?)
@@ -152,9 +158,14 @@ impl WindowNet {
         Self::from_typed(name, model)
     }
 
-    /// The network's name (`face_sync`, `expression`).
+    /// The network's name (`face_sync`, `expression`, `head_sync`).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How many values the network gives (its output is `[1, width]`).
+    pub fn width(&self) -> usize {
+        self.width
     }
 
     fn from_typed(name: &str, model: TypedModel) -> Result<Self, NetError> {
@@ -186,21 +197,27 @@ impl WindowNet {
             .shape
             .as_concrete()
             .map(|s| s.to_vec());
-        if out.as_deref() != Some(&[1, BLENDSHAPES]) {
-            return Err(NetError::Load {
-                name: name.into(),
-                why: format!("output shape {out:?}, want [1, {BLENDSHAPES}]"),
-            });
-        }
+        let width = match out.as_deref() {
+            Some(&[1, n]) if (1..=BLENDSHAPES).contains(&n) => n,
+            _ => {
+                return Err(NetError::Load {
+                    name: name.into(),
+                    why: format!(
+                        "output shape {out:?}, want [1, n] with n from 1 to {BLENDSHAPES}"
+                    ),
+                })
+            }
+        };
         let state = plan.spawn().map_err(load)?;
         Ok(Self {
             state,
             name: name.into(),
+            width,
         })
     }
 
-    /// The network's 52 values for one window (`CONTEXT * N_MELS` values,
-    /// mel frame major).
+    /// The network's values for one window (`CONTEXT * N_MELS` values, mel
+    /// frame major): the first [`WindowNet::width`] of the 52, the rest 0.
     pub fn run(&mut self, window: &[f32]) -> Result<[f32; BLENDSHAPES], NetError> {
         let bad = |why: String| NetError::Input {
             name: self.name.clone(),

@@ -92,6 +92,36 @@ fn the_expression_generator_matches_the_toolchain() {
 }
 
 #[test]
+fn head_sync_matches_the_toolchain() {
+    let (_, inputs) = read_npy(&vectors("networks").join("face_sync_inputs.npy"));
+    let (oshape, outputs) = read_npy(&vectors("networks").join("head_sync_outputs.npy"));
+    assert_eq!(oshape[1], 4);
+    let onnx = std::fs::read(vectors("networks").join("head_sync.onnx")).expect("head_sync.onnx");
+    let nnef = onnx_to_nnef(&onnx).expect("converts");
+    let mut a = WindowNet::load_onnx("head_sync", &onnx).expect("onnx");
+    let mut b = WindowNet::load("head_sync", &nnef).expect("nnef");
+    assert_eq!((a.width(), b.width()), (4, 4));
+    let mut worst = 0f32;
+    let (mut turned, mut active) = (0, 0);
+    for (w, want) in inputs.chunks(CONTEXT * N_MELS).zip(outputs.chunks(4)) {
+        let (x, y) = (a.run(w).expect("runs"), b.run(w).expect("runs"));
+        for ((g, h), e) in x.iter().zip(&y).zip(want) {
+            worst = worst.max((g - e).abs()).max((h - e).abs());
+        }
+        // Only the first `width` values are the network's.
+        assert!(x[4..].iter().chain(&y[4..]).all(|&v| v == 0.0));
+        turned += usize::from(want[..3].iter().any(|v| v.abs() > 0.005));
+        active += usize::from(want[3] > 0.5);
+    }
+    eprintln!("head_sync: tract vs the toolchain, max abs diff {worst:e}");
+    assert!(worst <= 1e-4, "max abs diff {worst}");
+    assert!(
+        turned >= 4 && active >= 4,
+        "turned {turned}, active {active}"
+    );
+}
+
+#[test]
 fn refuses_bad_input_and_models() {
     let mut net = net();
     assert!(matches!(net.run(&[0.0; 10]), Err(NetError::Input { .. })));

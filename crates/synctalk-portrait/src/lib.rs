@@ -84,6 +84,12 @@ impl Portrait {
     /// are clamped to it; `None` without a pose track or for a non-finite
     /// position.
     pub fn track_camera(&self, position: f64) -> Option<Camera> {
+        Some(compose(&self.camera, &self.track_pose(position)?))
+    }
+
+    /// The head pose at a fractional `position` along the pose track, as
+    /// [`Portrait::track_camera`] blends it.
+    pub fn track_pose(&self, position: f64) -> Option<HeadPose> {
         let frames = &self.pose.as_ref()?.frames;
         if frames.is_empty() || !position.is_finite() {
             return None;
@@ -93,7 +99,7 @@ impl Portrait {
         let t = (x - k as f64) as f32;
         let a = &frames[k];
         let Some(b) = frames.get(k + 1).filter(|_| t > 0.0) else {
-            return Some(compose(&self.camera, a));
+            return Some(*a);
         };
         let dot: f32 = a.rotation.iter().zip(&b.rotation).map(|(p, q)| p * q).sum();
         let sign = if dot < 0.0 { -1.0 } else { 1.0 };
@@ -112,7 +118,45 @@ impl Portrait {
         {
             *v = p * (1.0 - t) + q * t;
         }
-        Some(compose(&self.camera, &pose))
+        Some(pose)
+    }
+
+    /// [`Portrait::track_camera`] with the head turned by `rotation` (a
+    /// rotation vector in head space, radians: Head-Sync's nod) about
+    /// `pivot` (head space, see [`Portrait::head_pivot`]).
+    pub fn head_camera(
+        &self,
+        position: f64,
+        rotation: [f32; 3],
+        pivot: [f32; 3],
+    ) -> Option<Camera> {
+        let pose = self.track_pose(position)?;
+        Some(compose(&self.camera, &turn(&pose, rotation, pivot)))
+    }
+
+    /// The point the head turns about, in head space (`META`
+    /// `extra.head_pivot`: three numbers, the neck's joint as
+    /// `synctalk-train` places it); the head space's origin when absent.
+    pub fn head_pivot(&self) -> Result<[f32; 3], PortraitError> {
+        let Some(v) = self.meta.extra.get("head_pivot") else {
+            return Ok([0.0; 3]);
+        };
+        let bad = || {
+            PortraitError::field(
+                "META",
+                "extra.head_pivot",
+                format!("{v} is not a list of 3 numbers within ±1e4"),
+            )
+        };
+        let list = v.as_array().filter(|a| a.len() == 3).ok_or_else(bad)?;
+        let mut out = [0.0; 3];
+        for (o, x) in out.iter_mut().zip(list) {
+            *o = x
+                .as_f64()
+                .filter(|x| x.is_finite() && x.abs() <= 1e4)
+                .ok_or_else(bad)? as f32;
+        }
+        Ok(out)
     }
 
     /// The deformation coefficients for a condition vector (the controller
@@ -140,6 +184,49 @@ impl Portrait {
             ));
         }
         Ok(d.controller.evaluate(condition))
+    }
+}
+
+/// Hamilton product of quaternions `(w, x, y, z)`.
+fn quat_mul(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
+    [
+        a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3],
+        a[0] * b[1] + a[1] * b[0] + a[2] * b[3] - a[3] * b[2],
+        a[0] * b[2] - a[1] * b[3] + a[2] * b[0] + a[3] * b[1],
+        a[0] * b[3] + a[1] * b[2] - a[2] * b[1] + a[3] * b[0],
+    ]
+}
+
+/// `v` rotated by the unit quaternion `q`.
+fn quat_rotate(q: [f64; 4], v: [f64; 3]) -> [f64; 3] {
+    let r = quat_mul(
+        quat_mul(q, [0.0, v[0], v[1], v[2]]),
+        [q[0], -q[1], -q[2], -q[3]],
+    );
+    [r[1], r[2], r[3]]
+}
+
+/// `pose` (head-to-world) after turning the head by rotation vector `rv`
+/// about `pivot`, both in head space: x ↦ R (Rₒ (x − p) + p) + t.
+fn turn(pose: &HeadPose, rv: [f32; 3], pivot: [f32; 3]) -> HeadPose {
+    let rv = rv.map(f64::from);
+    let angle = (rv[0] * rv[0] + rv[1] * rv[1] + rv[2] * rv[2]).sqrt();
+    if !(angle.is_finite() && angle > 0.0) {
+        return *pose;
+    }
+    let s = (angle / 2.0).sin() / angle;
+    let qo = [(angle / 2.0).cos(), rv[0] * s, rv[1] * s, rv[2] * s];
+    let q = pose.rotation.map(f64::from);
+    let n = (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+        .sqrt()
+        .max(1e-12);
+    let q = q.map(|c| c / n);
+    let p = pivot.map(f64::from);
+    let rp = quat_rotate(qo, p);
+    let shift = quat_rotate(q, [p[0] - rp[0], p[1] - rp[1], p[2] - rp[2]]);
+    HeadPose {
+        rotation: quat_mul(q, qo).map(|c| c as f32),
+        translation: [0, 1, 2].map(|i| (f64::from(pose.translation[i]) + shift[i]) as f32),
     }
 }
 

@@ -450,3 +450,47 @@ fn the_track_camera_blends_neighbouring_poses() {
     p.pose = None;
     assert_eq!(p.track_camera(1.0), None);
 }
+
+/// Head space to camera space through `c`.
+fn to_camera(c: &synctalk_gaussians::Camera, x: [f32; 3]) -> [f32; 3] {
+    [0, 1, 2].map(|i| (0..3).map(|k| c.rotation[i][k] * x[k]).sum::<f32>() + c.translation[i])
+}
+
+#[test]
+fn the_head_turns_about_its_pivot() {
+    let mut p = sample(Precision::F32);
+    let h = std::f32::consts::FRAC_1_SQRT_2;
+    p.pose.as_mut().expect("pose").frames[3].rotation = [h, 0.0, h, 0.0];
+    assert_eq!(
+        p.head_pivot().expect("pivot"),
+        [0.0; 3],
+        "no META: the origin"
+    );
+    let pivot = [0.5, 1.5, -2.0];
+    p.meta
+        .extra
+        .insert("head_pivot".into(), serde_json::json!(pivot));
+    assert_eq!(p.head_pivot().expect("pivot"), pivot);
+    for pos in [0.0, 2.5, 3.0] {
+        let track = p.track_camera(pos).expect("camera");
+        assert_eq!(p.head_camera(pos, [0.0; 3], pivot), Some(track.clone()));
+        // A 0.2 rad nod about head-space x: the pivot stays where it was, a
+        // point 1 away from it along y moves by 2 sin(0.1) in camera space.
+        let turned = p.head_camera(pos, [0.2, 0.0, 0.0], pivot).expect("camera");
+        let (a, b) = (to_camera(&track, pivot), to_camera(&turned, pivot));
+        assert!((0..3).all(|i| (a[i] - b[i]).abs() < 1e-5), "{a:?} vs {b:?}");
+        let y = [pivot[0], pivot[1] + 1.0, pivot[2]];
+        let (a, b) = (to_camera(&track, y), to_camera(&turned, y));
+        let moved = (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f32>().sqrt();
+        assert!((moved - 2.0 * 0.1f32.sin()).abs() < 1e-5, "moved {moved}");
+    }
+    for bad in [
+        serde_json::json!([1.0, 2.0]),
+        serde_json::json!("up"),
+        serde_json::json!([1.0, 2.0, 1e9]),
+    ] {
+        p.meta.extra.insert("head_pivot".into(), bad);
+        let e = p.head_pivot().expect_err("bad pivot").to_string();
+        assert!(e.contains("head_pivot"), "{e}");
+    }
+}

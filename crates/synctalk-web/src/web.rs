@@ -118,6 +118,9 @@ struct Stats {
     wasm_heap_bytes: f64,
     face_sync: bool,
     expression: bool,
+    head_sync: bool,
+    /// Head-Sync's turn of the head in the last frame, in degrees.
+    head_turn_deg: f32,
 }
 
 /// What [`WasmAvatar::bench_audio`] measured.
@@ -135,6 +138,8 @@ struct BenchFigures {
 #[wasm_bindgen]
 pub struct WasmAvatar {
     portrait: Portrait,
+    /// The point the head turns about (`Portrait::head_pivot`).
+    pivot: [f32; 3],
     engine: Engine,
     /// The frame being drawn (its buffers are reused).
     frame: Frame,
@@ -166,6 +171,7 @@ impl WasmAvatar {
         let p = Portrait::from_bytes(&portrait).map_err(|e| js_error("BAD_PORTRAIT", e))?;
         drop(portrait);
         let engine = Engine::new(&p).map_err(|e| js_error("BAD_PORTRAIT", e))?;
+        let pivot = p.head_pivot().map_err(|e| js_error("BAD_PORTRAIT", e))?;
         let (w, h) = (p.camera.width, p.camera.height);
         canvas.set_width(w);
         canvas.set_height(h);
@@ -254,6 +260,7 @@ impl WasmAvatar {
         });
         let mut avatar = WasmAvatar {
             portrait: p,
+            pivot,
             engine,
             frame: Frame::default(),
             renderer,
@@ -278,7 +285,7 @@ impl WasmAvatar {
     /// camera without a track).
     fn camera(&self, f: &Frame) -> synctalk_gaussians::Camera {
         self.portrait
-            .track_camera(f.pose_position)
+            .head_camera(f.pose_position, f.head_rotation, self.pivot)
             .unwrap_or_else(|| self.portrait.camera.clone())
     }
 
@@ -542,6 +549,13 @@ impl WasmAvatar {
         self.stats.speaking = f.speaking;
         self.stats.pose_frame = f.pose_frame;
         self.stats.jaw_open = f.blendshapes[blendshapes::JAW_OPEN];
+        self.stats.head_turn_deg = f
+            .head_rotation
+            .iter()
+            .map(|r| r * r)
+            .sum::<f32>()
+            .sqrt()
+            .to_degrees();
         self.frame = f;
         Ok(())
     }
@@ -552,6 +566,15 @@ impl WasmAvatar {
     pub fn set_expression_strength(&mut self, strength: f32) -> Result<(), JsValue> {
         self.engine
             .set_expression_strength(strength)
+            .map_err(|e| js_error("BAD_ARGUMENT", e))
+    }
+
+    /// Scales Head-Sync's turns of the head, its nods with the speech's
+    /// stress (0: off, 1: as fitted, at most 4).
+    #[wasm_bindgen(js_name = setHeadMotion)]
+    pub fn set_head_motion(&mut self, strength: f32) -> Result<(), JsValue> {
+        self.engine
+            .set_head_motion(strength)
             .map_err(|e| js_error("BAD_ARGUMENT", e))
     }
 
@@ -601,6 +624,7 @@ impl WasmAvatar {
             self.stats.speaking_ms_total / self.stats.speaking_frames.max(1) as f64;
         self.stats.face_sync = self.engine.has_face_sync();
         self.stats.expression = self.engine.has_expression();
+        self.stats.head_sync = self.engine.has_head_sync();
         serde_wasm_bindgen::to_value(&self.stats).map_err(|e| js_error("INTERNAL", e))
     }
 

@@ -63,22 +63,60 @@ def span_vector() -> np.ndarray:
     return v
 
 
-def cues(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(emphasis [B], gate [B]) of log-mel windows [B, CONTEXT, 80], in
-    float32 and in the ONNX graph's order of operations."""
+def span_cues(windows: np.ndarray, spans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(emphasis [B, J], gate [B, J]) of log-mel windows [B, CONTEXT, 80] over
+    `J` spans (averaging weights [J, CONTEXT]), in float32 and in the ONNX
+    graph's order of operations (`span_cue_nodes`)."""
     x = np.asarray(windows, np.float32)
+    s = np.asarray(spans, np.float32).T  # [N, J]
     loud = np.log(np.exp(x) @ np.ones((af.N_MELS, 1), np.float32))[..., 0]  # [B, N]
     real = ((x > ph.FLOOR_GATE).astype(np.float32) @ np.ones((af.N_MELS, 1), np.float32) > 0.5).astype(np.float32)[..., 0]
     n = np.maximum(real.sum(1), np.float32(1))
     mean = (real * loud).sum(1) / n
     loudest = (loud + (real - 1) * np.float32(1e4)).max(1)
-    s = span_vector()
     cen = loud @ s
     real_span = real @ s
-    emphasis = np.clip(cen - mean, np.float32(EMPHASIS[0]), np.float32(EMPHASIS[1]))
+    emphasis = np.clip(cen - mean[:, None], np.float32(EMPHASIS[0]), np.float32(EMPHASIS[1]))
     lo, hi = GATE_RANGE
-    gate = np.clip((cen - loudest + np.float32(lo)) / np.float32(lo - hi), 0, 1) * real_span
+    gate = np.clip((cen - loudest[:, None] + np.float32(lo)) / np.float32(lo - hi), 0, 1) * real_span
     return emphasis.astype(np.float32), gate.astype(np.float32)
+
+
+def cues(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(emphasis [B], gate [B]) of log-mel windows [B, CONTEXT, 80] over `SPAN`."""
+    e, g = span_cues(windows, span_vector()[None])
+    return e[:, 0], g[:, 0]
+
+
+def span_cue_nodes(graph: Graph, spans: np.ndarray) -> tuple[str, str]:
+    """Adds the nodes of `span_cues` (spans [J, CONTEXT]) to `graph`, reading
+    its input window; returns the names of emphasis and gate, each [1, J, 1]."""
+    from onnx import TensorProto
+
+    const, op = graph.const, graph.op
+    N = af.CONTEXT
+    x = INPUT
+    ones_bands = const("ones_bands", np.ones((af.N_MELS, 1)))
+    loud = op("Log", [op("MatMul", [op("Exp", [x], "power"), ones_bands], "energy")], "loudness")  # [1, N, 1]
+    above = op("Cast", [op("Greater", [x, const("gate", ph.FLOOR_GATE)], "above_b")], "above", to=TensorProto.FLOAT)
+    real = op("Cast", [op("Greater", [op("MatMul", [above, ones_bands], "bands_above"), const("half", 0.5)], "is_real_b")],
+              "is_real", to=TensorProto.FLOAT)  # [1, N, 1]
+    real_t = op("Transpose", [real], "is_real_t", perm=[0, 2, 1])  # [1, 1, N]
+    n = op("Max", [op("MatMul", [real_t, const("ones_frames", np.ones((N, 1)))], "n_real"), const("one", 1.0)], "n_real_1")
+    mean = op("Div", [op("MatMul", [real_t, loud], "loud_sum"), n], "loud_mean")  # [1, 1, 1]
+    big = op("Mul", [op("Sub", [real, const("one_b", 1.0)], "not_real_neg"), const("big", 1e4)], "mask_big")
+    masked = op("Reshape", [op("Add", [loud, big], "loud_masked"), const("shape_row", [1, 1, N], np.int64)], "loud_row")
+    loudest = op("MaxPool", [masked], "loudest", kernel_shape=[N])  # [1, 1, 1]
+    span = const("span", spans)  # [J, N]
+    cen = op("MatMul", [span, loud], "loud_span")  # [1, J, 1]
+    real_span = op("MatMul", [span, real], "real_span")
+    emphasis = op("Clip", [op("Sub", [cen, mean], "emphasis_raw"), const("emph_lo", EMPHASIS[0]), const("emph_hi", EMPHASIS[1])],
+                  "emphasis")
+    lo, hi = GATE_RANGE
+    rel = op("Div", [op("Add", [op("Sub", [cen, loudest], "below_loudest"), const("gate_lo", lo)], "gate_shift"),
+                     const("gate_width", lo - hi)], "gate_raw")
+    gate = op("Mul", [op("Clip", [rel, const("zero", 0.0), const("one_c", 1.0)], "gate_clipped"), real_span], "speech_gate")
+    return emphasis, gate
 
 
 class Expression:
@@ -131,33 +169,9 @@ def held_out(clips, names: list[str], labels: list[str]) -> dict:
 
 def write_onnx(m: Expression, path: Path) -> None:
     """The generator as one ONNX graph (opset 17): `mel_window` [1, 100, 80] → `expression` [1, 52]."""
-    from onnx import TensorProto
-
     graph = Graph()
     const, op = graph.const, graph.op
-
-    N = af.CONTEXT
-    x = INPUT
-    ones_bands = const("ones_bands", np.ones((af.N_MELS, 1)))
-    loud = op("Log", [op("MatMul", [op("Exp", [x], "power"), ones_bands], "energy")], "loudness")  # [1, N, 1]
-    above = op("Cast", [op("Greater", [x, const("gate", ph.FLOOR_GATE)], "above_b")], "above", to=TensorProto.FLOAT)
-    real = op("Cast", [op("Greater", [op("MatMul", [above, ones_bands], "bands_above"), const("half", 0.5)], "is_real_b")],
-              "is_real", to=TensorProto.FLOAT)  # [1, N, 1]
-    real_t = op("Transpose", [real], "is_real_t", perm=[0, 2, 1])  # [1, 1, N]
-    n = op("Max", [op("MatMul", [real_t, const("ones_frames", np.ones((N, 1)))], "n_real"), const("one", 1.0)], "n_real_1")
-    mean = op("Div", [op("MatMul", [real_t, loud], "loud_sum"), n], "loud_mean")  # [1, 1, 1]
-    big = op("Mul", [op("Sub", [real, const("one_b", 1.0)], "not_real_neg"), const("big", 1e4)], "mask_big")
-    masked = op("Reshape", [op("Add", [loud, big], "loud_masked"), const("shape_row", [1, 1, N], np.int64)], "loud_row")
-    loudest = op("MaxPool", [masked], "loudest", kernel_shape=[N])  # [1, 1, 1]
-    span = const("span", span_vector()[None])  # [1, N]
-    cen = op("MatMul", [span, loud], "loud_span")  # [1, 1, 1]
-    real_span = op("MatMul", [span, real], "real_span")
-    emphasis = op("Clip", [op("Sub", [cen, mean], "emphasis_raw"), const("emph_lo", EMPHASIS[0]), const("emph_hi", EMPHASIS[1])],
-                  "emphasis")
-    lo, hi = GATE_RANGE
-    rel = op("Div", [op("Add", [op("Sub", [cen, loudest], "below_loudest"), const("gate_lo", lo)], "gate_shift"),
-                     const("gate_width", lo - hi)], "gate_raw")
-    gate = op("Mul", [op("Clip", [rel, const("zero", 0.0), const("one_c", 1.0)], "gate_clipped"), real_span], "speech_gate")
+    emphasis, gate = span_cue_nodes(graph, span_vector()[None])
     lin = op("Add", [op("Mul", [emphasis, const("w", m.w)], "emphasis_w"), const("b", m.b)], "offsets_ungated")  # [1, 1, 52]
     out = op("Mul", [gate, lin], "offsets")
     op("Reshape", [out, const("shape_out", [1, 52], np.int64)], "expression")

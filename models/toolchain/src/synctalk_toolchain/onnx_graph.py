@@ -1,6 +1,7 @@
 """A small builder for the toolchain's hand-written ONNX graphs (Face-Sync,
-the Expression Generator): named constants, one op per call, and the model
-(opset 17, IR 8) from a log-mel window input to a `[1, 52]` output."""
+the Expression Generator, Head-Sync): named constants, one op per call, and
+the model (opset 17, IR 8) from a log-mel window input to a `[1, width]`
+output."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,15 +33,15 @@ class Graph:
         self.nodes.append(helper.make_node(kind, ins, [out], **attrs))
         return out
 
-    def save(self, name: str, output: str, path: Path) -> None:
+    def save(self, name: str, output: str, path: Path, width: int = 52) -> None:
         """Checks and writes the model: input `mel_window` [1, CONTEXT, 80]
-        to `output` [1, 52]."""
+        to `output` [1, width]."""
         import onnx
         from onnx import TensorProto, helper
 
         graph = helper.make_graph(self.nodes, name,
                                   [helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, [1, af.CONTEXT, af.N_MELS])],
-                                  [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, 52])], self.inits)
+                                  [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, width])], self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="synctalk-toolchain")
         model.ir_version = 8
         onnx.checker.check_model(model)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, stk
+from . import __version__, headsync, stk
 from .parsing import FACE, FACE_OVAL, HAIR, HEAD_OTHER, MOUTH, TORSO
 
 HEAD_LABELS = (FACE, MOUTH, HAIR, HEAD_OTHER)
@@ -554,6 +554,8 @@ def export(res: dict, args) -> dict:
                 "min": [round(float(v), 5) for v in ds.blendshapes[ds.train].min(0)],
                 "max": [round(float(v), 5) for v in ds.blendshapes[ds.train].max(0)],
             },
+            # Head-Sync turns the head about this point (head space).
+            "head_pivot": headsync.pivot(np.load(ds.root / "canonical_face.npy")),
             "source": ds.source,
             "iterations": res["steps"],
             "gaussians": n,
