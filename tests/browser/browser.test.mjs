@@ -208,8 +208,11 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', LIMIT, async () => {
     let badStrength = null;
     try { a.setExpressionStrength(5); } catch (e) { badStrength = { code: e.code, message: e.message }; }
     a.setExpressionStrength(1);
+    let badHead = null;
+    try { a.setHeadMotion(-1); } catch (e) { badHead = { code: e.code, message: e.message }; }
+    a.setHeadMotion(1);
     a.clearBlendshapes();
-    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad, badStrength, b64 };
+    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad, badStrength, badHead, b64 };
   }, [condition, MOUTH, EYES]);
   writeFileSync(join(outDir, 'jaw_open.png'), Buffer.from(r.b64, 'base64'));
   delete r.b64;
@@ -221,6 +224,8 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', LIMIT, async () => {
   assert.match(r.bad.message, /jawOpenn/);
   assert.equal(r.badStrength?.code, 'BAD_ARGUMENT');
   assert.match(r.badStrength.message, /expression strength 5/);
+  assert.equal(r.badHead?.code, 'BAD_ARGUMENT');
+  assert.match(r.badHead.message, /head motion -1/);
 });
 
 test('speech moves the mouth from frame to frame; silence does not', LIMIT, async () => {
@@ -295,6 +300,7 @@ test('real playback: the audio clock drives the lips and speak() resolves at the
   assert.ok(r.frames > 3, `${r.frames} frames rendered`);
   assert.ok(r.speaking > 0, 'never speaking');
   assert.ok(r.jawStd > 0.01, `jawOpen std ${r.jawStd}`);
+  assert.ok(r.stats.faceSync && r.stats.expression && r.stats.headSync, 'the portrait\'s three networks run');
   assert.ok(r.stats.wasmHeapBytes < 128 * 2 ** 20);
 });
 

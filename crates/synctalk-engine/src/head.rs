@@ -12,10 +12,10 @@
 //! target is 0 in silence and bounded by [`MAX_TURN`], so it never drifts.
 
 /// How fast the pose track plays in silence, against 1 while speaking. The
-/// demo's speaker moved 0.13 times as fast in her pauses as in speech, two
-/// of the other four prepared HDTF speakers 0.44 and 0.97 times (the
-/// toolchain's `head_sync_report.json`); pauses inside a speech are short,
-/// so this is a design value between those.
+/// demo's speaker moved 0.13 times as fast in her pauses as in speech, the
+/// other four prepared HDTF speakers 0.44, 0.84, 0.97 and 1.25 times (the
+/// toolchain's `head_sync_report.json`; their pauses are 4 to 36 frames
+/// long), so this is a design value between those.
 pub const IDLE_SPEED: f64 = 0.35;
 /// The natural angular frequency of the rotation's spring, per second: it
 /// settles on a new target in about 4 / rate seconds (0.29 s) and passes
