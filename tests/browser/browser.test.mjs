@@ -211,8 +211,11 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', LIMIT, async () => {
     let badHead = null;
     try { a.setHeadMotion(-1); } catch (e) { badHead = { code: e.code, message: e.message }; }
     a.setHeadMotion(1);
+    let badPace = null;
+    try { a.setIdlePace(0); } catch (e) { badPace = { code: e.code, message: e.message }; }
+    a.setIdlePace(0.35);
     a.clearBlendshapes();
-    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad, badStrength, badHead, b64 };
+    return { mouth: window.__diff(open, closed, MOUTH), eyes: window.__diff(open, closed, EYES), darkClosed: dark(closed), darkOpen: dark(open), bad, badStrength, badHead, badPace, b64 };
   }, [condition, MOUTH, EYES]);
   writeFileSync(join(outDir, 'jaw_open.png'), Buffer.from(r.b64, 'base64'));
   delete r.b64;
@@ -226,6 +229,8 @@ test('setBlendshapes({jawOpen: 1}) opens the mouth', LIMIT, async () => {
   assert.match(r.badStrength.message, /expression strength 5/);
   assert.equal(r.badHead?.code, 'BAD_ARGUMENT');
   assert.match(r.badHead.message, /head motion -1/);
+  assert.equal(r.badPace?.code, 'BAD_ARGUMENT');
+  assert.match(r.badPace.message, /idle pace 0 /);
 });
 
 test('speech moves the mouth from frame to frame; silence does not', LIMIT, async () => {

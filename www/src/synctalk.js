@@ -295,6 +295,7 @@ export class Avatar extends EventTarget {
       for (const [name, [value, weight]] of this._overrides) this._inner.setBlendshapes({ [name]: value }, weight);
       if (this._expressionStrength !== undefined) this._inner.setExpressionStrength(this._expressionStrength);
       if (this._headMotion !== undefined) this._inner.setHeadMotion(this._headMotion);
+      if (this._idlePace !== undefined) this._inner.setIdlePace(this._idlePace);
       if (this._prepared) this._inner.setSpeech(this._prepared.samples, this._prepared.rate);
       const live = this._speech;
       if (live && (live.kind === 'stream' || live.kind === 'listen')) {
@@ -655,6 +656,21 @@ export class Avatar extends EventTarget {
       throw wrap(e, 'BAD_ARGUMENT');
     }
     this._headMotion = strength;
+  }
+
+  /**
+   * How fast the head moves along the person's recorded motion after
+   * seconds of silence, against 1 while speech is heard (the portrait's
+   * Head-Sync): 0.05 to 1 (0.35 by default).
+   */
+  setIdlePace(pace) {
+    this._live();
+    try {
+      this._inner.setIdlePace(pace);
+    } catch (e) {
+      throw wrap(e, 'BAD_ARGUMENT');
+    }
+    this._idlePace = pace;
   }
 
   /** Removes every override set with setBlendshapes. */

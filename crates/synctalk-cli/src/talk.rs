@@ -63,6 +63,10 @@ pub struct TalkArgs {
     /// stress) are multiplied by this (0 turns them off, at most 4).
     #[arg(long, default_value_t = 1.0)]
     pub head_motion: f32,
+    /// How fast the head moves along the portrait's recorded motion in
+    /// silence, against 1 while speech is heard (with Head-Sync; 0.05 to 1).
+    #[arg(long)]
+    pub idle_pace: Option<f32>,
 }
 
 /// An MP4 being written by ffmpeg from raw RGBA frames on its stdin.
@@ -184,6 +188,9 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     engine
         .set_head_motion(a.head_motion)
         .context("--head-motion")?;
+    if let Some(x) = a.idle_pace {
+        engine.set_idle_pace(x).context("--idle-pace")?;
+    }
     let pivot = p.head_pivot()?;
     // The portrait's networks (Face-Sync, the Expression Generator,
     // Head-Sync), then

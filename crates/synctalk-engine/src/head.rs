@@ -11,7 +11,8 @@
 //! an exponential follower that rises faster than it falls. The rotation's
 //! target is 0 in silence and bounded by [`MAX_TURN`], so it never drifts.
 
-/// How fast the pose track plays in silence, against 1 while speaking. The
+/// How fast the pose track plays in silence by default, against 1 while
+/// speaking (`Engine::set_idle_pace` changes it). The
 /// demo's speaker moved 0.13 times as fast in her pauses as in speech, the
 /// other four prepared HDTF speakers 0.44, 0.84, 0.97 and 1.25 times (the
 /// toolchain's `head_sync_report.json`; their pauses are 4 to 36 frames
@@ -24,7 +25,10 @@ pub const SPRING_RATE: f32 = 14.0;
 /// The largest turn, in radians (about 8.6°), whatever the network says.
 pub const MAX_TURN: f32 = 0.15;
 /// Time constants of the activity's follower: rising, falling (seconds).
-pub const ACTIVITY_TAU: (f32, f32) = (0.25, 0.6);
+/// It falls slowly: the short pauses of running speech (a 300-ms pause
+/// leaves 0.86 of it) keep the pace of speech, and only seconds of silence
+/// calm the head down (0.22 after 3 s).
+pub const ACTIVITY_TAU: (f32, f32) = (0.2, 2.0);
 /// The longest clock step the filters integrate at once (seconds): after a
 /// longer gap (a hidden tab) they move as if that much time had passed.
 const MAX_STEP: f64 = 0.25;
@@ -51,7 +55,7 @@ impl HeadMotion {
     /// `fps` frames per second of full speed) towards `rotation` and
     /// `activity`. A first frame, or a clock that went back, restarts from
     /// rest at the track position the clock alone gives.
-    pub fn advance(&mut self, clock: f64, fps: f64, rotation: [f32; 3], activity: f32) {
+    pub fn advance(&mut self, clock: f64, fps: f64, idle: f64, rotation: [f32; 3], activity: f32) {
         let clock = if clock.is_finite() {
             clock.max(0.0)
         } else {
@@ -69,7 +73,7 @@ impl HeadMotion {
             }
         };
         self.last = Some(clock);
-        let speed = IDLE_SPEED + (1.0 - IDLE_SPEED) * f64::from(self.activity);
+        let speed = idle + (1.0 - idle) * f64::from(self.activity);
         self.steps += dt * fps * speed;
 
         let step = dt.min(MAX_STEP) as f32;
@@ -117,7 +121,7 @@ mod tests {
     fn run(h: &mut HeadMotion, from: f64, seconds: f64, fps: f64, rot: [f32; 3], act: f32) {
         let n = (seconds * fps).round() as usize;
         for k in 0..n {
-            h.advance(from + k as f64 / fps, 25.0, rot, act);
+            h.advance(from + k as f64 / fps, 25.0, IDLE_SPEED, rot, act);
         }
     }
 
@@ -131,7 +135,11 @@ mod tests {
             "critically damped: no overshoot"
         );
         run(&mut h, 1.0, 1.0, 60.0, [0.0; 3], 0.0);
-        assert!(h.rotation[0].abs() < 1e-3 && h.activity < 0.25);
+        assert!(h.rotation[0].abs() < 1e-3);
+        // Activity falls slowly: most of it stays over a short pause.
+        assert!(h.activity > 0.5, "{}", h.activity);
+        run(&mut h, 2.0, 3.0, 60.0, [0.0; 3], 0.0);
+        assert!(h.activity < 0.25, "{}", h.activity);
     }
 
     #[test]
@@ -139,8 +147,8 @@ mod tests {
         let (mut a, mut b) = (HeadMotion::default(), HeadMotion::default());
         run(&mut a, 0.0, 2.0, 25.0, [0.0, 0.08, 0.0], 1.0);
         run(&mut b, 0.0, 2.0, 60.0, [0.0, 0.08, 0.0], 1.0);
-        a.advance(2.0, 25.0, [0.0, 0.08, 0.0], 1.0);
-        b.advance(2.0, 25.0, [0.0, 0.08, 0.0], 1.0);
+        a.advance(2.0, 25.0, IDLE_SPEED, [0.0, 0.08, 0.0], 1.0);
+        b.advance(2.0, 25.0, IDLE_SPEED, [0.0, 0.08, 0.0], 1.0);
         assert!((a.rotation[1] - b.rotation[1]).abs() < 1e-3);
         assert!((a.steps - b.steps).abs() < 0.5, "{} {}", a.steps, b.steps);
     }
@@ -152,7 +160,7 @@ mod tests {
         assert_eq!(h.rotation, [0.0; 3]);
         run(&mut h, 3.0, 3.0, 25.0, [10.0, 0.0, 0.0], 5.0);
         assert!(h.rotation[0] <= MAX_TURN + 1e-4 && h.activity <= 1.0);
-        h.advance(1.0, 25.0, [0.0; 3], 0.0);
+        h.advance(1.0, 25.0, IDLE_SPEED, [0.0; 3], 0.0);
         assert_eq!((h.steps, h.rotation), (25.0, [0.0; 3]));
     }
 

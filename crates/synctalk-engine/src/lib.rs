@@ -434,6 +434,8 @@ pub struct Engine {
     head_sync: Option<WindowNet>,
     /// What Head-Sync's rotation is multiplied by.
     head_strength: f32,
+    /// How fast the pose track plays in silence (Head-Sync).
+    idle_pace: f64,
     head: head::HeadMotion,
     controller: Option<Controller>,
     range: [(f32, f32); BLENDSHAPES],
@@ -494,6 +496,7 @@ impl Engine {
             expression_strength: 1.0,
             head_sync: None,
             head_strength: 1.0,
+            idle_pace: head::IDLE_SPEED,
             head: head::HeadMotion::default(),
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
             range: condition_range(portrait)?,
@@ -642,6 +645,19 @@ impl Engine {
             )));
         }
         self.head_strength = s;
+        Ok(())
+    }
+
+    /// How fast the head moves along the pose track in silence, against 1
+    /// while speech is active (with Head-Sync; default
+    /// [`head::IDLE_SPEED`]): from 0.05 to 1 (the same pace throughout).
+    pub fn set_idle_pace(&mut self, pace: f32) -> Result<(), EngineError> {
+        if !(pace.is_finite() && (0.05..=1.0).contains(&pace)) {
+            return Err(EngineError::Argument(format!(
+                "idle pace {pace} must be in [0.05, 1]"
+            )));
+        }
+        self.idle_pace = f64::from(pace);
         Ok(())
     }
 
@@ -833,7 +849,8 @@ impl Engine {
                 rotation = [o[0], o[1], o[2]].map(|v| v * self.head_strength);
                 activity = o[3];
             }
-            self.head.advance(clock, self.pose_fps, rotation, activity);
+            self.head
+                .advance(clock, self.pose_fps, self.idle_pace, rotation, activity);
             out.head_rotation = self.head.rotation;
             self.head.steps
         } else {

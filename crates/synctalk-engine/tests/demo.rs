@@ -175,6 +175,10 @@ fn head_sync_turns_the_head_with_speech_and_settles_in_silence() {
         let err = e.set_head_motion(bad).expect_err("refused");
         assert!(err.to_string().contains("head motion"), "{err}");
     }
+    for bad in [0.0, 1.5, f32::INFINITY] {
+        let err = e.set_idle_pace(bad).expect_err("refused");
+        assert!(err.to_string().contains("idle pace"), "{err}");
+    }
     // A Face-Sync network is not a Head-Sync network.
     let fs = &p
         .networks

@@ -578,6 +578,15 @@ impl WasmAvatar {
             .map_err(|e| js_error("BAD_ARGUMENT", e))
     }
 
+    /// How fast the head moves along the pose track after seconds of
+    /// silence, against 1 while speech is heard (Head-Sync): 0.05 to 1.
+    #[wasm_bindgen(js_name = setIdlePace)]
+    pub fn set_idle_pace(&mut self, pace: f32) -> Result<(), JsValue> {
+        self.engine
+            .set_idle_pace(pace)
+            .map_err(|e| js_error("BAD_ARGUMENT", e))
+    }
+
     /// Times the audio side per displayed frame on this thread, as
     /// `synctalk bench-audio` does natively: `samples` (mono, `rate` Hz)
     /// pushed in `chunk`-sample pieces as a microphone delivers them for a
