@@ -19,6 +19,13 @@ below 1 means the portrait under-articulates; the articulation strength
 (the frames' mean blendshapes: the engine amplifies around it) are written
 to `-o` as `{"strength", "centre"}`, for `synctalk set-meta PORTRAIT --key
 articulation --json articulation.json`. Render DIR with `--articulation 1`.
+
+`synctalk-eval heldout --rendered DIR --dataset DS [-o report.json]`
+compares frames rendered with the dataset's own poses and blendshapes
+(`DIR/frame_NNNNNN.png`, e.g. from `synctalk render-portrait --frame N
+--condition`) with the real frames of the dataset's held-out split: PSNR,
+SSIM and LPIPS (AlexNet, v0.1), on the full frame and on the face (the
+bounding box of the frame's 478 landmarks).
 """
 from __future__ import annotations
 
@@ -29,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import landmarks, media, sync
+from . import landmarks, media, metrics, sync
 
 SILENCE_MIN_S = 0.3
 JAW_CLOSED = 0.1
@@ -105,6 +112,32 @@ def calibrate(frames: list[Path], timing: dict, dataset: Path, fps: float = 25.0
     }
 
 
+def heldout(rendered: Path, dataset: Path) -> dict:
+    """Scores of `rendered`/frame_NNNNNN.png against the dataset's held-out frames."""
+    from PIL import Image
+
+    meta = json.loads((dataset / "dataset.json").read_text())
+    first, end = meta["split"]["val"]
+    lm = np.load(dataset / "landmarks.npy")
+    rows = {}
+    for t in range(first, end):
+        path = rendered / f"frame_{t:06d}.png"
+        if not path.exists():
+            raise ValueError(f"{path}: missing (render the held-out frames {first}-{end - 1})")
+        img = np.asarray(Image.open(path).convert("RGB"))
+        gt = np.asarray(Image.open(dataset / "frames" / f"{t:06d}.jpg").convert("RGB"))
+        if img.shape != gt.shape:
+            raise ValueError(f"{path}: {img.shape[1]}x{img.shape[0]}, the dataset's frames are {gt.shape[1]}x{gt.shape[0]}")
+        xy = lm[t, :, :2]
+        lo, hi = np.floor(xy.min(0)), np.ceil(xy.max(0))
+        box = np.concatenate([np.clip(lo, 0, [gt.shape[1], gt.shape[0]]), np.clip(hi, 0, [gt.shape[1], gt.shape[0]])])
+        rows[t] = metrics.image_scores(img, gt, box)
+    mean = {k: {m: round(float(np.mean([r[k][m] for r in rows.values()])), 4) for m in ("psnr", "ssim", "lpips")}
+            for k in ("full", "face")}
+    return {"frames": [first, end], "mean": mean,
+            "per_frame": {t: {k: {m: round(v, 4) for m, v in r[k].items()} for k in r} for t, r in rows.items()}}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="synctalk-eval", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -118,7 +151,22 @@ def main(argv=None) -> int:
     c.add_argument("--frames", type=Path, required=True)
     c.add_argument("--dataset", type=Path, required=True)
     c.add_argument("-o", "--output", type=Path)
+    h = sub.add_parser("heldout", help="PSNR, SSIM and LPIPS of rendered held-out frames against the real ones")
+    h.add_argument("--rendered", type=Path, required=True)
+    h.add_argument("--dataset", type=Path, required=True)
+    h.add_argument("-o", "--output", type=Path)
     args = ap.parse_args(argv)
+    if args.cmd == "heldout":
+        try:
+            report = heldout(args.rendered, args.dataset)
+        except (OSError, ValueError, KeyError) as e:
+            print(f"synctalk-eval: {e}", file=sys.stderr)
+            return 1
+        text = json.dumps(report, indent=1)
+        if args.output:
+            args.output.write_text(text + "\n")
+        print(json.dumps(report["mean"], indent=1))
+        return 0
     frames = sorted(args.frames.glob("*.png")) or sorted(args.frames.glob("*.jpg"))
     if not frames:
         print(f"synctalk-eval: no frames in {args.frames}", file=sys.stderr)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, headsync, stk
+from . import __version__, headsync, lpips, stk
+from .metrics import psnr
 from .parsing import FACE, FACE_OVAL, HAIR, HEAD_OTHER, MOUTH, TORSO
 
 HEAD_LABELS = (FACE, MOUTH, HAIR, HEAD_OTHER)
@@ -457,11 +458,6 @@ def composite(head_rgb, head_alpha, under):
     return torch.round(out.clamp(0, 1) * 255).to(torch.uint8)
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
-
-
 def export(res: dict, args) -> dict:
     import cv2
     import torch
@@ -502,7 +498,7 @@ def export(res: dict, args) -> dict:
         for key, a, b in (("full", img, gt), ("face", img[y0:y1, x0:x1], gt[y0:y1, x0:x1])):
             ta = torch.from_numpy(a).float().to(device) / 255
             tb = torch.from_numpy(b).float().to(device) / 255
-            out[key] = {"psnr": psnr(a, b), "ssim": float(ssim(ta, tb))}
+            out[key] = {"psnr": psnr(a, b), "ssim": float(ssim(ta, tb)), "lpips": lpips.distance(a, b)}
         return out
 
     # Held-out frames: full frame and face crop, with the tracked pose and
@@ -517,7 +513,7 @@ def export(res: dict, args) -> dict:
         rows["refined_pose"].append(scores(img2, gt, ds.face_boxes[t]))
         if len(sheet) < 4 and (t - ds.val[0]) % max(1, len(ds.val) // 4) == 0:
             sheet.append(np.concatenate([gt, img, img2], 0))
-    evaluation = {how: {k: {m: round(float(np.mean([r[k][m] for r in rs])), 4) for m in ("psnr", "ssim")}
+    evaluation = {how: {k: {m: round(float(np.mean([r[k][m] for r in rs])), 4) for m in ("psnr", "ssim", "lpips")}
                         for k in ("full", "face")} for how, rs in rows.items()}
     train_psnr = [psnr(frame(t)[0], ds.frames[t]) for t in ds.train[:: max(1, len(ds.train) // 20)]]
     evaluation["train_full_psnr"] = round(float(np.mean(train_psnr)), 3)
