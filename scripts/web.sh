@@ -50,7 +50,7 @@ if [ "${SYNCTALK_WASM_OPT:-1}" != 0 ]; then
         --enable-multivalue "$wasm" -o "$wasm.opt"
     mv "$wasm.opt" "$wasm"
 fi
-cp www/src/synctalk.js www/src/synctalk-capture.js www/src/synctalk.d.ts www/src/package.json www/src/README.md "$dist/synctalk/"
+cp www/src/synctalk.js www/src/synctalk-capture.js www/src/synctalk-wav.js www/src/synctalk.d.ts www/src/package.json www/src/README.md "$dist/synctalk/"
 cp www/src/index.html www/src/app.js www/src/style.css www/src/manifest.webmanifest \
     www/src/icon.svg www/src/element.html "$dist/"
 cp models/demo/portrait.stk "$dist/assets/demo.stk"

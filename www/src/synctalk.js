@@ -8,6 +8,7 @@
 // the portrait have loaded, no request leaves the browser.
 
 import init, { WasmAvatar } from './synctalk_web.js';
+import { MAX_COMPRESSED_BYTES, isWav, openBytes, readWavHeader, wavChunks } from './synctalk-wav.js';
 
 /** An error with a machine-readable `code` (NO_WEBGPU, BAD_PORTRAIT, BAD_AUDIO,
  * BAD_ARGUMENT, DEVICE_LOST, GPU_ERROR, NETWORK, DISPOSED, INTERNAL). */
@@ -111,30 +112,40 @@ function mono(buffer) {
 /** Longer speech is streamed into the engine as it plays (see `paced`). */
 const LONG_SPEECH_SECONDS = 600;
 
+/** `samples` in one-second pieces. */
+function* pieces(samples, rate) {
+  for (let pos = 0; pos < samples.length; pos += rate) yield samples.subarray(pos, Math.min(pos + rate, samples.length));
+}
+
 /**
- * A stream of one-second chunks of `samples` that runs at most `ahead`
- * seconds in front of `ctx`'s playback clock (read from its first pull).
+ * A stream of the chunks of `chunks` (an iterable or async iterable of mono
+ * Float32Arrays at `rate` Hz) that runs at most `ahead` seconds in front of
+ * `ctx`'s playback clock (read from its first pull): nothing further is
+ * taken from `chunks` until playback comes near.
  */
-function paced(samples, rate, ctx, ahead = 20) {
+function paced(chunks, rate, ctx, ahead = 20) {
+  const it = chunks[Symbol.asyncIterator]?.() ?? chunks[Symbol.iterator]();
   let pos = 0;
   let t0 = null;
   let cancelled = false;
   return new ReadableStream({
     async pull(controller) {
-      if (pos >= samples.length) {
-        controller.close();
-        return;
-      }
       t0 ??= ctx.currentTime;
       while (!cancelled && pos / rate - (ctx.currentTime - t0) > ahead) {
         await new Promise((r) => setTimeout(r, 250));
       }
       if (cancelled) return;
-      controller.enqueue(samples.subarray(pos, Math.min(pos + rate, samples.length)));
-      pos += rate;
+      const { done, value } = await it.next();
+      if (done) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(value);
+      pos += value.length;
     },
     cancel() {
       cancelled = true;
+      it.return?.();
     },
   }, { highWaterMark: 0 });
 }
@@ -323,8 +334,12 @@ export class Avatar extends EventTarget {
     return this._audio;
   }
 
-  /** Decodes a speech source to mono samples and a rate. */
-  async _samples(source, sampleRate) {
+  /**
+   * Decodes a speech source to mono samples and a rate, or, for a WAV file
+   * longer than LONG_SPEECH_SECONDS when `stream` is set, to `{chunks, rate}`:
+   * its audio read as it is asked for.
+   */
+  async _samples(source, sampleRate, stream = false) {
     if (source instanceof Float32Array) {
       if (!(sampleRate > 0)) {
         throw new SyncTalkError('BAD_ARGUMENT', 'speak(Float32Array, sampleRate) needs the sample rate');
@@ -337,10 +352,34 @@ export class Avatar extends EventTarget {
     if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
       throw new SyncTalkError('BAD_ARGUMENT', 'a ReadableStream is spoken as it arrives: use speak(stream, sampleRate)');
     }
-    const bytes = await readBytes(source, null, 'audio');
+    let bytes;
+    try {
+      const reader = await openBytes(source, 'audio');
+      if (await isWav(reader)) {
+        const wav = await readWavHeader(reader);
+        const long = wav.seconds === null || wav.seconds > LONG_SPEECH_SECONDS;
+        if (long && stream) return { chunks: wavChunks(reader, wav), rate: wav.rate };
+        if (long) {
+          reader.cancel();
+          throw new SyncTalkError('BAD_AUDIO', `prepareSpeech() holds at most ${LONG_SPEECH_SECONDS / 60} minutes of speech `
+            + `(this WAV file is ${wav.seconds === null ? 'of unknown length' : `${(wav.seconds / 60).toFixed(1)} minutes`}); speak() streams longer speech`);
+        }
+        const rest = await reader.rest(Infinity, 'audio');
+        bytes = new Uint8Array(wav.head.reduce((n, h) => n + h.length, 0) + rest.length);
+        let at = 0;
+        for (const h of [...wav.head, rest]) {
+          bytes.set(h, at);
+          at += h.length;
+        }
+      } else {
+        bytes = await reader.rest(MAX_COMPRESSED_BYTES, 'the audio file');
+      }
+    } catch (e) {
+      throw wrap(e, 'BAD_AUDIO');
+    }
     let buffer;
     try {
-      buffer = await this._context().decodeAudioData(bytes.slice().buffer);
+      buffer = await this._context().decodeAudioData(bytes.buffer.byteLength === bytes.length ? bytes.buffer : bytes.slice().buffer);
     } catch (e) {
       throw new SyncTalkError('BAD_AUDIO', `cannot decode the audio (${e.message || e})`, { cause: e });
     }
@@ -389,11 +428,15 @@ export class Avatar extends EventTarget {
       return this._speakStream(source, sampleRate, options);
     }
     this._live();
-    const decoded = await this._samples(source, sampleRate);
+    const decoded = await this._samples(source, sampleRate, true);
+    if (decoded.chunks) {
+      // A long WAV file: read from its source as it plays.
+      return this._speakStream(paced(decoded.chunks, decoded.rate, this._context()), decoded.rate, options);
+    }
     if (decoded.samples.length / decoded.rate > LONG_SPEECH_SECONDS) {
       // Long speech enters the engine as it plays, a little ahead of the
       // sound: the wasm memory stays the same for an hour as for a minute.
-      return this._speakStream(paced(decoded.samples, decoded.rate, this._context()), decoded.rate, options);
+      return this._speakStream(paced(pieces(decoded.samples, decoded.rate), decoded.rate, this._context()), decoded.rate, options);
     }
     this._prepare(decoded.samples, decoded.rate);
     const { samples, rate, seconds } = this._prepared;
