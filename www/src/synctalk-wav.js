@@ -10,6 +10,17 @@ export const MAX_COMPRESSED_BYTES = 64 * 2 ** 20;
 
 const fail = (message) => Object.assign(new Error(message), { code: 'BAD_AUDIO' });
 
+/** The byte arrays `parts` (`len` bytes in all) joined into one. */
+export function join(parts, len) {
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** A stream's chunk as bytes. */
 function asBytes(value) {
   if (value instanceof Uint8Array) return value;
@@ -43,15 +54,7 @@ class ByteReader {
       len += bytes.length;
       this.read += bytes.length;
     }
-    if (parts.length > 1) {
-      const out = new Uint8Array(len);
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      this.buf = out;
-    }
+    if (parts.length > 1) this.buf = join(parts, len);
     return this.buf.length >= n;
   }
 
@@ -89,14 +92,8 @@ class ByteReader {
       this.read += bytes.length;
     }
     if (len > limit) throw tooBig(len);
-    const out = new Uint8Array(len);
-    let at = 0;
-    for (const b of parts) {
-      out.set(b, at);
-      at += b.length;
-    }
     this.buf = new Uint8Array(0);
-    return out;
+    return join(parts, len);
   }
 
   cancel() {

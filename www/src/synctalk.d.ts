@@ -31,7 +31,7 @@ export interface AvatarStats {
   frames: number; engineMs: number; engineMsSpeaking: number; layersMs: number; encodeMs: number;
   visible: number; intersections: number; intersectionCapacity: number;
   speaking: boolean; poseFrame: number; jawOpen: number;
-  gpuBytes: number; wasmHeapBytes: number; faceSync: boolean; expression: boolean;
+  gpuBytes: number; wasmHeapBytes: number; faceSync: boolean; expression: boolean; headSync: boolean; headTurnDeg: number;
 }
 
 export type Blendshapes = Partial<Record<string, number>>;
@@ -62,6 +62,10 @@ export class Avatar extends EventTarget {
   stats(): AvatarStats;
   /** How much the brows and eyes move with the speech's stress: 0 off, 1 as fitted (default), at most 4. */
   setExpressionStrength(strength: number): void;
+  /** How far the head nods with the speech's stress (Head-Sync): 0 off, 1 as fitted (default), at most 4. */
+  setHeadMotion(strength: number): void;
+  /** How fast the head moves along its recorded motion after seconds of silence, against 1 in speech: 0.05 to 1 (0.35 default). */
+  setIdlePace(pace: number): void;
   /** Times the audio side per displayed frame (log-mel, networks, controller) on this thread. */
   benchAudio(source: Blob | ArrayBuffer | AudioBuffer | Float32Array | string | URL | Response,
              options?: { sampleRate?: number; fps?: number; chunk?: number }):

@@ -8,7 +8,7 @@
 // the portrait have loaded, no request leaves the browser.
 
 import init, { WasmAvatar } from './synctalk_web.js';
-import { MAX_COMPRESSED_BYTES, isWav, openBytes, readWavHeader, wavChunks } from './synctalk-wav.js';
+import { MAX_COMPRESSED_BYTES, isWav, join, openBytes, readWavHeader, wavChunks } from './synctalk-wav.js';
 
 /** An error with a machine-readable `code` (NO_WEBGPU, BAD_PORTRAIT, BAD_AUDIO,
  * BAD_ARGUMENT, DEVICE_LOST, GPU_ERROR, NETWORK, DISPOSED, INTERNAL). */
@@ -80,18 +80,7 @@ async function readBytes(source, onProgress, what) {
     loaded += value.byteLength;
     onProgress?.(loaded, total);
   }
-  return concat(Uint8Array, parts, loaded);
-}
-
-/** The typed arrays `parts` (of `n` elements in all) joined into one. */
-function concat(Type, parts, n) {
-  const out = new Type(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return join(parts, loaded);
 }
 
 /** Mono mix of an AudioBuffer. */
@@ -304,9 +293,7 @@ export class Avatar extends EventTarget {
       await this._open();
       if (this._hasFaceSync) this._inner.loadNetworks();
       for (const [name, [value, weight]] of this._overrides) this._inner.setBlendshapes({ [name]: value }, weight);
-      if (this._expressionStrength !== undefined) this._inner.setExpressionStrength(this._expressionStrength);
-      if (this._headMotion !== undefined) this._inner.setHeadMotion(this._headMotion);
-      if (this._idlePace !== undefined) this._inner.setIdlePace(this._idlePace);
+      for (const [method, value] of this._settings ?? []) this._inner[method](value);
       if (this._prepared) this._inner.setSpeech(this._prepared.samples, this._prepared.rate);
       const live = this._speech;
       if (live && (live.kind === 'stream' || live.kind === 'listen')) {
@@ -364,13 +351,8 @@ export class Avatar extends EventTarget {
           throw new SyncTalkError('BAD_AUDIO', `prepareSpeech() holds at most ${LONG_SPEECH_SECONDS / 60} minutes of speech `
             + `(this WAV file is ${wav.seconds === null ? 'of unknown length' : `${(wav.seconds / 60).toFixed(1)} minutes`}); speak() streams longer speech`);
         }
-        const rest = await reader.rest(Infinity, 'audio');
-        bytes = new Uint8Array(wav.head.reduce((n, h) => n + h.length, 0) + rest.length);
-        let at = 0;
-        for (const h of [...wav.head, rest]) {
-          bytes.set(h, at);
-          at += h.length;
-        }
+        const parts = [...wav.head, await reader.rest(Infinity, 'audio')];
+        bytes = join(parts, parts.reduce((n, h) => n + h.length, 0));
       } else {
         bytes = await reader.rest(MAX_COMPRESSED_BYTES, 'the audio file');
       }
@@ -676,13 +658,7 @@ export class Avatar extends EventTarget {
    * fitted, at most 4.
    */
   setExpressionStrength(strength) {
-    this._live();
-    try {
-      this._inner.setExpressionStrength(strength);
-    } catch (e) {
-      throw wrap(e, 'BAD_ARGUMENT');
-    }
-    this._expressionStrength = strength;
+    this._setting('setExpressionStrength', strength);
   }
 
   /**
@@ -692,13 +668,7 @@ export class Avatar extends EventTarget {
    * most 4.
    */
   setHeadMotion(strength) {
-    this._live();
-    try {
-      this._inner.setHeadMotion(strength);
-    } catch (e) {
-      throw wrap(e, 'BAD_ARGUMENT');
-    }
-    this._headMotion = strength;
+    this._setting('setHeadMotion', strength);
   }
 
   /**
@@ -707,13 +677,19 @@ export class Avatar extends EventTarget {
    * Head-Sync): 0.05 to 1 (0.35 by default).
    */
   setIdlePace(pace) {
+    this._setting('setIdlePace', pace);
+  }
+
+  /** Calls the engine's setter `method` with `value` and keeps it, to set
+   * again on the engine that replaces a lost GPU device's. */
+  _setting(method, value) {
     this._live();
     try {
-      this._inner.setIdlePace(pace);
+      this._inner[method](value);
     } catch (e) {
       throw wrap(e, 'BAD_ARGUMENT');
     }
-    this._idlePace = pace;
+    (this._settings ??= new Map()).set(method, value);
   }
 
   /** Removes every override set with setBlendshapes. */

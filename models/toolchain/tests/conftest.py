@@ -38,3 +38,18 @@ def prepared(cut2s, tmp_path_factory):
     logs = []
     prepare(cut2s, out, log=logs.append)
     return out, logs
+
+
+@pytest.fixture(scope="session")
+def run_onnx():
+    """Runs an ONNX window network with onnx's reference evaluator on each
+    window of [B, CONTEXT, 80]; returns the outputs joined [B, width]."""
+    import numpy as np
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    def run(path, windows):
+        sess = ReferenceEvaluator(onnx.load(str(path)))
+        return np.concatenate([sess.run(None, {"mel_window": w[None]})[0] for w in windows])
+
+    return run

@@ -12,15 +12,7 @@ ROOT = Path(__file__).resolve().parents[3]
 NETS = ROOT / "tests" / "vectors" / "networks"
 
 
-def run_onnx(path, windows):
-    import onnx
-    from onnx.reference import ReferenceEvaluator
-
-    sess = ReferenceEvaluator(onnx.load(str(path)))
-    return np.concatenate([sess.run(None, {"mel_window": w[None]})[0] for w in windows])
-
-
-def test_onnx_graph_is_the_numpy_forward_pass(tmp_path):
+def test_onnx_graph_is_the_numpy_forward_pass(tmp_path, run_onnx):
     rng = np.random.default_rng(0)
     m = expression.Expression(rng.normal(0, 0.1, 52), rng.normal(0, 0.01, 52))
     path = tmp_path / "expression.onnx"
@@ -31,7 +23,7 @@ def test_onnx_graph_is_the_numpy_forward_pass(tmp_path):
     assert np.abs(got - m.forward(windows)).max() < 1e-5
 
 
-def test_shipped_network_gives_its_vectors():
+def test_shipped_network_gives_its_vectors(run_onnx):
     windows = np.load(NETS / "face_sync_inputs.npy")
     want = np.load(NETS / "expression_outputs.npy")
     assert np.abs(run_onnx(NETS / "expression.onnx", windows) - want).max() < 1e-5

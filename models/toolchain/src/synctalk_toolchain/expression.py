@@ -40,7 +40,7 @@ import numpy as np
 
 from . import audio as af
 from . import phonetic as ph
-from .onnx_graph import INPUT, Graph
+from .onnx_graph import INPUT, Graph, publish
 
 UPPER = ("browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
          "eyeSquintLeft", "eyeSquintRight", "eyeWideLeft", "eyeWideRight")
@@ -179,7 +179,7 @@ def write_onnx(m: Expression, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    from . import facesync, media
+    from . import media
 
     ap = argparse.ArgumentParser(prog="synctalk-expression", description=__doc__.split("\n\n")[0])
     ap.add_argument("datasets", type=Path, nargs="+", help="prepared real clips (synctalk-prepare)")
@@ -199,15 +199,7 @@ def main(argv=None) -> int:
               "w": {n: round(float(m.w[names.index(n)]), 5) for n in UPPER},
               "b": {n: round(float(m.b[names.index(n)]), 5) for n in UPPER},
               "held_out_correlation": held_out(clips, names, [d.name for d in args.datasets])}
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "expression.onnx"
-    write_onnx(m, path)
-    vin = facesync.vector_windows(audio)
-    np.save(args.out / "expression_outputs.npy", m.forward(vin))
-    report["seconds"] = round(time.time() - t0, 1)
-    report["bytes"] = path.stat().st_size
-    (args.out / "expression_report.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
+    publish(args.out, "expression", lambda path: write_onnx(m, path), m.forward, audio, report, t0)
     return 0
 
 

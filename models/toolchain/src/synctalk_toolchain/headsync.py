@@ -45,7 +45,7 @@ import numpy as np
 from . import audio as af
 from . import expression as ex
 from . import pose as ps
-from .onnx_graph import Graph
+from .onnx_graph import Graph, publish
 
 SPAN_FRAMES = 4  # mel frames (40 ms) per span
 N_SPANS = 8
@@ -179,7 +179,7 @@ def write_onnx(m: HeadSync, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    from . import facesync, media
+    from . import media
 
     ap = argparse.ArgumentParser(prog="synctalk-headsync", description=__doc__.split("\n\n")[0])
     ap.add_argument("datasets", type=Path, nargs="+", help="prepared real clips (synctalk-prepare)")
@@ -207,14 +207,7 @@ def main(argv=None) -> int:
               "rotation_std_deg": {"fitted": _deg(np.concatenate([m.forward(w)[:, :3] for w, _ in clips]).std(0)),
                                    "tracked": _deg(np.concatenate([r for _, r in clips]).std(0))},
               "head_speed_deg_per_frame": pause_speed(labels, list(zip(poses, acts)))}
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "head_sync.onnx"
-    write_onnx(m, path)
-    np.save(args.out / "head_sync_outputs.npy", m.forward(facesync.vector_windows(audio)))
-    report["seconds"] = round(time.time() - t0, 1)
-    report["bytes"] = path.stat().st_size
-    (args.out / "head_sync_report.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
+    publish(args.out, "head_sync", lambda path: write_onnx(m, path), m.forward, audio, report, t0)
     return 0
 
 

@@ -46,3 +46,24 @@ class Graph:
         model.ir_version = 8
         onnx.checker.check_model(model)
         onnx.save(model, str(path))
+
+
+def publish(out: Path, name: str, write_onnx, forward, audio: list, report: dict, started: float) -> None:
+    """Writes network `name` into `out`: `{name}.onnx` (by `write_onnx(path)`),
+    `{name}_outputs.npy` (`forward` on the parity windows of `audio`,
+    `facesync.vector_windows`, for tract to reproduce) and
+    `{name}_report.json` (`report` with the seconds since `started` and the
+    model's size); prints the report."""
+    import json
+    import time
+
+    from .facesync import vector_windows
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.onnx"
+    write_onnx(path)
+    np.save(out / f"{name}_outputs.npy", forward(vector_windows(audio)))
+    report["seconds"] = round(time.time() - started, 1)
+    report["bytes"] = path.stat().st_size
+    (out / f"{name}_report.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
