@@ -6,6 +6,7 @@
 # .bench/synctalk (stripped release build) carried with the call.
 set -uo pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+[ -f .bench/synctalk.gz ] && gunzip -f .bench/synctalk.gz
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 for net in .bench/nets/*.onnx; do
