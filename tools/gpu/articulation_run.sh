@@ -3,7 +3,8 @@
 # with each Face-Sync network of .bench/nets (NAME.onnx), and bring the frames
 # back as JPEG crops of the face (a tar per network in 15 MiB parts: at most 8 files, 64 MiB in all)
 # for `synctalk-eval sync` here. Expects .gl (Vulkan loader .debs) and
-# .bench/synctalk (stripped release build) carried with the call.
+# .bench/synctalk (stripped release build, or gzipped as .bench/synctalk.gz to
+# keep the call under 64 MiB) carried with the call.
 set -uo pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 [ -f .bench/synctalk.gz ] && gunzip -f .bench/synctalk.gz
