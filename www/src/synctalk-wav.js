@@ -36,24 +36,24 @@ class ByteReader {
     this.size = size; // total bytes if known, else null
     this.buf = new Uint8Array(0);
     this.done = false;
-    this.read = 0; // bytes taken from the stream so far
+  }
+
+  /** The stream's next chunk as bytes, or null at its end. */
+  async _pull() {
+    if (this.done) return null;
+    const { done, value } = await this.reader.read();
+    if (done) {
+      this.done = true;
+      return null;
+    }
+    return asBytes(value);
   }
 
   /** Buffers at least `n` bytes; false if the stream ends first. */
   async fill(n) {
     const parts = [this.buf];
     let len = this.buf.length;
-    while (len < n && !this.done) {
-      const { done, value } = await this.reader.read();
-      if (done) {
-        this.done = true;
-        break;
-      }
-      const bytes = asBytes(value);
-      parts.push(bytes);
-      len += bytes.length;
-      this.read += bytes.length;
-    }
+    for (let b; len < n && (b = await this._pull()); len += b.length) parts.push(b);
     if (parts.length > 1) this.buf = join(parts, len);
     return this.buf.length >= n;
   }
@@ -76,22 +76,11 @@ class ByteReader {
     }
     const parts = [this.buf];
     let len = this.buf.length;
-    while (!this.done) {
-      if (len > limit) {
-        this.cancel();
-        throw tooBig(len);
-      }
-      const { done, value } = await this.reader.read();
-      if (done) {
-        this.done = true;
-        break;
-      }
-      const bytes = asBytes(value);
-      parts.push(bytes);
-      len += bytes.length;
-      this.read += bytes.length;
+    for (let b; len <= limit && (b = await this._pull()); len += b.length) parts.push(b);
+    if (len > limit) {
+      this.cancel();
+      throw tooBig(len);
     }
-    if (len > limit) throw tooBig(len);
     this.buf = new Uint8Array(0);
     return join(parts, len);
   }

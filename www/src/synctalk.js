@@ -101,6 +101,12 @@ function mono(buffer) {
 /** Longer speech is streamed into the engine as it plays (see `paced`). */
 const LONG_SPEECH_SECONDS = 600;
 
+/** The error for speech too long to prepare whole (`what` says how long it is). */
+function tooLongToPrepare(what) {
+  return new SyncTalkError('BAD_AUDIO', `prepareSpeech() holds at most ${LONG_SPEECH_SECONDS / 60} minutes of speech `
+    + `(${what}); speak() streams longer speech`);
+}
+
 /** `samples` in one-second pieces. */
 function* pieces(samples, rate) {
   for (let pos = 0; pos < samples.length; pos += rate) yield samples.subarray(pos, Math.min(pos + rate, samples.length));
@@ -348,8 +354,7 @@ export class Avatar extends EventTarget {
         if (long && stream) return { chunks: wavChunks(reader, wav), rate: wav.rate };
         if (long) {
           reader.cancel();
-          throw new SyncTalkError('BAD_AUDIO', `prepareSpeech() holds at most ${LONG_SPEECH_SECONDS / 60} minutes of speech `
-            + `(this WAV file is ${wav.seconds === null ? 'of unknown length' : `${(wav.seconds / 60).toFixed(1)} minutes`}); speak() streams longer speech`);
+          throw tooLongToPrepare(`this WAV file is ${wav.seconds === null ? 'of unknown length' : `${(wav.seconds / 60).toFixed(1)} minutes`}`);
         }
         const parts = [...wav.head, await reader.rest(Infinity, 'audio')];
         bytes = join(parts, parts.reduce((n, h) => n + h.length, 0));
@@ -361,7 +366,8 @@ export class Avatar extends EventTarget {
     }
     let buffer;
     try {
-      buffer = await this._context().decodeAudioData(bytes.buffer.byteLength === bytes.length ? bytes.buffer : bytes.slice().buffer);
+      // `bytes` is join()'s own copy: detaching it leaves the caller's buffer whole.
+      buffer = await this._context().decodeAudioData(bytes.buffer);
     } catch (e) {
       throw new SyncTalkError('BAD_AUDIO', `cannot decode the audio (${e.message || e})`, { cause: e });
     }
@@ -383,8 +389,7 @@ export class Avatar extends EventTarget {
   _prepare(samples, rate) {
     if (samples.length / rate > LONG_SPEECH_SECONDS) {
       // The whole clip's mel frames would sit in wasm memory (11 MB a minute).
-      throw new SyncTalkError('BAD_AUDIO', `prepareSpeech() holds at most ${LONG_SPEECH_SECONDS / 60} minutes of speech `
-        + `(this is ${(samples.length / rate / 60).toFixed(1)}); speak() streams longer speech`);
+      throw tooLongToPrepare(`this is ${(samples.length / rate / 60).toFixed(1)}`);
     }
     this.stop();
     let seconds;

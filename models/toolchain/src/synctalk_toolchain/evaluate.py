@@ -128,10 +128,7 @@ def heldout(rendered: Path, dataset: Path) -> dict:
         gt = np.asarray(Image.open(dataset / "frames" / f"{t:06d}.jpg").convert("RGB"))
         if img.shape != gt.shape:
             raise ValueError(f"{path}: {img.shape[1]}x{img.shape[0]}, the dataset's frames are {gt.shape[1]}x{gt.shape[0]}")
-        xy = lm[t, :, :2]
-        lo, hi = np.floor(xy.min(0)), np.ceil(xy.max(0))
-        box = np.concatenate([np.clip(lo, 0, [gt.shape[1], gt.shape[0]]), np.clip(hi, 0, [gt.shape[1], gt.shape[0]])])
-        rows[t] = metrics.image_scores(img, gt, box)
+        rows[t] = metrics.image_scores(img, gt, metrics.face_box(lm[t], gt.shape[1], gt.shape[0]))
     mean = {k: {m: round(float(np.mean([r[k][m] for r in rows.values()])), 4) for m in ("psnr", "ssim", "lpips")}
             for k in ("full", "face")}
     return {"frames": [first, end], "mean": mean,

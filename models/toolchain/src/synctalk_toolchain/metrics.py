@@ -29,6 +29,14 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float((((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx**2 + my**2 + c1) * (sxx + syy + c2))).mean())
 
 
+def face_box(landmarks: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The face's box (x0, y0, x1, y1, int64) in a `width`×`height` frame:
+    the bounding box of the frame's landmarks [N, 2+] (pixels), clipped to it."""
+    xy = np.asarray(landmarks)[:, :2]
+    lo, hi = np.floor(xy.min(0)), np.ceil(xy.max(0))
+    return np.concatenate([np.clip(lo, 0, [width, height]), np.clip(hi, 0, [width, height])]).astype(np.int64)
+
+
 def image_scores(img: np.ndarray, gt: np.ndarray, box) -> dict:
     """PSNR, SSIM and LPIPS of a rendered frame against the real one, full and in `box` (x0, y0, x1, y1)."""
     from . import lpips

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, headsync, lpips, stk
+from . import __version__, headsync, metrics, stk
 from .metrics import psnr
 from .parsing import FACE, FACE_OVAL, HAIR, HEAD_OTHER, MOUTH, TORSO
 
@@ -95,9 +95,7 @@ def load_dataset(root: Path) -> Dataset:
         cv2.fillPoly(mouth, [np.round(lm[t, OUTER_LIPS, :2]).astype(np.int32)], 1)
         mouth = cv2.dilate(mouth, k_mouth) | (lab == MOUTH)
         masks[t] = (head | (cv2.erode(head, k_in) << 1) | ((1 - cv2.dilate(head, k_far)) << 2) | (mouth << 3)).astype(np.uint8)
-        xy = lm[t, :, :2]
-        lo, hi = np.floor(xy.min(0)), np.ceil(xy.max(0))
-        boxes[t] = np.concatenate([np.clip(lo, 0, [W, H]), np.clip(hi, 0, [W, H])]).astype(np.int64)
+        boxes[t] = metrics.face_box(lm[t], W, H)
     a = torso[..., 3:].astype(np.float32) / 255
     under = np.round(torso[..., :3] * a + bg[None] * (1 - a)).astype(np.uint8)
     poses = np.array([fr["head_to_camera"] for fr in tr["frames"]], np.float64)
@@ -492,15 +490,6 @@ def export(res: dict, args) -> dict:
             opt.step()
         return (views[t] @ pose_delta(d)[0]).detach()
 
-    def scores(img, gt, box):
-        x0, y0, x1, y1 = box
-        out = {}
-        for key, a, b in (("full", img, gt), ("face", img[y0:y1, x0:x1], gt[y0:y1, x0:x1])):
-            ta = torch.from_numpy(a).float().to(device) / 255
-            tb = torch.from_numpy(b).float().to(device) / 255
-            out[key] = {"psnr": psnr(a, b), "ssim": float(ssim(ta, tb)), "lpips": lpips.distance(a, b)}
-        return out
-
     # Held-out frames: full frame and face crop, with the tracked pose and
     # with the pose refined on the frame itself.
     rows = {"tracked_pose": [], "refined_pose": []}
@@ -508,9 +497,9 @@ def export(res: dict, args) -> dict:
     for t in ds.val:
         gt = ds.frames[t]
         img = frame(t)[0]
-        rows["tracked_pose"].append(scores(img, gt, ds.face_boxes[t]))
+        rows["tracked_pose"].append(metrics.image_scores(img, gt, ds.face_boxes[t]))
         img2 = frame(t, fit_pose(int(t)))[0]
-        rows["refined_pose"].append(scores(img2, gt, ds.face_boxes[t]))
+        rows["refined_pose"].append(metrics.image_scores(img2, gt, ds.face_boxes[t]))
         if len(sheet) < 4 and (t - ds.val[0]) % max(1, len(ds.val) // 4) == 0:
             sheet.append(np.concatenate([gt, img, img2], 0))
     evaluation = {how: {k: {m: round(float(np.mean([r[k][m] for r in rs])), 4) for m in ("psnr", "ssim", "lpips")}
