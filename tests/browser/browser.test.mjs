@@ -410,13 +410,16 @@ test('a 3-hour WAV file is spoken as it is read; a truncated one ends early; a c
     } catch (e) {
       big = `${e.code}: ${e.message}`;
     }
-    return { elapsed, pulled, heap: s.wasmHeapBytes, speaking, samples: jaw.length, jawStd: Math.sqrt(jaw.reduce((x, y) => x + y * y, 0) / jaw.length - (jaw.reduce((x, y) => x + y, 0) / jaw.length) ** 2), truncatedSeconds, big };
+    return { elapsed, pulled, heap: s.wasmHeapBytes, arena: { bytes: s.arenaBytes, highWater: s.arenaHighWaterBytes, resets: s.arenaResets, overflows: s.arenaOverflows }, speaking, samples: jaw.length, jawStd: Math.sqrt(jaw.reduce((x, y) => x + y * y, 0) / jaw.length - (jaw.reduce((x, y) => x + y, 0) / jaw.length) ** 2), truncatedSeconds, big };
   });
   report.threeHourWav = r;
   // Read no further than 20 s ahead of playback (plus a chunk or two).
   assert.ok(r.pulled < (r.elapsed + 23) * 32000, `pulled ${r.pulled} bytes in ${r.elapsed.toFixed(1)} s`);
   assert.ok(r.speaking > r.samples / 2 && r.jawStd > 0.01, `speaking ${r.speaking}/${r.samples}, jaw std ${r.jawStd}`);
   assert.ok(r.heap < 128 * 2 ** 20, `wasm heap ${r.heap}`);
+  // The networks' tensors came from the frame arena (a reset per run), none
+  // from the heap.
+  assert.ok(r.arena.resets > 30 && r.arena.overflows === 0, JSON.stringify(r.arena));
   assert.ok(r.truncatedSeconds > 1.5 && r.truncatedSeconds < 10, `truncated WAV took ${r.truncatedSeconds} s`);
   assert.match(r.big ?? '', /BAD_AUDIO: the audio file is 65 MB: .*at most 64 MB/);
 });

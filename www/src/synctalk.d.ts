@@ -31,7 +31,10 @@ export interface AvatarStats {
   frames: number; engineMs: number; engineMsSpeaking: number; layersMs: number; encodeMs: number;
   visible: number; intersections: number; intersectionCapacity: number;
   speaking: boolean; poseFrame: number; jawOpen: number;
-  gpuBytes: number; wasmHeapBytes: number; faceSync: boolean; expression: boolean; headSync: boolean; headTurnDeg: number;
+  gpuBytes: number; wasmHeapBytes: number;
+  /** The frame arena of tract's per-run tensors: size, most bytes of a slab in use, network runs served, allocations that went to the heap instead. */
+  arenaBytes: number; arenaHighWaterBytes: number; arenaResets: number; arenaOverflows: number;
+  faceSync: boolean; expression: boolean; headSync: boolean; headTurnDeg: number;
 }
 
 export type Blendshapes = Partial<Record<string, number>>;

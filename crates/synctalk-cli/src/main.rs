@@ -11,6 +11,12 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// tract's per-run tensors come from a frame arena (see `synctalk-arena`):
+/// no heap allocation per frame.
+#[global_allocator]
+static ALLOC: synctalk_arena::FrameArena<std::alloc::System> =
+    synctalk_arena::FrameArena::new(std::alloc::System, synctalk_engine::ARENA_BYTES);
+
 /// SyncTalk Web command-line tool.
 #[derive(Parser)]
 #[command(name = "synctalk", version, about)]

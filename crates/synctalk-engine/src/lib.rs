@@ -416,6 +416,14 @@ impl Default for Frame {
     }
 }
 
+/// The frame arena (`synctalk-arena`) that programs running the engine
+/// install as their global allocator (the CLI and the browser build do): 4
+/// slabs of 3 MiB. The tensors tract allocates in one network run (at most
+/// 1.9 MiB at once for the demo's Face-Sync) fit a slab, so the steady
+/// state makes no heap allocation (`tests/alloc.rs`); a larger network's
+/// runs would overflow to the heap, still correct.
+pub const ARENA_BYTES: usize = 12 << 20;
+
 /// The networks a portrait may carry (NETW names) that the engine runs:
 /// Face-Sync (the frame's blendshapes), the Expression Generator (offsets
 /// of the upper face from rest, added while speech is heard) and Head-Sync

@@ -208,7 +208,12 @@ impl WindowNet {
                 })
             }
         };
-        let state = plan.spawn().map_err(load)?;
+        let mut state = plan.spawn().map_err(load)?;
+        // One run now, outside any frame-arena scope: what tract creates on
+        // a session's first run and keeps (op states, scratch) comes from
+        // the heap, not from the arena's slabs (which it would pin).
+        let silent = Tensor::zero::<f32>(&[1, CONTEXT, N_MELS]).map_err(load)?;
+        state.run(tvec!(silent.into())).map_err(load)?;
         Ok(Self {
             state,
             name: name.into(),
@@ -237,13 +242,20 @@ impl WindowNet {
             name: self.name.clone(),
             why: format!("{e:#}"),
         };
-        let input = Tensor::from_shape(&[1, CONTEXT, N_MELS], window).map_err(run)?;
-        let out = self.state.run(tvec!(input.into())).map_err(run)?;
-        let view = out[0].to_plain_array_view::<f32>().map_err(run)?;
-        let mut b = [0f32; BLENDSHAPES];
-        for (d, s) in b.iter_mut().zip(view.iter()) {
-            *d = *s;
-        }
-        Ok(b)
+        // tract allocates every op's output on every run: inside the scope
+        // these come from the frame arena when the program installed it
+        // (`synctalk-arena`), and are all freed before the scope ends.
+        let state = &mut self.state;
+        synctalk_arena::scope(|| -> TractResult<[f32; BLENDSHAPES]> {
+            let input = Tensor::from_shape(&[1, CONTEXT, N_MELS], window)?;
+            let out = state.run(tvec!(input.into()))?;
+            let view = out[0].to_plain_array_view::<f32>()?;
+            let mut b = [0f32; BLENDSHAPES];
+            for (d, s) in b.iter_mut().zip(view.iter()) {
+                *d = *s;
+            }
+            Ok(b)
+        })
+        .map_err(run)
     }
 }

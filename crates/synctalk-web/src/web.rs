@@ -116,6 +116,13 @@ struct Stats {
     jaw_open: f32,
     gpu_bytes: u64,
     wasm_heap_bytes: f64,
+    /// The frame arena that tract's per-run tensors come from: its size,
+    /// most bytes of a slab in use, runs it served (resets), and
+    /// allocations that did not fit it and went to the heap.
+    arena_bytes: usize,
+    arena_high_water_bytes: usize,
+    arena_resets: usize,
+    arena_overflows: usize,
     face_sync: bool,
     expression: bool,
     head_sync: bool,
@@ -629,6 +636,11 @@ impl WasmAvatar {
                     .map_or(0.0, |b| f64::from(b.byte_length()))
             })
             .unwrap_or(0.0);
+        let arena = synctalk_arena::stats();
+        self.stats.arena_bytes = arena.capacity;
+        self.stats.arena_high_water_bytes = arena.high_water;
+        self.stats.arena_resets = arena.resets;
+        self.stats.arena_overflows = arena.overflows;
         self.stats.engine_ms_speaking =
             self.stats.speaking_ms_total / self.stats.speaking_frames.max(1) as f64;
         self.stats.face_sync = self.engine.has_face_sync();
