@@ -416,6 +416,18 @@ impl Default for Frame {
     }
 }
 
+/// `v` if it is a number in `[lo, hi]`, else an [`EngineError::Argument`]
+/// naming the setting.
+fn setting(what: &str, v: f32, lo: f32, hi: f32) -> Result<f32, EngineError> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(EngineError::Argument(format!(
+            "{what} {v} must be in [{lo}, {hi}]"
+        )))
+    }
+}
+
 /// The frame arena (`synctalk-arena`) that programs running the engine
 /// install as their global allocator (the CLI and the browser build do): 4
 /// slabs of 3 MiB. The tensors tract allocates in one network run (at most
@@ -647,12 +659,7 @@ impl Engine {
     /// (the track's pace still follows the speech), 1 (the default) is as
     /// fitted, up to 4.
     pub fn set_head_motion(&mut self, s: f32) -> Result<(), EngineError> {
-        if !(s.is_finite() && (0.0..=4.0).contains(&s)) {
-            return Err(EngineError::Argument(format!(
-                "head motion {s} must be in [0, 4]"
-            )));
-        }
-        self.head_strength = s;
+        self.head_strength = setting("head motion", s, 0.0, 4.0)?;
         Ok(())
     }
 
@@ -660,12 +667,7 @@ impl Engine {
     /// while speech is active (with Head-Sync; default
     /// [`head::IDLE_SPEED`]): from 0.05 to 1 (the same pace throughout).
     pub fn set_idle_pace(&mut self, pace: f32) -> Result<(), EngineError> {
-        if !(pace.is_finite() && (0.05..=1.0).contains(&pace)) {
-            return Err(EngineError::Argument(format!(
-                "idle pace {pace} must be in [0.05, 1]"
-            )));
-        }
-        self.idle_pace = f64::from(pace);
+        self.idle_pace = f64::from(setting("idle pace", pace, 0.05, 1.0)?);
         Ok(())
     }
 
