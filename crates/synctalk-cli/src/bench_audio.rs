@@ -57,5 +57,15 @@ pub fn run(a: &BenchAudioArgs) -> Result<()> {
          median {:.3} ms, p95 {:.3} ms, max {:.3} ms per frame (one thread)",
         b.frames, a.fps, rate, a.chunk, b.mean_ms, b.median_ms, b.p95_ms, b.max_ms
     );
+    // What tract allocated per run came from the frame arena (installed in
+    // main.rs); an overflow would have gone to the heap.
+    let arena = synctalk_arena::stats();
+    println!(
+        "frame arena: {} network runs served, high water {} KiB of a {} KiB slab, {} allocations overflowed to the heap",
+        arena.resets,
+        arena.high_water / 1024,
+        arena.capacity / synctalk_arena::SLABS / 1024,
+        arena.overflows
+    );
     Ok(())
 }

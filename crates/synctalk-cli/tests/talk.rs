@@ -288,3 +288,42 @@ fn bad_input_is_one_clear_line() {
         );
     }
 }
+
+/// `synctalk bench-audio` runs the demo's three networks once per displayed
+/// frame with tract's tensors from the frame arena the binary installs: none
+/// overflows to the heap.
+#[test]
+fn bench_audio_runs_the_networks_from_the_frame_arena() {
+    let o = Command::new(env!("CARGO_BIN_EXE_synctalk"))
+        .args(["bench-audio", "--portrait"])
+        .arg(root().join("models/demo/portrait.stk"))
+        .arg("--audio")
+        .arg(root().join("tests/vectors/audio/formats/jfk_5.1_22k.wav"))
+        .output()
+        .expect("run synctalk");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("frame arena:"))
+        .expect("arena line");
+    let number = |before: &str| -> usize {
+        let head = line.split(before).next().expect("field");
+        head.split_whitespace()
+            .last()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"))
+    };
+    let frames: usize = out
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .expect("frames");
+    // Three networks per frame that follows speech (most of this clip).
+    assert!(number(" network runs") >= 2 * frames, "{out}");
+    assert_eq!(number(" allocations overflowed"), 0, "{out}");
+}
