@@ -61,9 +61,6 @@ pub enum EngineError {
     /// An articulation strength outside 0 to 10 (or not a number).
     #[error("articulation {0} must be in [0, 10]")]
     Articulation(f32),
-    /// An expression strength outside 0 to 4 (or not a number).
-    #[error("expression strength {0} must be in [0, 4]")]
-    Expression(f32),
     /// A call's argument out of its range.
     #[error("{0}")]
     Argument(String),
@@ -643,10 +640,7 @@ impl Engine {
     /// Scales the Expression Generator's offsets (brows, eyes): 0 turns them
     /// off, 1 (the default) is as fitted, up to 4.
     pub fn set_expression_strength(&mut self, s: f32) -> Result<(), EngineError> {
-        if !(s.is_finite() && (0.0..=4.0).contains(&s)) {
-            return Err(EngineError::Expression(s));
-        }
-        self.expression_strength = s;
+        self.expression_strength = setting("expression strength", s, 0.0, 4.0)?;
         Ok(())
     }
 

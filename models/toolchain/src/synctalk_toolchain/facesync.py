@@ -166,7 +166,7 @@ MIN_PAUSE = 0.2
 
 # Silent frames weigh this much more than speech in the gate's fit (after
 # balancing the classes): jfk's hissy pauses, which the decoder reads as
-# fricatives, stay closed (the noisiest at jawOpen 0.06 rendered; 0.10 at 12).
+# fricatives, stay closed (rendered jawOpen at most 0.08 there; 0.10 at 12).
 SILENCE_WEIGHT = 20.0
 
 
