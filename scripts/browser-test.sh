@@ -5,8 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+ensure_base
 ensure_vulkan
 ensure_chromium
+ensure_rust
+ensure_node
 # The same code as the shipped build, at opt-level 1 without LTO and
 # wasm-opt (3 minutes instead of 15 on 2 cores; the CPU side of a frame
 # stays well under a millisecond); scripts/main.sh builds the optimised one.

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+ensure_base
 ensure_vulkan
 ensure_rust
 cargo build --locked --release -p synctalk-cli

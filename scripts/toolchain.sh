@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Creates (or refreshes) the toolchain's virtual environment in .venv from the
-# pinned models/toolchain/requirements.txt, with ffmpeg, libsndfile and the
-# speech synthesisers (eSpeak NG, Festival) from Debian. Prints the venv's path. Idempotent: reinstalls only when the pins change.
+# pinned models/toolchain/requirements.txt, with ffmpeg, libsndfile, the
+# speech synthesisers (eSpeak NG, Festival) and MediaPipe's GL libraries
+# (EGL, GLES) from Debian. Prints the venv's absolute path, alone on stdout
+# (everything else goes to stderr): `venv=$(bash scripts/toolchain.sh)`.
+# Idempotent: reinstalls only when the pins change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-apt_install ffmpeg libsndfile1 python3 python3-venv espeak-ng festival festvox-us-slt-hts festvox-kallpc16k
-venv=.venv
+apt_install ffmpeg libsndfile1 python3 python3-venv libegl1 libgles2 espeak-ng festival festvox-us-slt-hts festvox-kallpc16k
+venv="$PWD/.venv"
 stamp="$venv/.requirements.sha256"
 want=$(cat models/toolchain/requirements.txt models/toolchain/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    echo "==> creating the toolchain environment in $venv" >&2
+    log "==> creating the toolchain environment in .venv"
     rm -rf "$venv"
-    python3 -m venv "$venv"
+    python3 -m venv "$venv" >&2
     "$venv/bin/pip" install -q --disable-pip-version-check -r models/toolchain/requirements.txt >&2
     "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -e models/toolchain >&2
     echo "$want" > "$stamp"

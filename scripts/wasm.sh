@@ -2,6 +2,8 @@
 # Checks (clippy -D warnings) the browser crates for wasm32 with the settings of wasm-pack.toml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_rust
 read -r triple rustflags crates < <(python3 - <<'PY'
 import tomllib
 c = tomllib.load(open("wasm-pack.toml", "rb"))

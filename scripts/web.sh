@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-ensure_rust wasm32-unknown-unknown
+ensure_base
+ensure_rust
 ensure_node
 read -r triple rustflags < <(python3 - <<'PY'
 import tomllib
@@ -27,12 +28,12 @@ print(next(p["version"] for p in lock["package"] if p["name"] == "wasm-bindgen")
 PY
 )
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_version"; then
-    echo "==> installing wasm-bindgen-cli $bindgen_version"
-    cargo install wasm-bindgen-cli --version "$bindgen_version" --force
+    log "==> installing wasm-bindgen-cli $bindgen_version"
+    cargo install --quiet wasm-bindgen-cli --version "$bindgen_version" --force >&2
 fi
-(cd www && npm ci --no-audit --no-fund --silent)
+(cd www && npm ci --no-audit --no-fund --silent >&2)
 
-echo "==> building the wasm package"
+log "==> building the wasm package"
 profile="${SYNCTALK_WEB_PROFILE:-web}"
 # SYNCTALK_LINT=1 (the test command): clippy -D warnings on the workspace's
 # crates in the same compilation.

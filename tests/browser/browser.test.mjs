@@ -283,12 +283,13 @@ test('real playback: the audio clock drives the lips and speak() resolves at the
     let speaking = 0;
     const frames0 = a.stats().framesRendered;
     const t0 = performance.now();
-    // The lips as the audio clock places them now (drawn frames are rare on
-    // SwiftShader: at 0.6 fps a 3-s sample holds two or three).
+    // The lips as the audio clock places them now, without drawing (drawn
+    // frames are rare on SwiftShader, and how many fall in these 3 s is up
+    // to the machine: the 40-minute test checks that drawn frames follow
+    // speech, waiting for them).
     const timer = setInterval(() => {
-      const s = a.stats();
       jaw.push(a.blendshapes().jawOpen);
-      speaking += s.speaking ? 1 : 0;
+      speaking += a.speaking ? 1 : 0;
     }, 50);
     await a.speak(samples, buf.sampleRate, { mute: true });
     const seconds = (performance.now() - t0) / 1000;
@@ -297,14 +298,14 @@ test('real playback: the audio clock drives the lips and speak() resolves at the
     a.pause();
     const mean = jaw.reduce((x, y) => x + y, 0) / jaw.length;
     const std = Math.sqrt(jaw.reduce((x, y) => x + (y - mean) ** 2, 0) / jaw.length);
-    return { seconds, frames: s.framesRendered - frames0, fps: s.fps, jawStd: std, speaking, samples: jaw.length, stats: s };
+    return { seconds, frames: s.framesRendered - frames0, fps: s.fps, jawStd: std, speaking, after: a.speaking, samples: jaw.length, stats: s };
   });
   report.playback = r;
   report.headlessFps = r.fps;
   assert.ok(r.seconds >= 2.9 && r.seconds < 10, `speak() took ${r.seconds} s for 3 s of audio`);
-  // SwiftShader draws about 0.5 frames a second: 3 s of playback hold 2 to 4.
-  assert.ok(r.frames >= 2, `${r.frames} frames rendered`);
-  assert.ok(r.speaking > 0, 'never speaking');
+  // The sample starts in a word and ends in one: speaking for most of it.
+  assert.ok(r.speaking > r.samples / 2, `speaking in ${r.speaking} of ${r.samples} samples`);
+  assert.equal(r.after, false, 'still speaking after speak() resolved');
   assert.ok(r.jawStd > 0.01, `jawOpen std ${r.jawStd}`);
   assert.ok(r.stats.faceSync && r.stats.expression && r.stats.headSync, 'the portrait\'s three networks run');
   assert.ok(r.stats.wasmHeapBytes < 128 * 2 ** 20);
@@ -331,15 +332,30 @@ test('40 minutes of speech fit the wasm memory budget: speak() streams long spee
       refused = `${e.code}: ${e.message}`;
     }
     const done = a.speak(long, rate, { mute: true });
-    await new Promise((res) => setTimeout(res, 3000));
+    // The animation loop draws frames that follow the speech: waits for
+    // two of them (SwiftShader takes seconds a frame; the speech lasts 40
+    // minutes, the deadline is 150 s).
+    const before = a.stats().speakingFrames;
+    a.start();
+    const t0 = performance.now();
+    let speaking = 0;
+    let samples = 0;
+    while (a.stats().speakingFrames < before + 2 && performance.now() - t0 < 150_000) {
+      await new Promise((res) => setTimeout(res, 100));
+      speaking += a.speaking ? 1 : 0;
+      samples++;
+    }
     const s = a.stats();
+    a.pause();
     a.stop();
     await done;
-    return { refused, heap: s.wasmHeapBytes, speaking: s.speaking };
+    return { refused, heap: s.wasmHeapBytes, drawn: s.speakingFrames - before, waitedS: (performance.now() - t0) / 1000, speaking, samples, after: a.speaking };
   });
   report.longSpeech = r;
   assert.match(r.refused ?? '', /BAD_AUDIO: prepareSpeech\(\) holds at most 10 minutes/);
-  assert.ok(r.speaking, 'the lips follow the long speech');
+  assert.ok(r.drawn >= 2, `${r.drawn} drawn frames followed the long speech in ${r.waitedS.toFixed(1)} s`);
+  assert.ok(r.speaking > r.samples / 2, `the lips follow the long speech: speaking in ${r.speaking} of ${r.samples} samples`);
+  assert.equal(r.after, false, 'speaking after stop()');
   assert.ok(r.heap < 128 * 2 ** 20, `wasm heap ${r.heap}`);
 });
 
@@ -390,7 +406,7 @@ test('a 3-hour WAV file is spoken as it is read; a truncated one ends early; a c
     let speaking = 0;
     const timer = setInterval(() => {
       jaw.push(a.blendshapes().jawOpen);
-      speaking += a.stats().speaking ? 1 : 0;
+      speaking += a.speaking ? 1 : 0;
     }, 100);
     await new Promise((res) => setTimeout(res, 8000));
     clearInterval(timer);
@@ -490,6 +506,7 @@ test('listen(): the lips follow a microphone (Chromium capturing the sample spee
       if (heapMid === null && performance.now() - t0 > 2500) heapMid = a.stats().wasmHeapBytes;
     }
     const s = a.stats();
+    const speaking = a.speaking;
     a.pause();
     a.stop();
     mic.getTracks().forEach((t) => t.stop());
@@ -501,13 +518,13 @@ test('listen(): the lips follow a microphone (Chromium capturing the sample spee
     } catch (e) {
       err = e.code;
     }
-    return { listening, after: a.listening, jawStd: window.__std(jaw), restStd: window.__std(rest), samples: jaw.length, speaking: s.speaking, frames: s.framesRendered, latencyMs: 1000 * s.audioLatency, heapMid, wasmHeapBytes: s.wasmHeapBytes, err };
+    return { listening, after: a.listening, jawStd: window.__std(jaw), restStd: window.__std(rest), samples: jaw.length, speaking, frames: s.framesRendered, latencyMs: 1000 * s.audioLatency, heapMid, wasmHeapBytes: s.wasmHeapBytes, err };
   });
   report.microphone = r;
   assert.ok(r.listening && !r.after, 'listening state');
   assert.ok(r.jawStd > 0.02, `jawOpen std ${r.jawStd} over ${r.samples} samples`);
   assert.equal(r.restStd, 0, 'after stop() the face rests');
-  assert.ok(r.speaking, 'the drawn frame was following the microphone');
+  assert.ok(r.speaking, 'the lips were following the microphone');
   // Look-ahead 100 ms + capture chunk + drawing (SwiftShader: seconds).
   assert.ok(r.latencyMs > 100 && r.latencyMs < 10_000, `latency ${r.latencyMs} ms`);
   assert.equal(r.err, 'BAD_ARGUMENT');

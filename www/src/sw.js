@@ -6,8 +6,14 @@ const CACHE = 'synctalk-__VERSION__';
 const FILES = __FILES__;
 
 self.addEventListener('install', (event) => {
+  // Every file from the server, never from the browser's HTTP cache: a
+  // static host sends no Cache-Control, so the browser may hold the last
+  // build's index.html as fresh for a while (a tenth of its age), and a
+  // precache filled from it would pin the old page under the new build's
+  // name.
+  const fresh = FILES.map((f) => new Request(f, { cache: 'reload' }));
   event.waitUntil(
-    caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()),
+    caches.open(CACHE).then((c) => c.addAll(fresh)).then(() => self.skipWaiting()),
   );
 });
 

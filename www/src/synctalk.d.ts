@@ -30,7 +30,8 @@ export interface AvatarStats {
   fps: number; frameMs: number; framesRendered: number; audioLatency: number | null;
   frames: number; engineMs: number; engineMsSpeaking: number; layersMs: number; encodeMs: number;
   visible: number; intersections: number; intersectionCapacity: number;
-  speaking: boolean; poseFrame: number; jawOpen: number;
+  /** Whether the last drawn frame followed speech; `speakingFrames`: drawn frames that did. */
+  speaking: boolean; speakingFrames: number; poseFrame: number; jawOpen: number;
   gpuBytes: number; wasmHeapBytes: number;
   /** The frame arena of tract's per-run tensors: size, most bytes of a slab in use, network runs served, allocations that went to the heap instead. */
   arenaBytes: number; arenaHighWaterBytes: number; arenaResets: number; arenaOverflows: number;
@@ -54,6 +55,8 @@ export class Avatar extends EventTarget {
   /** Follows live audio (a microphone) `lookahead` seconds behind it (default 0.1). */
   listen(stream: MediaStream, options?: { lookahead?: number }): Promise<void>;
   readonly listening: boolean;
+  /** Whether the lips follow speech now, by the audio clock, without drawing. */
+  readonly speaking: boolean;
   stop(): void;
   /** The 52 blendshapes shown now, by name, without drawing. */
   blendshapes(): Record<string, number>;

@@ -632,6 +632,14 @@ export class Avatar extends EventTarget {
     return this._speech?.kind === 'listen';
   }
 
+  /** Whether the lips follow speech now (speech playing or a microphone
+   * heard, by the audio clock), without drawing: false in the pauses
+   * before and after a clip, and after `stop()`. */
+  get speaking() {
+    if (this._disposed || !this._inner) return false;
+    return this._inner.speakingAt(this._speechTime());
+  }
+
   /** The 52 blendshapes the avatar shows now (by name), without drawing. */
   blendshapes() {
     this._live();

@@ -784,6 +784,23 @@ impl Engine {
         Ok(f)
     }
 
+    /// Whether a frame at `speech_time` follows speech ([`Frame::speaking`])
+    /// without computing it: Face-Sync is loaded and the time lies inside
+    /// the clip, or inside what a stream has delivered so far.
+    pub fn speaking_at(&self, speech_time: Option<f64>) -> bool {
+        self.face_sync.is_some() && self.hears(speech_time)
+    }
+
+    /// Whether `speech_time` lies inside the speech heard so far.
+    fn hears(&self, speech_time: Option<f64>) -> bool {
+        let seconds = match &self.source {
+            Some(Source::Clip(s)) => s.seconds,
+            Some(Source::Stream(s)) => s.seconds(),
+            None => return false,
+        };
+        speech_time.is_some_and(|t| t.is_finite() && (0.0..seconds).contains(&t))
+    }
+
     /// [`Engine::frame`] into `out`, reusing its buffers: a render loop that
     /// keeps one `Frame` allocates nothing here per frame (see
     /// `tests/alloc.rs` for what the network runtime does).
@@ -796,20 +813,12 @@ impl Engine {
         let mut bs = self.rest;
         let mut speaking = false;
         let listening = self.face_sync.is_some() || self.head_sync.is_some();
-        let heard = match (&mut self.source, speech_time) {
-            _ if !listening => false,
-            (Some(Source::Clip(s)), Some(t)) if t.is_finite() && (0.0..s.seconds).contains(&t) => {
-                window_at(&s.mel, t, &mut self.window);
-                true
-            }
-            (Some(Source::Stream(s)), Some(t))
-                if t.is_finite() && (0.0..s.seconds()).contains(&t) =>
-            {
-                s.mel.window_at(t, &mut self.window);
-                true
-            }
-            _ => false,
-        };
+        let heard = listening && self.hears(speech_time);
+        match (&mut self.source, speech_time) {
+            (Some(Source::Clip(s)), Some(t)) if heard => window_at(&s.mel, t, &mut self.window),
+            (Some(Source::Stream(s)), Some(t)) if heard => s.mel.window_at(t, &mut self.window),
+            _ => {}
+        }
         if let (Some(net), true) = (&mut self.face_sync, heard) {
             bs = net.run(self.window.as_flattened())?;
             speaking = true;

@@ -36,12 +36,26 @@ fn speech_moves_the_jaw_and_silence_rests() {
         .map(|t| {
             let time = t as f64 / 25.0;
             let f = e.frame(time, Some(time)).expect("frame");
-            assert!(f.speaking);
+            assert!(f.speaking && e.speaking_at(Some(time)));
             assert_eq!(f.coefficients.len(), 10);
             f.blendshapes[blendshapes::JAW_OPEN]
         })
         .collect();
+    // Outside the clip and without a time: silence, said the same way
+    // without computing a frame.
+    for t in [
+        None,
+        Some(-0.1),
+        Some(x.len() as f64 / 16_000.0 + 0.01),
+        Some(f64::NAN),
+    ] {
+        assert!(
+            !e.frame(1.0, t).expect("frame").speaking && !e.speaking_at(t),
+            "{t:?}"
+        );
+    }
     e.set_speech(None);
+    assert!(!e.speaking_at(Some(1.0)));
     let rest: Vec<f32> = (0..50)
         .map(|t| {
             e.frame(t as f64 / 25.0, Some(t as f64 / 25.0))
@@ -294,13 +308,13 @@ fn streamed_speech_matches_the_clip() {
             if t > 0.0 {
                 let a = live.frame(t, Some(t)).expect("live frame");
                 let b = clip.frame(t, Some(t)).expect("clip frame");
-                assert!(a.speaking);
+                assert!(a.speaking && live.speaking_at(Some(t)));
                 assert_eq!(a.blendshapes, b.blendshapes, "{rate} Hz at {t} s");
                 frames += 1;
             }
             // Past what was received: silence, the face at rest.
             let ahead = live.frame(heard + 1.0, Some(heard + 1.0)).expect("ahead");
-            assert!(!ahead.speaking);
+            assert!(!ahead.speaking && !live.speaking_at(Some(heard + 1.0)));
         }
         assert!(frames > 100, "{frames} frames compared");
         let s = live.stream_mut().expect("stream");

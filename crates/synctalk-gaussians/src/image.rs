@@ -93,7 +93,8 @@ impl Image {
         );
         let mut se = 0f64;
         let mut n = 0usize;
-        for (a, b) in self.data.chunks_exact(4).zip(other.data.chunks_exact(4)) {
+        let (ours, theirs) = (self.data.as_chunks::<4>().0, other.data.as_chunks::<4>().0);
+        for (a, b) in ours.iter().zip(theirs) {
             for c in 0..3 {
                 let d = f64::from(a[c]) - f64::from(b[c]);
                 se += d * d;

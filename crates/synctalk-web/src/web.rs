@@ -102,7 +102,7 @@ struct Stats {
     /// Mean of `engine_ms` over the frames that followed speech (the
     /// networks ran): one frame's figure is too coarse and noisy to judge.
     engine_ms_speaking: f64,
-    #[serde(skip)]
+    /// Frames drawn that followed speech.
     speaking_frames: u64,
     #[serde(skip)]
     speaking_ms_total: f64,
@@ -453,6 +453,13 @@ impl WasmAvatar {
             .frame(clock, speech_time)
             .map_err(|e| js_error("BAD_AUDIO", e))?;
         Ok(f.blendshapes.to_vec())
+    }
+
+    /// Whether a frame for speech time `speech_time` follows speech (the
+    /// portrait's Face-Sync hears it), without drawing or computing it.
+    #[wasm_bindgen(js_name = speakingAt)]
+    pub fn speaking_at(&self, speech_time: Option<f64>) -> bool {
+        self.engine.speaking_at(speech_time)
     }
 
     /// Draws the frame for session time `clock` while the speech is at
