@@ -25,5 +25,5 @@ python3 -c "import json; d = json.load(open('models/demo/parity/parity.json')); 
     --condition tests/browser/out/condition0.json --out tests/browser/out/native_frame0.png
 # Each test has its own deadline (tests/browser/); the whole file has 20
 # minutes and the process is killed 30 s after that, so nothing can hang CI.
-timeout --kill-after=30 1260 node --test --test-concurrency=1 --test-timeout=1200000 tests/browser/
+timeout --kill-after=30 1260 node --test --test-concurrency=1 --test-timeout=1200000 tests/browser/*.test.mjs
 echo "browser figures: $(pwd)/tests/browser/out/report.json"
