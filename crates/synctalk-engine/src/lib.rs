@@ -12,12 +12,23 @@
 //! takes the session time (blinks, head motion) and the speech time (the
 //! position in the audio being heard).
 
+mod bench;
 pub mod blendshapes;
+mod blinks;
+mod calibration;
 pub mod head;
+mod speech;
+mod track;
 
-use synctalk_audio::{
-    to_16k, window_at, AudioError, LogMel, MelStream, Resampler, CONTEXT, N_MELS, SAMPLE_RATE,
-};
+pub use bench::{bench_audio, AudioBench};
+pub use blinks::Blinks;
+pub use speech::{Speech, SpeechStream};
+pub use track::{track_position, TURN};
+
+use calibration::{articulation, condition_range, valid_articulation};
+use speech::Source;
+
+use synctalk_audio::{window_at, AudioError, CONTEXT, N_MELS};
 use synctalk_nets::{FaceSync, NetError, WindowNet};
 use synctalk_portrait::{Controller, NetworkFormat, Portrait};
 
@@ -64,319 +75,6 @@ pub enum EngineError {
     /// A call's argument out of its range.
     #[error("{0}")]
     Argument(String),
-}
-
-/// A speech clip, ready to be followed: its log-mel frames at 100 per second.
-pub struct Speech {
-    mel: Vec<[f32; N_MELS]>,
-    seconds: f64,
-}
-
-impl Speech {
-    /// The longest clip (one hour: 115 MB of mel frames).
-    pub const MAX_SECONDS: f64 = 3600.0;
-
-    /// Prepares mono `samples` at `rate` Hz (resampled to 16 kHz).
-    pub fn new(samples: &[f32], rate: u32) -> Result<Self, EngineError> {
-        if samples.is_empty() {
-            return Err(EngineError::Empty);
-        }
-        let seconds = samples.len() as f64 / f64::from(rate.max(1));
-        if seconds > Self::MAX_SECONDS {
-            return Err(EngineError::TooLong {
-                seconds,
-                max: Self::MAX_SECONDS,
-            });
-        }
-        let x = to_16k(samples, rate)?;
-        if x.is_empty() {
-            return Err(EngineError::Empty);
-        }
-        let mut mel = Vec::new();
-        LogMel::new().frames(&x, &mut mel)?;
-        Ok(Self {
-            mel,
-            seconds: x.len() as f64 / f64::from(SAMPLE_RATE),
-        })
-    }
-
-    /// Length in seconds.
-    pub fn seconds(&self) -> f64 {
-        self.seconds
-    }
-}
-
-impl std::fmt::Debug for Speech {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Speech")
-            .field("seconds", &self.seconds)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Live speech (a microphone, a TTS engine's PCM chunks): samples at any
-/// rate arrive in chunks of any size and are followed as they come. Its
-/// time runs from its first sample; a frame at a time the stream has not
-/// reached yet shows silence, so a reader follows `seconds() − look-ahead`
-/// (a window reaches 82.5 ms past its centre). Memory stays bounded: what
-/// was read is forgotten.
-pub struct SpeechStream {
-    resampler: Resampler,
-    mel: MelStream,
-    scratch: Vec<f32>,
-    live: bool,
-}
-
-impl std::fmt::Debug for SpeechStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SpeechStream")
-            .field("rate", &self.resampler.rate())
-            .field("seconds", &self.mel.seconds())
-            .field("ended", &self.mel.ended())
-            .finish_non_exhaustive()
-    }
-}
-
-impl SpeechStream {
-    /// Audio (after resampling) a window reaches past its centre: 7 mel
-    /// frames and half an analysis window.
-    pub const WINDOW_AHEAD: f64 = 0.0825;
-
-    /// How much of the past a live stream keeps for a late reader.
-    pub const LIVE_KEEP: f64 = 2.0;
-
-    /// A stream of mono samples at `rate` Hz that may run ahead of its
-    /// reader (a TTS engine faster than playback), up to
-    /// [`MelStream::MAX_AHEAD`](synctalk_audio::MelStream::MAX_AHEAD).
-    pub fn new(rate: u32) -> Result<Self, EngineError> {
-        Ok(Self {
-            resampler: Resampler::new(rate)?,
-            mel: MelStream::new(),
-            scratch: Vec::new(),
-            live: false,
-        })
-    }
-
-    /// A live stream (a microphone): only the last
-    /// [`LIVE_KEEP`](Self::LIVE_KEEP) seconds are kept, whether or not
-    /// frames were drawn meanwhile.
-    pub fn live(rate: u32) -> Result<Self, EngineError> {
-        Ok(Self {
-            live: true,
-            ..Self::new(rate)?
-        })
-    }
-
-    /// Adds mono samples; returns the seconds of speech received so far.
-    /// A chunk with a NaN or infinite sample is refused whole.
-    pub fn push(&mut self, samples: &[f32]) -> Result<f64, EngineError> {
-        self.scratch.clear();
-        self.resampler.push(samples, &mut self.scratch)?;
-        self.mel.push(&self.scratch)?;
-        if self.live {
-            self.mel.forget_before(self.mel.seconds() - Self::LIVE_KEEP);
-        }
-        Ok(self.mel.seconds())
-    }
-
-    /// The input has ended (its last samples become frames).
-    pub fn end(&mut self) {
-        self.scratch.clear();
-        self.resampler.finish(&mut self.scratch);
-        // The resampler's tail is finite by construction and follows the
-        // last push, so this cannot fail.
-        let _ = self.mel.push(&self.scratch);
-        self.mel.end();
-    }
-
-    /// Seconds of speech received.
-    pub fn seconds(&self) -> f64 {
-        self.mel.seconds()
-    }
-
-    /// Whether [`SpeechStream::end`] was called.
-    pub fn ended(&self) -> bool {
-        self.mel.ended()
-    }
-}
-
-/// What the lips follow.
-#[derive(Debug)]
-enum Source {
-    Clip(Speech),
-    Stream(Box<SpeechStream>),
-}
-
-/// Spontaneous blinks: one in every 4-second slot, at a pseudo-random
-/// offset (so 1.5 to 6.5 s apart), closing in 80 ms and opening in 120 ms.
-#[derive(Clone, Copy, Debug)]
-pub struct Blinks {
-    /// How far the lids close (0: no blinks).
-    pub amplitude: f32,
-    /// Varies the schedule.
-    pub seed: u64,
-}
-
-impl Default for Blinks {
-    fn default() -> Self {
-        Self {
-            amplitude: 0.85,
-            seed: 0x5eed,
-        }
-    }
-}
-
-impl Blinks {
-    const SLOT: f64 = 4.0;
-    const CLOSE: f64 = 0.08;
-    const OPEN: f64 = 0.12;
-
-    /// Lid closure at session time `t` seconds.
-    pub fn at(&self, t: f64) -> f32 {
-        if !t.is_finite() || t < 0.0 {
-            return 0.0;
-        }
-        let slot = (t / Self::SLOT).floor();
-        let start = slot * Self::SLOT + 0.5 + 2.5 * unit_hash(slot as u64 ^ self.seed);
-        let d = t - start;
-        let v = if (0.0..Self::CLOSE).contains(&d) {
-            d / Self::CLOSE
-        } else if (Self::CLOSE..Self::CLOSE + Self::OPEN).contains(&d) {
-            1.0 - (d - Self::CLOSE) / Self::OPEN
-        } else {
-            0.0
-        };
-        self.amplitude * v as f32
-    }
-}
-
-/// A hash of `k` in [0, 1) (SplitMix64's finaliser).
-fn unit_hash(k: u64) -> f64 {
-    let mut z = k.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Track position (in frames, fractional) at `steps` frames of clock time
-/// into a pose track of `len` frames: forwards, then backwards, and again —
-/// easing in and out of each turn over [`TURN`] frames (the head slows to a
-/// stop and sets off the other way, its velocity continuous) instead of
-/// bouncing off the ends. The eased turns never reach the last `TURN / 2`
-/// frames at either end; a session starts at rest at frame `TURN / 2`.
-pub fn track_position(steps: f64, len: usize) -> f64 {
-    if len <= 1 || !steps.is_finite() || steps < 0.0 {
-        return 0.0;
-    }
-    let last = (len - 1) as f64;
-    let m = TURN.min(last / 2.0); // at least 0.5: len >= 2 here
-    let k = steps.rem_euclid(2.0 * last);
-    // Distance from the start along the triangle wave, then eased where it
-    // is within `m` of either turning point: |u| becomes (u² + m²) / 2m,
-    // which meets |u| with the same slope at |u| = m.
-    let tri = k.min(2.0 * last - k);
-    let ease = |u: f64| (u * u + m * m) / (2.0 * m);
-    if tri < m {
-        ease(tri)
-    } else if last - tri < m {
-        last - ease(last - tri)
-    } else {
-        tri
-    }
-}
-
-/// Frames over which the head eases through a turn of the pose track
-/// (0.48 s at 25 fps).
-pub const TURN: f64 = 12.0;
-
-/// The portrait's own articulation (`extra.articulation`, measured by
-/// `synctalk-eval calibrate`: how much the speech's mouth shapes must be
-/// amplified for the rendered lips to open and close as far as the
-/// person's did), else strength 1. Either a number in [0, 10] (the strength,
-/// around the face at rest) or `{"strength": k, "centre": [52 numbers in
-/// [0, 1]]}`: the calibration's slope is a fit around the mean shape of its
-/// frames, so the amplification turns around that mean.
-fn articulation(p: &Portrait) -> Result<(f32, Option<[f32; BLENDSHAPES]>), EngineError> {
-    let bad = |why: String| EngineError::Portrait(format!("META extra.articulation: {why}"));
-    let strength = |v: &serde_json::Value| {
-        v.as_f64()
-            .map(|a| a as f32)
-            .filter(|&a| valid_articulation(a))
-            .ok_or_else(|| bad(format!("strength {v} is not a number in [0, 10]")))
-    };
-    let Some(v) = p.meta.extra.get("articulation") else {
-        return Ok((1.0, None));
-    };
-    if v.is_number() {
-        return Ok((strength(v)?, None));
-    }
-    let k = strength(
-        v.get("strength")
-            .ok_or_else(|| bad("neither a number nor an object with `strength`".into()))?,
-    )?;
-    let Some(c) = v.get("centre") else {
-        return Ok((k, None));
-    };
-    let list = c
-        .as_array()
-        .filter(|a| a.len() == BLENDSHAPES)
-        .ok_or_else(|| bad(format!("`centre` must be a list of {BLENDSHAPES} numbers")))?;
-    let mut centre = [0.0; BLENDSHAPES];
-    for (i, (x, out)) in list.iter().zip(&mut centre).enumerate() {
-        *out = x
-            .as_f64()
-            .map(|x| x as f32)
-            .filter(|x| (0.0..=1.0).contains(x))
-            .ok_or_else(|| bad(format!("centre[{i}] = {x} is not a number in [0, 1]")))?;
-    }
-    Ok((k, Some(centre)))
-}
-
-/// Articulation strengths the engine takes: finite, 0 to 10.
-fn valid_articulation(a: f32) -> bool {
-    a.is_finite() && (0.0..=10.0).contains(&a)
-}
-
-/// The range of each blendshape that the portrait was trained on, from its
-/// metadata (`extra.condition_range = {"min": [52], "max": [52]}`), else
-/// [0, 1]. The deformation is only known inside it: a value outside (an
-/// override of `jawOpen: 1` where the person opened to 0.6) is clamped, so
-/// "1" means "as far as this person was seen to go".
-fn condition_range(p: &Portrait) -> Result<[(f32, f32); BLENDSHAPES], EngineError> {
-    let mut out = [(0.0, 1.0); BLENDSHAPES];
-    let Some(r) = p.meta.extra.get("condition_range") else {
-        return Ok(out);
-    };
-    let bad = |why: String| EngineError::Portrait(format!("META extra.condition_range: {why}"));
-    let list = |k: &str| -> Result<Vec<f32>, EngineError> {
-        let v = r
-            .get(k)
-            .and_then(|v| v.as_array())
-            .ok_or_else(|| bad(format!("no `{k}` array")))?;
-        if v.len() != BLENDSHAPES {
-            return Err(bad(format!(
-                "`{k}` has {} values, want {BLENDSHAPES}",
-                v.len()
-            )));
-        }
-        v.iter()
-            .map(|x| {
-                x.as_f64()
-                    .map(|x| x as f32)
-                    .filter(|x| (0.0..=1.0).contains(x))
-                    .ok_or_else(|| bad(format!("`{k}` holds {x}, not a number in [0, 1]")))
-            })
-            .collect()
-    };
-    let (lo, hi) = (list("min")?, list("max")?);
-    for (i, o) in out.iter_mut().enumerate() {
-        if lo[i] > hi[i] {
-            return Err(bad(format!("min > max for {}", blendshapes::NAMES[i])));
-        }
-        *o = (lo[i], hi[i]);
-    }
-    Ok(out)
 }
 
 /// What one frame shows.
@@ -793,12 +491,10 @@ impl Engine {
 
     /// Whether `speech_time` lies inside the speech heard so far.
     fn hears(&self, speech_time: Option<f64>) -> bool {
-        let seconds = match &self.source {
-            Some(Source::Clip(s)) => s.seconds,
-            Some(Source::Stream(s)) => s.seconds(),
-            None => return false,
-        };
-        speech_time.is_some_and(|t| t.is_finite() && (0.0..seconds).contains(&t))
+        match (&self.source, speech_time) {
+            (Some(s), Some(t)) => t.is_finite() && (0.0..s.seconds()).contains(&t),
+            _ => false,
+        }
     }
 
     /// [`Engine::frame`] into `out`, reusing its buffers: a render loop that
@@ -814,10 +510,8 @@ impl Engine {
         let mut speaking = false;
         let listening = self.face_sync.is_some() || self.head_sync.is_some();
         let heard = listening && self.hears(speech_time);
-        match (&mut self.source, speech_time) {
-            (Some(Source::Clip(s)), Some(t)) if heard => window_at(&s.mel, t, &mut self.window),
-            (Some(Source::Stream(s)), Some(t)) if heard => s.mel.window_at(t, &mut self.window),
-            _ => {}
+        if let (Some(s), Some(t), true) = (&mut self.source, speech_time, heard) {
+            s.window_at(t, &mut self.window);
         }
         if let (Some(net), true) = (&mut self.face_sync, heard) {
             bs = net.run(self.window.as_flattened())?;
@@ -881,148 +575,5 @@ impl Engine {
         out.pose_frame = position.round() as usize;
         out.speaking = speaking;
         Ok(())
-    }
-}
-
-/// What [`bench_audio`] measured: milliseconds per displayed frame.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AudioBench {
-    /// Frames timed.
-    pub frames: usize,
-    /// Mean time per frame.
-    pub mean_ms: f64,
-    /// Median.
-    pub median_ms: f64,
-    /// 95th percentile.
-    pub p95_ms: f64,
-    /// Slowest frame.
-    pub max_ms: f64,
-}
-
-/// Times the audio side of each displayed frame as a live input drives it:
-/// `pcm` (mono, `rate` Hz) pushed in `chunk`-sample pieces as a microphone
-/// delivers them by each frame of a `fps` display, then the frame (log-mel,
-/// the networks, the controller). `now_ms` is the caller's clock in
-/// milliseconds. Replaces the engine's speech with a live stream.
-pub fn bench_audio(
-    engine: &mut Engine,
-    pcm: &[f32],
-    rate: u32,
-    fps: f64,
-    chunk: usize,
-    mut now_ms: impl FnMut() -> f64,
-) -> Result<AudioBench, EngineError> {
-    if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) || chunk == 0 || pcm.is_empty() {
-        return Err(EngineError::Argument(
-            "bench_audio needs fps in (0, 1000], a positive chunk and some samples".into(),
-        ));
-    }
-    engine.set_stream(Some(SpeechStream::live(rate)?));
-    let mut f = Frame::default();
-    let mut times = Vec::new();
-    let (mut pushed, mut frame) = (0usize, 0u64);
-    loop {
-        let t = frame as f64 / fps;
-        // What the microphone delivered by the time this frame is drawn.
-        let due = (((t + SpeechStream::WINDOW_AHEAD) * f64::from(rate)) as usize).min(pcm.len());
-        let t0 = now_ms();
-        while pushed < due {
-            let end = (pushed + chunk).min(due);
-            if let Some(s) = engine.stream_mut() {
-                s.push(&pcm[pushed..end])?;
-            }
-            pushed = end;
-        }
-        engine.frame_into(t, Some(t), &mut f)?;
-        times.push(now_ms() - t0);
-        if pushed >= pcm.len() {
-            break;
-        }
-        frame += 1;
-    }
-    times.sort_by(f64::total_cmp);
-    let n = times.len();
-    Ok(AudioBench {
-        frames: n,
-        mean_ms: times.iter().sum::<f64>() / n as f64,
-        median_ms: times[n / 2],
-        p95_ms: times[(n * 95 / 100).min(n - 1)],
-        max_ms: times[n - 1],
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_track_plays_forwards_then_backwards_turning_smoothly() {
-        let len = 200;
-        let dt = 25.0 / 60.0; // a 60 Hz display, 25 fps track
-        let p: Vec<f64> = (0..6000)
-            .map(|i| track_position(i as f64 * dt, len))
-            .collect();
-        let last = (len - 1) as f64;
-        // Between the turns, the track's own speed; at a turn, slower;
-        // never a jump, and the velocity never changes by more than the
-        // easing's constant deceleration allows.
-        let v: Vec<f64> = p.windows(2).map(|w| w[1] - w[0]).collect();
-        assert!(
-            v.iter().all(|d| d.abs() <= dt + 1e-9),
-            "faster than the track"
-        );
-        let max_dv = v
-            .windows(2)
-            .map(|w| (w[1] - w[0]).abs())
-            .fold(0.0, f64::max);
-        assert!(
-            max_dv <= dt * dt / TURN + 1e-9,
-            "velocity jumps by {max_dv}"
-        );
-        assert!(p
-            .iter()
-            .all(|&x| (TURN / 2.0 - 1e-9..=last - TURN / 2.0 + 1e-9).contains(&x)));
-        // Both ends are reached, at rest.
-        let lo = p.iter().cloned().fold(f64::INFINITY, f64::min);
-        let hi = p.iter().cloned().fold(0.0, f64::max);
-        assert!(
-            (lo - TURN / 2.0).abs() < 1e-3 && (hi - (last - TURN / 2.0)).abs() < 1e-2,
-            "{lo} {hi}"
-        );
-        // Mid-track it is the plain track, forwards then backwards.
-        assert_eq!(track_position(100.0, len), 100.0);
-        assert_eq!(track_position(2.0 * last - 100.0, len), 100.0);
-        // Tiny and degenerate tracks, bad clocks.
-        assert_eq!(track_position(5.0, 1), 0.0);
-        assert_eq!(track_position(5.0, 0), 0.0);
-        assert_eq!(track_position(f64::NAN, len), 0.0);
-        let x = track_position(1.3, 2);
-        assert!((0.0..=1.0).contains(&x), "{x}");
-    }
-
-    #[test]
-    fn blinks_come_every_few_seconds_and_are_short() {
-        let b = Blinks::default();
-        let dt = 0.01;
-        let closed: Vec<f64> = (0..6000)
-            .map(|k| k as f64 * dt)
-            .filter(|&t| b.at(t) > 0.8 * b.amplitude)
-            .collect();
-        // Count separate blinks: gaps of more than a second.
-        let mut starts = vec![closed[0]];
-        for w in closed.windows(2) {
-            if w[1] - w[0] > 1.0 {
-                starts.push(w[1]);
-            }
-        }
-        assert_eq!(starts.len(), 15, "one blink per 4 s slot in 60 s");
-        for w in starts.windows(2) {
-            let gap = w[1] - w[0];
-            assert!((1.4..=6.6).contains(&gap), "gap {gap}");
-        }
-        // Each blink is closed (> 80%) for well under 100 ms.
-        assert!(closed.len() <= 15 * 8, "{} samples closed", closed.len());
-        assert_eq!(b.at(f64::NAN), 0.0);
-        assert_eq!(b.at(-1.0), 0.0);
     }
 }
