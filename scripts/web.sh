@@ -52,6 +52,8 @@ if [ "${SYNCTALK_WASM_OPT:-1}" != 0 ]; then
     mv "$wasm.opt" "$wasm"
 fi
 cp www/src/synctalk.js www/src/synctalk-capture.js www/src/synctalk-wav.js www/src/synctalk.d.ts www/src/package.json www/src/README.md "$dist/synctalk/"
+cp LICENSE-MIT LICENSE-APACHE NOTICE "$dist/synctalk/"
+cp LICENSE-MIT LICENSE-APACHE NOTICE "$dist/"
 cp www/src/index.html www/src/app.js www/src/style.css www/src/manifest.webmanifest \
     www/src/icon.svg www/src/element.html "$dist/"
 cp models/demo/portrait.stk "$dist/assets/demo.stk"
@@ -64,7 +66,7 @@ dist = sys.argv[1]
 files = sorted(
     os.path.relpath(os.path.join(d, f), dist)
     for d, _, fs in os.walk(dist) for f in fs
-    if not f.endswith((".d.ts", "package.json", "README.md"))
+    if not f.endswith((".d.ts", "package.json", "README.md", "LICENSE-MIT", "LICENSE-APACHE", "NOTICE"))
 )
 h = hashlib.sha256()
 for f in files:
