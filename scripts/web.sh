@@ -51,8 +51,15 @@ if [ "${SYNCTALK_WASM_OPT:-1}" != 0 ]; then
         --enable-multivalue "$wasm" -o "$wasm.opt"
     mv "$wasm.opt" "$wasm"
 fi
-cp www/src/synctalk.js www/src/synctalk-capture.js www/src/synctalk-wav.js www/src/synctalk.d.ts www/src/package.json www/src/README.md "$dist/synctalk/"
-cp LICENSE-MIT LICENSE-APACHE NOTICE "$dist/synctalk/"
+# The npm package: every file its package.json lists (the wasm-bindgen
+# output is already there).
+python3 - "$dist/synctalk" <<'PY'
+import json, shutil, sys
+for f in json.load(open("www/src/package.json"))["files"]:
+    if not f.startswith("synctalk_web"):
+        shutil.copy(f"www/src/{f}" if not f.startswith(("LICENSE", "NOTICE")) else f, sys.argv[1])
+PY
+cp www/src/package.json "$dist/synctalk/"
 cp LICENSE-MIT LICENSE-APACHE NOTICE "$dist/"
 cp www/src/index.html www/src/app.js www/src/style.css www/src/manifest.webmanifest \
     www/src/icon.svg www/src/element.html "$dist/"

@@ -11,39 +11,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, symlinkSync, cpSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
-
-/** Serves `root` under `prefix` with `python3 -m http.server` (the plain
- * static server the README promises works), on a free port. */
-function serve(root, prefix, port = 0) {
-  const dir = mkdtempSync(join(tmpdir(), 'synctalk-site-'));
-  const parts = prefix.split('/').filter(Boolean);
-  mkdirSync(join(dir, ...parts.slice(0, -1)), { recursive: true });
-  symlinkSync(root, join(dir, ...parts));
-  const proc = spawn('python3', ['-u', '-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return new Promise((resolve, reject) => {
-    proc.on('exit', (code) => reject(new Error(`python3 -m http.server exited (${code})`)));
-    proc.stdout.on('data', (d) => {
-      const m = /port (\d+)/.exec(String(d));
-      if (m) {
-        resolve({
-          url: `http://127.0.0.1:${m[1]}${prefix}`,
-          close: () => {
-            proc.kill();
-            rmSync(dir, { recursive: true, force: true });
-          },
-        });
-      }
-    });
-  });
-}
+import { ARGS, serve } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -52,17 +25,6 @@ const outDir = join(here, 'out');
 const native = readFileSync(process.env.NATIVE_FRAME ?? join(outDir, 'native_frame0.png')).toString('base64');
 const condition = JSON.parse(readFileSync(join(repo, 'models', 'demo', 'parity', 'parity.json'), 'utf8')).frames[0].condition;
 const report = {};
-
-// Flags verified in ../shared/notes/webgpu-headless.md.
-const ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu-sandbox', '--enable-unsafe-webgpu',
-  '--use-angle=swiftshader', '--use-webgpu-adapter=opengles',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--no-first-run', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
-  // A microphone that hears the sample speech (looped), granted without a prompt.
-  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
-  `--use-file-for-fake-audio-capture=${join(repo, 'www', 'assets', 'speech', 'jfk.wav')}`,
-];
 
 let site;
 let profile;

@@ -14,10 +14,51 @@ export type SpeechSource =
   | AudioBuffer | Float32Array | ReadableStream<Float32Array>;
 
 export interface LoadOptions {
+  /** Bytes downloaded of the portrait and, on a page's first load, the wasm module. */
   onProgress?: (loaded: number, total: number | null) => void;
+  /** Cancels the load: the download stops and load() rejects with the signal's reason. */
+  signal?: AbortSignal;
   audioContext?: AudioContext;
+  /** Where the speech plays (default: the context's destination). */
+  output?: AudioNode;
   /** Start the animation loop at once (default true). */
   autoStart?: boolean;
+  /** Hold the head still (lips, brows and blinks move): 'auto' (default) follows prefers-reduced-motion. */
+  reducedMotion?: boolean | 'auto';
+  /** Draw nothing while the page is hidden or the canvas off screen (default true). */
+  pauseWhenHidden?: boolean;
+}
+
+export interface SpeakOptions {
+  /** Move the lips without playing the sound. */
+  mute?: boolean;
+  /** Wait for the speech playing or queued instead of replacing it. */
+  queue?: boolean;
+  /** Cancels this speech, queued or playing: speak() rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** A drawn frame, for the `frame` event. */
+export interface FrameDetail {
+  /** The session clock (seconds) and the position in the speech (undefined: silence). */
+  clock: number;
+  speechTime: number | undefined;
+  /** Whether the frame followed speech. */
+  speaking: boolean;
+  /** The 52 blendshapes drawn, in `Avatar.blendshapeNames` order. */
+  blendshapes: Float32Array;
+}
+
+export interface AvatarEventMap {
+  progress: CustomEvent<{ loaded: number; total: number | null }>;
+  firstframe: Event;
+  ready: Event;
+  speechstart: Event;
+  speechend: Event;
+  frame: CustomEvent<FrameDetail>;
+  error: CustomEvent<SyncTalkError>;
+  devicelost: Event;
+  recovered: Event;
 }
 
 export interface PortraitInfo {
@@ -42,6 +83,19 @@ export type Blendshapes = Partial<Record<string, number>>;
 
 export function webgpuAvailable(): Promise<boolean>;
 
+export interface InitOptions {
+  /** The wasm module (`synctalk_web_bg.wasm`): a URL, a Response, its bytes or a compiled module. */
+  wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
+  /** The URL of the microphone's AudioWorklet module (`synctalk-capture.js`). */
+  worklet?: string | URL;
+  /** Follows the wasm module's download. */
+  onProgress?: (loaded: number, total: number | null) => void;
+}
+
+/** Where the package's files are, for hosts that move them; starts loading
+ * the wasm module. Optional: by default they are found next to the module. */
+export function init(options?: InitOptions): Promise<void>;
+
 export class Avatar extends EventTarget {
   static load(canvas: HTMLCanvasElement, source: PortraitSource, options?: LoadOptions): Promise<Avatar>;
   static readonly blendshapeNames: string[];
@@ -50,14 +104,21 @@ export class Avatar extends EventTarget {
   readonly clock: number;
   /** Plays `source` and moves the lips with it; a ReadableStream of PCM
    * chunks (Float32Array, `sampleRate` Hz) is played as it arrives. */
-  speak(source: SpeechSource, sampleRate?: number, options?: { mute?: boolean }): Promise<void>;
+  speak(source: SpeechSource, sampleRate?: number, options?: SpeakOptions): Promise<void>;
   prepareSpeech(source: Exclude<SpeechSource, ReadableStream<Float32Array>>, sampleRate?: number): Promise<number>;
   /** Follows live audio (a microphone) `lookahead` seconds behind it (default 0.1). */
   listen(stream: MediaStream, options?: { lookahead?: number }): Promise<void>;
   readonly listening: boolean;
   /** Whether the lips follow speech now, by the audio clock, without drawing. */
   readonly speaking: boolean;
+  /** Ends the speech playing now; the next queued one starts. */
+  interrupt(): void;
+  /** Ends speaking or listening; queued speech is cancelled (AbortError). */
   stop(): void;
+  /** The node all speech plays through: connect it to route the voice. */
+  readonly output: GainNode;
+  /** 1 as recorded, 0 silent (the lips still move); at most 10. */
+  volume: number;
   /** The 52 blendshapes shown now, by name, without drawing. */
   blendshapes(): Record<string, number>;
   setBlendshapes(values: Blendshapes, weight?: number): void;
@@ -72,6 +133,10 @@ export class Avatar extends EventTarget {
   setHeadMotion(strength: number): void;
   /** How fast the head moves along its recorded motion after seconds of silence, against 1 in speech: 0.05 to 1 (0.35 default). */
   setIdlePace(pace: number): void;
+  /** Hold the head still (true), let it move (false), or follow prefers-reduced-motion ('auto', the default). */
+  setReducedMotion(value: boolean | 'auto'): void;
+  /** Whether the head is held still now. */
+  readonly reducedMotion: boolean;
   /** Times the audio side per displayed frame (log-mel, networks, controller) on this thread. */
   benchAudio(source: Blob | ArrayBuffer | AudioBuffer | Float32Array | string | URL | Response,
              options?: { sampleRate?: number; fps?: number; chunk?: number }):
@@ -79,7 +144,22 @@ export class Avatar extends EventTarget {
   readPixels(): Promise<{ width: number; height: number; data: Uint8Array }>;
   captureFrame(): Promise<Blob>;
   loseDevice(): void;
+  /** Frees the GPU and wasm memory, closes the AudioContext it opened. */
   dispose(): void;
+  addEventListener<K extends keyof AvatarEventMap>(type: K, listener: (this: Avatar, ev: AvatarEventMap[K]) => unknown,
+                                                   options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof AvatarEventMap>(type: K, listener: (this: Avatar, ev: AvatarEventMap[K]) => unknown,
+                                                      options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+export interface SyncTalkAvatarElementEventMap extends Omit<HTMLElementEventMap, 'error'> {
+  speechstart: CustomEvent<undefined>;
+  speechend: CustomEvent<undefined>;
+  error: CustomEvent<SyncTalkError>;
+  devicelost: CustomEvent<undefined>;
+  recovered: CustomEvent<undefined>;
 }
 
 export class SyncTalkAvatarElement extends HTMLElement {
@@ -87,6 +167,10 @@ export class SyncTalkAvatarElement extends HTMLElement {
   speak(source?: SpeechSource): Promise<void>;
   listen(options?: { lookahead?: number }): Promise<void>;
   stop(): void;
+  addEventListener<K extends keyof SyncTalkAvatarElementEventMap>(type: K,
+    listener: (this: SyncTalkAvatarElement, ev: SyncTalkAvatarElementEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
 }
 
 declare global {

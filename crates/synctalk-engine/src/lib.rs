@@ -152,6 +152,11 @@ pub struct Engine {
     /// How fast the pose track plays in silence (Head-Sync).
     idle_pace: f64,
     head: head::HeadMotion,
+    /// A still head (reduced motion): the pose-track position it holds,
+    /// once a frame has been made while still.
+    still: Option<Option<f64>>,
+    /// The pose-track position (in frames of clock time) of the last frame.
+    last_steps: f64,
     controller: Option<Controller>,
     range: [(f32, f32); BLENDSHAPES],
     pose_frames: usize,
@@ -213,6 +218,8 @@ impl Engine {
             head_strength: 1.0,
             idle_pace: head::IDLE_SPEED,
             head: head::HeadMotion::default(),
+            still: None,
+            last_steps: 0.0,
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
             range: condition_range(portrait)?,
             pose_frames,
@@ -361,6 +368,19 @@ impl Engine {
     pub fn set_idle_pace(&mut self, pace: f32) -> Result<(), EngineError> {
         self.idle_pace = f64::from(setting("idle pace", pace, 0.05, 1.0)?);
         Ok(())
+    }
+
+    /// Holds the head still (for viewers who ask for reduced motion): the
+    /// pose track stops where it is and Head-Sync's nods stop; the lips,
+    /// brows and blinks still move. Released, the head follows the track at
+    /// the clock's time again (it may jump there once).
+    pub fn set_head_still(&mut self, still: bool) {
+        self.still = still.then_some(self.still.flatten());
+    }
+
+    /// Whether the head is held still.
+    pub fn head_still(&self) -> bool {
+        self.still.is_some()
     }
 
     /// The head motion strength in use.
@@ -549,7 +569,10 @@ impl Engine {
             Some(c) => c.evaluate_into(&bs, &mut self.scratch, &mut out.coefficients),
             None => out.coefficients.clear(),
         }
-        let steps = if let Some(net) = &mut self.head_sync {
+        let steps = if let Some(held) = &mut self.still {
+            out.head_rotation = [0.0; 3];
+            *held.get_or_insert(self.last_steps)
+        } else if let Some(net) = &mut self.head_sync {
             let (mut rotation, mut activity) = ([0.0; 3], 0.0);
             if heard {
                 let o = net.run(self.window.as_flattened())?;
@@ -568,6 +591,7 @@ impl Engine {
                 0.0
             }
         };
+        self.last_steps = steps;
         let position = track_position(steps, self.pose_frames);
         out.blendshapes = bs;
         out.pose_position = position;

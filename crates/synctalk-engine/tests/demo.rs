@@ -524,3 +524,50 @@ fn an_articulation_centre_turns_the_amplification_around_it() {
         assert!(e.to_string().contains("extra.articulation"), "{e}");
     }
 }
+
+/// A still head (reduced motion): the pose stays where it was and Head-Sync
+/// turns nothing while the lips go on following the speech; released, the
+/// head moves again.
+#[test]
+fn a_still_head_keeps_its_pose_while_the_lips_move() {
+    let p = demo();
+    let mut e = Engine::new(&p).expect("engine");
+    e.load_networks(&p).expect("networks");
+    assert!(e.has_head_sync(), "the demo carries Head-Sync");
+    let x = jfk();
+    e.set_speech(Some(Speech::new(&x, 16_000).expect("speech")));
+    let moving = e.frame(3.0, Some(3.0)).expect("frame").pose_position;
+    e.set_head_still(true);
+    assert!(e.head_still());
+    let mut jaw = Vec::new();
+    for k in 0..150 {
+        let t = 3.0 + k as f64 / 25.0;
+        let f = e.frame(t, Some(t)).expect("frame");
+        assert_eq!(f.pose_position, moving, "at {t} s");
+        assert_eq!(f.head_rotation, [0.0; 3]);
+        assert!(f.speaking);
+        jaw.push(f.blendshapes[blendshapes::JAW_OPEN]);
+    }
+    assert!(
+        std_dev(&jaw) > 0.02,
+        "the lips stopped: jaw std {}",
+        std_dev(&jaw)
+    );
+    e.set_head_still(false);
+    let later: Vec<f64> = (0..50)
+        .map(|k| {
+            let t = 10.0 + k as f64 / 25.0;
+            e.frame(t, Some(t)).expect("frame").pose_position
+        })
+        .collect();
+    assert!(
+        later.windows(2).any(|w| w[0] != w[1]),
+        "still after release"
+    );
+    // Still from the start: the session's rest position.
+    let mut s = Engine::new(&p).expect("engine");
+    s.set_head_still(true);
+    for t in [0.0, 5.0, 60.0] {
+        assert_eq!(s.frame(t, None).expect("frame").pose_position, TURN / 2.0);
+    }
+}

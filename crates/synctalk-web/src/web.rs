@@ -455,6 +455,17 @@ impl WasmAvatar {
         Ok(f.blendshapes.to_vec())
     }
 
+    /// Copies the last drawn frame's 52 blendshapes (in `blendshapeNames`
+    /// order) into `out` (at most its length), without allocating: for a
+    /// per-frame event. Returns whether that frame followed speech.
+    #[wasm_bindgen(js_name = copyFrameBlendshapes)]
+    pub fn copy_frame_blendshapes(&self, out: &mut [f32]) -> bool {
+        for (o, v) in out.iter_mut().zip(self.frame.blendshapes.iter()) {
+            *o = *v;
+        }
+        self.frame.speaking
+    }
+
     /// Whether a frame for speech time `speech_time` follows speech (the
     /// portrait's Face-Sync hears it), without drawing or computing it.
     #[wasm_bindgen(js_name = speakingAt)]
@@ -599,6 +610,13 @@ impl WasmAvatar {
         self.engine
             .set_idle_pace(pace)
             .map_err(|e| js_error("BAD_ARGUMENT", e))
+    }
+
+    /// Holds the head still (reduced motion): the pose track and
+    /// Head-Sync's nods stop; the lips, brows and blinks still move.
+    #[wasm_bindgen(js_name = setHeadStill)]
+    pub fn set_head_still(&mut self, still: bool) {
+        self.engine.set_head_still(still);
     }
 
     /// Times the audio side per displayed frame on this thread, as
