@@ -64,16 +64,35 @@ cp LICENSE-MIT LICENSE-APACHE NOTICE "$dist/"
 cp www/src/index.html www/src/app.js www/src/style.css www/src/manifest.webmanifest \
     www/src/icon.svg www/src/element.html "$dist/"
 cp models/demo/portrait.stk "$dist/assets/demo.stk"
+# The demo's speech synthesiser for avatar.say(): eSpeak NG compiled to
+# JavaScript (npm @echogarden/espeak-ng-emscripten, GPL-3.0-or-later; not
+# part of the MIT/Apache package), with its licence and where its source is.
+espeak=www/node_modules/@echogarden/espeak-ng-emscripten
+mkdir -p "$dist/tts"
+cp "$espeak/espeak-ng.js" "$espeak/espeak-ng.data" "$espeak/COPYING" "$dist/tts/"
+cat > "$dist/tts/README.md" <<MD
+# eSpeak NG $(python3 -c "import json; print(json.load(open('$espeak/package.json'))['version'])") (compiled to JavaScript)
+
+The speech synthesiser that avatar.say() loads on first use: eSpeak NG
+(https://github.com/espeak-ng/espeak-ng), Copyright (C) the eSpeak NG
+contributors, compiled with Emscripten by the Echogarden project
+(https://github.com/echogarden-project/espeak-ng-emscripten; npm
+@echogarden/espeak-ng-emscripten). Licence: GNU General Public License,
+version 3 or later (COPYING). Its source: those repositories.
+MD
 cp www/assets/speech/* "$dist/assets/"
 # The service worker caches exactly these files, under a name that changes
 # whenever any of them does.
 python3 - "$dist" <<'PY'
 import hashlib, json, os, sys
 dist = sys.argv[1]
+# The synthesiser (tts/, 25 MB) is cached when a visitor first uses it, not
+# on the first visit.
 files = sorted(
     os.path.relpath(os.path.join(d, f), dist)
     for d, _, fs in os.walk(dist) for f in fs
-    if not f.endswith((".d.ts", "package.json", "README.md", "LICENSE-MIT", "LICENSE-APACHE", "NOTICE"))
+    if not f.endswith((".d.ts", "package.json", "README.md", "LICENSE-MIT", "LICENSE-APACHE", "NOTICE", "COPYING"))
+    and not os.path.relpath(d, dist).startswith("tts")
 )
 h = hashlib.sha256()
 for f in files:

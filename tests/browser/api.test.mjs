@@ -2,7 +2,8 @@
 // SwiftShader): speech queued, interrupted, stopped and aborted; loads
 // aborted; the per-frame event; the audio output node and volume; dispose()
 // closing its AudioContext; no drawing off screen; reduced motion; the
-// element's keyboard and accessibility. Every wait is on a condition with a
+// element's keyboard and accessibility; typed text spoken offline with
+// subtitles and captions. Every wait is on a condition with a
 // generous deadline, never on how many frames the software renderer draws
 // in a fixed time.
 //
@@ -11,6 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
@@ -22,6 +24,7 @@ let site;
 let profile;
 let context;
 let page;
+const foreign = [];
 
 // In the page: `until(cond, seconds)` polls a condition (deadline: an error
 // naming it); `clip(seconds)` is that much of the sample speech at 16 kHz
@@ -60,6 +63,12 @@ before(async () => {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ARGS,
     viewport: { width: 800, height: 900 },
   });
+  // Nothing but the site itself is contacted (the synthesiser included).
+  const origin = new URL(site.url).origin;
+  context.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
+  });
   page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', String(e)));
   await page.goto(site.url + 'index.html?test');
@@ -69,6 +78,7 @@ before(async () => {
 });
 
 after(async () => {
+  assert.deepEqual(foreign, [], `requests to other origins: ${foreign.join(', ')}`);
   await context?.close();
   site?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
@@ -275,9 +285,21 @@ test('nothing is drawn while the canvas is off screen; drawing resumes when it i
     const frames = () => a.stats().framesRendered;
     const f0 = frames();
     await window.until('a frame on screen', () => frames() > f0, 120);
+    // Once an observer (created after the avatar's, so told after it) has
+    // seen the canvas leave, and one more animation frame has passed, the
+    // count stays put for 5 s.
+    const left = new Promise((res) => {
+      const seen = new IntersectionObserver((entries) => {
+        if (!entries[entries.length - 1].isIntersecting) {
+          seen.disconnect();
+          res();
+        }
+      });
+      seen.observe(a.canvas);
+    });
     a.canvas.style.cssText = 'width: 128px; height: 128px; position: absolute; top: 20000px';
-    // Once the observer has seen it leave, the count stays put for 5 s.
-    await new Promise((res) => setTimeout(res, 2000));
+    await left;
+    await new Promise((res) => requestAnimationFrame(() => res()));
     const hidden0 = frames();
     await new Promise((res) => setTimeout(res, 5000));
     const hidden1 = frames();
@@ -354,4 +376,193 @@ test('the element is a labelled button that Enter activates, and its events bubb
   assert.equal(r.tabIndex, 0);
   assert.match(r.label, /^Talking portrait of .+: press to hear it speak$/);
   assert.deepEqual(heard, ['SYNCTALK-AVATAR']);
+});
+
+test('say() speaks typed text offline, with subtitles, in several languages; bad input is refused', LIMIT, async () => {
+  const r = await page.evaluate(async () => {
+    const a = window.__synctalk;
+    const text = 'Hello world, this is a test of typed speech.';
+    const words = [];
+    const onWord = (e) => words.push(e.detail);
+    a.addEventListener('subtitle', onWord);
+    let loaded = null;
+    const jaw = [];
+    let speaking = 0;
+    const t0 = performance.now();
+    const done = a.say(text, { mute: true, onProgress: (l, t) => (loaded = [l, t]) });
+    const timer = setInterval(() => {
+      jaw.push(a.blendshapes().jawOpen);
+      speaking += a.speaking ? 1 : 0;
+    }, 40);
+    await done;
+    clearInterval(timer);
+    const seconds = (performance.now() - t0) / 1000;
+    const mean = jaw.reduce((x, y) => x + y, 0) / jaw.length;
+    const jawStd = Math.sqrt(jaw.reduce((x, y) => x + (y - mean) ** 2, 0) / jaw.length);
+    const english = { words: words.map((w) => [w.word, w.from, w.to, +w.start.toFixed(2), +w.end.toFixed(2)]), text, seconds, jawStd, speaking, samples: jaw.length, loaded };
+    const others = {};
+    for (const [voice, t] of [['de', 'Guten Tag, wie geht es Ihnen heute?'], ['fr', 'Bonjour, comment allez-vous aujourd\'hui ?'], ['es', 'Hola, ¿cómo estás hoy?']]) {
+      words.length = 0;
+      const t1 = performance.now();
+      await a.say(t, { voice, mute: true });
+      others[voice] = { words: words.map((w) => w.word), seconds: (performance.now() - t1) / 1000 };
+    }
+    a.removeEventListener('subtitle', onWord);
+    const refuse = async (text, options) => a.say(text, { mute: true, ...options }).then(() => 'spoken', (e) => `${e.code}: ${e.message}`);
+    const bad = {
+      voice: await refuse('Hello', { voice: 'xx-nowhere' }),
+      empty: await refuse('   '),
+      long: await refuse('a'.repeat(10_001)),
+      rate: await refuse('Hello', { rate: 9 }),
+    };
+    return { english, others, bad };
+  });
+  report.say = r;
+  const { english } = r;
+  assert.equal(english.words[0][0], 'Hello', JSON.stringify(english.words));
+  assert.ok(english.words.length >= 8, JSON.stringify(english.words));
+  for (const [word, from, to] of english.words) assert.equal(english.text.slice(from, to), word);
+  assert.ok(english.words.every((w, i) => i === 0 || (w[1] > english.words[i - 1][1] && w[3] >= english.words[i - 1][3])), 'words in order');
+  assert.ok(english.seconds > 1.5 && english.seconds < 60, `said in ${english.seconds} s`);
+  assert.ok(english.speaking > english.samples / 2, `speaking in ${english.speaking} of ${english.samples} samples`);
+  assert.ok(english.jawStd > 0.01, `jaw std ${english.jawStd}`);
+  assert.ok(english.loaded === null || english.loaded[0] > 1e7, `synthesiser download ${english.loaded}`);
+  assert.equal(r.others.de.words[0], 'Guten');
+  assert.equal(r.others.fr.words[0], 'Bonjour');
+  assert.equal(r.others.es.words[0], 'Hola');
+  assert.match(r.bad.voice, /^BAD_ARGUMENT: unknown voice 'xx-nowhere'/);
+  assert.match(r.bad.empty, /^BAD_ARGUMENT: say\(\) needs some text/);
+  assert.match(r.bad.long, /^BAD_ARGUMENT: say\(\) takes at most 10000 characters/);
+  assert.match(r.bad.rate, /^BAD_ARGUMENT: rate 9 must be/);
+});
+
+test('the element says its text on Enter and captions the word being heard', LIMIT, async () => {
+  const p = await context.newPage();
+  await p.goto(site.url + 'element.html');
+  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { timeout: 120_000 });
+  await p.evaluate(() => {
+    const el = document.createElement('synctalk-avatar');
+    el.id = 'talker';
+    el.setAttribute('src', 'assets/demo.stk');
+    el.setAttribute('tts', 'tts/espeak-ng.js');
+    el.setAttribute('text', 'Good morning. Shall we begin?');
+    window.__captions = [];
+    el.addEventListener('subtitle', () => {
+      const c = el.shadowRoot.querySelector('.captions');
+      window.__captions.push({ hidden: c.hidden, text: c.textContent, mark: c.querySelector('mark')?.textContent, live: c.getAttribute('aria-live') });
+    });
+    document.body.append(el);
+  });
+  await p.waitForFunction(() => document.getElementById('talker').avatar, null, { timeout: 120_000 });
+  await p.focus('#talker');
+  await p.keyboard.press('Enter');
+  await p.waitForFunction(() => window.__captions.length >= 3, null, { timeout: 120_000 });
+  const r = await p.evaluate(() => ({ captions: window.__captions, label: document.getElementById('talker').getAttribute('aria-label') }));
+  await p.evaluate(() => document.querySelectorAll('synctalk-avatar').forEach((el) => el.remove()));
+  await p.close();
+  report.elementSay = r;
+  assert.match(r.label, /press to hear it speak$/);
+  const first = r.captions[0];
+  assert.deepEqual([first.hidden, first.mark, first.live], [false, 'Good', 'polite']);
+  assert.equal(first.text, 'Good morning.');
+  assert.ok(r.captions.some((c) => c.text === 'Shall we begin?'), JSON.stringify(r.captions));
+});
+
+test('a TTS service\'s stream: 16-bit PCM, base64 and MP3 chunks cut anywhere, with word timings as subtitles', LIMIT, async () => {
+  // An MP3 of the sample speech, as a service would send it.
+  const mp3 = execFileSync('ffmpeg', ['-v', 'error', '-i', join(repo, 'www', 'assets', 'speech', 'jfk.wav'),
+    '-codec:a', 'libmp3lame', '-b:a', '64k', '-f', 'mp3', '-'], { maxBuffer: 1 << 24 }).toString('base64');
+  const r = await page.evaluate(async (mp3b64) => {
+    const { decodeChunks } = await import('./synctalk/synctalk-chunks.js');
+    const a = window.__synctalk;
+    const pcm = await window.clip(3);
+    const int16 = Int16Array.from(pcm, (x) => Math.max(-32768, Math.min(32767, Math.round(x * 32767))));
+    const bytes = new Uint8Array(int16.buffer);
+    // Cuts at odd places: a sample split between chunks.
+    const cut = (b, size) => Array.from({ length: Math.ceil(b.length / size) }, (_, i) => b.subarray(i * size, (i + 1) * size));
+    const streamOf = (items) => new ReadableStream({ start(c) { items.forEach((x) => c.enqueue(x)); c.close(); } });
+    const collect = async (format, items, rate) => {
+      const chunks = decodeChunks(streamOf(items), format, rate);
+      const parts = [];
+      const reader = chunks.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value.samples);
+      }
+      const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      return out;
+    };
+    const maxErr = (x, y) => {
+      let m = x.length === y.length ? 0 : Infinity;
+      for (let i = 0; i < Math.min(x.length, y.length); i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+      return m;
+    };
+    const s16 = await collect('s16', cut(bytes, 3333), 16000);
+    const b64 = await collect('base64-s16', cut(bytes, 3001).map((b) => btoa(String.fromCharCode(...b))), 16000);
+    // MP3 cut into 1000-byte pieces against the whole file decoded at once
+    // (at its own rate, as the pieces are).
+    const mp3 = Uint8Array.from(atob(mp3b64), (c) => c.charCodeAt(0));
+    const whole = (await new OfflineAudioContext(1, 1, 16000).decodeAudioData(mp3.slice().buffer)).getChannelData(0);
+    const pieces = await collect('mp3', cut(mp3, 1000));
+    // The best alignment (the decoder's delay may differ by a frame) and the
+    // SNR of the pieces against the whole.
+    let best = { snr: -Infinity, shift: 0 };
+    for (let shift = -1800; shift <= 1800; shift += 1) {
+      let sig = 0;
+      let err = 0;
+      for (let i = 4800; i < Math.min(whole.length, pieces.length) - 4800; i += 13) {
+        const y = pieces[i + shift];
+        sig += whole[i] * whole[i];
+        err += (whole[i] - y) ** 2;
+      }
+      const snr = 10 * Math.log10(sig / err);
+      if (snr > best.snr) best = { snr, shift };
+    }
+    // End to end: base64 chunks with word timings, as a service streams them.
+    const words = [];
+    const onWord = (e) => words.push(e.detail.word);
+    a.addEventListener('subtitle', onWord);
+    const chunks = cut(bytes, 6400).map((b, i) => ({
+      audio: btoa(String.fromCharCode(...b)),
+      words: i === 0 ? [{ word: 'And', start: 0.1, end: 0.3 }, { word: 'so', start: 0.35, end: 0.5 }] : i === 3 ? [{ word: 'my', start: 0.9, end: 1.0 }] : [],
+    }));
+    const jaw = [];
+    const timer = setInterval(() => jaw.push(a.blendshapes().jawOpen), 40);
+    await a.speak(streamOf(chunks), 16000, { format: 'base64-s16', mute: true });
+    clearInterval(timer);
+    a.removeEventListener('subtitle', onWord);
+    const mean = jaw.reduce((x, y) => x + y, 0) / jaw.length;
+    const refuse = async (format, item, rate = 16000) => a.speak(streamOf([item]), rate, { format, mute: true }).then(() => 'spoken', (e) => `${e.code}: ${e.message}`);
+    return {
+      s16: { n: s16.length, want: int16.length, err: maxErr(s16, Float32Array.from(int16, (v) => v / 32768)) },
+      b64: { err: maxErr(b64, s16) },
+      mp3: { whole: whole.length, pieces: pieces.length, ...best },
+      words,
+      jawStd: Math.sqrt(jaw.reduce((x, y) => x + (y - mean) ** 2, 0) / jaw.length),
+      bad: {
+        format: await refuse('ogg', new Uint8Array(4)),
+        base64: await refuse('base64-s16', '@@not base64@@'),
+        mp3: await refuse('mp3', new Uint8Array(70000).fill(7)),
+        f32: await refuse('f32', 'text'),
+      },
+    };
+  }, mp3);
+  report.streamFormats = r;
+  assert.equal(r.s16.n, r.s16.want);
+  assert.equal(r.s16.err, 0);
+  assert.equal(r.b64.err, 0);
+  assert.ok(Math.abs(r.mp3.pieces - r.mp3.whole) < 0.05 * r.mp3.whole, `MP3 in pieces: ${r.mp3.pieces} samples, whole: ${r.mp3.whole}`);
+  assert.ok(r.mp3.snr > 25, `MP3 in 1000-byte pieces against the whole file: ${r.mp3.snr.toFixed(1)} dB (shift ${r.mp3.shift})`);
+  assert.deepEqual(r.words, ['And', 'so', 'my']);
+  assert.ok(r.jawStd > 0.01, `jaw std ${r.jawStd}`);
+  assert.match(r.bad.format, /^BAD_ARGUMENT: format 'ogg' must be one of/);
+  assert.match(r.bad.base64, /^BAD_AUDIO: a base64-s16 chunk is not valid base64/);
+  assert.match(r.bad.mp3, /^BAD_AUDIO: the MP3 stream has no frame header/);
+  assert.match(r.bad.f32, /^BAD_ARGUMENT: stream chunks must be Float32Arrays/);
 });

@@ -1,7 +1,11 @@
 // The demo page: the demo portrait, sample speech, drag and drop, the
 // microphone, an FPS and timing overlay, and a clear message where WebGPU is
 // missing.
-import { Avatar, SyncTalkError } from './synctalk/synctalk.js';
+import { Avatar, SyncTalkError, init } from './synctalk/synctalk.js';
+
+// Typed text is spoken by eSpeak NG (GPL-3.0-or-later: tts/COPYING), which
+// this site serves and the package loads on the first say().
+init({ tts: './tts/espeak-ng.js' });
 
 const $ = (id) => document.getElementById(id);
 const canvas = $('avatar');
@@ -57,6 +61,33 @@ async function main() {
     }
   };
   $('play').onclick = () => speak('./assets/jfk.wav');
+  // Typed text: spoken offline, the word being heard shown under the portrait.
+  const caption = $('caption');
+  avatar.addEventListener('subtitle', (e) => {
+    const { text, from, to } = e.detail;
+    const mark = document.createElement('mark');
+    mark.textContent = text.slice(from, to);
+    caption.replaceChildren(text.slice(0, from), mark, text.slice(to));
+  });
+  $('say').onsubmit = async (e) => {
+    e.preventDefault();
+    $('stop').disabled = false;
+    $('sayButton').disabled = true;
+    try {
+      await avatar.say($('text').value, {
+        voice: $('voice').value,
+        onProgress: (loaded, total) => progress(loaded, total),
+      });
+    } catch (err) {
+      message(err.message);
+    } finally {
+      $('progress').hidden = true;
+      $('stop').disabled = true;
+      $('sayButton').disabled = false;
+      caption.replaceChildren();
+    }
+  };
+  $('sayButton').disabled = false;
   $('stop').onclick = () => avatar.stop();
   $('file').onchange = (e) => e.target.files[0] && speak(e.target.files[0]);
   const stage = $('stage');

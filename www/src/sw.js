@@ -32,7 +32,11 @@ self.addEventListener('fetch', (event) => {
     caches.open(CACHE).then(async (cache) => {
       const hit = await cache.match(req, { ignoreSearch: true });
       if (hit) return hit;
-      return fetch(req);
+      const response = await fetch(req);
+      // The speech synthesiser (tts/) is cached on first use, so typed text
+      // is spoken offline from then on.
+      if (response.ok && new URL(req.url).pathname.includes('/tts/')) await cache.put(req, response.clone());
+      return response;
     }),
   );
 });

@@ -6,10 +6,12 @@
 import { WasmAvatar } from './synctalk_web.js';
 import { SyncTalkError, wrap } from './synctalk-errors.js';
 import { loadWasm, readBytes, wasmLoaded } from './synctalk-load.js';
-import { listenTo, playClip, playStream, speechTime } from './synctalk-playback.js';
-import { LONG_SPEECH_SECONDS, decodeSpeech, paced, pieces, tooLongToPrepare } from './synctalk-speech.js';
+import { listenTo, speechTime } from './synctalk-playback.js';
+import { LONG_SPEECH_SECONDS, decodeSpeech, tooLongToPrepare } from './synctalk-speech.js';
+import { cancelQueue, sayInTurn, speakInTurn } from './synctalk-turns.js';
 
 let blendshapeNames = null;
+
 
 const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r()));
 
@@ -18,7 +20,8 @@ const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r()));
  *
  * Events (it is an EventTarget): `progress` ({detail: {loaded, total}}),
  * `firstframe`, `ready` (networks loaded), `speechstart`, `speechend`,
- * `error` ({detail: SyncTalkError}), `devicelost`, `recovered`.
+ * `subtitle` (a word of `say()` heard), `frame` (a frame drawn), `error`
+ * ({detail: SyncTalkError}), `devicelost`, `recovered`.
  */
 export class Avatar extends EventTarget {
   /**
@@ -226,7 +229,7 @@ export class Avatar extends EventTarget {
       for (const [method, value] of this._settings ?? []) this._inner[method](value);
       if (this._prepared) this._inner.setSpeech(this._prepared.samples, this._prepared.rate);
       const live = this._speech;
-      if (live && (live.kind === 'stream' || live.kind === 'listen')) {
+      if (live && ((live.kind === 'stream' && live.rate !== null) || live.kind === 'listen')) {
         // A new stream; its time starts where the old one was.
         this._inner.startStream(live.rate, live.kind === 'listen');
         if (live.kind === 'stream') live.offset = live.at;
@@ -322,70 +325,26 @@ export class Avatar extends EventTarget {
    * @param {number} [sampleRate] for a Float32Array or a stream of PCM chunks
    * @param {{mute?: boolean, queue?: boolean, signal?: AbortSignal}} [options]
    */
-  async speak(source, sampleRate, options = {}) {
-    this._live();
-    const { signal } = options;
-    signal?.throwIfAborted();
-    if (!options.queue) {
-      this._cancelQueue();
-    } else if (this._busy || this._queue.length) {
-      await new Promise((resolve, reject) => {
-        const turn = { resolve, reject };
-        this._queue.push(turn);
-        signal?.addEventListener('abort', () => {
-          const i = this._queue.indexOf(turn);
-          if (i >= 0) {
-            this._queue.splice(i, 1);
-            reject(signal.reason);
-          }
-        }, { once: true });
-      });
-    }
-    const mine = (this._busy = {});
-    const onAbort = () => {
-      if (this._busy === mine) this._end();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      this._live();
-      await this._play(source, sampleRate, options);
-      signal?.throwIfAborted();
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (this._busy === mine) {
-        // The turn passes to the next queued speech (busy until it runs).
-        const next = this._queue.shift();
-        this._busy = next ?? null;
-        next?.resolve();
-      }
-    }
+  speak(source, sampleRate, options = {}) {
+    return speakInTurn(this, source, sampleRate, options);
   }
 
-  /** Decodes `source` and plays it (see `speak`). */
-  async _play(source, sampleRate, options) {
-    if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
-      return playStream(this, source, sampleRate, options);
-    }
-    const decoded = await decodeSpeech(source, sampleRate, () => this._context(), true);
-    this._live();
-    if (decoded.chunks) {
-      // A long WAV file: read from its source as it plays.
-      return playStream(this, paced(decoded.chunks, decoded.rate, this._context()), decoded.rate, options);
-    }
-    if (decoded.samples.length / decoded.rate > LONG_SPEECH_SECONDS) {
-      // Long speech enters the engine as it plays, a little ahead of the
-      // sound: the wasm memory stays the same for an hour as for a minute.
-      return playStream(this, paced(pieces(decoded.samples, decoded.rate), decoded.rate, this._context()), decoded.rate, options);
-    }
-    this._prepare(decoded.samples, decoded.rate);
-    return playClip(this, options);
-  }
-
-  /** Speech waiting its turn is dropped: each queued `speak()` rejects with
-   * an AbortError. */
-  _cancelQueue() {
-    const queued = this._queue.splice(0);
-    for (const turn of queued) turn.reject(new DOMException('the queued speech was cancelled by stop() or speak()', 'AbortError'));
+  /**
+   * Says typed text aloud, offline (eSpeak NG in a worker, loaded on the
+   * first call: see `init({tts})`), and moves the lips with it. Resolves
+   * when it has been said. Fires `subtitle` as each word is heard
+   * (`{word, from, to, start, end, text}`: the word, its place in `text`,
+   * its times in the speech). Options: `voice` (e.g. 'en-us', 'en-gb',
+   * 'de', 'fr', 'es'; a variant after '+', e.g. 'en-us+f3'), `rate` (1: 175
+   * words a minute; 0.5 to 3), `pitch` (1: the voice's own; 0 to 2),
+   * `onProgress` (the synthesiser's download, once), and `speak`'s `mute`,
+   * `queue` and `signal`.
+   * @param {string} text
+   * @param {{voice?: string, rate?: number, pitch?: number, mute?: boolean, queue?: boolean,
+   *          signal?: AbortSignal, onProgress?: (loaded: number, total: number|null) => void}} [options]
+   */
+  say(text, options = {}) {
+    return sayInTurn(this, text, options);
   }
 
   /**
@@ -398,7 +357,7 @@ export class Avatar extends EventTarget {
    */
   async listen(mediaStream, options = {}) {
     this._live();
-    this._cancelQueue();
+    cancelQueue(this);
     return listenTo(this, mediaStream, options);
   }
 
@@ -411,7 +370,7 @@ export class Avatar extends EventTarget {
   /** Stops speaking or listening (the `speak()` playing resolves, queued
    * ones reject with an AbortError) and forgets the speech. */
   stop() {
-    this._cancelQueue();
+    cancelQueue(this);
     this._end();
   }
 

@@ -4,12 +4,17 @@
 
 import { Avatar } from './synctalk-avatar.js';
 import { SyncTalkError, wrap } from './synctalk-errors.js';
+import { configureTts } from './synctalk-tts.js';
 
 const ElementBase = typeof HTMLElement === 'undefined' ? class {} : HTMLElement;
 
 const CSS = `
   :host { display: inline-block; position: relative; width: 320px; aspect-ratio: 1; background: #111; }
   canvas { width: 100%; height: 100%; display: block; object-fit: contain; }
+  .captions { position: absolute; left: 4%; right: 4%; bottom: 4%; padding: 0.3em 0.6em; border-radius: 0.4em;
+    background: rgb(0 0 0 / 0.7); color: #fff; font: 15px/1.35 system-ui, sans-serif; text-align: center; }
+  .captions[hidden] { display: none; }
+  .captions mark { background: none; color: #ffd54a; }
   .message { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
     padding: 1em; text-align: center; color: #eee; background: #222; font: 14px/1.4 system-ui, sans-serif; }
 `;
@@ -49,7 +54,10 @@ function showMessage(root, text) {
  * element, sized by CSS. Attributes: `src` (portrait), `audio` (spoken on
  * `speak()` or on a click), `autoplay` (speak `audio` as soon as loaded,
  * where the browser allows sound), `microphone` (a click starts and stops
- * following the microphone). Property `avatar`: the Avatar, once
+ * following the microphone), `text` (said on `say()` or on a click, with
+ * captions; `voice` and `rate` choose how, `tts` is the URL of eSpeak NG's
+ * `espeak-ng.js` unless init({tts}) said it; `nocaptions` hides them).
+ * Property `avatar`: the Avatar, once
  * loaded. Fires `load` and the Avatar's events (`speechstart`, `speechend`,
  * `error`, `devicelost`, `recovered`), bubbling and composed, so a listener
  * anywhere above it hears them.
@@ -62,7 +70,7 @@ function showMessage(root, text) {
  */
 export class SyncTalkAvatarElement extends ElementBase {
   static get observedAttributes() {
-    return ['src', 'audio', 'microphone'];
+    return ['src', 'audio', 'microphone', 'text'];
   }
 
   constructor() {
@@ -71,7 +79,14 @@ export class SyncTalkAvatarElement extends ElementBase {
     adoptStyle(root);
     const canvas = document.createElement('canvas');
     canvas.setAttribute('part', 'canvas');
-    root.append(canvas);
+    // Captions of what say() speaks: the sentence, the word being heard marked.
+    const captions = document.createElement('div');
+    captions.className = 'captions';
+    captions.setAttribute('part', 'captions');
+    captions.setAttribute('aria-live', 'polite');
+    captions.hidden = true;
+    root.append(canvas, captions);
+    this._captions = captions;
     this.avatar = null;
     this._loading = null;
     this._mic = null;
@@ -92,17 +107,19 @@ export class SyncTalkAvatarElement extends ElementBase {
       (this._mic ? Promise.resolve(this.stop()) : this.listen()).catch((e) => this._error(wrap(e)));
     } else if (this.getAttribute('audio')) {
       this.speak().catch(() => {});
+    } else if (this.getAttribute('text')) {
+      this.say().catch((e) => this._error(wrap(e)));
     }
   }
 
   _interactive() {
-    return this.hasAttribute('microphone') || !!this.getAttribute('audio');
+    return this.hasAttribute('microphone') || !!this.getAttribute('audio') || !!this.getAttribute('text');
   }
 
   /** Role, label and focus, from the attributes and the portrait's name. */
   _describe() {
     const action = this.hasAttribute('microphone') ? 'press to follow the microphone'
-      : this.getAttribute('audio') ? 'press to hear it speak' : null;
+      : this.getAttribute('audio') || this.getAttribute('text') ? 'press to hear it speak' : null;
     this.setAttribute('role', action ? 'button' : 'img');
     if (!this.hasAttribute('tabindex')) this.tabIndex = 0;
     if (action) this.setAttribute('aria-pressed', String(!!this._mic));
@@ -146,9 +163,11 @@ export class SyncTalkAvatarElement extends ElementBase {
       const avatar = await loading;
       if (this._loading !== loading) return avatar.dispose();
       this.avatar = avatar;
-      for (const type of ['speechstart', 'speechend', 'error', 'devicelost', 'recovered']) {
+      for (const type of ['speechstart', 'speechend', 'subtitle', 'error', 'devicelost', 'recovered']) {
         avatar.addEventListener(type, (e) => {
           if (type === 'error') showMessage(root, e.detail.message);
+          if (type === 'subtitle') this._caption(e.detail);
+          if (type === 'speechend') this._captions.hidden = true;
           this.dispatchEvent(new CustomEvent(type, { detail: e.detail, bubbles: true, composed: true }));
         });
       }
@@ -166,6 +185,34 @@ export class SyncTalkAvatarElement extends ElementBase {
   speak(source) {
     if (!this.avatar) return Promise.reject(new SyncTalkError('BAD_ARGUMENT', 'the avatar has not loaded yet'));
     return this.avatar.speak(source ?? new URL(this.getAttribute('audio'), document.baseURI));
+  }
+
+  /** Says `text`, or the `text` attribute (see Avatar.say; `voice`, `rate`
+   * from the attributes of those names unless given), with captions. */
+  say(text, options = {}) {
+    if (!this.avatar) return Promise.reject(new SyncTalkError('BAD_ARGUMENT', 'the avatar has not loaded yet'));
+    const tts = this.getAttribute('tts');
+    if (tts) {
+      try {
+        configureTts(new URL(tts, document.baseURI));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const voice = options.voice ?? this.getAttribute('voice') ?? undefined;
+    const rate = options.rate ?? (this.hasAttribute('rate') ? Number(this.getAttribute('rate')) : undefined);
+    return this.avatar.say(text ?? this.getAttribute('text'), { ...options, voice, rate });
+  }
+
+  /** Shows the sentence of the word heard, the word marked. */
+  _caption({ text, from, to }) {
+    const start = Math.max(text.lastIndexOf('.', from - 1), text.lastIndexOf('!', from - 1), text.lastIndexOf('?', from - 1)) + 1;
+    const ends = ['.', '!', '?'].map((c) => text.indexOf(c, to)).filter((i) => i >= 0);
+    const end = ends.length ? Math.min(...ends) + 1 : text.length;
+    const mark = document.createElement('mark');
+    mark.textContent = text.slice(from, to);
+    this._captions.replaceChildren(text.slice(start, from).trimStart(), mark, text.slice(to, end));
+    this._captions.hidden = this.hasAttribute('nocaptions');
   }
 
   /** Listens to the microphone (asks for it) and moves the lips with it. */

@@ -47,17 +47,8 @@ function defaultWorkletUrl() {
 const sources = {}; // what init() was given: {wasm, worklet}
 let wasmLoad = null; // {promise, listeners}: the one load of the wasm module
 
-/**
- * Tells the package where its files are, for hosts that move them (a CDN,
- * a bundler this package does not know), and starts loading the wasm
- * module. Optional: without it the files are found next to this module.
- * `wasm`: a URL, a `Response`, the bytes, or a compiled `WebAssembly.Module`;
- * `worklet`: the URL of `synctalk-capture.js`. Resolves when the wasm is
- * ready; `onProgress(loaded, total)` follows its download.
- * @param {{wasm?: string|URL|Response|BufferSource|WebAssembly.Module,
- *          worklet?: string|URL, onProgress?: (loaded: number, total: number|null) => void}} [options]
- */
-export function init(options = {}) {
+/** Where the wasm module and the microphone's worklet are (see `init`). */
+export function configureFiles(options) {
   if (options.wasm !== undefined) {
     if (wasmLoad && sources.wasm !== options.wasm) {
       throw new SyncTalkError('BAD_ARGUMENT', 'init({wasm}) must come before the first Avatar.load() or init(): the wasm module is already loading');
@@ -65,7 +56,14 @@ export function init(options = {}) {
     sources.wasm = options.wasm;
   }
   if (options.worklet !== undefined) sources.worklet = new URL(options.worklet, globalThis.document?.baseURI ?? import.meta.url);
-  return loadWasm(options.onProgress);
+}
+
+/** The speech synthesiser's worker's URL. */
+export function ttsWorkerUrl() {
+  return pick(
+    new URL('./synctalk-tts-worker.js?no-inline', import.meta.url), 'synctalk-tts-worker.js?no-inline',
+    new URL('synctalk-web/synctalk-tts-worker.js', import.meta.url), 'synctalk-tts-worker.js',
+  );
 }
 
 /** The microphone worklet's URL (init's, else the package's). */

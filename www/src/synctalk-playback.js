@@ -62,20 +62,26 @@ export async function playClip(avatar, options) {
 /**
  * Plays a stream of PCM chunks as they arrive (a TTS engine's output): each
  * chunk right after the previous one, the lips following it long before the
- * stream ends. Resolves when the last chunk has played.
+ * stream ends. Resolves when the last chunk has played. Word timings that
+ * come with the chunks are added to `subtitles.words`.
  */
-export async function playStream(avatar, stream, rate, options) {
-  if (!(rate > 0)) {
+export async function playStream(avatar, stream, rate, options, subtitles = null) {
+  if (rate !== 'stream' && !(rate > 0)) {
     throw new SyncTalkError('BAD_ARGUMENT', 'speak(stream, sampleRate) needs the sample rate of its PCM chunks');
   }
   avatar._end();
   const ctx = avatar._context();
   if (ctx.state === 'suspended') await ctx.resume();
-  try {
-    avatar._inner.startStream(rate, false);
-  } catch (e) {
-    throw wrap(e, 'BAD_AUDIO');
-  }
+  // The engine's stream starts at the first chunk's rate ('stream': the
+  // chunks say it, as MP3 frames do).
+  const begin = (r) => {
+    try {
+      avatar._inner.startStream(r, false);
+    } catch (e) {
+      throw wrap(e, 'BAD_AUDIO');
+    }
+    speech.rate = r;
+  };
   const gain = speechGain(avatar, ctx, options.mute);
   const reader = stream.getReader();
   let resolve;
@@ -83,7 +89,8 @@ export async function playStream(avatar, stream, rate, options) {
   const done = new Promise((res, rej) => ((resolve = res), (reject = rej)));
   // at: seconds of audio scheduled; offset: stream time of the engine's
   // current stream (after a device loss it starts anew).
-  const speech = { kind: 'stream', rate, at: 0, offset: 0, startTime: null, nodes: new Set(), ended: false, reader, gain };
+  const speech = { kind: 'stream', rate: null, at: 0, offset: 0, startTime: null, nodes: new Set(), ended: false, reader, gain };
+  if (rate !== 'stream') begin(rate);
   avatar._speech = speech;
   speech.finish = () => {
     if (speech.done) return;
@@ -109,9 +116,20 @@ export async function playStream(avatar, stream, rate, options) {
       const { done: end, value } = await reader.read();
       if (avatar._speech !== speech) return;
       if (end) break;
-      const chunk = value instanceof Float32Array ? value : value instanceof ArrayBuffer ? new Float32Array(value) : null;
-      if (!chunk) throw new SyncTalkError('BAD_ARGUMENT', 'stream chunks must be Float32Arrays of mono PCM samples');
+      // Float32Array chunks, or {samples, words} from decodeChunks (words:
+      // a service's timings, in seconds from the stream's start).
+      const chunk = value instanceof Float32Array ? value : value?.samples;
+      if (!(chunk instanceof Float32Array)) throw new SyncTalkError('BAD_ARGUMENT', 'stream chunks must be Float32Arrays of mono PCM samples');
+      if (value.words && subtitles) {
+        for (const w of value.words) {
+          if (!(Number.isFinite(w?.start) && typeof w.word === 'string')) {
+            throw new SyncTalkError('BAD_ARGUMENT', `a word timing must be {word, start, end} in seconds, not ${JSON.stringify(w)}`);
+          }
+          subtitles.words.push({ word: w.word, start: w.start, end: Number.isFinite(w.end) ? w.end : w.start });
+        }
+      }
       if (chunk.length === 0) continue;
+      if (speech.rate === null) begin(value.rate);
       avatar._inner.pushStream(chunk);
       const now = ctx.currentTime;
       if (speech.startTime === null) {
@@ -121,7 +139,7 @@ export async function playStream(avatar, stream, rate, options) {
         // The stream fell behind playback: continue after a short gap.
         speech.startTime = now + 0.05 - speech.at;
       }
-      const buffer = ctx.createBuffer(1, chunk.length, rate);
+      const buffer = ctx.createBuffer(1, chunk.length, speech.rate);
       buffer.copyToChannel(chunk, 0);
       const node = ctx.createBufferSource();
       node.buffer = buffer;
@@ -132,10 +150,10 @@ export async function playStream(avatar, stream, rate, options) {
       };
       speech.nodes.add(node);
       node.start(speech.startTime + speech.at);
-      speech.at += chunk.length / rate;
+      speech.at += chunk.length / speech.rate;
     }
     speech.ended = true;
-    avatar._inner?.endStream();
+    if (speech.rate !== null) avatar._inner?.endStream();
     if (speech.nodes.size === 0) speech.finish();
   })().catch((e) => {
     reject(wrap(e, 'BAD_AUDIO'));

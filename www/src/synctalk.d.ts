@@ -9,9 +9,13 @@ export class SyncTalkError extends Error {
 }
 
 export type PortraitSource = string | URL | Response | Blob | ArrayBuffer | ArrayBufferView;
+/** A chunk of a TTS service's stream (see SpeakOptions.format). */
+export type SpeechChunk = Float32Array | Int16Array | Uint8Array | ArrayBuffer | string
+  | { audio: Float32Array | Int16Array | Uint8Array | ArrayBuffer | string | null;
+      words?: { word: string; start: number; end?: number }[] };
 export type SpeechSource =
   | string | URL | Response | Blob | ArrayBuffer | ArrayBufferView
-  | AudioBuffer | Float32Array | ReadableStream<Float32Array>;
+  | AudioBuffer | Float32Array | ReadableStream<SpeechChunk>;
 
 export interface LoadOptions {
   /** Bytes downloaded of the portrait and, on a page's first load, the wasm module. */
@@ -32,10 +36,37 @@ export interface LoadOptions {
 export interface SpeakOptions {
   /** Move the lips without playing the sound. */
   mute?: boolean;
+  /** A stream's chunks: Float32Array ('f32', the default), 16-bit little-endian PCM ('s16': Int16Array or
+   * bytes), the same as base64 text ('base64-s16'), or MP3 bytes cut anywhere ('mp3'). A chunk may also be
+   * `{audio, words: [{word, start, end}]}` (seconds from the stream's start): the words become `subtitle` events. */
+  format?: 'f32' | 's16' | 'base64-s16' | 'mp3';
   /** Wait for the speech playing or queued instead of replacing it. */
   queue?: boolean;
   /** Cancels this speech, queued or playing: speak() rejects with the signal's reason. */
   signal?: AbortSignal;
+}
+
+export interface SayOptions extends SpeakOptions {
+  /** An eSpeak NG voice: 'en-us' (default), 'en-gb', 'de', 'fr', 'es', … ; a variant after '+', e.g. 'en-us+f3'. */
+  voice?: string;
+  /** 1: 175 words a minute; 0.5 to 3. */
+  rate?: number;
+  /** 1: the voice's own; 0 to 2. */
+  pitch?: number;
+  /** The synthesiser's download, on the first say(). */
+  onProgress?: (loaded: number, total: number | null) => void;
+}
+
+/** A word as it is heard, for the `subtitle` event (of `say()`, or of a stream's word timings). */
+export interface SubtitleDetail {
+  word: string;
+  /** say(): its place in `text` (text.slice(from, to) === word). */
+  from?: number;
+  to?: number;
+  /** Its times in the speech, in seconds. */
+  start: number;
+  end: number;
+  text?: string;
 }
 
 /** A drawn frame, for the `frame` event. */
@@ -55,6 +86,7 @@ export interface AvatarEventMap {
   ready: Event;
   speechstart: Event;
   speechend: Event;
+  subtitle: CustomEvent<SubtitleDetail>;
   frame: CustomEvent<FrameDetail>;
   error: CustomEvent<SyncTalkError>;
   devicelost: Event;
@@ -88,6 +120,9 @@ export interface InitOptions {
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
   /** The URL of the microphone's AudioWorklet module (`synctalk-capture.js`). */
   worklet?: string | URL;
+  /** eSpeak NG's `espeak-ng.js` (npm @echogarden/espeak-ng-emscripten, GPL-3.0-or-later; its
+   * `espeak-ng.data` beside it, or given as `data`): the synthesiser `say()` loads on first use. */
+  tts?: string | URL | { script: string | URL; data?: string | URL };
   /** Follows the wasm module's download. */
   onProgress?: (loaded: number, total: number | null) => void;
 }
@@ -105,7 +140,9 @@ export class Avatar extends EventTarget {
   /** Plays `source` and moves the lips with it; a ReadableStream of PCM
    * chunks (Float32Array, `sampleRate` Hz) is played as it arrives. */
   speak(source: SpeechSource, sampleRate?: number, options?: SpeakOptions): Promise<void>;
-  prepareSpeech(source: Exclude<SpeechSource, ReadableStream<Float32Array>>, sampleRate?: number): Promise<number>;
+  /** Says typed text, offline (eSpeak NG, see init({tts})); `subtitle` events follow its words. */
+  say(text: string, options?: SayOptions): Promise<void>;
+  prepareSpeech(source: Exclude<SpeechSource, ReadableStream<SpeechChunk>>, sampleRate?: number): Promise<number>;
   /** Follows live audio (a microphone) `lookahead` seconds behind it (default 0.1). */
   listen(stream: MediaStream, options?: { lookahead?: number }): Promise<void>;
   readonly listening: boolean;
@@ -157,6 +194,7 @@ export class Avatar extends EventTarget {
 export interface SyncTalkAvatarElementEventMap extends Omit<HTMLElementEventMap, 'error'> {
   speechstart: CustomEvent<undefined>;
   speechend: CustomEvent<undefined>;
+  subtitle: CustomEvent<SubtitleDetail>;
   error: CustomEvent<SyncTalkError>;
   devicelost: CustomEvent<undefined>;
   recovered: CustomEvent<undefined>;
@@ -165,6 +203,8 @@ export interface SyncTalkAvatarElementEventMap extends Omit<HTMLElementEventMap,
 export class SyncTalkAvatarElement extends HTMLElement {
   avatar: Avatar | null;
   speak(source?: SpeechSource): Promise<void>;
+  /** Says `text` (or the `text` attribute) with captions. */
+  say(text?: string, options?: SayOptions): Promise<void>;
   listen(options?: { lookahead?: number }): Promise<void>;
   stop(): void;
   addEventListener<K extends keyof SyncTalkAvatarElementEventMap>(type: K,
