@@ -566,3 +566,62 @@ test('a TTS service\'s stream: 16-bit PCM, base64 and MP3 chunks cut anywhere, w
   assert.match(r.bad.mp3, /^BAD_AUDIO: the MP3 stream has no frame header/);
   assert.match(r.bad.f32, /^BAD_ARGUMENT: stream chunks must be Float32Arrays/);
 });
+
+test('the canvas draws at its CSS size times the device pixel ratio, up to the portrait\'s; transparent avatars show the page', LIMIT, async () => {
+  // A browser whose screen has two device pixels per CSS pixel (a phone,
+  // a HiDPI laptop), and a page with a red background.
+  const dir = mkdtempSync(join(tmpdir(), 'synctalk-chromium-dpr2-'));
+  const hidpi = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
+    args: [...ARGS, '--force-device-scale-factor=2'], viewport: { width: 800, height: 900 }, deviceScaleFactor: 2,
+  });
+  const p = await hidpi.newPage();
+  await p.goto(site.url + 'element.html');
+  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { timeout: 120_000 });
+  const r = await p.evaluate(async () => {
+    document.querySelector('synctalk-avatar').remove();
+    document.body.style.background = 'rgb(255, 0, 0)';
+    const { Avatar } = await import('./synctalk/synctalk.js');
+    const until = async (cond) => {
+      for (let i = 0; i < 600 && !cond(); i++) await new Promise((res) => setTimeout(res, 50));
+      return cond();
+    };
+    const c = document.createElement('canvas');
+    c.style.cssText = 'width: 200px; height: 200px; display: block; position: absolute; left: 0; top: 0';
+    document.body.append(c);
+    const a = await Avatar.load(c, 'assets/demo.stk', { autoStart: false, transparent: true });
+    a.renderAt(0, undefined);
+    await until(() => c.width === 400);
+    const small = [c.width, c.height];
+    c.style.width = c.style.height = '300px';
+    await until(() => c.width === 512);
+    const capped = [c.width, c.height];
+    const { data } = await a.readPixels();
+    // The portrait's own pixels: a corner (the background plate's place) is
+    // transparent, the middle of the face is not.
+    const alphaAt = (x, y) => data[4 * (y * 512 + x) + 3];
+    a.renderAt(0, undefined);
+    return { dpr: devicePixelRatio, small, capped, corner: alphaAt(5, 5), face: alphaAt(256, 250), info: [a.info.width, a.info.height] };
+  });
+  // The page through the canvas: red in the corner, the face in the middle.
+  const shot = await p.screenshot({ clip: { x: 0, y: 0, width: 300, height: 300 }, scale: 'css' });
+  const px = await p.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const g = c.getContext('2d');
+    g.drawImage(bmp, 0, 0);
+    const at = (x, y) => Array.from(g.getImageData(Math.round(x * bmp.width), Math.round(y * bmp.height), 1, 1).data.slice(0, 3));
+    return { corner: at(0.02, 0.02), face: at(0.5, 0.48) };
+  }, shot.toString('base64'));
+  await hidpi.close();
+  rmSync(dir, { recursive: true, force: true });
+  report.sizeAndTransparency = { ...r, screenshot: px };
+  assert.equal(r.dpr, 2);
+  assert.deepEqual(r.small, [400, 400], 'a 200-px canvas at ratio 2 draws 400 pixels');
+  assert.deepEqual(r.capped, r.info, 'a 300-px canvas at ratio 2 draws the portrait\'s 512');
+  assert.ok(r.corner <= 5, `the background is transparent (alpha ${r.corner})`);
+  assert.ok(r.face >= 250, `the face is opaque (alpha ${r.face})`);
+  assert.deepEqual(px.corner, [255, 0, 0], 'the page shows through the corner');
+  assert.notDeepEqual(px.face, [255, 0, 0], 'the face covers the page');
+});

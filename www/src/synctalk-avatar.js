@@ -6,6 +6,7 @@
 import { WasmAvatar } from './synctalk_web.js';
 import { SyncTalkError, wrap } from './synctalk-errors.js';
 import { loadWasm, readBytes, wasmLoaded } from './synctalk-load.js';
+import { applyMotionPreference, applySize, watchSize, watchVisibility } from './synctalk-display.js';
 import { listenTo, speechTime } from './synctalk-playback.js';
 import { LONG_SPEECH_SECONDS, decodeSpeech, tooLongToPrepare } from './synctalk-speech.js';
 import { cancelQueue, sayInTurn, speakInTurn } from './synctalk-turns.js';
@@ -35,10 +36,15 @@ export class Avatar extends EventTarget {
    * into; default the context's destination); `reducedMotion` ('auto',
    * the default, follows the viewer's `prefers-reduced-motion`: the head
    * is held still, the lips move); `pauseWhenHidden` (default true: no
-   * drawing while the page is hidden or the canvas off screen).
+   * drawing while the page is hidden or the canvas off screen);
+   * `transparent` (no background plate: the page shows through around
+   * the head and torso); `size` ('auto', the default: the canvas draws at
+   * its CSS size times the device pixel ratio, up to the portrait's;
+   * 'portrait': always the portrait's size).
    * @param {{onProgress?: (loaded: number, total: number|null) => void, signal?: AbortSignal,
    *          audioContext?: AudioContext, output?: AudioNode, autoStart?: boolean,
-   *          reducedMotion?: boolean|'auto', pauseWhenHidden?: boolean}} [options]
+   *          reducedMotion?: boolean|'auto', pauseWhenHidden?: boolean, transparent?: boolean,
+   *          size?: 'auto'|'portrait'}} [options]
    */
   static async load(canvas, source, options = {}) {
     options.signal?.throwIfAborted();
@@ -68,7 +74,7 @@ export class Avatar extends EventTarget {
     try {
       await avatar._open();
       signal?.throwIfAborted();
-      avatar._applyMotionPreference(options.reducedMotion ?? 'auto');
+      applyMotionPreference(avatar, options.reducedMotion ?? 'auto');
       avatar._draw(0, undefined);
       avatar._emit('firstframe');
       // The networks load after the first frame is on screen.
@@ -80,7 +86,8 @@ export class Avatar extends EventTarget {
       if (signal?.aborted) throw signal.reason;
       throw wrap(e, 'BAD_PORTRAIT');
     }
-    avatar._watchVisibility();
+    watchVisibility(avatar);
+    watchSize(avatar);
     avatar._emit('ready');
     if (options.autoStart !== false) avatar.start();
     return avatar;
@@ -113,11 +120,12 @@ export class Avatar extends EventTarget {
 
   async _open() {
     try {
-      this._inner = await WasmAvatar.create(this.canvas, this._bytes);
+      this._inner = await WasmAvatar.create(this.canvas, this._bytes, this._options.transparent === true);
     } catch (e) {
       throw wrap(e, 'GPU_ERROR');
     }
     this.info = this._inner.info();
+    applySize(this);
   }
 
   /** Seconds since the avatar started: drives blinks and head motion. */
@@ -128,6 +136,7 @@ export class Avatar extends EventTarget {
   _draw(clock, speechTime) {
     const t = performance.now();
     this._inner.render(clock, speechTime);
+    this._last = [clock, speechTime];
     this._frames++;
     this._frameTimes.push(t);
     if (this._frameTimes.length > 60) this._frameTimes.shift();
@@ -152,23 +161,6 @@ export class Avatar extends EventTarget {
   removeEventListener(type, listener, options) {
     if (type === 'frame') this._frameListeners.delete(listener);
     super.removeEventListener(type, listener, options);
-  }
-
-  /** Whether drawing can be seen: the page is visible and the canvas on
-   * screen (an IntersectionObserver and the page's visibility say so). */
-  _watchVisibility() {
-    if (this._options.pauseWhenHidden === false) return;
-    if (typeof IntersectionObserver !== 'undefined') {
-      this._observer = new IntersectionObserver((entries) => {
-        this._shown.onScreen = entries[entries.length - 1].isIntersecting;
-      });
-      this._observer.observe(this.canvas);
-    }
-    if (typeof document !== 'undefined') {
-      this._onVisibility = () => (this._shown.hidden = document.hidden);
-      document.addEventListener('visibilitychange', this._onVisibility);
-      this._onVisibility();
-    }
   }
 
   /** Starts the animation loop (Avatar.load does, unless autoStart is false). */
@@ -462,25 +454,12 @@ export class Avatar extends EventTarget {
     if (value !== true && value !== false && value !== 'auto') {
       throw new SyncTalkError('BAD_ARGUMENT', `reduced motion ${value} must be true, false or 'auto'`);
     }
-    this._applyMotionPreference(value);
+    applyMotionPreference(this, value);
   }
 
   /** Whether the head is held still now (see `setReducedMotion`). */
   get reducedMotion() {
     return this._settings?.get('setHeadStill') === true;
-  }
-
-  _applyMotionPreference(value) {
-    this._motionQuery?.removeEventListener('change', this._onMotionQuery);
-    this._motionQuery = null;
-    if (value === 'auto' && typeof matchMedia !== 'undefined') {
-      this._motionQuery = matchMedia('(prefers-reduced-motion: reduce)');
-      this._onMotionQuery = () => this._setting('setHeadStill', this._motionQuery.matches);
-      this._motionQuery.addEventListener('change', this._onMotionQuery);
-      this._onMotionQuery();
-    } else {
-      this._setting('setHeadStill', value === true);
-    }
   }
 
   /** Calls the engine's setter `method` with `value` and keeps it, to set
@@ -594,6 +573,7 @@ export class Avatar extends EventTarget {
     this._bytes = null;
     this._disposed = true;
     this._observer?.disconnect();
+    this._resizer?.disconnect();
     if (this._onVisibility) document.removeEventListener('visibilitychange', this._onVisibility);
     this._motionQuery?.removeEventListener('change', this._onMotionQuery);
     this._master?.disconnect();

@@ -31,6 +31,11 @@ export interface LoadOptions {
   reducedMotion?: boolean | 'auto';
   /** Draw nothing while the page is hidden or the canvas off screen (default true). */
   pauseWhenHidden?: boolean;
+  /** No background plate: the page shows through around the head and torso (premultiplied alpha). */
+  transparent?: boolean;
+  /** 'auto' (default): the canvas draws at its CSS size times devicePixelRatio, up to the portrait's
+   * size, following resizes; 'portrait': always the portrait's size. */
+  size?: 'auto' | 'portrait';
 }
 
 export interface SpeakOptions {

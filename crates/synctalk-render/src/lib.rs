@@ -25,7 +25,7 @@ mod timing;
 mod view;
 
 pub use context::{request_device, GpuContext};
-pub use present::Presenter;
+pub use present::{PresentAlpha, Presenter, MAX_DOWNSCALE};
 pub use readback::{encode_texture_copy, padded_row, unpad_rows};
 pub use scene::{GpuScene, MAX_BASES, MAX_GAUSSIANS};
 pub use timing::{StageTimes, STAGES};

@@ -2,18 +2,43 @@
 
 use crate::{Renderer, View};
 
-/// The pipeline that draws a [`View`]'s output onto a render target of
-/// the view's size in a given format (`present.wgsl`). Unorm targets get the
-/// output's bytes unchanged: the output is already sRGB-encoded.
+/// How a target shows the view's transparency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresentAlpha {
+    /// Composited over black, alpha 1 (an opaque canvas).
+    Opaque,
+    /// Premultiplied colour and alpha (a transparent canvas over the page).
+    Premultiplied,
+}
+
+/// The pipeline that draws a [`View`]'s output onto a render target in a
+/// given format (`present.wgsl`): of the view's size (one texel per pixel),
+/// or smaller (box-filtered down, at most 8 times). Unorm targets get the
+/// output's bytes unchanged at equal sizes: the output is already
+/// sRGB-encoded.
 pub struct Presenter {
     layout: wgpu::BindGroupLayout,
     pipeline: wgpu::RenderPipeline,
     format: wgpu::TextureFormat,
+    uniform: wgpu::Buffer,
+    alpha: PresentAlpha,
+    /// The target size the uniform holds.
+    size: std::cell::Cell<(u32, u32)>,
 }
 
+/// The most a presenter shrinks the view's output (each target pixel then
+/// averages 8 x 8 texels).
+pub const MAX_DOWNSCALE: u32 = 8;
+
 impl Presenter {
-    /// Builds the pipeline for targets of `format`.
+    /// Builds the pipeline for opaque targets of `format`.
     pub fn new(r: &Renderer, format: wgpu::TextureFormat) -> Self {
+        Self::with_alpha(r, format, PresentAlpha::Opaque)
+    }
+
+    /// Builds the pipeline for targets of `format` showing transparency as
+    /// `alpha` says.
+    pub fn with_alpha(r: &Renderer, format: wgpu::TextureFormat, alpha: PresentAlpha) -> Self {
         let d = &r.context().device;
         let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("present"),
@@ -21,16 +46,28 @@ impl Presenter {
         });
         let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("present"),
-            entries: &[wgpu::BindGroupLayoutEntry {
-                binding: 0,
-                visibility: wgpu::ShaderStages::FRAGMENT,
-                ty: wgpu::BindingType::Texture {
-                    sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                    multisampled: false,
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                    count: None,
                 },
-                count: None,
-            }],
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+            ],
         });
         let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
             label: Some("present"),
@@ -58,11 +95,25 @@ impl Presenter {
             multiview_mask: None,
             cache: None,
         });
+        let uniform = d.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("present target"),
+            size: 16,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         Self {
             layout,
             pipeline,
             format,
+            uniform,
+            alpha,
+            size: std::cell::Cell::new((0, 0)),
         }
+    }
+
+    /// How this presenter shows transparency.
+    pub fn alpha(&self) -> PresentAlpha {
+        self.alpha
     }
 
     /// The target format.
@@ -70,15 +121,26 @@ impl Presenter {
         self.format
     }
 
-    /// Records drawing `view`'s output onto `target` (of the view's size and
-    /// this presenter's format).
+    /// Records drawing `view`'s output onto `target`, a texture of this
+    /// presenter's format, of the view's size or smaller (down to
+    /// [`MAX_DOWNSCALE`] times; the image is stretched to fill it).
     pub fn encode(
         &self,
         r: &Renderer,
         encoder: &mut wgpu::CommandEncoder,
         view: &View,
-        target: &wgpu::TextureView,
+        target: &wgpu::Texture,
     ) {
+        let size = (target.width(), target.height());
+        if self.size.get() != size {
+            let premultiplied = u32::from(self.alpha == PresentAlpha::Premultiplied);
+            let words = [size.0, size.1, premultiplied, 0];
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            r.context().queue.write_buffer(&self.uniform, 0, &bytes);
+            self.size.set(size);
+        }
+        let target = target.create_view(&Default::default());
+        let target = &target;
         let src = view.output().create_view(&Default::default());
         let group = r
             .context()
@@ -86,10 +148,16 @@ impl Presenter {
             .create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("present"),
                 layout: &self.layout,
-                entries: &[wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::TextureView(&src),
-                }],
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::TextureView(&src),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: self.uniform.as_entire_binding(),
+                    },
+                ],
             });
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("present"),
@@ -98,7 +166,7 @@ impl Presenter {
                 depth_slice: None,
                 resolve_target: None,
                 ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                    load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
                     store: wgpu::StoreOp::Store,
                 },
             })],

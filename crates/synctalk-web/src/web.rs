@@ -10,8 +10,8 @@ use synctalk_engine::{blendshapes, Engine, EngineError, Frame, Speech, SpeechStr
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{
-    encode_texture_copy, padded_row, request_device, unpad_rows, GpuScene, Presenter, RenderError,
-    Renderer, View,
+    encode_texture_copy, padded_row, request_device, unpad_rows, GpuScene, PresentAlpha, Presenter,
+    RenderError, Renderer, View, MAX_DOWNSCALE,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
@@ -170,9 +170,12 @@ impl WasmAvatar {
     /// Parses `portrait` (the `.stk` bytes), opens WebGPU on `canvas` and
     /// prepares the first frame. The networks load separately
     /// ([`WasmAvatar::load_networks`]), after the first frame is shown.
+    /// `transparent`: no background plate, and the canvas shows the page
+    /// through (premultiplied alpha) around the head and torso.
     pub async fn create(
         canvas: HtmlCanvasElement,
         portrait: Vec<u8>,
+        transparent: bool,
     ) -> Result<WasmAvatar, JsValue> {
         install_panic_hook();
         let p = Portrait::from_bytes(&portrait).map_err(|e| js_error("BAD_PORTRAIT", e))?;
@@ -231,6 +234,23 @@ impl WasmAvatar {
                     ),
                 )
             })?;
+        let (alpha, alpha_mode) = if transparent {
+            if !caps
+                .alpha_modes
+                .contains(&wgpu::CompositeAlphaMode::PreMultiplied)
+            {
+                return Err(js_error(
+                    "NO_WEBGPU",
+                    "this browser's canvas cannot be transparent (no premultiplied alpha)",
+                ));
+            }
+            (
+                PresentAlpha::Premultiplied,
+                wgpu::CompositeAlphaMode::PreMultiplied,
+            )
+        } else {
+            (PresentAlpha::Opaque, wgpu::CompositeAlphaMode::Opaque)
+        };
         let config = wgpu::SurfaceConfiguration {
             usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
             format,
@@ -238,7 +258,7 @@ impl WasmAvatar {
             height: h,
             present_mode: wgpu::PresentMode::Fifo,
             desired_maximum_frame_latency: 2,
-            alpha_mode: wgpu::CompositeAlphaMode::Opaque,
+            alpha_mode,
             view_formats: vec![],
             color_space: wgpu::SurfaceColorSpace::Auto,
         };
@@ -253,12 +273,13 @@ impl WasmAvatar {
         .map_err(render_error)?;
         let mut view = View::new(&renderer, &scene, w, h).map_err(render_error)?;
         let background = match p.layer(LayerRole::Background) {
+            _ if transparent => Image::solid(w, h, [0, 0, 0, 0]),
             Some(l) => l.image().map_err(|e| js_error("BAD_PORTRAIT", e))?,
             None => Image::solid(w, h, [0, 0, 0, 255]),
         };
         view.set_layers(&renderer, &background, None)
             .map_err(|e| js_error("BAD_PORTRAIT", e))?;
-        let presenter = Presenter::new(&renderer, format);
+        let presenter = Presenter::with_alpha(&renderer, format, alpha);
         let stats_buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("frame stats"),
             size: 48,
@@ -354,6 +375,26 @@ impl WasmAvatar {
             gpu_bytes: self.gpu_bytes(),
         };
         serde_wasm_bindgen::to_value(&info).map_err(|e| js_error("INTERNAL", e))
+    }
+
+    /// Sets the canvas's drawing size (its CSS box times the device pixel
+    /// ratio): the frame is shown box-filtered down to it. Clamped to the
+    /// portrait's size and to 1/8 of it (`MAX_DOWNSCALE`), keeping its
+    /// aspect ratio; returns the size used, `[width, height]`.
+    pub fn resize(&mut self, width: u32, height: u32) -> Vec<u32> {
+        let (pw, ph) = (self.portrait.camera.width, self.portrait.camera.height);
+        let k = (f64::from(width) / f64::from(pw))
+            .min(f64::from(height) / f64::from(ph))
+            .clamp(1.0 / f64::from(MAX_DOWNSCALE), 1.0);
+        let w = ((f64::from(pw) * k).round() as u32).clamp(1, pw);
+        let h = ((f64::from(ph) * k).round() as u32).clamp(1, ph);
+        if (w, h) != (self.config.width, self.config.height) {
+            self.config.width = w;
+            self.config.height = h;
+            self.surface
+                .configure(&self.renderer.context().device, &self.config);
+        }
+        vec![w, h]
     }
 
     fn gpu_bytes(&self) -> u64 {
@@ -546,9 +587,8 @@ impl WasmAvatar {
         if read_stats {
             self.view.encode_stats(&mut encoder, &self.stats_buffer);
         }
-        let target = frame.texture.create_view(&Default::default());
         self.presenter
-            .encode(&self.renderer, &mut encoder, &self.view, &target);
+            .encode(&self.renderer, &mut encoder, &self.view, &frame.texture);
         self.renderer.context().queue.submit([encoder.finish()]);
         self.renderer.context().queue.present(frame);
         if read_stats {
