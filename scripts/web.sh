@@ -64,6 +64,11 @@ cp LICENSE-MIT LICENSE-APACHE NOTICE "$dist/"
 cp www/src/index.html www/src/app.js www/src/style.css www/src/manifest.webmanifest \
     www/src/icon.svg www/src/element.html "$dist/"
 cp models/demo/portrait.stk "$dist/assets/demo.stk"
+# The example of an avatar inside a three.js scene, with three.js (MIT).
+mkdir -p "$dist/examples/three"
+cp www/src/examples/three.html www/src/examples/three.css www/src/examples/three-example.js "$dist/examples/"
+cp www/node_modules/three/build/three.module.js www/node_modules/three/build/three.core.js \
+    www/node_modules/three/LICENSE "$dist/examples/three/"
 # The demo's speech synthesiser for avatar.say(): eSpeak NG compiled to
 # JavaScript (npm @echogarden/espeak-ng-emscripten, GPL-3.0-or-later; not
 # part of the MIT/Apache package), with its licence and where its source is.
@@ -87,12 +92,12 @@ python3 - "$dist" <<'PY'
 import hashlib, json, os, sys
 dist = sys.argv[1]
 # The synthesiser (tts/, 25 MB) is cached when a visitor first uses it, not
-# on the first visit.
+# on the first visit; the examples are not part of the offline app.
 files = sorted(
     os.path.relpath(os.path.join(d, f), dist)
     for d, _, fs in os.walk(dist) for f in fs
     if not f.endswith((".d.ts", "package.json", "README.md", "LICENSE-MIT", "LICENSE-APACHE", "NOTICE", "COPYING"))
-    and not os.path.relpath(d, dist).startswith("tts")
+    and not os.path.relpath(d, dist).startswith(("tts", "examples"))
 )
 h = hashlib.sha256()
 for f in files:

@@ -625,3 +625,54 @@ test('the canvas draws at its CSS size times the device pixel ratio, up to the p
   assert.deepEqual(px.corner, [255, 0, 0], 'the page shows through the corner');
   assert.notDeepEqual(px.face, [255, 0, 0], 'the face covers the page');
 });
+
+test('the three.js example shows the avatar as a texture in a 3D scene, the scene showing through', LIMIT, async () => {
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(String(e)));
+  await p.goto(site.url + 'examples/three.html?test');
+  await p.waitForFunction(() => window.__ready, null, { timeout: 120_000 });
+  assert.equal(await p.evaluate(() => window.__ready), 'ok', errors.join('\n'));
+  // The avatar's own frame, as readPixels gives it (straight alpha).
+  const frame = await p.evaluate(async () => {
+    window.__drawScene(0);
+    const { data } = await window.__avatar.readPixels();
+    return btoa(Array.from(data, (c) => String.fromCharCode(c)).join(''));
+  });
+  await p.evaluate(() => new Promise((res) => requestAnimationFrame(() => res())));
+  const box = await p.locator('#scene').boundingBox();
+  const shot = await p.screenshot({ clip: { x: Math.round(box.x), y: Math.round(box.y), width: 512, height: 512 } });
+  const r = await p.evaluate(async ([shotB64, frameB64]) => {
+    const bytes = Uint8Array.from(atob(shotB64), (c) => c.charCodeAt(0));
+    const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const g = c.getContext('2d');
+    g.drawImage(bmp, 0, 0);
+    const shown = g.getImageData(0, 0, bmp.width, bmp.height).data;
+    const f = Uint8Array.from(atob(frameB64), (ch) => ch.charCodeAt(0));
+    // The frame over the scene's blue, against what three.js drew.
+    const blue = [30, 80, 200];
+    let se = 0;
+    let n = 0;
+    let showing = 0;
+    let through = 0;
+    for (let i = 0; i < f.length; i += 4) {
+      const a = f[i + 3] / 255;
+      for (let k = 0; k < 3; k++) {
+        const want = f[i + k] * a + blue[k] * (1 - a);
+        se += (want - shown[i + k]) ** 2;
+        n++;
+      }
+      if (a === 0) through += shown[i] === blue[0] && shown[i + 1] === blue[1] && shown[i + 2] === blue[2] ? 1 : 0;
+      else showing++;
+    }
+    const transparent = f.filter((_, i) => i % 4 === 3 && f[i] === 0).length;
+    return { psnr: 10 * Math.log10((255 * 255) / (se / n)), transparent, through, showing, size: [bmp.width, bmp.height] };
+  }, [shot.toString('base64'), frame]);
+  report.three = { ...r, revision: await p.evaluate(() => window.__three.THREE) };
+  await p.close();
+  assert.deepEqual(errors, []);
+  assert.ok(r.psnr >= 30, `the scene vs the avatar's frame over its background: ${r.psnr.toFixed(1)} dB`);
+  assert.ok(r.transparent > 10_000 && r.through > 0.95 * r.transparent, `${r.through} of ${r.transparent} transparent pixels show the scene`);
+  assert.ok(r.showing > 50_000, `${r.showing} pixels of the avatar`);
+});

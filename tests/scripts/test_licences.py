@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The licences NOTICE section 7 names (SPDX ids).
+# The licences NOTICE section 8 names (SPDX ids).
 ALLOWED = {"MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "Zlib", "Unlicense", "0BSD", "BlueOak-1.0.0", "Unicode-3.0"}
 
 
