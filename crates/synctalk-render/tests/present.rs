@@ -28,9 +28,9 @@ fn read_target(r: &Renderer, tex: &wgpu::Texture) -> Vec<u8> {
     unpad_rows(&raw, w, h)
 }
 
-#[test]
-fn presenter_copies_the_output_exactly() {
-    let r = Renderer::new(GpuContext::headless(false).expect("GPU adapter"));
+/// A view of `w` x `h` that has rendered a random scene (`seed`) over a
+/// plain `background`, and its output.
+fn rendered(r: &Renderer, seed: u64, w: u32, h: u32, background: [u8; 4]) -> (View, Image) {
     let g = RandomCloud {
         count: 4_000,
         sh_degree: 1,
@@ -38,35 +38,29 @@ fn presenter_copies_the_output_exactly() {
         center: [0.0; 3],
         log_scale: (-4.0, -2.5),
     }
-    .generate(3);
-    let (w, h) = (96, 80);
+    .generate(seed);
     let cam = orbit_camera(w, h, 90.0, 3.0, 0.1, 0.2);
     let scene = GpuScene::new(&r.context().device, &g, None).expect("scene");
-    let mut view = View::new(&r, &scene, w, h).expect("view");
-    // A translucent background: the presenter composites over black.
-    view.set_layers(&r, &Image::solid(w, h, [200, 100, 50, 128]), None)
+    let mut view = View::new(r, &scene, w, h).expect("view");
+    view.set_layers(r, &Image::solid(w, h, background), None)
         .expect("layers");
-    view.render(&r, &cam, &[]).expect("render");
-    let out = view.read_image(&r).expect("read");
+    view.render(r, &cam, &[]).expect("render");
+    let out = view.read_image(r).expect("read");
+    (view, out)
+}
+
+#[test]
+fn presenter_copies_the_output_exactly() {
+    let r = Renderer::new(GpuContext::headless(false).expect("GPU adapter"));
+    let (w, h) = (96, 80);
+    // A translucent background: the presenter composites over black.
+    let (view, out) = rendered(&r, 3, w, h, [200, 100, 50, 128]);
     for format in [
         wgpu::TextureFormat::Rgba8Unorm,
         wgpu::TextureFormat::Bgra8Unorm,
     ] {
         let p = Presenter::new(&r, format);
-        let target = r.context().device.create_texture(&wgpu::TextureDescriptor {
-            label: None,
-            size: wgpu::Extent3d {
-                width: w,
-                height: h,
-                depth_or_array_layers: 1,
-            },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format,
-            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-            view_formats: &[],
-        });
+        let target = target(&r, w, h, format);
         let mut e = r
             .context()
             .device
@@ -115,23 +109,9 @@ fn target(r: &Renderer, w: u32, h: u32, format: wgpu::TextureFormat) -> wgpu::Te
 #[test]
 fn smaller_targets_get_the_box_filtered_image_and_transparent_ones_its_alpha() {
     let r = Renderer::new(GpuContext::headless(false).expect("GPU adapter"));
-    let g = RandomCloud {
-        count: 4_000,
-        sh_degree: 1,
-        half_extent: 1.0,
-        center: [0.0; 3],
-        log_scale: (-4.0, -2.5),
-    }
-    .generate(5);
     let (w, h) = (96u32, 80u32);
-    let cam = orbit_camera(w, h, 90.0, 3.0, 0.1, 0.2);
-    let scene = GpuScene::new(&r.context().device, &g, None).expect("scene");
-    let mut view = View::new(&r, &scene, w, h).expect("view");
     // A transparent background: the scene's own alpha shows.
-    view.set_layers(&r, &Image::solid(w, h, [0, 0, 0, 0]), None)
-        .expect("layers");
-    view.render(&r, &cam, &[]).expect("render");
-    let out = view.read_image(&r).expect("read");
+    let (view, out) = rendered(&r, 5, w, h, [0, 0, 0, 0]);
     let texel = |x: u32, y: u32| {
         let i = 4 * (y * w + x) as usize;
         let a = f64::from(out.data[i + 3]) / 255.0;
