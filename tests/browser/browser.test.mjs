@@ -445,7 +445,8 @@ test('a ReadableStream of PCM chunks is spoken as it arrives', LIMIT, async () =
   });
   report.streamedSpeech = r;
   assert.ok(r.jawStd > 0.01, `jawOpen std ${r.jawStd} while the stream was open (${r.samples} samples)`);
-  assert.ok(r.firstMoveMs !== null && r.firstMoveMs < 1500, `the lips first moved after ${r.firstMoveMs} ms`);
+  // The lips move while the stream is still arriving (not only once it is whole).
+  assert.ok(r.firstMoveMs !== null && r.firstMoveMs < 1000 * r.streamOpenS, `the lips first moved after ${r.firstMoveMs} ms; the stream closed after ${r.streamOpenS} s`);
   assert.ok(r.seconds >= 2.9 && r.seconds < 10, `speak(stream) took ${r.seconds} s for 3 s of audio`);
   assert.equal(r.err?.code, 'BAD_AUDIO', JSON.stringify(r.err));
   assert.match(r.err.message, /sample 1 is not finite/);
