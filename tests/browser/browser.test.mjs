@@ -406,6 +406,7 @@ test('a ReadableStream of PCM chunks is spoken as it arrives', LIMIT, async () =
   await page.evaluate(STD);
   const r = await page.evaluate(async () => {
     const a = window.__synctalk;
+    a.clearBlendshapes();
     const bytes = await (await fetch('./assets/jfk.wav')).arrayBuffer();
     const buf = await new OfflineAudioContext(1, 16000, 16000).decodeAudioData(bytes);
     const samples = buf.getChannelData(0).slice(Math.round(0.5 * buf.sampleRate), Math.round(3.5 * buf.sampleRate));
