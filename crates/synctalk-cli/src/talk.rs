@@ -67,6 +67,73 @@ pub struct TalkArgs {
     /// silence, against 1 while speech is heard (with Head-Sync; 0.05 to 1).
     #[arg(long)]
     pub idle_pace: Option<f32>,
+    /// Blendshapes to show instead of the engine's, from a track (a TTS
+    /// engine's visemes, a face tracker's recording): JSON `{"fps": 25,
+    /// "names": ["jawOpen", …], "frames": [[0.1, …], …]}`. At each frame
+    /// the named shapes take the track's values at that time (clamped to
+    /// the portrait's trained range); the others, and every shape after the
+    /// track ends, are the engine's.
+    #[arg(long)]
+    pub blendshapes: Option<PathBuf>,
+}
+
+/// A blendshape track (see `TalkArgs::blendshapes`).
+struct Track {
+    fps: f64,
+    names: Vec<String>,
+    frames: Vec<Vec<f32>>,
+}
+
+impl Track {
+    /// Reads and checks `path`.
+    fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+        let bad = |what: &str| anyhow::anyhow!("{}: {what}", path.display());
+        let fps = v["fps"]
+            .as_f64()
+            .filter(|f| f.is_finite() && *f > 0.0)
+            .ok_or_else(|| bad("\"fps\" must be a positive number"))?;
+        let names = v["names"]
+            .as_array()
+            .and_then(|a| a.iter().map(|n| n.as_str().map(String::from)).collect())
+            .ok_or_else(|| bad("\"names\" must be a list of blendshape names"))?;
+        let rows = v["frames"]
+            .as_array()
+            .ok_or_else(|| bad("\"frames\" must be a list of lists of numbers"))?;
+        let mut frames = Vec::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            let row: Option<Vec<f32>> = r
+                .as_array()
+                .and_then(|a| a.iter().map(|x| x.as_f64().map(|x| x as f32)).collect());
+            let row = row.ok_or_else(|| bad(&format!("frame {i} is not a list of numbers")))?;
+            let names: &Vec<String> = &names;
+            if row.len() != names.len() {
+                bail!(
+                    "{}: frame {i} has {} values for {} names",
+                    path.display(),
+                    row.len(),
+                    names.len()
+                );
+            }
+            frames.push(row);
+        }
+        Ok(Self { fps, names, frames })
+    }
+
+    /// The track's values at `time` (its nearest frame), if it has not ended.
+    fn at(&self, time: f64) -> Option<impl Iterator<Item = (&str, f32)>> {
+        let k = (time * self.fps).round();
+        let row = self.frames.get(k as usize).filter(|_| k >= 0.0)?;
+        Some(
+            self.names
+                .iter()
+                .map(String::as_str)
+                .zip(row.iter().copied()),
+        )
+    }
 }
 
 /// An MP4 being written by ffmpeg from raw RGBA frames on its stdin.
@@ -191,6 +258,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     if let Some(x) = a.idle_pace {
         engine.set_idle_pace(x).context("--idle-pace")?;
     }
+    let track = a.blendshapes.as_deref().map(Track::read).transpose()?;
     let pivot = p.head_pivot()?;
     // The portrait's networks (Face-Sync, the Expression Generator,
     // Head-Sync), then
@@ -277,6 +345,18 @@ pub fn run(a: &TalkArgs) -> Result<()> {
         }
         if n.is_some_and(|n| t >= n) {
             break;
+        }
+        if let Some(track) = &track {
+            match track.at(time) {
+                Some(values) => engine.set_blendshapes(values, 1.0).with_context(|| {
+                    format!(
+                        "{}, frame {}",
+                        a.blendshapes.as_deref().unwrap_or(Path::new("")).display(),
+                        (time * track.fps).round()
+                    )
+                })?,
+                None => engine.clear_blendshapes(),
+            }
         }
         engine.frame_into(time, Some(time), &mut f)?;
         let k = f.pose_frame;

@@ -327,3 +327,91 @@ fn bench_audio_runs_the_networks_from_the_frame_arena() {
     assert!(number(" network runs") >= 2 * frames, "{out}");
     assert_eq!(number(" allocations overflowed"), 0, "{out}");
 }
+
+/// `--blendshapes`: a track's shapes replace the engine's while it lasts
+/// (clamped to the portrait's trained range), the engine's afterwards; a
+/// bad track is one clear line naming the file.
+#[test]
+fn a_blendshape_track_drives_the_face_while_it_lasts() {
+    let t = TempDir::new("talk-track");
+    let src = root().join("tests/vectors/audio/formats/jfk_5.1_22k.wav");
+    let speech = t.join("speech.wav");
+    cut(&src, 0.8, &speech, false);
+    // 0.4 s at 25 fps: the jaw shut, then wide open (beyond the trained
+    // range: clamped), the smile half-way.
+    let frames: Vec<Vec<f32>> = (0..10)
+        .map(|k| vec![if k < 5 { 0.0 } else { 1.0 }, 0.5])
+        .collect();
+    let track =
+        serde_json::json!({"fps": 25.0, "names": ["jawOpen", "mouthSmileLeft"], "frames": frames});
+    let path = t.join("track.json");
+    std::fs::write(&path, track.to_string()).expect("write track");
+    let out = t.join("frames");
+    let o = render(
+        &speech,
+        &out,
+        &[
+            "--size",
+            "64",
+            "--blendshapes",
+            path.to_str().expect("utf8"),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let timing: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("timing.json")).expect("timing.json"),
+    )
+    .expect("json");
+    let shape = |f: usize, i: usize| {
+        timing["frames"][f]["blendshapes"][i]
+            .as_f64()
+            .expect("value")
+    };
+    let jaw = jaw_track(&out);
+    assert!(jaw.len() >= 19, "{} frames", jaw.len());
+    assert!(jaw[..5].iter().all(|&j| j < 0.01), "shut: {:?}", &jaw[..5]);
+    let open = jaw[5];
+    assert!(
+        open > 0.3 && open < 1.0 && jaw[5..10].iter().all(|&j| j == open),
+        "open, clamped to the trained range: {:?}",
+        &jaw[5..10]
+    );
+    // mouthSmileLeft is index 44 in the condition vector.
+    assert!((0..10).all(|f| (shape(f, 44) - 0.5).abs() < 1e-6));
+    // After the track: the engine's own, moving with the speech.
+    assert!(
+        jaw[10..].iter().any(|&j| (j - open).abs() > 0.01),
+        "after the track: {:?}",
+        &jaw[10..]
+    );
+    for (text, want) in [
+        ("not json", "not JSON"),
+        (
+            r#"{"fps": 25, "names": ["jawOpen"], "frames": [[0.1], [0.1, 0.2]]}"#,
+            "frame 1 has 2 values for 1 names",
+        ),
+        (
+            r#"{"fps": 0, "names": [], "frames": []}"#,
+            "\"fps\" must be a positive number",
+        ),
+        (
+            r#"{"fps": 25, "names": ["jawOpenn"], "frames": [[0.1]]}"#,
+            "jawOpenn",
+        ),
+    ] {
+        std::fs::write(&path, text).expect("write");
+        let o = render(
+            &speech,
+            &t.join("bad"),
+            &[
+                "--size",
+                "64",
+                "--blendshapes",
+                path.to_str().expect("utf8"),
+            ],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(want), "{text}: {err}");
+        assert!(err.contains("track.json"), "names the file: {err}");
+    }
+}
