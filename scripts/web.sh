@@ -56,7 +56,7 @@ fi
 python3 - "$dist/synctalk" <<'PY'
 import json, shutil, sys
 for f in json.load(open("www/src/package.json"))["files"]:
-    if not f.startswith("synctalk_web"):
+    if not f.startswith("synctalk_web") and f != "tts/":  # tts/: below
         shutil.copy(f"www/src/{f}" if not f.startswith(("LICENSE", "NOTICE")) else f, sys.argv[1])
 PY
 cp www/src/package.json "$dist/synctalk/"
@@ -69,13 +69,14 @@ mkdir -p "$dist/examples/three"
 cp www/src/examples/three.html www/src/examples/three.css www/src/examples/three-example.js "$dist/examples/"
 cp www/node_modules/three/build/three.module.js www/node_modules/three/build/three.core.js \
     www/node_modules/three/LICENSE "$dist/examples/three/"
-# The demo's speech synthesiser for avatar.say(): eSpeak NG compiled to
-# JavaScript (npm @echogarden/espeak-ng-emscripten, GPL-3.0-or-later; not
-# part of the MIT/Apache package), with its licence and where its source is.
+# The speech synthesiser of avatar.say(), in the package's tts/ folder:
+# eSpeak NG compiled to JavaScript (npm @echogarden/espeak-ng-emscripten), a
+# separate GPL-3.0-or-later program (see NOTICE), with its licence and where
+# its source is.
 espeak=www/node_modules/@echogarden/espeak-ng-emscripten
-mkdir -p "$dist/tts"
-cp "$espeak/espeak-ng.js" "$espeak/espeak-ng.data" "$espeak/COPYING" "$dist/tts/"
-cat > "$dist/tts/README.md" <<MD
+mkdir -p "$dist/synctalk/tts"
+cp "$espeak/espeak-ng.js" "$espeak/espeak-ng.data" "$espeak/COPYING" "$dist/synctalk/tts/"
+cat > "$dist/synctalk/tts/README.md" <<MD
 # eSpeak NG $(python3 -c "import json; print(json.load(open('$espeak/package.json'))['version'])") (compiled to JavaScript)
 
 The speech synthesiser that avatar.say() loads on first use: eSpeak NG
@@ -91,13 +92,13 @@ cp www/assets/speech/* "$dist/assets/"
 python3 - "$dist" <<'PY'
 import hashlib, json, os, sys
 dist = sys.argv[1]
-# The synthesiser (tts/, 25 MB) is cached when a visitor first uses it, not
+# The synthesiser (synctalk/tts/, 25 MB) is cached when a visitor first uses it, not
 # on the first visit; the examples are not part of the offline app.
 files = sorted(
     os.path.relpath(os.path.join(d, f), dist)
     for d, _, fs in os.walk(dist) for f in fs
     if not f.endswith((".d.ts", "package.json", "README.md", "LICENSE-MIT", "LICENSE-APACHE", "NOTICE", "COPYING"))
-    and not os.path.relpath(d, dist).startswith(("tts", "examples"))
+    and not os.path.relpath(d, dist).startswith(("synctalk/tts", "examples"))
 )
 h = hashlib.sha256()
 for f in files:

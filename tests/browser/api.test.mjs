@@ -444,7 +444,7 @@ test('the element says its text on Enter and captions the word being heard', LIM
     const el = document.querySelector('synctalk-avatar');
     el.id = 'talker';
     el.removeAttribute('audio');
-    el.setAttribute('tts', 'tts/espeak-ng.js');
+    el.setAttribute('tts', 'synctalk/tts/espeak-ng.js');
     el.setAttribute('text', 'Good morning. Shall we begin?');
     window.__captions = [];
     el.addEventListener('subtitle', () => {

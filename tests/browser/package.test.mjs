@@ -6,6 +6,7 @@
 // blob: scripts). In each, Chromium (WebGPU on SwiftShader) loads the demo
 // portrait through the package, draws the first frame (compared with the
 // native renderer), follows a microphone (the AudioWorklet file) and
+// says typed text with the package's own synthesiser (eSpeak NG in tts/),
 // registers the <synctalk-avatar> element with its style. Also: importing the package
 // in Node (server-side rendering) does not throw, its TypeScript types check,
 // and its package.json is complete.
@@ -15,7 +16,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -130,6 +131,12 @@ async function drive(url) {
       out.listening = a.listening;
       a.stop();
       mic.getTracks().forEach((t) => t.stop());
+      // Typed text: eSpeak NG from the package's tts/ folder, wherever the
+      // host put it, with no init({tts}).
+      const words = [];
+      a.addEventListener('subtitle', (e) => words.push(e.detail.word));
+      await a.say('Hello there, friend.', { mute: true });
+      out.words = words;
       a.dispose();
       // The element, registered by the package, styled under the CSP (its
       // loading is the main suite's to test).
@@ -149,6 +156,14 @@ async function drive(url) {
   return r;
 }
 
+/** The files of a build over `min` bytes, but the portrait: the wasm and
+ * the synthesiser's voices, each of which must be copied once. */
+function bigFiles(dir, min = 5e6) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && statSync(join(e.parentPath, e.name)).size > min)
+    .map((e) => e.name).filter((n) => n !== 'portrait.stk').sort();
+}
+
 /** The checks every host must pass. */
 function check(name, r) {
   report[name] = r;
@@ -159,6 +174,7 @@ function check(name, r) {
   assert.ok(r.listening, `${name}: the microphone's worklet did not load`);
   assert.equal(r.elementWidth, '320px', `${name}: the element's style did not apply`);
   assert.equal(r.elementRole, 'img', `${name}: the element is not registered`);
+  assert.deepEqual(r.words, ['Hello', 'there', 'friend'], `${name}: say() through the package's synthesiser`);
   // The progress counted the portrait and the wasm (the first load on this page).
   assert.ok(r.progress[1] > r.portraitBytes + 1e6 && r.progress[0] === r.progress[1], `${name}: progress ${r.progress} for a ${r.portraitBytes}-byte portrait`);
 }
@@ -173,7 +189,9 @@ test('package.json is complete, and the tarball holds what it lists', LIMIT, asy
   }
   assert.equal(pkg.exports['.'].types, './synctalk.d.ts');
   assert.equal(pkg.exports['./package.json'], './package.json');
-  for (const f of pkg.files) assert.ok(report.packedFiles.includes(f), `the tarball lacks ${f}`);
+  for (const f of pkg.files) assert.ok(f.endsWith('/') ? report.packedFiles.some((p) => p.startsWith(f)) : report.packedFiles.includes(f), `the tarball lacks ${f}`);
+  // eSpeak NG, with its licence (GPL-3.0-or-later, a separate program: NOTICE).
+  for (const f of ['tts/espeak-ng.js', 'tts/espeak-ng.data', 'tts/COPYING']) assert.ok(report.packedFiles.includes(f), f);
   for (const f of ['LICENSE-MIT', 'LICENSE-APACHE', 'NOTICE']) assert.ok(report.packedFiles.includes(f), f);
 });
 
@@ -256,6 +274,9 @@ test('Vite 8\'s production build', LIMIT, async () => {
   const vite = await import(pathToFileURL(www.resolve('vite')).href);
   const app = freshApp('vite-build', 'synctalk-web');
   await vite.build({ root: app, configFile: false, logLevel: 'error', base: './', build: { outDir: join(app, 'dist') } });
+  // One copy each of the wasm and eSpeak NG's voices.
+  report.viteBuildBigFiles = bigFiles(join(app, 'dist'));
+  assert.equal(report.viteBuildBigFiles.length, 2, `big files: ${report.viteBuildBigFiles}`);
   const site = await serve(join(app, 'dist'), '/app/');
   try {
     check('vite-build', await drive(site.url));
@@ -277,6 +298,8 @@ test('webpack 5\'s production build', LIMIT, async () => {
   report.webpackVersion = webpack.version;
   writeFileSync(join(dist, 'index.html'), indexHtml('./main.js'));
   cpSync(join(app, 'public', 'portrait.stk'), join(dist, 'portrait.stk'));
+  report.webpackBigFiles = bigFiles(dist);
+  assert.equal(report.webpackBigFiles.length, 2, `big files: ${report.webpackBigFiles}`);
   const site = await serve(dist, '/app/');
   try {
     check('webpack', await drive(site.url));

@@ -63,9 +63,13 @@ def test_the_package_and_the_site_carry_the_licences():
         # The build (scripts/web.sh, run by the browser tests) copies them.
         assert (ROOT / "www/dist/synctalk" / name).read_text() == text, f"www/dist/synctalk/{name}"
         assert (ROOT / "www/dist" / name).read_text() == text, f"www/dist/{name}"
-    # The GPL synthesiser ships with the site, with its licence, not in the package.
-    assert "GNU GENERAL PUBLIC LICENSE" in (ROOT / "www/dist/tts/COPYING").read_text()
-    assert not any("espeak" in f for f in package["files"])
+    # The GPL synthesiser ships in the package's own tts/ folder, with its
+    # licence and where its source is, apart from the MIT/Apache files.
+    assert "tts/" in package["files"]
+    tts = ROOT / "www/dist/synctalk/tts"
+    assert "GNU GENERAL PUBLIC LICENSE" in (tts / "COPYING").read_text()
+    assert "github.com/espeak-ng/espeak-ng" in (tts / "README.md").read_text()
+    assert sorted(p.name for p in tts.iterdir()) == ["COPYING", "README.md", "espeak-ng.data", "espeak-ng.js"]
     notice = (ROOT / "NOTICE").read_text()
     for needed in ("Alpha Cephei", "Carnegie Mellon", "HDTF", "CC BY 4.0", "MediaPipe", "public domain", "eSpeak NG", "General Public License"):
         assert needed in notice, needed

@@ -1,11 +1,10 @@
 // The demo page: the demo portrait, sample speech, drag and drop, the
 // microphone, an FPS and timing overlay, and a clear message where WebGPU is
 // missing.
-import { Avatar, SyncTalkError, init } from './synctalk/synctalk.js';
+import { Avatar, SyncTalkError } from './synctalk/synctalk.js';
 
-// Typed text is spoken by eSpeak NG (GPL-3.0-or-later: tts/COPYING), which
-// this site serves and the package loads on the first say().
-init({ tts: './tts/espeak-ng.js' });
+// Typed text is spoken by eSpeak NG (GPL-3.0-or-later: synctalk/tts/COPYING),
+// which the package ships and loads on the first say().
 
 const $ = (id) => document.getElementById(id);
 const canvas = $('avatar');

@@ -56,7 +56,7 @@ function showMessage(root, text) {
  * where the browser allows sound), `microphone` (a click starts and stops
  * following the microphone), `text` (said on `say()` or on a click, with
  * captions; `voice` and `rate` choose how, `tts` is the URL of eSpeak NG's
- * `espeak-ng.js` unless init({tts}) said it; `nocaptions` hides them).
+ * `espeak-ng.js` if the host moved the package's `tts/` folder; `nocaptions` hides them).
  * Property `avatar`: the Avatar, once
  * loaded. Fires `load` and the Avatar's events (`speechstart`, `speechend`,
  * `error`, `devicelost`, `recovered`), bubbling and composed, so a listener

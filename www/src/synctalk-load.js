@@ -66,6 +66,22 @@ export function ttsWorkerUrl() {
   );
 }
 
+/** eSpeak NG's files in the package's `tts/` folder (GPL-3.0-or-later, see
+ * NOTICE): `{script, data}`. Bundlers copy them into the app's build (25
+ * MB); they are fetched only by the first `say()`. */
+export function ttsFiles() {
+  return {
+    script: pick(
+      new URL('./tts/espeak-ng.js', import.meta.url), 'tts/espeak-ng.js',
+      new URL('synctalk-web/tts/espeak-ng.js', import.meta.url), 'tts/espeak-ng.js',
+    ),
+    data: pick(
+      new URL('./tts/espeak-ng.data', import.meta.url), 'tts/espeak-ng.data',
+      new URL('synctalk-web/tts/espeak-ng.data', import.meta.url), 'tts/espeak-ng.data',
+    ),
+  };
+}
+
 /** The microphone worklet's URL (init's, else the package's). */
 export function workletUrl() {
   return sources.worklet ?? defaultWorkletUrl();

@@ -1,6 +1,6 @@
 // SyncTalk Web: the speech synthesiser's worker. It runs eSpeak NG (compiled
-// to JavaScript, a separate GPL-3.0-or-later file the site serves: see
-// NOTICE) off the main thread, so that synthesis (a tenth of a second per
+// to JavaScript, a separate GPL-3.0-or-later program in the package's tts/
+// folder: see NOTICE) off the main thread, so that synthesis (a tenth of a second per
 // sentence) never stalls drawing. Messages, each answered with the same `id`:
 //   {id, type: 'load', script, data}      -> {id, voices: [{id, name, languages}]}
 //                                            (progress: {id, progress: [loaded, total]})
@@ -16,7 +16,10 @@ const post = (msg, transfer = []) => self.postMessage(msg, transfer);
 /** The data file, with progress. */
 async function fetchData(url, id) {
   const response = await fetch(url);
-  if (!response.ok) throw Object.assign(new Error(`cannot fetch the synthesiser's voices ${url}: HTTP ${response.status}`), { code: 'NETWORK' });
+  if (!response.ok) {
+    throw Object.assign(new Error(`cannot fetch the synthesiser's voices ${url}: HTTP ${response.status} `
+      + '(serve the package\'s tts/ folder with the app, or say where it is with init({tts}))'), { code: 'NETWORK' });
+  }
   const total = Number(response.headers.get('content-length')) || null;
   const reader = response.body.getReader();
   const parts = [];
@@ -39,7 +42,13 @@ async function fetchData(url, id) {
 
 async function load({ id, script, data }) {
   if (!engine) {
-    const [buffer, module] = await Promise.all([fetchData(data, id), import(script)]);
+    const [buffer, module] = await Promise.all([
+      fetchData(data, id),
+      import(script).catch((e) => {
+        throw Object.assign(new Error(`cannot load the synthesiser ${script}: ${e.message} `
+          + '(serve the package\'s tts/ folder with the app, or say where it is with init({tts}))'), { code: 'NETWORK' });
+      }),
+    ]);
     const m = await module.default({ getPreloadedPackage: () => buffer });
     const espeak = new m.eSpeakNGWorker();
     const voices = espeak.list_voices().map((v) => ({

@@ -1,12 +1,13 @@
 // SyncTalk Web: typed text to speech, offline: eSpeak NG in a worker
-// (synctalk-tts-worker.js), loaded on the first `say()`. eSpeak NG itself is
-// not part of this package (it is GPL-3.0-or-later): the site serves its two
-// files (`espeak-ng.js`, `espeak-ng.data`, from the npm package
-// @echogarden/espeak-ng-emscripten) and says where with
-// `init({tts: 'url/of/espeak-ng.js'})`.
+// (synctalk-tts-worker.js), loaded on the first `say()`. eSpeak NG ships in
+// the package's `tts/` folder (`espeak-ng.js`, `espeak-ng.data`, from the npm
+// package @echogarden/espeak-ng-emscripten): a separate program under
+// GPL-3.0-or-later that the worker runs and that the rest of the package
+// only exchanges messages with (see NOTICE). Hosts that move it say where
+// with `init({tts: 'url/of/espeak-ng.js'})`.
 
 import { SyncTalkError } from './synctalk-errors.js';
-import { ttsWorkerUrl } from './synctalk-load.js';
+import { ttsFiles, ttsWorkerUrl } from './synctalk-load.js';
 
 /** The most characters one `say()` takes (about ten minutes of speech). */
 export const MAX_TEXT = 10_000;
@@ -40,8 +41,8 @@ function request(msg, onProgress, transfer = []) {
 /** Starts the worker and loads the synthesiser once; resolves to its voices. */
 export function loadTts(onProgress) {
   if (!config) {
-    return Promise.reject(new SyncTalkError('BAD_ARGUMENT',
-      'say() needs a speech synthesiser: serve espeak-ng.js and espeak-ng.data (npm @echogarden/espeak-ng-emscripten, GPL-3.0-or-later) and call init({tts: "url/of/espeak-ng.js"})'));
+    const { script, data } = ttsFiles();
+    config = { script: String(script), data: String(data) };
   }
   if (!engine) {
     let worker;

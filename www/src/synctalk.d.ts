@@ -125,8 +125,8 @@ export interface InitOptions {
   wasm?: string | URL | Response | BufferSource | WebAssembly.Module;
   /** The URL of the microphone's AudioWorklet module (`synctalk-capture.js`). */
   worklet?: string | URL;
-  /** eSpeak NG's `espeak-ng.js` (npm @echogarden/espeak-ng-emscripten, GPL-3.0-or-later; its
-   * `espeak-ng.data` beside it, or given as `data`): the synthesiser `say()` loads on first use. */
+  /** Where eSpeak NG's `espeak-ng.js` is (its `espeak-ng.data` beside it, or given as `data`),
+   * for hosts that moved the package's `tts/` folder: the synthesiser `say()` loads on first use. */
   tts?: string | URL | { script: string | URL; data?: string | URL };
   /** Follows the wasm module's download. */
   onProgress?: (loaded: number, total: number | null) => void;
@@ -145,7 +145,7 @@ export class Avatar extends EventTarget {
   /** Plays `source` and moves the lips with it; a ReadableStream of PCM
    * chunks (Float32Array, `sampleRate` Hz) is played as it arrives. */
   speak(source: SpeechSource, sampleRate?: number, options?: SpeakOptions): Promise<void>;
-  /** Says typed text, offline (eSpeak NG, see init({tts})); `subtitle` events follow its words. */
+  /** Says typed text, offline (eSpeak NG from the package's tts/ folder); `subtitle` events follow its words. */
   say(text: string, options?: SayOptions): Promise<void>;
   prepareSpeech(source: Exclude<SpeechSource, ReadableStream<SpeechChunk>>, sampleRate?: number): Promise<number>;
   /** Follows live audio (a microphone) `lookahead` seconds behind it (default 0.1). */

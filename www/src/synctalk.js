@@ -24,8 +24,8 @@ export { webgpuAvailable } from './synctalk-load.js';
  * module. Optional: without it the files are found next to this module.
  * `wasm`: a URL, a `Response`, the bytes, or a compiled `WebAssembly.Module`;
  * `worklet`: the URL of `synctalk-capture.js`; `tts`: the URL of eSpeak NG's
- * `espeak-ng.js` (its `espeak-ng.data` beside it, or `{script, data}`), which
- * `say()` needs. Resolves when the wasm is ready; `onProgress(loaded,
+ * `espeak-ng.js` (its `espeak-ng.data` beside it, or `{script, data}`) for
+ * hosts that moved the package's `tts/` folder. Resolves when the wasm is ready; `onProgress(loaded,
  * total)` follows its download.
  * @param {{wasm?: string|URL|Response|BufferSource|WebAssembly.Module, worklet?: string|URL,
  *          tts?: string|URL|{script: string|URL, data?: string|URL},
