@@ -135,7 +135,7 @@ def score(out: Path, renders: Path) -> None:
                 psegs, _ = sync.phones(audio)
                 rec = sync.articulation_contrast(psegs, ap, FPS)
                 r["pocketsphinx"] = {"best": round(rec.best_contrast, 3), "shift": rec.best_shift}
-            except sync.AlignError as e:
+            except (sync.AlignError, RuntimeError) as e:  # pocketsphinx gives up on some TTS speech
                 r["pocketsphinx"] = str(e)
             row[variant] = r
         rows[name] = row
