@@ -21,6 +21,12 @@ where pocketsphinx can align them, against its recognised phones as
     synctalk render --portrait P --audio OUT/NAME.wav --frames R/audio/NAME
     synctalk render --portrait P --audio OUT/NAME.wav --blendshapes OUT/NAME.track.json --frames R/text/NAME
     python tools/tts_articulation.py score OUT R   # R/audio/NAME and R/text/NAME
+    python tools/tts_articulation.py vectors tests/vectors/visemes
+
+`vectors` writes the shared vectors of the engine's phone-driven mouth
+(`synctalk_engine::visemes`): a passage's eSpeak phones, their classes, the
+class table read from Face-Sync's constants and the curve of 52 blendshapes
+at 25 frames a second, before the portrait's articulation and range.
 
 Runs with the toolchain's venv (.venv).
 """
@@ -107,6 +113,37 @@ def prepare(out: Path) -> None:
         print(f"{name}: {len(audio) / 16000:.2f} s, {len(segs)} phones, {n} frames", file=sys.stderr)
 
 
+def vectors(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    table, _ = class_table(ROOT / "tests/vectors/networks/face_sync.onnx")
+    audio, segs = tts.espeak(PASSAGES["market"], "en-us", rate_wpm=160)
+    seconds = len(audio) / 16000
+    # The same speech's phones in IPA, as the browser's eSpeak NG gives them
+    # (eSpeak gives one or the other per process; pauses have no IPA, so
+    # they are left out).
+    import subprocess
+
+    ipa = json.loads(subprocess.run(
+        [sys.executable, "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); from synctalk_toolchain import tts; "
+         "print(json.dumps(tts.espeak(sys.argv[2], 'en-us', rate_wpm=160, ipa=True)[1]))",
+         str(ROOT / "models" / "toolchain" / "src"), PASSAGES["market"]],
+        check=True, capture_output=True, text=True).stdout)
+    spoken = [(s, e) for p, s, e in segs if synth.espeak_class(p) != "sil"]
+    assert [(s, e) for p, s, e in ipa if synth.espeak_class(p) != "sil"] == spoken, "the IPA run spoke differently"
+    n = int(np.floor(seconds * FPS))
+    y = synth.target_curve(segs, synth.espeak_class, table, n, FPS, sigma_frames=1.0)
+    np.save(out / "curve.npy", y.astype(np.float32))
+    np.save(out / "class_table.npy", table.astype(np.float32))
+    (out / "phones.json").write_text(json.dumps({
+        "text": PASSAGES["market"], "voice": "en-us", "seconds": seconds, "fps": FPS,
+        "lead_frames": synth.LEAD_FRAMES, "classes": synth.CLASSES,
+        "phones": [[p, s, e] for p, s, e in segs],
+        "phones_ipa": [[p, s, e] for p, s, e in ipa],
+        "phone_classes": [synth.CLASSES.index(synth.espeak_class(p)) for p, _, _ in segs],
+    }, indent=0))
+    print(f"{len(segs)} phones, {n} frames -> {out}", file=sys.stderr)
+
+
 def espeak_as_arpabet(segs):
     """eSpeak's phones as the ARPAbet names the sync score reads: open vowels
     as AA, bilabials as M, the rest by class."""
@@ -156,9 +193,13 @@ def main(argv=None) -> int:
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     s.add_argument("renders", type=Path)
+    v = sub.add_parser("vectors")
+    v.add_argument("out", type=Path)
     args = a.parse_args(argv)
     if args.cmd == "prepare":
         prepare(args.out)
+    elif args.cmd == "vectors":
+        vectors(args.out)
     else:
         score(args.out, args.renders)
     return 0

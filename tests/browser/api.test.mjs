@@ -388,18 +388,27 @@ test('say() speaks typed text offline, with subtitles, in several languages; bad
     let loaded = null;
     const jaw = [];
     let speaking = 0;
+    const lips = new Set();
     const t0 = performance.now();
     const done = a.say(text, { mute: true, onProgress: (l, t) => (loaded = [l, t]) });
     const timer = setInterval(() => {
       jaw.push(a.blendshapes().jawOpen);
       speaking += a.speaking ? 1 : 0;
+      if (a.speaking) lips.add(a.stats().lips);
     }, 40);
     await done;
     clearInterval(timer);
     const seconds = (performance.now() - t0) / 1000;
     const mean = jaw.reduce((x, y) => x + y, 0) / jaw.length;
     const jawStd = Math.sqrt(jaw.reduce((x, y) => x + (y - mean) ** 2, 0) / jaw.length);
-    const english = { words: words.map((w) => [w.word, w.from, w.to, +w.start.toFixed(2), +w.end.toFixed(2)]), text, seconds, jawStd, speaking, samples: jaw.length, loaded };
+    const english = { words: words.map((w) => [w.word, w.from, w.to, +w.start.toFixed(2), +w.end.toFixed(2)]), text, seconds, jawStd, speaking, samples: jaw.length, loaded, lips: [...lips] };
+    // The same sentence with Face-Sync hearing it instead of its phones.
+    lips.clear();
+    const heard = a.say(text, { mute: true, lips: 'sound' });
+    const timer2 = setInterval(() => a.speaking && lips.add(a.stats().lips), 40);
+    await heard;
+    clearInterval(timer2);
+    english.lipsFromSound = [...lips];
     const others = {};
     for (const [voice, t] of [['de', 'Guten Tag, wie geht es Ihnen heute?'], ['fr', 'Bonjour, comment allez-vous aujourd\'hui ?'], ['es', 'Hola, ¿cómo estás hoy?']]) {
       words.length = 0;
@@ -414,6 +423,7 @@ test('say() speaks typed text offline, with subtitles, in several languages; bad
       empty: await refuse('   '),
       long: await refuse('a'.repeat(10_001)),
       rate: await refuse('Hello', { rate: 9 }),
+      lips: await refuse('Hello', { lips: 'mime' }),
     };
     return { english, others, bad };
   });
@@ -426,6 +436,10 @@ test('say() speaks typed text offline, with subtitles, in several languages; bad
   assert.ok(english.seconds > 1.5 && english.seconds < 60, `said in ${english.seconds} s`);
   assert.ok(english.speaking > english.samples / 2, `speaking in ${english.speaking} of ${english.samples} samples`);
   assert.ok(english.jawStd > 0.01, `jaw std ${english.jawStd}`);
+  // The mouth followed eSpeak's phones (the demo's Face-Sync has a shape
+  // for each), or the sound when asked.
+  assert.deepEqual(english.lips, ['phones']);
+  assert.deepEqual(english.lipsFromSound, ['sound']);
   assert.ok(english.loaded === null || english.loaded[0] > 1e7, `synthesiser download ${english.loaded}`);
   assert.equal(r.others.de.words[0], 'Guten');
   assert.equal(r.others.fr.words[0], 'Bonjour');
@@ -434,6 +448,7 @@ test('say() speaks typed text offline, with subtitles, in several languages; bad
   assert.match(r.bad.empty, /^BAD_ARGUMENT: say\(\) needs some text/);
   assert.match(r.bad.long, /^BAD_ARGUMENT: say\(\) takes at most 10000 characters/);
   assert.match(r.bad.rate, /^BAD_ARGUMENT: rate 9 must be/);
+  assert.match(r.bad.lips, /^BAD_ARGUMENT: lips 'mime' must be 'phones'/);
 });
 
 test('the element says its text on Enter and captions the word being heard', LIMIT, async () => {

@@ -329,10 +329,12 @@ export class Avatar extends EventTarget {
    * its times in the speech). Options: `voice` (e.g. 'en-us', 'en-gb',
    * 'de', 'fr', 'es'; a variant after '+', e.g. 'en-us+f3'), `rate` (1: 175
    * words a minute; 0.5 to 3), `pitch` (1: the voice's own; 0 to 2),
-   * `onProgress` (the synthesiser's download, once), and `speak`'s `mute`,
-   * `queue` and `signal`.
+   * `onProgress` (the synthesiser's download, once), `lips` ('phones', the
+   * default: eSpeak's phone timings move the mouth, which articulates
+   * better than Face-Sync hearing its voice; 'sound': Face-Sync hears it),
+   * and `speak`'s `mute`, `queue` and `signal`.
    * @param {string} text
-   * @param {{voice?: string, rate?: number, pitch?: number, mute?: boolean, queue?: boolean,
+   * @param {{voice?: string, rate?: number, pitch?: number, lips?: 'phones'|'sound', mute?: boolean, queue?: boolean,
    *          signal?: AbortSignal, onProgress?: (loaded: number, total: number|null) => void}} [options]
    */
   say(text, options = {}) {
@@ -512,6 +514,9 @@ export class Avatar extends EventTarget {
     const fps = t.length > 1 ? ((t.length - 1) * 1000) / (t[t.length - 1] - t[0]) : 0;
     return {
       ...s,
+      // What moves the mouth now: 'phones' (a say()'s phone timings),
+      // 'sound' (Face-Sync hearing the speech), null (no speech).
+      lips: this._prepared?.phones ? 'phones' : this._speech ? 'sound' : null,
       fps,
       frameMs: this._lastDraw,
       framesRendered: this._frames,

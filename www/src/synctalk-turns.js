@@ -1,17 +1,20 @@
 // SyncTalk Web: whose turn it is to speak. An Avatar's speak() and say()
 // wait in a queue or replace what plays, are cancelled by an AbortSignal,
 // and route each source to its player (a clip, a stream read as it plays);
-// say() synthesises the text first and fires its words as `subtitle`
-// events by the audio clock. Functions of the Avatar (its `_queue`, `_busy`
+// say() synthesises the text first, fires its words as `subtitle`
+// events by the audio clock and moves the mouth with its phones. Functions of the Avatar (its `_queue`, `_busy`
 // and players), kept apart from the class to keep each file to one idea.
 
 import { playClip, playStream, speechTime } from './synctalk-playback.js';
 import { LONG_SPEECH_SECONDS, decodeSpeech, paced, pieces } from './synctalk-speech.js';
 import { synthesize } from './synctalk-tts.js';
 import { decodeChunks } from './synctalk-chunks.js';
+import { SyncTalkError, wrap } from './synctalk-errors.js';
 
 /** The words of each say()'s samples, for its `subtitle` events. */
 const subtitles = new WeakMap();
+/** The phones of each say()'s samples, for its mouth (`lips: 'phones'`). */
+const phonesOf = new WeakMap();
 
 /** speak(): see Avatar.speak. */
 export async function speakInTurn(avatar, source, sampleRate, options = {}) {
@@ -57,10 +60,15 @@ export async function speakInTurn(avatar, source, sampleRate, options = {}) {
 export async function sayInTurn(avatar, text, options = {}) {
   avatar._live();
   options.signal?.throwIfAborted();
+  const lips = options.lips ?? 'phones';
+  if (lips !== 'phones' && lips !== 'sound') {
+    throw new SyncTalkError('BAD_ARGUMENT', `lips '${lips}' must be 'phones' (the synthesiser's phone timings move the mouth) or 'sound' (Face-Sync hears the speech)`);
+  }
   const speech = await synthesize(text, options);
   options.signal?.throwIfAborted();
   const words = speech.words.map((w) => ({ word: text.slice(w.from, w.to), from: w.from, to: w.to, start: w.start, end: w.end, text }));
   subtitles.set(speech.samples, words);
+  if (lips === 'phones') phonesOf.set(speech.samples, speech.phonemes);
   return speakInTurn(avatar, speech.samples, speech.sampleRate, options);
 }
 
@@ -100,6 +108,18 @@ async function play(avatar, source, sampleRate, options) {
     return playStream(avatar, paced(pieces(decoded.samples, decoded.rate), decoded.rate, avatar._context()), decoded.rate, options);
   }
   avatar._prepare(decoded.samples, decoded.rate);
+  // The mouth of a say(): its phones, where the portrait's Face-Sync has a
+  // shape for each (tools/tts_articulation.py measured this to articulate
+  // better than Face-Sync hearing the synthesiser).
+  const phones = phonesOf.get(decoded.samples);
+  if (phones?.length) {
+    try {
+      avatar._prepared.phones = avatar._inner.setSpeechPhones(
+        phones.map((p) => p.id), Float64Array.from(phones, (p) => p.start), Float64Array.from(phones, (p) => p.end));
+    } catch (e) {
+      throw wrap(e, 'INTERNAL');
+    }
+  }
   // Subtitles of a say(), timed by the audio clock.
   const words = subtitles.get(decoded.samples);
   const state = { words, next: 0 };

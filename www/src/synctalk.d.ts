@@ -60,6 +60,9 @@ export interface SayOptions extends SpeakOptions {
   pitch?: number;
   /** The synthesiser's download, on the first say(). */
   onProgress?: (loaded: number, total: number | null) => void;
+  /** What moves the mouth: 'phones' (default: the synthesiser's phone timings, which articulate
+   * better) or 'sound' (Face-Sync hears the synthesised speech, as for any other). */
+  lips?: 'phones' | 'sound';
 }
 
 /** A word as it is heard, for the `subtitle` event (of `say()`, or of a stream's word timings). */
@@ -110,6 +113,8 @@ export interface AvatarStats {
   visible: number; intersections: number; intersectionCapacity: number;
   /** Whether the last drawn frame followed speech; `speakingFrames`: drawn frames that did. */
   speaking: boolean; speakingFrames: number; poseFrame: number; jawOpen: number;
+  /** What moves the mouth now: a say()'s 'phones', 'sound' (Face-Sync hearing the speech), or null. */
+  lips: 'phones' | 'sound' | null;
   gpuBytes: number; wasmHeapBytes: number;
   /** The frame arena of tract's per-run tensors: size, most bytes of a slab in use, network runs served, allocations that went to the heap instead. */
   arenaBytes: number; arenaHighWaterBytes: number; arenaResets: number; arenaOverflows: number;

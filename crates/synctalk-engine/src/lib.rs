@@ -17,8 +17,10 @@ pub mod blendshapes;
 mod blinks;
 mod calibration;
 pub mod head;
+mod networks;
 mod speech;
 mod track;
+pub mod visemes;
 
 pub use bench::{bench_audio, AudioBench};
 pub use blinks::Blinks;
@@ -28,9 +30,9 @@ pub use track::{track_position, TURN};
 use calibration::{articulation, condition_range, valid_articulation};
 use speech::Source;
 
-use synctalk_audio::{window_at, AudioError, CONTEXT, N_MELS};
+use synctalk_audio::{AudioError, CONTEXT, N_MELS};
 use synctalk_nets::{FaceSync, NetError, WindowNet};
-use synctalk_portrait::{Controller, NetworkFormat, Portrait};
+use synctalk_portrait::{Controller, Portrait};
 
 // The front end cuts the windows the networks read.
 const _: () = assert!(CONTEXT == synctalk_nets::CONTEXT && N_MELS == synctalk_nets::N_MELS);
@@ -70,6 +72,9 @@ pub enum EngineError {
     #[error("portrait: {0}")]
     Portrait(String),
     /// An articulation strength outside 0 to 10 (or not a number).
+    /// Phone timings that cannot be followed.
+    #[error("phones: {0}")]
+    Phones(String),
     #[error("articulation {0} must be in [0, 10]")]
     Articulation(f32),
     /// A call's argument out of its range.
@@ -163,6 +168,10 @@ pub struct Engine {
     pose_fps: f64,
     rest: [f32; BLENDSHAPES],
     source: Option<Source>,
+    /// Face-Sync's mouth shape per articulation class, when it holds them.
+    visemes: Option<visemes::Visemes>,
+    /// The phones of the speech being followed, when they are known.
+    phones: Option<visemes::Phones>,
     window: [[f32; N_MELS]; CONTEXT],
     value: [f32; BLENDSHAPES],
     weight: [f32; BLENDSHAPES],
@@ -226,6 +235,8 @@ impl Engine {
             pose_fps,
             rest: [0.0; BLENDSHAPES],
             source: None,
+            visemes: None,
+            phones: None,
             window: [[0.0; N_MELS]; CONTEXT],
             value: [0.0; BLENDSHAPES],
             weight: [0.0; BLENDSHAPES],
@@ -234,112 +245,6 @@ impl Engine {
             scratch: Vec::new(),
             blinks: Blinks::default(),
         })
-    }
-
-    /// Loads the Face-Sync network from NNEF or (with the `onnx` feature)
-    /// ONNX bytes; the face at rest becomes its answer to silence.
-    pub fn set_face_sync(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
-        self.use_face_sync(FaceSync::from_bytes(bytes)?)
-    }
-
-    fn use_face_sync(&mut self, mut net: FaceSync) -> Result<(), EngineError> {
-        self.rest = self.check_silent(&mut net, BLENDSHAPES)?;
-        self.face_sync = Some(net);
-        Ok(())
-    }
-
-    /// Loads network `name` (one of [`NETWORKS`]) from NNEF or (with the
-    /// `onnx` feature) ONNX bytes.
-    pub fn set_network(&mut self, name: &str, bytes: &[u8]) -> Result<(), EngineError> {
-        match name {
-            "face_sync" => self.set_face_sync(bytes),
-            "expression" => self.set_expression(bytes),
-            "head_sync" => self.set_head_sync(bytes),
-            _ => Err(EngineError::Argument(format!(
-                "unknown network `{name}` (known: {})",
-                NETWORKS.join(", ")
-            ))),
-        }
-    }
-
-    /// Loads the Expression Generator: while speech is heard its offsets
-    /// are added to the upper face (every shape but the mouth's).
-    pub fn set_expression(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
-        self.use_expression(WindowNet::load("expression", bytes)?)
-    }
-
-    fn use_expression(&mut self, mut net: WindowNet) -> Result<(), EngineError> {
-        // Checked once here, so that a frame never fails on it.
-        self.check_silent(&mut net, BLENDSHAPES)?;
-        self.expression = Some(net);
-        Ok(())
-    }
-
-    /// Loads Head-Sync: the head's motion follows the speech (see [`head`]).
-    pub fn set_head_sync(&mut self, bytes: &[u8]) -> Result<(), EngineError> {
-        self.use_head_sync(WindowNet::load("head_sync", bytes)?)
-    }
-
-    fn use_head_sync(&mut self, mut net: WindowNet) -> Result<(), EngineError> {
-        let out = self.check_silent(&mut net, HEAD_SYNC_OUTPUTS)?;
-        if out[..HEAD_SYNC_OUTPUTS].iter().any(|v| v.abs() > 1e-6) {
-            return Err(EngineError::Portrait(format!(
-                "network `head_sync` moves the head in silence ({:?}): its output must be 0 there",
-                &out[..HEAD_SYNC_OUTPUTS]
-            )));
-        }
-        self.head_sync = Some(net);
-        self.head = head::HeadMotion::default();
-        Ok(())
-    }
-
-    /// Runs `net` on a silent window: it must give `width` finite values.
-    fn check_silent(
-        &mut self,
-        net: &mut WindowNet,
-        width: usize,
-    ) -> Result<[f32; BLENDSHAPES], EngineError> {
-        if net.width() != width {
-            return Err(EngineError::Portrait(format!(
-                "network `{}` gives {} values, the engine needs {width}",
-                net.name(),
-                net.width()
-            )));
-        }
-        window_at(&[], 0.0, &mut self.window);
-        let out = net.run(self.window.as_flattened())?;
-        if out.iter().any(|v| !v.is_finite()) {
-            return Err(EngineError::Portrait(format!(
-                "network `{}` gives values that are not finite",
-                net.name()
-            )));
-        }
-        Ok(out)
-    }
-
-    /// Loads the portrait's own networks (`face_sync` and `expression` in
-    /// its NETW chunks), each in the format its chunk declares. Returns
-    /// whether it had Face-Sync.
-    pub fn load_networks(&mut self, portrait: &Portrait) -> Result<bool, EngineError> {
-        let mut face_sync = false;
-        for name in NETWORKS {
-            let Some(n) = portrait.networks.iter().find(|n| n.name == name) else {
-                continue;
-            };
-            let net = match n.format {
-                NetworkFormat::Nnef => WindowNet::load_nnef(name, &n.bytes)?,
-                NetworkFormat::Onnx => WindowNet::load(name, &n.bytes)?,
-            };
-            match name {
-                "face_sync" => {
-                    self.use_face_sync(net)?;
-                    face_sync = true;
-                }
-                "expression" => self.use_expression(net)?,
-                _ => self.use_head_sync(net)?,
-            }
-        }
-        Ok(face_sync)
     }
 
     /// Scales the Expression Generator's offsets (brows, eyes): 0 turns them
@@ -406,6 +311,28 @@ impl Engine {
     /// The speech clip to follow (`None`: silence). Replaces a stream.
     pub fn set_speech(&mut self, speech: Option<Speech>) {
         self.source = speech.map(Source::Clip);
+        self.phones = None;
+    }
+
+    /// The phones of the speech being followed, as eSpeak NG mnemonics with
+    /// their start and end in seconds (what the synthesiser that spoke it
+    /// says): the mouth follows them instead of what Face-Sync hears (see
+    /// [`visemes`]) until the speech is replaced. Returns whether they are
+    /// used: not without speech, nor when Face-Sync holds no per-phone
+    /// shapes (the mouth then follows the audio).
+    pub fn set_speech_phones<'a>(
+        &mut self,
+        phones: impl IntoIterator<Item = (&'a str, f64, f64)>,
+    ) -> Result<bool, EngineError> {
+        let phones: Vec<_> = phones.into_iter().collect();
+        let seconds = match &self.source {
+            Some(Source::Clip(s)) => s.seconds(),
+            Some(Source::Stream(_)) => phones.last().map_or(0.0, |p| p.2),
+            None => return Ok(false),
+        };
+        let parsed = visemes::Phones::from_espeak(phones, seconds)?;
+        self.phones = self.visemes.as_ref().map(|_| parsed);
+        Ok(self.phones.is_some())
     }
 
     /// The speech clip being followed.
@@ -419,6 +346,7 @@ impl Engine {
     /// Live speech to follow from now on (`None`: silence). Replaces a clip.
     pub fn set_stream(&mut self, stream: Option<SpeechStream>) {
         self.source = stream.map(|s| Source::Stream(Box::new(s)));
+        self.phones = None;
     }
 
     /// The live speech being followed, to push samples into.
@@ -536,6 +464,14 @@ impl Engine {
         if let (Some(net), true) = (&mut self.face_sync, heard) {
             bs = net.run(self.window.as_flattened())?;
             speaking = true;
+            if let (Some(p), Some(v), Some(t)) = (&self.phones, &self.visemes, speech_time) {
+                let mouth = p.at(v, t);
+                for (i, (b, m)) in bs.iter_mut().zip(mouth).enumerate() {
+                    if blendshapes::is_mouth(i) {
+                        *b = m;
+                    }
+                }
+            }
         }
         if speaking {
             let centre = self.centre.as_ref().unwrap_or(&self.rest);

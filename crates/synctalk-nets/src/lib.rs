@@ -62,6 +62,38 @@ pub struct WindowNet {
     state: State,
     name: String,
     width: usize,
+    /// The constants named in [`KEPT_CONSTANTS`] that the model holds.
+    constants: Vec<Constant>,
+}
+
+/// Named constants a network may hold that the engine reads besides running
+/// it: Face-Sync's per-phone mouth shapes (`table`, one row of 52 per
+/// phone of its phonetic front end; see the engine's `visemes`).
+pub const KEPT_CONSTANTS: [&str; 1] = ["table"];
+
+/// The constant of [`KEPT_CONSTANTS`] a model node holds: tract names the
+/// node of ONNX initializer `table` `table.0`, and its NNEF conversion
+/// `table_0`.
+fn kept_constant(node: &str) -> Option<&'static str> {
+    KEPT_CONSTANTS.into_iter().find(|want| {
+        node.strip_prefix(want).is_some_and(|rest| {
+            rest.is_empty()
+                || (rest.len() > 1
+                    && rest.starts_with(['.', '_'])
+                    && rest[1..].bytes().all(|b| b.is_ascii_digit()))
+        })
+    })
+}
+
+/// A constant of a network: its shape and its values (row major).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constant {
+    /// The constant's name in the model.
+    pub name: String,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its values.
+    pub values: Vec<f32>,
 }
 
 /// The Face-Sync network (a [`WindowNet`] named `face_sync`).
@@ -168,6 +200,12 @@ impl WindowNet {
         self.width
     }
 
+    /// The model's constant `name` (one of [`KEPT_CONSTANTS`]), if it holds
+    /// one of that name with float values (the first, if tract split it).
+    pub fn constant(&self, name: &str) -> Option<&Constant> {
+        self.constants.iter().find(|c| c.name == name)
+    }
+
     fn from_typed(name: &str, model: TypedModel) -> Result<Self, NetError> {
         let load = load_error(name);
         let input = model
@@ -185,6 +223,27 @@ impl WindowNet {
                 ),
             });
         }
+        // Read before optimisation, which folds constants into the ops.
+        let constants = model
+            .nodes()
+            .iter()
+            .filter_map(|n| {
+                let name = kept_constant(&n.name)?;
+                let t = n
+                    .op_as::<tract_nnef::tract_core::ops::konst::Const>()?
+                    .val();
+                Some(Constant {
+                    name: name.into(),
+                    shape: t.shape().to_vec(),
+                    values: t
+                        .to_plain_array_view::<f32>()
+                        .ok()?
+                        .iter()
+                        .copied()
+                        .collect(),
+                })
+            })
+            .collect();
         let plan = model
             .into_optimized()
             .map_err(load)?
@@ -218,6 +277,7 @@ impl WindowNet {
             state,
             name: name.into(),
             width,
+            constants,
         })
     }
 

@@ -414,6 +414,33 @@ impl WasmAvatar {
         Ok(seconds)
     }
 
+    /// The phones of the speech just set, as a synthesiser gives them
+    /// (eSpeak NG mnemonics, with their start and end in seconds): the mouth
+    /// follows them instead of the sound until the speech changes. Returns
+    /// whether they are used (not when the portrait's Face-Sync holds no
+    /// per-phone shapes: the mouth then follows the sound).
+    #[wasm_bindgen(js_name = setSpeechPhones)]
+    pub fn set_speech_phones(
+        &mut self,
+        names: Vec<String>,
+        starts: &[f64],
+        ends: &[f64],
+    ) -> Result<bool, JsValue> {
+        if names.len() != starts.len() || names.len() != ends.len() {
+            return Err(js_error(
+                "BAD_ARGUMENT",
+                "setSpeechPhones takes as many starts and ends as names",
+            ));
+        }
+        let phones = names
+            .iter()
+            .zip(starts.iter().zip(ends))
+            .map(|(n, (s, e))| (n.as_str(), *s, *e));
+        self.engine
+            .set_speech_phones(phones)
+            .map_err(|e| js_error("BAD_ARGUMENT", e))
+    }
+
     /// Starts following streamed speech: mono chunks at `rate` Hz pushed
     /// with `pushStream`. `live` (a microphone): only the last seconds are
     /// kept; otherwise (a TTS engine) the stream may run ahead of playback.

@@ -46,13 +46,38 @@ def arpabet_class(phone: str) -> str:
     return _ARPA.get(phone.upper().rstrip("012"), "sil")
 
 
+# IPA symbols (eSpeak NG's phoneme events when it is initialised for IPA, as
+# the browser build is) beyond the ASCII letters, which mean the same in
+# eSpeak's mnemonics and in IPA.
+_IPA = {
+    "ɸ": "bilabial", "β": "bilabial", "ʙ": "bilabial", "ɱ": "labiodental", "ʋ": "labiodental",
+    "θ": "dental", "ð": "dental", "ɾ": "alveolar", "ɬ": "alveolar", "ɮ": "alveolar", "ɫ": "alveolar",
+    "ɺ": "alveolar", "ʦ": "alveolar", "ʣ": "alveolar", "ɳ": "alveolar", "ɖ": "alveolar", "ʈ": "alveolar",
+    "ɭ": "alveolar", "ʃ": "postalveolar", "ʒ": "postalveolar", "ʧ": "postalveolar", "ʤ": "postalveolar",
+    "ɕ": "postalveolar", "ʑ": "postalveolar", "ʂ": "postalveolar", "ʐ": "postalveolar", "ç": "postalveolar",
+    "ɟ": "j", "ʝ": "j", "ʎ": "j", "ɲ": "j", "ŋ": "velar", "ɡ": "velar", "ɣ": "velar", "χ": "velar",
+    "ɢ": "velar", "ɰ": "velar", "ɹ": "r", "ɻ": "r", "ʀ": "r", "ʁ": "r", "ɚ": "r", "ɝ": "r", "ɜ": "r",
+    "ʍ": "w", "ɥ": "w", "ɦ": "h", "ʔ": "h", "ħ": "h", "ʕ": "h",
+    "ɑ": "open", "ɒ": "open", "æ": "open", "ʌ": "open", "ɐ": "open", "ɶ": "open",
+    "ɔ": "round", "ʊ": "round", "ʏ": "round", "ø": "round", "œ": "round", "ɵ": "round",
+    "ɛ": "mid", "ə": "mid", "ɘ": "mid", "ɤ": "mid", "ɯ": "mid", "ɞ": "mid",
+    "ɪ": "front", "ɨ": "front",
+}
+
+
 def espeak_class(ph: str) -> str:
-    """Articulation class of an eSpeak NG phoneme mnemonic (any language)."""
-    p = ph.strip("'\",%=:;!_-0123456789")
+    """Articulation class of an eSpeak NG phoneme, as its mnemonic or in IPA
+    (any language)."""
+    # Stress, length and pause marks go; so do variant digits after a
+    # phoneme ("@2"), but not the phonemes that are digits ("3": ɜ, "0": ɒ).
+    p = ph.strip("'\",%=:;!_-ˈˌːˑ\u0306\u203f\u0361")
+    p = p.rstrip("0123456789") or p[:1]
     if not p:
         return "sil"
+    if p[0] in _IPA:
+        return _IPA[p[0]]
     two = p[:2]
-    if two in ("tS", "dZ"):
+    if two in ("tS", "dZ", "tʃ", "dʒ"):
         return "postalveolar"
     if two in ("aI", "aU", "a#", "A@", "A:"):
         return "open"

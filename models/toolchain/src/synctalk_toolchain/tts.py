@@ -78,25 +78,29 @@ _EVENT_PHONEME, _EVENT_END = 7, 5
 _espeak = None
 
 
-def _lib():
+def _lib(ipa: bool = False):
     global _espeak
     if _espeak is None:
         try:
             lib = ctypes.CDLL("libespeak-ng.so.1")
         except OSError as e:
             raise TtsError(f"eSpeak NG's library is missing (Debian: espeak-ng): {e}") from e
-        # Synchronous output, phoneme events on.
-        rate = lib.espeak_Initialize(2, 0, None, 1)
+        # Synchronous output, phoneme events on (as IPA: option 2).
+        rate = lib.espeak_Initialize(2, 0, None, 1 | (2 if ipa else 0))
         if rate <= 0:
             raise TtsError("espeak_Initialize failed")
-        _espeak = (lib, rate)
-    return _espeak
+        _espeak = (lib, rate, ipa)
+    if _espeak[2] != ipa:
+        raise TtsError("eSpeak NG gives phonemes one way per process: mnemonics or IPA, not both")
+    return _espeak[:2]
 
 
-def espeak(text: str, voice: str = "en-us", rate_wpm: int = 175, pitch: int = 50) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+def espeak(text: str, voice: str = "en-us", rate_wpm: int = 175, pitch: int = 50,
+           ipa: bool = False) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
     """Speaks `text` with eSpeak NG voice `voice` (e.g. `en-us`, `de`, `fr`,
-    `en-us+f3`). Phones are eSpeak's mnemonics; pauses are `_`."""
-    lib, sr = _lib()
+    `en-us+f3`). Phones are eSpeak's mnemonics (pauses are `_`), or IPA
+    with `ipa` (as the browser's build gives them; one way per process)."""
+    lib, sr = _lib(ipa)
     chunks: list[np.ndarray] = []
     events: list[tuple[str, int]] = []
 
