@@ -20,7 +20,8 @@ where pocketsphinx can align them, against its recognised phones as
     python tools/tts_articulation.py prepare OUT
     synctalk render --portrait P --audio OUT/NAME.wav --frames R/audio/NAME
     synctalk render --portrait P --audio OUT/NAME.wav --blendshapes OUT/NAME.track.json --frames R/text/NAME
-    python tools/tts_articulation.py score OUT R   # R/audio/NAME and R/text/NAME
+    synctalk render --portrait P --audio OUT/NAME.wav --phones OUT/NAME.phones.json --frames R/phones/NAME
+    python tools/tts_articulation.py score OUT R --variants audio text phones
     python tools/tts_articulation.py vectors tests/vectors/visemes
 
 `vectors` writes the shared vectors of the engine's phone-driven mouth
@@ -151,7 +152,7 @@ def espeak_as_arpabet(segs):
     return [(name.get(synth.espeak_class(p), "X"), s, e) for p, s, e in segs]
 
 
-def score(out: Path, renders: Path) -> None:
+def score(out: Path, renders: Path, variants=("audio", "text")) -> None:
     import soundfile as sf
 
     rows = {}
@@ -159,7 +160,7 @@ def score(out: Path, renders: Path) -> None:
         segs = json.loads((out / f"{name}.phones.json").read_text())["segments"]
         audio, _ = sf.read(out / f"{name}.wav", dtype="float32")
         row = {}
-        for variant in ("audio", "text"):
+        for variant in variants:
             frames = sorted((renders / variant / name).glob("frame_*.*"))
             if not frames:
                 continue
@@ -178,7 +179,7 @@ def score(out: Path, renders: Path) -> None:
         rows[name] = row
         print(name, json.dumps(row), file=sys.stderr)
     summary = {}
-    for variant in ("audio", "text"):
+    for variant in variants:
         v = [r[variant]["espeak_phones"]["best"] for r in rows.values() if variant in r]
         v0 = [r[variant]["espeak_phones"]["at_0"] for r in rows.values() if variant in r]
         summary[variant] = {"mean_best": round(float(np.mean(v)), 3), "mean_at_shift_0": round(float(np.mean(v0)), 3)}
@@ -193,6 +194,8 @@ def main(argv=None) -> int:
     s = sub.add_parser("score")
     s.add_argument("out", type=Path)
     s.add_argument("renders", type=Path)
+    s.add_argument("--variants", nargs="+", default=["audio", "text"],
+                   help="the folders of RENDERS to score (e.g. audio phones: `synctalk render --phones`)")
     v = sub.add_parser("vectors")
     v.add_argument("out", type=Path)
     args = a.parse_args(argv)
@@ -201,7 +204,7 @@ def main(argv=None) -> int:
     elif args.cmd == "vectors":
         vectors(args.out)
     else:
-        score(args.out, args.renders)
+        score(args.out, args.renders, args.variants)
     return 0
 
 

@@ -75,6 +75,36 @@ pub struct TalkArgs {
     /// track ends, are the engine's.
     #[arg(long)]
     pub blendshapes: Option<PathBuf>,
+    /// The speech's phones, as the synthesiser that spoke it gives them:
+    /// JSON `{"segments": [["m", 0.0, 0.072], …]}` (eSpeak NG mnemonics or
+    /// IPA, start and end in seconds). The mouth follows them instead of
+    /// what Face-Sync hears, as `say()` in the browser does.
+    #[arg(long)]
+    pub phones: Option<PathBuf>,
+}
+
+/// Reads a phones file (see `TalkArgs::phones`).
+fn read_phones(path: &Path) -> Result<Vec<(String, f64, f64)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    let bad = |i: usize| {
+        anyhow::anyhow!(
+            "{}: segment {i} must be [phoneme, start, end]",
+            path.display()
+        )
+    };
+    v["segments"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("{}: \"segments\" must be a list", path.display()))?
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let parse = || Some((s[0].as_str()?.to_string(), s[1].as_f64()?, s[2].as_f64()?));
+            parse().ok_or_else(|| bad(i))
+        })
+        .collect()
 }
 
 /// A blendshape track (see `TalkArgs::blendshapes`).
@@ -283,6 +313,17 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     let rate = audio.rate();
     let stream = SpeechStream::new(rate).with_context(|| format!("{}", a.audio.display()))?;
     engine.set_stream(Some(stream));
+    if let Some(path) = &a.phones {
+        let phones = read_phones(path)?;
+        let used = engine
+            .set_speech_phones(phones.iter().map(|(p, s, e)| (p.as_str(), *s, *e)))
+            .with_context(|| format!("{}", path.display()))?;
+        if !used {
+            bail!(
+                "--phones: the Face-Sync network holds no per-phone shapes (its `table`), so phones cannot drive the mouth"
+            );
+        }
+    }
 
     let (w, h) = output_size(a.size.as_deref(), p.camera.width, p.camera.height)?;
     let cam0 = &p.camera.scaled(w, h);

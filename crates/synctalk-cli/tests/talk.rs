@@ -415,3 +415,43 @@ fn a_blendshape_track_drives_the_face_while_it_lasts() {
         assert!(err.contains("track.json"), "names the file: {err}");
     }
 }
+
+#[test]
+fn phones_drive_the_mouth_as_say_does() {
+    let t = TempDir::new("talk-phones");
+    let src = root().join("tests/vectors/audio/formats/jfk_5.1_22k.wav");
+    let speech = t.join("speech.wav");
+    cut(&src, 0.8, &speech, false);
+    // 0.8 s: "m" (lips shut) for 0.4 s, then an open vowel.
+    let path = t.join("phones.json");
+    let phones = serde_json::json!({"segments": [["m", 0.0, 0.4], ["ˈɑː", 0.4, 0.8]]});
+    std::fs::write(&path, phones.to_string()).expect("write phones");
+    let out = t.join("frames");
+    let args = ["--size", "64", "--phones", path.to_str().expect("utf8")];
+    let o = render(&speech, &out, &args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let jaw = jaw_track(&out);
+    assert!(jaw.len() >= 19, "{} frames", jaw.len());
+    // The lips lead the sound by two frames: frame 6 shows what is heard at
+    // frame 8. Shut for "m", open for the vowel.
+    let (shut, open) = (jaw[3], jaw[12]);
+    assert!(open > shut + 0.1, "m {shut}, ɑː {open}: {jaw:?}");
+    assert!(jaw[..5].iter().all(|&j| (j - shut).abs() < 0.02), "{jaw:?}");
+    for (text, want) in [
+        ("[]", "\"segments\" must be a list"),
+        (
+            r#"{"segments": [["m", 0.0]]}"#,
+            "segment 0 must be [phoneme, start, end]",
+        ),
+        (
+            r#"{"segments": [["m", 0.5, 0.1]]}"#,
+            "runs from 0.5 to 0.1 s",
+        ),
+    ] {
+        std::fs::write(&path, text).expect("write");
+        let o = render(&speech, &t.join("bad"), &args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(want), "{text}: {err}");
+        assert!(err.contains("phones.json"), "names the file: {err}");
+    }
+}
