@@ -1,9 +1,10 @@
 //! The mouth from phone timings: when the speech comes from a synthesiser
 //! that says which phone is where (eSpeak NG in `say()`), the mouth follows
 //! those phones instead of what Face-Sync hears. Measured on eSpeak speech,
-//! this articulates better (`tools/tts_articulation.py`: the project's sync
-//! score 1.26 against 0.89 from the audio, four passages, the demo
-//! portrait), and its lips lead the sound as real speakers' do.
+//! this articulates better (`tools/tts_articulation.py`, `synctalk render
+//! --phones` on an H100: the project's sync score 1.36 against 0.95 from
+//! the sound, mean of four passages, the demo portrait; better on three of
+//! the four), and its lips lead the sound as real speakers' do.
 //!
 //! Each phone's articulation class (the toolchain's `synth.CLASSES`) takes
 //! the mean of Face-Sync's own per-phone mouth shapes of that class (its
