@@ -86,6 +86,14 @@ def class_table(onnx_path: Path) -> tuple[np.ndarray, np.ndarray]:
     return out, rest
 
 
+def speak(text: str, table: np.ndarray):
+    """eSpeak NG's speech of `text` (16 kHz), its phones, and their mouth
+    curve [frames, 52] at FPS (before the portrait's articulation)."""
+    audio, segs = tts.espeak(text, "en-us", rate_wpm=160)
+    n = int(np.floor(len(audio) / 16000 * FPS))
+    return audio, segs, synth.target_curve(segs, synth.espeak_class, table, n, FPS, sigma_frames=1.0)
+
+
 def prepare(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     portrait = (ROOT / "models/demo/portrait.stk").read_bytes()
@@ -101,10 +109,9 @@ def prepare(out: Path) -> None:
     import soundfile as sf
 
     for name, text in PASSAGES.items():
-        audio, segs = tts.espeak(text, "en-us", rate_wpm=160)
+        audio, segs, y = speak(text, table)
+        n = len(y)
         sf.write(out / f"{name}.wav", audio, 16000, subtype="PCM_16")
-        n = int(np.floor(len(audio) / 16000 * FPS))
-        y = synth.target_curve(segs, synth.espeak_class, table, n, FPS, sigma_frames=1.0)
         y[:, mouth] = centre[mouth] + (y[:, mouth] - centre[mouth]) * strength
         y = np.clip(y, lo, hi)
         names = [blendshape_names()[i] for i in mouth]
@@ -117,7 +124,7 @@ def prepare(out: Path) -> None:
 def vectors(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     table, _ = class_table(ROOT / "tests/vectors/networks/face_sync.onnx")
-    audio, segs = tts.espeak(PASSAGES["market"], "en-us", rate_wpm=160)
+    audio, segs, y = speak(PASSAGES["market"], table)
     seconds = len(audio) / 16000
     # The same speech's phones in IPA, as the browser's eSpeak NG gives them
     # (eSpeak gives one or the other per process; pauses have no IPA, so
@@ -131,8 +138,6 @@ def vectors(out: Path) -> None:
         check=True, capture_output=True, text=True).stdout)
     spoken = [(s, e) for p, s, e in segs if synth.espeak_class(p) != "sil"]
     assert [(s, e) for p, s, e in ipa if synth.espeak_class(p) != "sil"] == spoken, "the IPA run spoke differently"
-    n = int(np.floor(seconds * FPS))
-    y = synth.target_curve(segs, synth.espeak_class, table, n, FPS, sigma_frames=1.0)
     np.save(out / "curve.npy", y.astype(np.float32))
     np.save(out / "class_table.npy", table.astype(np.float32))
     (out / "phones.json").write_text(json.dumps({
@@ -142,7 +147,7 @@ def vectors(out: Path) -> None:
         "phones_ipa": [[p, s, e] for p, s, e in ipa],
         "phone_classes": [synth.CLASSES.index(synth.espeak_class(p)) for p, _, _ in segs],
     }, indent=0))
-    print(f"{len(segs)} phones, {n} frames -> {out}", file=sys.stderr)
+    print(f"{len(segs)} phones, {len(y)} frames -> {out}", file=sys.stderr)
 
 
 def espeak_as_arpabet(segs):

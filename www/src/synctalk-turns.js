@@ -1,9 +1,10 @@
 // SyncTalk Web: whose turn it is to speak. An Avatar's speak() and say()
 // wait in a queue or replace what plays, are cancelled by an AbortSignal,
 // and route each source to its player (a clip, a stream read as it plays);
-// say() synthesises the text first, fires its words as `subtitle`
-// events by the audio clock and moves the mouth with its phones. Functions of the Avatar (its `_queue`, `_busy`
-// and players), kept apart from the class to keep each file to one idea.
+// say() synthesises the text first, fires its words as `subtitle` events
+// by the audio clock and moves the mouth with its phones. Functions of the
+// Avatar (its `_queue`, `_busy` and players), kept apart from the class to
+// keep each file to one idea.
 
 import { playClip, playStream, speechTime } from './synctalk-playback.js';
 import { LONG_SPEECH_SECONDS, decodeSpeech, paced, pieces } from './synctalk-speech.js';
@@ -11,10 +12,9 @@ import { synthesize } from './synctalk-tts.js';
 import { decodeChunks } from './synctalk-chunks.js';
 import { SyncTalkError, wrap } from './synctalk-errors.js';
 
-/** The words of each say()'s samples, for its `subtitle` events. */
-const subtitles = new WeakMap();
-/** The phones of each say()'s samples, for its mouth (`lips: 'phones'`). */
-const phonesOf = new WeakMap();
+/** What the synthesiser said of each say()'s samples: `{words}` for its
+ * `subtitle` events, and `phones` for its mouth (`lips: 'phones'`). */
+const said = new WeakMap();
 
 /** speak(): see Avatar.speak. */
 export async function speakInTurn(avatar, source, sampleRate, options = {}) {
@@ -67,8 +67,7 @@ export async function sayInTurn(avatar, text, options = {}) {
   const speech = await synthesize(text, options);
   options.signal?.throwIfAborted();
   const words = speech.words.map((w) => ({ word: text.slice(w.from, w.to), from: w.from, to: w.to, start: w.start, end: w.end, text }));
-  subtitles.set(speech.samples, words);
-  if (lips === 'phones') phonesOf.set(speech.samples, speech.phonemes);
+  said.set(speech.samples, { words, phones: lips === 'phones' ? speech.phonemes : null });
   return speakInTurn(avatar, speech.samples, speech.sampleRate, options);
 }
 
@@ -111,7 +110,7 @@ async function play(avatar, source, sampleRate, options) {
   // The mouth of a say(): its phones, where the portrait's Face-Sync has a
   // shape for each (tools/tts_articulation.py measured this to articulate
   // better than Face-Sync hearing the synthesiser).
-  const phones = phonesOf.get(decoded.samples);
+  const { words, phones } = said.get(decoded.samples) ?? {};
   if (phones?.length) {
     try {
       avatar._prepared.phones = avatar._inner.setSpeechPhones(
@@ -121,7 +120,6 @@ async function play(avatar, source, sampleRate, options) {
     }
   }
   // Subtitles of a say(), timed by the audio clock.
-  const words = subtitles.get(decoded.samples);
   const state = { words, next: 0 };
   const timer = words ? setInterval(() => subtitleTick(avatar, state), 40) : null;
   try {

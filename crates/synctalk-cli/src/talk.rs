@@ -83,12 +83,16 @@ pub struct TalkArgs {
     pub phones: Option<PathBuf>,
 }
 
-/// Reads a phones file (see `TalkArgs::phones`).
-fn read_phones(path: &Path) -> Result<Vec<(String, f64, f64)>> {
+/// Reads the JSON file `path` (the track's and the phones' files).
+fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))
+}
+
+/// Reads a phones file (see `TalkArgs::phones`).
+fn read_phones(path: &Path) -> Result<Vec<(String, f64, f64)>> {
+    let v = read_json(path)?;
     let bad = |i: usize| {
         anyhow::anyhow!(
             "{}: segment {i} must be [phoneme, start, end]",
@@ -117,10 +121,7 @@ struct Track {
 impl Track {
     /// Reads and checks `path`.
     fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let v: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
+        let v = read_json(path)?;
         let bad = |what: &str| anyhow::anyhow!("{}: {what}", path.display());
         let fps = v["fps"]
             .as_f64()
