@@ -36,6 +36,14 @@ pub struct BenchArgs {
     /// so other renderers can be timed on the very same Gaussians.
     #[arg(long)]
     export: Option<PathBuf>,
+    /// Time this portrait's frame instead of random scenes: the browser's
+    /// path (engine, torso layer, head, composite) at the portrait's size.
+    #[arg(long)]
+    portrait: Option<PathBuf>,
+    /// With `--portrait`: speech for the engine to say while timed (looped);
+    /// without it the portrait idles.
+    #[arg(long, requires = "portrait")]
+    audio: Option<PathBuf>,
 }
 
 /// The benchmark scene: Gaussians uniform in a cube of side 3 in front of a
@@ -52,7 +60,8 @@ pub fn scene(count: usize) -> synctalk_gaussians::Gaussians {
     .generate(42)
 }
 
-fn median(v: &mut [f64]) -> f64 {
+/// The median of `v` (NaN when empty).
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     if v.is_empty() {
         f64::NAN
@@ -131,6 +140,36 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     );
     let adapter = ctx.adapter.clone();
     let r = Renderer::new(ctx);
+    if let Some(portrait) = &a.portrait {
+        let row = crate::bench_portrait::run(&r, portrait, a.audio.as_deref(), a.frames, a.warmup)?;
+        println!("adapter: {adapter}");
+        let mut line = String::new();
+        for s in STAGES {
+            line += &format!(
+                "{s} {:.3}  ",
+                row["stages_ms"][s].as_f64().unwrap_or(f64::NAN)
+            );
+        }
+        println!(
+            "{} ({} Gaussians, {} visible, {} intersections): {line}GPU {:.3} ms, wall {:.3} ms, engine CPU {:.3} ms, torso layer {:.3} ms a frame, {:.1} MiB",
+            row["portrait"].as_str().unwrap_or("?"),
+            row["gaussians"],
+            row["visible"],
+            row["intersections"],
+            row["gpu_total_ms"].as_f64().unwrap_or(f64::NAN),
+            row["wall_ms"].as_f64().unwrap_or(f64::NAN),
+            row["engine_cpu_ms"].as_f64().unwrap_or(f64::NAN),
+            row["torso_cpu_ms_mean"].as_f64().unwrap_or(f64::NAN),
+            row["gpu_memory_mib"].as_f64().unwrap_or(f64::NAN),
+        );
+        let json = serde_json::json!({ "adapter": adapter, "frames": a.frames, "results": [row] });
+        println!("{}", serde_json::to_string(&json)?);
+        if let Some(p) = &a.json {
+            std::fs::write(p, serde_json::to_string_pretty(&json)?)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+        }
+        return Ok(());
+    }
     let total = a.counts.len() * a.sizes.len() * modes.len();
     let bar = indicatif::ProgressBar::new(total as u64);
     let mut rows = Vec::new();

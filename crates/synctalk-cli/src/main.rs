@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_audio;
+mod bench_portrait;
 mod commands;
 mod decode;
 mod image_io;

@@ -1,17 +1,20 @@
 //! Stable LSD radix sort of key/value pairs with a GPU-side element count.
 
-use crate::layout::{entries, pipeline, storage, uniform};
+use crate::layout::{entries, pipeline_with, storage, uniform};
 use crate::scan::{PrefixSum, ScanTarget, SCAN_BLOCK};
 use wgpu::util::DeviceExt;
 
-/// Keys sorted by one workgroup.
-pub const SORT_BLOCK: u32 = 4096;
+/// Threads per workgroup of the count and scatter kernels.
+const WG: u32 = 256;
+/// Keys each thread handles per pass unless [`RadixSort::with_rounds`] says
+/// otherwise: a workgroup sorts blocks of `256 * rounds` keys.
+pub const DEFAULT_ROUNDS: u32 = 8;
 /// Largest number of keys one sort handles (the histogram scan and the
 /// dispatch limits stay in bounds).
 pub const MAX_SORT_KEYS: u32 = 65_535 * SCAN_BLOCK;
 
-const BITS_PER_PASS: u32 = 4;
-const BINS: u32 = 16;
+const BITS_PER_PASS: u32 = 8;
+const BINS: u32 = 256;
 const MAX_PASSES: u32 = 32 / BITS_PER_PASS;
 /// Offset alignment between the per-pass uniforms (WebGPU's minimum uniform
 /// buffer offset alignment).
@@ -43,6 +46,7 @@ pub struct RadixSort {
     count: wgpu::ComputePipeline,
     scatter: wgpu::ComputePipeline,
     scan: PrefixSum,
+    block: u32,
 }
 
 /// Scratch buffers and bind groups for sorting one pair of key/value buffers.
@@ -67,16 +71,16 @@ impl SortTarget {
         self.capacity
     }
 
-    /// A 16-byte buffer holding `[num_keys, ceil(num_keys / 1024), 1, 1]`
-    /// after the sort's setup ran; usable as indirect dispatch arguments at
-    /// offset 4.
+    /// A 16-byte buffer holding `[num_keys, blocks, 1, 1]` after the sort's
+    /// setup ran (`blocks`: workgroups of the count and scatter kernels).
     pub fn info(&self) -> &wgpu::Buffer {
         &self.sort_info
     }
 
     /// The buffers holding the sorted `(keys, values)` after a sort by
-    /// `bits` bits: the caller's after an even number of passes, the
-    /// target's scratch pair after an odd number.
+    /// `bits` bits: the caller's after an even number of passes (more than
+    /// 8 and at most 16 bits, or more than 24), the target's scratch pair
+    /// after an odd number.
     pub fn sorted(&self, bits: u32) -> (&wgpu::Buffer, &wgpu::Buffer) {
         if RadixSort::passes_for_bits(bits).is_multiple_of(2) {
             (&self.keys, &self.values)
@@ -89,6 +93,16 @@ impl SortTarget {
 impl RadixSort {
     /// Compiles the sort pipelines.
     pub fn new(device: &wgpu::Device) -> Self {
+        Self::with_rounds(device, DEFAULT_ROUNDS)
+    }
+
+    /// Compiles the sort pipelines for blocks of `256 * rounds` keys per
+    /// workgroup (clamped to 1..=64). Larger blocks mean fewer workgroups and
+    /// a shorter histogram, smaller ones more parallelism for few keys; the
+    /// result is the same (for benchmarks).
+    pub fn with_rounds(device: &wgpu::Device, rounds: u32) -> Self {
+        let rounds = rounds.clamp(1, 64);
+        let constants = [("ROUNDS", f64::from(rounds))];
         let module = device.create_shader_module(wgpu::include_wgsl!("shaders/radix.wgsl"));
         let setup_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("radix setup"),
@@ -112,19 +126,20 @@ impl RadixSort {
             ],
         });
         Self {
-            setup: pipeline(device, &module, &setup_layout, "setup"),
-            count: pipeline(device, &module, &pass_layout, "count"),
-            scatter: pipeline(device, &module, &pass_layout, "scatter"),
+            setup: pipeline_with(device, &module, &setup_layout, "setup", &constants),
+            count: pipeline_with(device, &module, &pass_layout, "count", &constants),
+            scatter: pipeline_with(device, &module, &pass_layout, "scatter", &constants),
             scan: PrefixSum::new(device),
+            block: WG * rounds,
             setup_layout,
             pass_layout,
         }
     }
 
-    /// Bytes each key or value buffer needs for `capacity` pairs (whole
-    /// blocks of 4096: the kernels read complete blocks).
+    /// Bytes each key or value buffer needs for `capacity` pairs (the
+    /// kernels read nothing past the count).
     pub fn buffer_size(capacity: u32) -> u64 {
-        u64::from(capacity.max(1).div_ceil(SORT_BLOCK)) * u64::from(SORT_BLOCK) * 4
+        u64::from(capacity.max(1)) * 4
     }
 
     /// Prepares a sort of `keys`/`values` (each at least
@@ -162,7 +177,7 @@ impl RadixSort {
         // COPY_SRC: after an odd number of passes these hold the result.
         let keys_tmp = storage_buf("sort keys tmp", need, wgpu::BufferUsages::COPY_SRC);
         let values_tmp = storage_buf("sort values tmp", need, wgpu::BufferUsages::COPY_SRC);
-        let blocks = capacity.div_ceil(SORT_BLOCK).max(1);
+        let blocks = capacity.div_ceil(self.block).max(1);
         let hist = storage_buf(
             "sort histogram",
             u64::from(blocks * BINS) * 4,
@@ -176,7 +191,7 @@ impl RadixSort {
         let sort_info = storage_buf("sort info", 16, wgpu::BufferUsages::INDIRECT);
         let scan_info = storage_buf("sort scan info", 16, wgpu::BufferUsages::INDIRECT);
 
-        // Slot 0: setup capacity; slots 1..=8: the shift of each pass.
+        // Slot 0: setup capacity; slots 1..=4: the shift of each pass.
         let mut bytes = vec![0u8; (UNIFORM_STRIDE * u64::from(MAX_PASSES + 1)) as usize];
         bytes[0..4].copy_from_slice(&capacity.to_le_bytes());
         for p in 0..MAX_PASSES {
@@ -243,13 +258,13 @@ impl RadixSort {
         })
     }
 
-    /// Number of 4-bit digit passes for keys below `2^bits`.
+    /// Number of 8-bit digit passes for keys below `2^bits`.
     pub fn passes_for_bits(bits: u32) -> u32 {
         bits.clamp(1, 32).div_ceil(BITS_PER_PASS)
     }
 
     /// Records a sort of the pairs in `target` by their keys, which must be
-    /// below `2^bits` (digits above `bits`, rounded up to a multiple of 4, are
+    /// below `2^bits` (digits above `bits`, rounded up to a multiple of 8, are
     /// not looked at). Equal keys keep their input order (stable). The
     /// result is in [`SortTarget::sorted`]`(bits)`.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, target: &SortTarget, bits: u32) {

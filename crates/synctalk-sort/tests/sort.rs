@@ -100,6 +100,8 @@ fn radix_sort_matches_stable_cpu_sort() {
         (1000, 32),
         (1024, 8),
         (1025, 12),
+        (2047, 10),
+        (2049, 24),
         (4097, 16),
         (100_000, 32),
         (300_001, 13),
@@ -110,11 +112,39 @@ fn radix_sort_matches_stable_cpu_sort() {
         let few: Vec<u32> = (0..n).map(|_| rng.random_range(0..7u32)).collect();
         check_sort(&device, &queue, &sorter, &few, bits, n as u32);
     }
+    // Keys that share their high bytes (depth keys of one scene): one digit
+    // takes a whole block in the high passes.
+    let near: Vec<u32> = (0..70_000)
+        .map(|_| 0x4080_0000 | rng.random_range(0..0x3ffu32))
+        .collect();
+    check_sort(&device, &queue, &sorter, &near, 32, 70_000);
     // Positive floats sort like their bit patterns (used for depth keys).
     let depths: Vec<u32> = (0..50_000)
         .map(|_| rng.random_range(0.2f32..100.0).to_bits())
         .collect();
     check_sort(&device, &queue, &sorter, &depths, 32, 50_000);
+}
+
+#[test]
+fn every_block_size_sorts_alike() {
+    let (device, queue) = device();
+    let mut rng = rand_pcg::Pcg32::seed_from_u64(11);
+    for rounds in [1, 2, 4, 16] {
+        let sorter = RadixSort::with_rounds(&device, rounds);
+        let block = 256 * rounds as usize;
+        for &(n, bits) in &[
+            (block - 1, 10u32),
+            (block, 12),
+            (block + 1, 24),
+            (3 * block + 255, 32),
+            (20_000, 20),
+        ] {
+            let keys: Vec<u32> = (0..n).map(|_| rng.random::<u32>()).collect();
+            check_sort(&device, &queue, &sorter, &keys, bits, n as u32);
+            let few: Vec<u32> = (0..n).map(|_| rng.random_range(0..3u32) << 9).collect();
+            check_sort(&device, &queue, &sorter, &few, bits, n as u32);
+        }
+    }
 }
 
 #[test]

@@ -1,17 +1,25 @@
 // Stable least-significant-digit radix sort of (u32 key, u32 value) pairs,
-// 4 bits per pass. The number of keys is read from a GPU buffer (written by
-// `setup`), so the sort needs no CPU read-back. Each pass:
-//   count    per block of 1024 keys: 16-bin histogram -> hist[digit * blocks + block]
+// 8 bits per pass (a 32-bit key takes 4 passes). The number of keys is read
+// from a GPU buffer (written by `setup`), so the sort needs no CPU read-back.
+// Each pass:
+//   count    per block of WG * ROUNDS keys: 256-bin histogram
+//            -> hist[digit * blocks + block]
 //   (scan.wgsl turns hist into exclusive global offsets)
-//   scatter  per block: stable local rank of each key + its offset -> output
+//   scatter  per block, in rounds of 256 keys (one per thread, in key order):
+//            each key's rank among the round's keys of its digit comes from
+//            a 256-bit mask per digit in workgroup memory (one bit per
+//            thread, set with atomicOr, counted with countOneBits), so the
+//            result is stable without subgroup operations.
 // No workgroup ever waits for another one (portable: no forward-progress
-// assumption), unlike single-pass "onesweep" sorts.
+// assumption), unlike single-pass "onesweep" sorts. Workgroup memory: 9 KiB
+// (WebGPU guarantees 16 KiB).
 
 const WG: u32 = 256u;
-const PER_THREAD: u32 = 16u;
-const BLOCK: u32 = 4096u;
-const BINS: u32 = 16u;
+const BINS: u32 = 256u;
+const MASK_WORDS: u32 = WG / 32u;
 const SCAN_BLOCK: u32 = 1024u;
+// Keys per thread per block: a block holds WG * ROUNDS keys.
+override ROUNDS: u32 = 8u;
 
 struct SortInfo {
     num_keys: u32,
@@ -46,7 +54,8 @@ struct PassParams {
 @compute @workgroup_size(1)
 fn setup() {
     let n = min(count_src[0], setup_params.capacity);
-    let blocks = (n + BLOCK - 1u) / BLOCK;
+    let block = WG * ROUNDS;
+    let blocks = (n + block - 1u) / block;
     setup_sort_info.num_keys = n;
     setup_sort_info.blocks = blocks;
     setup_sort_info.one_y = 1u;
@@ -59,12 +68,12 @@ fn setup() {
 }
 
 // --- passes -------------------------------------------------------------------
-// Each thread owns 16 consecutive keys of its block, read as four vec4s
-// (buffers are padded to whole blocks). Per-thread digit counts are kept
-// as sixteen 16-bit counters packed in eight words.
+// Thread `lid` of block `b` handles keys b * WG * ROUNDS + r * WG + lid for
+// r = 0..ROUNDS: every load is coalesced, and round r covers 256 consecutive
+// keys.
 
-@group(0) @binding(0) var<storage, read> keys_in: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read> vals_in: array<vec4<u32>>;
+@group(0) @binding(0) var<storage, read> keys_in: array<u32>;
+@group(0) @binding(1) var<storage, read> vals_in: array<u32>;
 @group(0) @binding(2) var<storage, read_write> keys_out: array<u32>;
 @group(0) @binding(3) var<storage, read_write> vals_out: array<u32>;
 @group(0) @binding(4) var<storage, read_write> hist: array<u32>;
@@ -72,110 +81,97 @@ fn setup() {
 @group(0) @binding(6) var<uniform> params: PassParams;
 
 var<workgroup> local_hist: array<atomic<u32>, BINS>;
-// [word * WG + thread]
-var<workgroup> packed_scan: array<u32, 2048>;
+// Scatter: [digit * MASK_WORDS + word], bit `lid & 31` of word `lid / 32` set
+// when thread lid's key of the current round has that digit.
+var<workgroup> masks: array<atomic<u32>, 2048>;
+// Scatter: where the next key of each digit goes.
+var<workgroup> offsets: array<u32, BINS>;
 
 @compute @workgroup_size(256)
 fn count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    if (lid < BINS) {
-        atomicStore(&local_hist[lid], 0u);
-    }
+    atomicStore(&local_hist[lid], 0u);
     workgroupBarrier();
     let n = info.num_keys;
-    let start = wid.x * BLOCK + lid * PER_THREAD;
-    var packed: array<u32, 8>;
-    for (var w = 0u; w < 8u; w++) {
-        packed[w] = 0u;
-    }
-    for (var q = 0u; q < 4u; q++) {
-        let kv = keys_in[start / 4u + q];
-        for (var c = 0u; c < 4u; c++) {
-            if (start + q * 4u + c < n) {
-                let digit = (kv[c] >> params.shift) & (BINS - 1u);
-                packed[digit >> 1u] += 1u << ((digit & 1u) * 16u);
+    let start = wid.x * WG * ROUNDS + lid;
+    // Runs of one digit cost one atomic: where every key shares a digit (the
+    // exponent byte of depth keys) the bins see one atomic per thread, not
+    // one per key.
+    var run_digit = 0u;
+    var run = 0u;
+    for (var r = 0u; r < ROUNDS; r++) {
+        let i = start + r * WG;
+        if (i < n) {
+            let d = (keys_in[i] >> params.shift) & (BINS - 1u);
+            if (d != run_digit && run > 0u) {
+                atomicAdd(&local_hist[run_digit], run);
+                run = 0u;
             }
+            run_digit = d;
+            run += 1u;
         }
     }
-    // One atomic per non-empty bin: keys sharing a digit (all of them, in
-    // the high passes of a depth sort) cost one atomic per thread, not 16.
-    for (var w = 0u; w < 8u; w++) {
-        let p = packed[w];
-        if ((p & 0xffffu) != 0u) {
-            atomicAdd(&local_hist[2u * w], p & 0xffffu);
-        }
-        if ((p >> 16u) != 0u) {
-            atomicAdd(&local_hist[2u * w + 1u], p >> 16u);
-        }
+    if (run > 0u) {
+        atomicAdd(&local_hist[run_digit], run);
     }
     workgroupBarrier();
-    if (lid < BINS) {
-        hist[lid * info.blocks + wid.x] = atomicLoad(&local_hist[lid]);
-    }
+    hist[lid * info.blocks + wid.x] = atomicLoad(&local_hist[lid]);
 }
 
 @compute @workgroup_size(256)
 fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let n = info.num_keys;
-    let blocks = info.blocks;
-    let start = wid.x * BLOCK + lid * PER_THREAD;
-    var k: array<u32, 16>;
-    var v: array<u32, 16>;
-    var d: array<u32, 16>;
-    var rank: array<u32, 16>;
-    var packed: array<u32, 8>;
-    for (var w = 0u; w < 8u; w++) {
-        packed[w] = 0u;
-    }
-    for (var q = 0u; q < 4u; q++) {
-        let kv = keys_in[start / 4u + q];
-        let vv = vals_in[start / 4u + q];
-        for (var c = 0u; c < 4u; c++) {
-            let j = q * 4u + c;
-            if (start + j < n) {
-                k[j] = kv[c];
-                v[j] = vv[c];
-                let digit = (kv[c] >> params.shift) & (BINS - 1u);
-                d[j] = digit;
-                let w = digit >> 1u;
-                let s = (digit & 1u) * 16u;
-                rank[j] = (packed[w] >> s) & 0xffffu;
-                packed[w] += 1u << s;
-            } else {
-                d[j] = BINS;
-            }
-        }
-    }
-    // Inclusive scan of the packed per-thread counts across the workgroup
-    // (counts reach at most 4096, so 16-bit fields cannot overflow).
-    for (var w = 0u; w < 8u; w++) {
-        packed_scan[w * WG + lid] = packed[w];
+    offsets[lid] = hist[lid * info.blocks + wid.x];
+    for (var w = 0u; w < MASK_WORDS; w++) {
+        atomicStore(&masks[lid * MASK_WORDS + w], 0u);
     }
     workgroupBarrier();
-    for (var o = 1u; o < WG; o = o << 1u) {
-        var t: array<u32, 8>;
-        for (var w = 0u; w < 8u; w++) {
-            t[w] = 0u;
+    let word = lid >> 5u;
+    let bit = 1u << (lid & 31u);
+    let start = wid.x * WG * ROUNDS;
+    for (var r = 0u; r < ROUNDS; r++) {
+        // Uniform: the rest of the block is past the end.
+        if (start + r * WG >= n) {
+            break;
         }
-        if (lid >= o) {
-            for (var w = 0u; w < 8u; w++) {
-                t[w] = packed_scan[w * WG + lid - o];
+        let i = start + r * WG + lid;
+        let valid = i < n;
+        var d = 0u;
+        var k = 0u;
+        var v = 0u;
+        if (valid) {
+            k = keys_in[i];
+            v = vals_in[i];
+            d = (k >> params.shift) & (BINS - 1u);
+            atomicOr(&masks[d * MASK_WORDS + word], bit);
+        }
+        workgroupBarrier();
+        // Rank among this round's keys of digit d: the set bits below ours.
+        var below = 0u;
+        var last = false;
+        if (valid) {
+            let m = d * MASK_WORDS;
+            let own = atomicLoad(&masks[m + word]);
+            below = countOneBits(own & (bit - 1u));
+            for (var w = 0u; w < word; w++) {
+                below += countOneBits(atomicLoad(&masks[m + w]));
+            }
+            last = (own & ~(bit | (bit - 1u))) == 0u;
+            for (var w = word + 1u; w < MASK_WORDS; w++) {
+                last = last && atomicLoad(&masks[m + w]) == 0u;
+            }
+            let dst = offsets[d] + below;
+            keys_out[dst] = k;
+            vals_out[dst] = v;
+        }
+        workgroupBarrier();
+        // The digit's last key of the round advances its offset and clears
+        // its mask for the next round.
+        if (last) {
+            offsets[d] += below + 1u;
+            for (var w = 0u; w < MASK_WORDS; w++) {
+                atomicStore(&masks[d * MASK_WORDS + w], 0u);
             }
         }
         workgroupBarrier();
-        for (var w = 0u; w < 8u; w++) {
-            packed_scan[w * WG + lid] += t[w];
-        }
-        workgroupBarrier();
-    }
-    for (var j = 0u; j < PER_THREAD; j++) {
-        let digit = d[j];
-        if (digit < BINS) {
-            let w = digit >> 1u;
-            let s = (digit & 1u) * 16u;
-            let before = ((packed_scan[w * WG + lid] >> s) & 0xffffu) - ((packed[w] >> s) & 0xffffu);
-            let dst = hist[digit * blocks + wid.x] + before + rank[j];
-            keys_out[dst] = k[j];
-            vals_out[dst] = v[j];
-        }
     }
 }
