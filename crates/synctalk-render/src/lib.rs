@@ -17,9 +17,13 @@
 //! larger buffer when a frame overflowed.
 
 mod context;
+mod encode;
+mod frame;
 mod kernel;
+mod layers;
 mod present;
 mod readback;
+mod renderer;
 mod scene;
 mod timing;
 mod view;
@@ -27,9 +31,10 @@ mod view;
 pub use context::{request_device, GpuContext};
 pub use present::{PresentAlpha, Presenter, MAX_DOWNSCALE};
 pub use readback::{encode_texture_copy, padded_row, unpad_rows};
+pub use renderer::Renderer;
 pub use scene::{GpuScene, MAX_BASES, MAX_GAUSSIANS};
 pub use timing::{StageTimes, STAGES};
-pub use view::{FrameStats, RasterMode, Renderer, View};
+pub use view::{FrameStats, RasterMode, View};
 
 /// Errors of the renderer.
 #[derive(Debug, thiserror::Error)]

@@ -1,21 +1,21 @@
-//! The renderer's pipelines, and a [`View`]: one scene rendered at one image
-//! size, with every per-frame buffer it needs.
+//! A [`View`]: one scene rendered at one image size, with every per-frame
+//! buffer, bind group and texture it needs.
 
-use crate::kernel::{Bind, Kernel};
+use crate::frame::FrameUniform;
 use crate::readback::{encode_texture_copy, padded_row, read_buffer, unpad_rows};
 use crate::scene::check_size;
 use crate::timing::{StageTimes, Timer};
-use crate::{GpuContext, GpuScene, RenderError, MAX_BASES};
+use crate::{GpuScene, RenderError, Renderer};
 use synctalk_gaussians::{Camera, Image};
 use synctalk_sort::{PrefixSum, RadixSort, SortTarget, MAX_SORT_KEYS};
 
-const SPLAT_BYTES: u64 = 40;
-const OUTPUT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+pub(crate) const SPLAT_BYTES: u64 = 40;
+pub(crate) const OUTPUT_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 /// The head layer (premultiplied colour, coverage) of the tile rasterizer:
 /// f32, so that it adds no rounding of its own.
-const HEAD_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba32Float;
+pub(crate) const HEAD_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba32Float;
 /// The instanced-quad rasterizer's head layer: it must be blendable.
-const QUAD_HEAD_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
+pub(crate) const QUAD_HEAD_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba16Float;
 
 /// How splats become pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -31,216 +31,6 @@ pub enum RasterMode {
     Quads,
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct FrameUniform {
-    view: [[f32; 4]; 4],
-    cam_pos: [f32; 4],
-    focal: [f32; 2],
-    principal: [f32; 2],
-    lim_pos: [f32; 2],
-    lim_neg: [f32; 2],
-    image_size: [u32; 2],
-    tiles: [u32; 2],
-    num_gaussians: u32,
-    sh_degree: u32,
-    num_bases: u32,
-    near: f32,
-    isect_capacity: u32,
-    sh_stride: u32,
-    preprocess_groups_x: u32,
-    _pad: u32,
-    coeffs: [[f32; 4]; 8],
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct CompositeUniform {
-    size: [u32; 2],
-    has_torso: u32,
-    _pad: u32,
-}
-
-struct Kernels {
-    preprocess: Kernel,
-    setup_visible: Kernel,
-    count_tiles: Kernel,
-    setup_isect: Kernel,
-    emit: Kernel,
-    ranges: Kernel,
-    rasterize: Kernel,
-    composite: Kernel,
-}
-
-/// Compiled pipelines for rendering; create once per device.
-pub struct Renderer {
-    ctx: GpuContext,
-    k: Kernels,
-    sort: RadixSort,
-    scan: PrefixSum,
-    quads: Quads,
-}
-
-/// The instanced-quad rasterizer's pipeline (`quads.wgsl`).
-struct Quads {
-    layout: wgpu::BindGroupLayout,
-    pipeline: wgpu::RenderPipeline,
-}
-
-impl Quads {
-    fn new(d: &wgpu::Device) -> Self {
-        let code = format!(
-            "{}\n{}",
-            include_str!("shaders/common.wgsl"),
-            include_str!("shaders/quads.wgsl")
-        );
-        let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("quads"),
-            source: wgpu::ShaderSource::Wgsl(code.into()),
-        });
-        let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::VERTEX,
-            ty,
-            count: None,
-        };
-        let storage = wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only: true },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        };
-        let uniform = wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        };
-        let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("quads"),
-            entries: &[entry(0, uniform), entry(1, storage), entry(2, storage)],
-        });
-        let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("quads"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        // Front to back: dst += (1 - dst.a) * src, src premultiplied.
-        let under = wgpu::BlendComponent {
-            src_factor: wgpu::BlendFactor::OneMinusDstAlpha,
-            dst_factor: wgpu::BlendFactor::One,
-            operation: wgpu::BlendOperation::Add,
-        };
-        let pipeline = d.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("quads"),
-            layout: Some(&pl),
-            vertex: wgpu::VertexState {
-                module: &module,
-                entry_point: Some("quad_vertex"),
-                compilation_options: Default::default(),
-                buffers: &[],
-            },
-            primitive: wgpu::PrimitiveState {
-                topology: wgpu::PrimitiveTopology::TriangleStrip,
-                ..Default::default()
-            },
-            depth_stencil: None,
-            multisample: Default::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("quad_fragment"),
-                compilation_options: Default::default(),
-                targets: &[Some(wgpu::ColorTargetState {
-                    format: QUAD_HEAD_FORMAT,
-                    blend: Some(wgpu::BlendState {
-                        color: under,
-                        alpha: under,
-                    }),
-                    write_mask: wgpu::ColorWrites::ALL,
-                })],
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
-        Self { layout, pipeline }
-    }
-}
-
-impl Renderer {
-    /// Compiles every kernel for `ctx`'s device.
-    pub fn new(ctx: GpuContext) -> Self {
-        use Bind::*;
-        let d = &ctx.device;
-        let k = Kernels {
-            preprocess: Kernel::new(
-                d,
-                include_str!("shaders/preprocess.wgsl"),
-                "preprocess",
-                &[Uniform, Read, Read, Read, Write, Write, Write, Write, Write],
-            ),
-            setup_visible: Kernel::new(
-                d,
-                include_str!("shaders/setup_visible.wgsl"),
-                "setup_visible",
-                &[Read, Write, Write, Write],
-            ),
-            count_tiles: Kernel::new(
-                d,
-                include_str!("shaders/count_tiles.wgsl"),
-                "count_tiles",
-                &[Read, Read, Read, Write],
-            ),
-            setup_isect: Kernel::new(
-                d,
-                include_str!("shaders/setup_isect.wgsl"),
-                "setup_isect",
-                &[Uniform, Read, Read, Read, Read, Write],
-            ),
-            emit: Kernel::new(
-                d,
-                include_str!("shaders/emit.wgsl"),
-                "emit",
-                &[Uniform, Read, Read, Read, Read, Write, Write],
-            ),
-            ranges: Kernel::new(
-                d,
-                include_str!("shaders/ranges.wgsl"),
-                "ranges_main",
-                &[Read, Read, Write],
-            ),
-            rasterize: Kernel::new(
-                d,
-                include_str!("shaders/rasterize.wgsl"),
-                "rasterize",
-                &[Uniform, Read, Read, Read, StorageTexture(HEAD_FORMAT)],
-            ),
-            composite: Kernel::new(
-                d,
-                include_str!("shaders/composite.wgsl"),
-                "composite",
-                &[
-                    Uniform,
-                    Texture,
-                    Texture,
-                    Texture,
-                    StorageTexture(OUTPUT_FORMAT),
-                ],
-            ),
-        };
-        let quads = Quads::new(d);
-        Self {
-            quads,
-            sort: RadixSort::new(d),
-            scan: PrefixSum::new(d),
-            k,
-            ctx,
-        }
-    }
-
-    /// The device this renderer was built for.
-    pub fn context(&self) -> &GpuContext {
-        &self.ctx
-    }
-}
-
 /// Counts from one rendered frame.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FrameStats {
@@ -252,58 +42,58 @@ pub struct FrameStats {
     pub times: Option<StageTimes>,
 }
 
-struct Buffers {
-    frame: wgpu::Buffer,
-    counters: wgpu::Buffer,
-    vis_args: wgpu::Buffer,
-    tile_scan_info: wgpu::Buffer,
-    isect_info: wgpu::Buffer,
-    ranges: wgpu::Buffer,
-    draw_args: wgpu::Buffer,
-    composite: wgpu::Buffer,
-    stats_staging: wgpu::Buffer,
-    image_staging: wgpu::Buffer,
+pub(crate) struct Buffers {
+    pub(crate) frame: wgpu::Buffer,
+    pub(crate) counters: wgpu::Buffer,
+    pub(crate) vis_args: wgpu::Buffer,
+    pub(crate) tile_scan_info: wgpu::Buffer,
+    pub(crate) isect_info: wgpu::Buffer,
+    pub(crate) ranges: wgpu::Buffer,
+    pub(crate) draw_args: wgpu::Buffer,
+    pub(crate) composite: wgpu::Buffer,
+    pub(crate) stats_staging: wgpu::Buffer,
+    pub(crate) image_staging: wgpu::Buffer,
 }
 
-struct Groups {
-    preprocess: wgpu::BindGroup,
-    setup_visible: wgpu::BindGroup,
-    count_tiles: wgpu::BindGroup,
-    setup_isect: wgpu::BindGroup,
-    emit: wgpu::BindGroup,
-    ranges: wgpu::BindGroup,
-    rasterize: wgpu::BindGroup,
-    quads: wgpu::BindGroup,
-    composite: wgpu::BindGroup,
-    composite_quads: wgpu::BindGroup,
-    tile_scan: synctalk_sort::ScanTarget,
-    depth_sort: SortTarget,
-    tile_sort: SortTarget,
+pub(crate) struct Groups {
+    pub(crate) preprocess: wgpu::BindGroup,
+    pub(crate) setup_visible: wgpu::BindGroup,
+    pub(crate) count_tiles: wgpu::BindGroup,
+    pub(crate) setup_isect: wgpu::BindGroup,
+    pub(crate) emit: wgpu::BindGroup,
+    pub(crate) ranges: wgpu::BindGroup,
+    pub(crate) rasterize: wgpu::BindGroup,
+    pub(crate) quads: wgpu::BindGroup,
+    pub(crate) composite: wgpu::BindGroup,
+    pub(crate) composite_quads: wgpu::BindGroup,
+    pub(crate) tile_scan: synctalk_sort::ScanTarget,
+    pub(crate) depth_sort: SortTarget,
+    pub(crate) tile_sort: SortTarget,
 }
 
 /// A scene rendered at a fixed image size: per-frame GPU buffers, bind
 /// groups, layers and the output texture (RGBA8, straight alpha).
 pub struct View {
-    scene: GpuScene,
-    width: u32,
-    height: u32,
-    tiles: [u32; 2],
-    isect_capacity: u32,
-    b: Buffers,
-    g: Groups,
-    background: wgpu::Texture,
-    torso: Option<wgpu::Texture>,
-    output: wgpu::Texture,
-    head: wgpu::Texture,
-    quad_head: wgpu::Texture,
-    quad_head_view: wgpu::TextureView,
-    raster: RasterMode,
-    timer: Option<Timer>,
-    gpu_bytes: u64,
+    pub(crate) scene: GpuScene,
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) tiles: [u32; 2],
+    pub(crate) isect_capacity: u32,
+    pub(crate) b: Buffers,
+    pub(crate) g: Groups,
+    pub(crate) background: wgpu::Texture,
+    pub(crate) torso: Option<wgpu::Texture>,
+    pub(crate) output: wgpu::Texture,
+    pub(crate) head: wgpu::Texture,
+    pub(crate) quad_head: wgpu::Texture,
+    pub(crate) quad_head_view: wgpu::TextureView,
+    pub(crate) raster: RasterMode,
+    pub(crate) timer: Option<Timer>,
+    pub(crate) gpu_bytes: u64,
 }
 
 /// Bits needed for tile ids of a `tiles[0] x tiles[1]` grid.
-fn tile_bits(tiles: [u32; 2]) -> u32 {
+pub(crate) fn tile_bits(tiles: [u32; 2]) -> u32 {
     let num_tiles = tiles[0] * tiles[1];
     (32 - (num_tiles.max(2) - 1).leading_zeros()).max(1)
 }
@@ -595,140 +385,6 @@ impl View {
         Ok(view)
     }
 
-    fn composite_group(
-        r: &Renderer,
-        uniform: &wgpu::Buffer,
-        head: &wgpu::Texture,
-        background: &wgpu::Texture,
-        torso: Option<&wgpu::Texture>,
-        output: &wgpu::Texture,
-    ) -> wgpu::BindGroup {
-        let bg = background.create_view(&Default::default());
-        let tv = torso.unwrap_or(background).create_view(&Default::default());
-        let out = output.create_view(&Default::default());
-        let hv = head.create_view(&Default::default());
-        r.k.composite.bind(
-            &r.ctx.device,
-            &[
-                uniform.as_entire_binding(),
-                wgpu::BindingResource::TextureView(&hv),
-                wgpu::BindingResource::TextureView(&bg),
-                wgpu::BindingResource::TextureView(&tv),
-                wgpu::BindingResource::TextureView(&out),
-            ],
-        )
-    }
-
-    /// Sets the layers under the Gaussians: an opaque or translucent
-    /// background plate and an optional torso layer (straight-alpha RGBA8, the
-    /// view's size). Per frame, when only the torso changes, call
-    /// [`View::set_torso`] alone.
-    pub fn set_layers(
-        &mut self,
-        r: &Renderer,
-        background: &Image,
-        torso: Option<&Image>,
-    ) -> Result<(), RenderError> {
-        self.check_layer("background", background)?;
-        if let Some(img) = torso {
-            self.check_layer("torso", img)?;
-        }
-        self.write_layer(r, &self.background, background);
-        self.set_torso(r, torso)
-    }
-
-    /// Sets (or removes) the torso layer, keeping the background. A torso
-    /// replacing a torso is written into the same texture; the bind groups
-    /// are rebuilt only when the torso appears or goes.
-    pub fn set_torso(&mut self, r: &Renderer, torso: Option<&Image>) -> Result<(), RenderError> {
-        if let Some(img) = torso {
-            self.check_layer("torso", img)?;
-        }
-        match (&self.torso, torso) {
-            (Some(t), Some(img)) => {
-                self.write_layer(r, t, img);
-                return Ok(());
-            }
-            (None, None) => return Ok(()),
-            _ => {}
-        }
-        self.torso = torso.map(|img| {
-            let t = r.ctx.device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("torso"),
-                size: self.background.size(),
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: OUTPUT_FORMAT,
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            });
-            self.write_layer(r, &t, img);
-            t
-        });
-        self.bind_layers(r);
-        Ok(())
-    }
-
-    /// Refuses a layer image that is not RGBA8 of the view's size.
-    fn check_layer(&self, layer: &'static str, img: &Image) -> Result<(), RenderError> {
-        if (img.width, img.height) != (self.width, self.height)
-            || img.data.len() != (img.width * img.height * 4) as usize
-        {
-            return Err(RenderError::LayerSize {
-                layer,
-                got_w: img.width,
-                got_h: img.height,
-                want_w: self.width,
-                want_h: self.height,
-            });
-        }
-        Ok(())
-    }
-
-    /// Uploads a checked layer image into `tex`.
-    fn write_layer(&self, r: &Renderer, tex: &wgpu::Texture, img: &Image) {
-        r.ctx.queue.write_texture(
-            tex.as_image_copy(),
-            &img.data,
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(img.width * 4),
-                rows_per_image: None,
-            },
-            tex.size(),
-        );
-    }
-
-    /// Points the composite pass at the current background and torso
-    /// textures (both rasterizers' bind groups and the uniform).
-    fn bind_layers(&mut self, r: &Renderer) {
-        let u = CompositeUniform {
-            size: [self.width, self.height],
-            has_torso: u32::from(self.torso.is_some()),
-            _pad: 0,
-        };
-        r.ctx
-            .queue
-            .write_buffer(&self.b.composite, 0, bytemuck::bytes_of(&u));
-        self.g.composite = Self::composite_group(
-            r,
-            &self.b.composite,
-            &self.head,
-            &self.background,
-            self.torso.as_ref(),
-            &self.output,
-        );
-        self.g.composite_quads = Self::composite_group(
-            r,
-            &self.b.composite,
-            &self.quad_head,
-            &self.background,
-            self.torso.as_ref(),
-            &self.output,
-        );
-    }
-
     /// Chooses the rasterizer (see [`RasterMode`]).
     pub fn set_raster_mode(&mut self, mode: RasterMode) {
         self.raster = mode;
@@ -747,202 +403,6 @@ impl View {
     /// Current capacity of the intersection buffers.
     pub fn intersection_capacity(&self) -> u32 {
         self.isect_capacity
-    }
-
-    fn frame_uniform(&self, camera: &Camera, coeffs: &[f32]) -> Result<FrameUniform, RenderError> {
-        camera.validate()?;
-        if (camera.width, camera.height) != (self.width, self.height) {
-            return Err(RenderError::LayerSize {
-                layer: "camera",
-                got_w: camera.width,
-                got_h: camera.height,
-                want_w: self.width,
-                want_h: self.height,
-            });
-        }
-        if coeffs.len() > MAX_BASES || coeffs.iter().any(|c| !c.is_finite()) {
-            return Err(RenderError::Limit {
-                what: "deformation coefficients (count, all finite)",
-                got: coeffs.len() as u64,
-                limit: MAX_BASES as u64,
-            });
-        }
-        let rot = glam::Mat3::from_cols_array_2d(&camera.rotation).transpose();
-        let view = glam::Mat4::from_cols(
-            rot.x_axis.extend(0.0),
-            rot.y_axis.extend(0.0),
-            rot.z_axis.extend(0.0),
-            glam::Vec3::from(camera.translation).extend(1.0),
-        );
-        let pos = camera.position();
-        let (w, h) = (camera.width as f32, camera.height as f32);
-        let groups = self.scene.len.div_ceil(256);
-        let mut c = [[0f32; 4]; 8];
-        for (i, v) in coeffs.iter().enumerate() {
-            c[i / 4][i % 4] = *v;
-        }
-        Ok(FrameUniform {
-            view: view.to_cols_array_2d(),
-            cam_pos: [pos[0], pos[1], pos[2], 1.0],
-            focal: [camera.fx, camera.fy],
-            principal: [camera.cx, camera.cy],
-            lim_pos: [
-                1.3 * (w - camera.cx) / camera.fx,
-                1.3 * (h - camera.cy) / camera.fy,
-            ],
-            lim_neg: [1.3 * camera.cx / camera.fx, 1.3 * camera.cy / camera.fy],
-            image_size: [self.width, self.height],
-            tiles: self.tiles,
-            num_gaussians: self.scene.len,
-            sh_degree: self.scene.sh_degree,
-            num_bases: self.scene.num_bases.min(coeffs.len() as u32),
-            near: camera.near,
-            isect_capacity: self.isect_capacity,
-            sh_stride: self.scene.sh_stride,
-            preprocess_groups_x: groups.min(65_535),
-            _pad: 0,
-            coeffs: c,
-        })
-    }
-
-    /// Records one frame for `camera` with deformation coefficients `coeffs`
-    /// (at most one per basis; missing ones are zero). The frame uniform is
-    /// written through the queue, so submit `encoder` on this view's queue.
-    pub fn encode(
-        &self,
-        r: &Renderer,
-        encoder: &mut wgpu::CommandEncoder,
-        camera: &Camera,
-        coeffs: &[f32],
-    ) -> Result<(), RenderError> {
-        let u = self.frame_uniform(camera, coeffs)?;
-        r.ctx
-            .queue
-            .write_buffer(&self.b.frame, 0, bytemuck::bytes_of(&u));
-        encoder.clear_buffer(&self.b.counters, 0, None);
-        encoder.clear_buffer(&self.b.ranges, 0, None);
-        encoder.clear_buffer(&self.b.isect_info, 0, None);
-        let k = &r.k;
-        let g = &self.g;
-        let groups = self.scene.len.div_ceil(256);
-        let gx = groups.clamp(1, 65_535);
-        {
-            let p = &mut self.compute_pass(encoder, 0);
-            if groups > 0 {
-                p.set_pipeline(&k.preprocess.pipeline);
-                p.set_bind_group(0, &g.preprocess, &[]);
-                p.dispatch_workgroups(gx, groups.div_ceil(gx), 1);
-            }
-            p.set_pipeline(&k.setup_visible.pipeline);
-            p.set_bind_group(0, &g.setup_visible, &[]);
-            p.dispatch_workgroups(1, 1, 1);
-        }
-        r.sort
-            .encode(&mut self.compute_pass(encoder, 1), &g.depth_sort, 32);
-        if self.raster == RasterMode::Quads {
-            // No binning and no tile sort: empty passes keep the timestamp
-            // slots filled.
-            drop(self.compute_pass(encoder, 2));
-            drop(self.compute_pass(encoder, 3));
-            let mut rp = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                label: Some("rasterize (quads)"),
-                color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                    view: &self.quad_head_view,
-                    depth_slice: None,
-                    resolve_target: None,
-                    ops: wgpu::Operations {
-                        load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
-                        store: wgpu::StoreOp::Store,
-                    },
-                })],
-                depth_stencil_attachment: None,
-                timestamp_writes: self.timer.as_ref().map(|t| t.render_writes(4)),
-                occlusion_query_set: None,
-                multiview_mask: None,
-            });
-            rp.set_pipeline(&r.quads.pipeline);
-            rp.set_bind_group(0, &g.quads, &[]);
-            rp.draw_indirect(&self.b.draw_args, 0);
-        } else {
-            self.encode_tiles(r, encoder);
-        }
-        let composite = match self.raster {
-            RasterMode::Tiles => &g.composite,
-            RasterMode::Quads => &g.composite_quads,
-        };
-        {
-            let p = &mut self.compute_pass(encoder, 5);
-            p.set_pipeline(&k.composite.pipeline);
-            p.set_bind_group(0, composite, &[]);
-            p.dispatch_workgroups(self.width.div_ceil(16), self.height.div_ceil(16), 1);
-        }
-        if let Some(t) = &self.timer {
-            t.resolve(encoder);
-        }
-        Ok(())
-    }
-
-    /// Begins the compute pass of render stage `stage`, timed when the
-    /// device has timestamp queries.
-    fn compute_pass<'e>(
-        &self,
-        encoder: &'e mut wgpu::CommandEncoder,
-        stage: usize,
-    ) -> wgpu::ComputePass<'e> {
-        encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(crate::STAGES[stage]),
-            timestamp_writes: self.timer.as_ref().map(|t| t.writes(stage)),
-        })
-    }
-
-    /// Binning, tile sort and the tile rasterizer (stages 2 to 4).
-    fn encode_tiles(&self, r: &Renderer, encoder: &mut wgpu::CommandEncoder) {
-        let k = &r.k;
-        let g = &self.g;
-        {
-            let p = &mut self.compute_pass(encoder, 2);
-            p.set_pipeline(&k.count_tiles.pipeline);
-            p.set_bind_group(0, &g.count_tiles, &[]);
-            p.dispatch_workgroups_indirect(&self.b.vis_args, 0);
-            r.scan.encode(p, &g.tile_scan, &self.b.tile_scan_info);
-            p.set_pipeline(&k.setup_isect.pipeline);
-            p.set_bind_group(0, &g.setup_isect, &[]);
-            p.dispatch_workgroups(1, 1, 1);
-            p.set_pipeline(&k.emit.pipeline);
-            p.set_bind_group(0, &g.emit, &[]);
-            p.dispatch_workgroups_indirect(&self.b.vis_args, 0);
-        }
-        {
-            let p = &mut self.compute_pass(encoder, 3);
-            r.sort.encode(p, &g.tile_sort, tile_bits(self.tiles));
-            p.set_pipeline(&k.ranges.pipeline);
-            p.set_bind_group(0, &g.ranges, &[]);
-            p.dispatch_workgroups_indirect(&self.b.isect_info, 4);
-        }
-        {
-            let p = &mut self.compute_pass(encoder, 4);
-            p.set_pipeline(&k.rasterize.pipeline);
-            p.set_bind_group(0, &g.rasterize, &[]);
-            p.dispatch_workgroups(self.tiles[0], self.tiles[1], 1);
-        }
-    }
-
-    /// Records copies of this frame's counts (visible Gaussians, tile
-    /// intersections) into `dst` (48 bytes, `COPY_DST`), for
-    /// [`View::parse_stats`] once mapped. Record after [`View::encode`].
-    pub fn encode_stats(&self, encoder: &mut wgpu::CommandEncoder, dst: &wgpu::Buffer) {
-        encoder.copy_buffer_to_buffer(&self.b.counters, 0, dst, 0, 16);
-        encoder.copy_buffer_to_buffer(&self.b.isect_info, 0, dst, 16, 32);
-    }
-
-    /// Visible Gaussians and tile intersections from the bytes
-    /// [`View::encode_stats`] copied (zeros if `raw` is short).
-    pub fn parse_stats(raw: &[u8]) -> (u32, u32) {
-        let word = |i: usize| {
-            raw.get(4 * i..4 * i + 4)
-                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        (word(0), word(8))
     }
 
     /// Makes room for `intersections` (with a quarter to spare) if the
