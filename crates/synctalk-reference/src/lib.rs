@@ -402,11 +402,9 @@ pub struct Layers<'a> {
     pub torso: Option<&'a Image>,
 }
 
-/// Composites premultiplied `head` over `torso` over `background` and
-/// quantises to RGBA8 (straight alpha, rounding to nearest).
-pub fn composite(head: &[[f64; 4]], layers: Layers<'_>) -> Image {
-    let bg = layers.background;
-    let mut img = Image::solid(bg.width, bg.height, [0; 4]);
+/// The premultiplied colour under the head at pixel `(x, y)`: the torso
+/// layer (if any) over the background, from their straight-alpha RGBA8.
+pub fn under(layers: Layers<'_>, x: u32, y: u32) -> [f64; 4] {
     let premul = |p: [u8; 4]| {
         let a = f64::from(p[3]) / 255.0;
         [
@@ -416,16 +414,24 @@ pub fn composite(head: &[[f64; 4]], layers: Layers<'_>) -> Image {
             a,
         ]
     };
+    let b = premul(layers.background.pixel(x, y));
+    match layers.torso {
+        Some(t) => {
+            let t = premul(t.pixel(x, y));
+            std::array::from_fn(|k| t[k] + (1.0 - t[3]) * b[k])
+        }
+        None => b,
+    }
+}
+
+/// Composites premultiplied `head` over `torso` over `background` and
+/// quantises to RGBA8 (straight alpha, rounding to nearest).
+pub fn composite(head: &[[f64; 4]], layers: Layers<'_>) -> Image {
+    let bg = layers.background;
+    let mut img = Image::solid(bg.width, bg.height, [0; 4]);
     for (i, h) in head.iter().enumerate() {
         let (x, y) = (i as u32 % bg.width, i as u32 / bg.width);
-        let b = premul(bg.pixel(x, y));
-        let under = match layers.torso {
-            Some(t) => {
-                let t = premul(t.pixel(x, y));
-                std::array::from_fn(|k| t[k] + (1.0 - t[3]) * b[k])
-            }
-            None => b,
-        };
+        let under = under(layers, x, y);
         let o: [f64; 4] = std::array::from_fn(|k| h[k] + (1.0 - h[3]) * under[k]);
         let q = |v: f64| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
         let px = if o[3] > 0.0 {
