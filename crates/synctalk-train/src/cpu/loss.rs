@@ -90,15 +90,11 @@ pub fn image_loss(
     // L1, mouth-weighted, mean over pixels and channels.
     let count = (3 * n) as f64;
     let mut l1 = 0.0;
-    for p in 0..n {
-        let wt = 1.0
-            + if target.masks[p] & MASK_MOUTH != 0 {
-                weights.mouth
-            } else {
-                0.0
-            };
+    for (p, (pr, gt)) in pred.iter().zip(target.rgb).enumerate() {
+        let mouth = target.masks[p] & MASK_MOUTH != 0;
+        let wt = 1.0 + if mouth { weights.mouth } else { 0.0 };
         for c in 0..3 {
-            let d = pred[p][c] - target.rgb[p][c];
+            let d = pr[c] - gt[c];
             l1 += wt * d.abs();
             // sign(0) = 0, as torch's abs backward.
             let sign = if d > 0.0 {

@@ -202,3 +202,23 @@ fn vjp_dot_product() {
         "only {checked} scenes without a branch change"
     );
 }
+
+/// The branch record sees a crossing: the opaque stack's front Gaussian
+/// made faint changes it, a step far below any threshold does not.
+#[test]
+fn branches_see_cutoffs() {
+    let opt = Options {
+        sh_degree: 1,
+        num_bases: 1,
+        pose: false,
+        translucent: false,
+    };
+    let scene = Scene::random(7, opt);
+    let u = fd::probe(&scene, 7);
+    let base = fd::base_branches(&scene, &u);
+    let front = scene.params.len() - 3;
+    let logit = Var::Param(3, front);
+    assert!(fd::directional(&scene, &u, &base, &[(logit, 1.0)]).is_some());
+    // ±8 (8e6 x EPS) from 8..11: at opacity 0.5..0.9 nothing is clamped.
+    assert!(fd::directional(&scene, &u, &base, &[(logit, 8e6)]).is_none());
+}
