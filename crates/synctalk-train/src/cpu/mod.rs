@@ -57,6 +57,14 @@
 //! - The renderer (WGSL) culls opacity below 1/255 and trims tile
 //!   rectangles to the alpha ≥ 1/255 ellipse; the reference does neither.
 //!   Same image, same gradients.
+//! - A knife edge between f64 and f32: behind two splats whose alpha is
+//!   clamped at 0.99, `T = (1 − 0.99)²` is `1.0000000000000018e-4` in f64
+//!   (not below 1e-4: the reference blends the second splat) but
+//!   `9.99998e-5` in f32 (rasterize.wgsl stops the pixel there), so the
+//!   head alpha is 0.9999 here and 0.99 on the GPU at such pixels: GPU
+//!   gradient tests must keep clamped pairs out of their scenes.
+//! - gsplat, like us, clamps `SH + 0.5` at 0, and its pixel centres at
+//!   `+0.5` against means at `f x / z + c` are ours shifted by 0.5.
 //! - At SH degree 0 (train.py's first 1000 steps) coefficients 1..4 are held
 //!   but unused (zero gradient).
 //! - An empty interior or outside mask makes train.py's alpha loss NaN;
