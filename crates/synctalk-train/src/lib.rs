@@ -1,0 +1,9 @@
+//! The native trainer of SyncTalk portraits (issue 19): Gaussians,
+//! deformation bases and per-frame pose refined by gradient descent on the
+//! GPU with WGSL kernels.
+//!
+//! So far it holds [`cpu`], the f64 CPU reference of the training forward
+//! and its hand-derived backward: the oracle every WGSL backward kernel is
+//! tested against.
+
+pub mod cpu;
