@@ -61,16 +61,22 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 // partial sums of the three-dispatch variant) instead of `info.len`.
 override SCAN_GROUPS: bool = false;
 
-// Whole scan in one workgroup (chunks of 1024 with a running carry).
+// Whole scan in one workgroup: chunks of 4096 values (16 consecutive ones
+// per thread, summed serially) with a running carry, so that a long array
+// costs few workgroup-wide scans (each is 16 barriers).
+const SINGLE_PER_THREAD: u32 = 16u;
+const SINGLE_CHUNK: u32 = WG * SINGLE_PER_THREAD;
+
 @compute @workgroup_size(256)
 fn scan_single(@builtin(local_invocation_index) lid: u32) {
     let n = select(info.len, info.groups, SCAN_GROUPS);
     var carry = 0u;
-    for (var chunk = 0u; chunk < n; chunk += BLOCK) {
-        var v: array<u32, 4>;
+    for (var chunk = 0u; chunk < n; chunk += SINGLE_CHUNK) {
+        let base = chunk + lid * SINGLE_PER_THREAD;
+        var v: array<u32, SINGLE_PER_THREAD>;
         var s = 0u;
-        for (var j = 0u; j < PER_THREAD; j++) {
-            let i = chunk + lid * PER_THREAD + j;
+        for (var j = 0u; j < SINGLE_PER_THREAD; j++) {
+            let i = base + j;
             var x = 0u;
             if (i < n) {
                 x = data[i];
@@ -79,8 +85,8 @@ fn scan_single(@builtin(local_invocation_index) lid: u32) {
             s += x;
         }
         let r = scan_workgroup(lid, s);
-        for (var j = 0u; j < PER_THREAD; j++) {
-            let i = chunk + lid * PER_THREAD + j;
+        for (var j = 0u; j < SINGLE_PER_THREAD; j++) {
+            let i = base + j;
             if (i < n) {
                 data[i] = carry + r.x + v[j];
             }
