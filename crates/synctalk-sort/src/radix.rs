@@ -1,7 +1,7 @@
 //! Stable LSD radix sort of key/value pairs with a GPU-side element count.
 
 use crate::layout::{entries, pipeline_with, storage, uniform};
-use crate::scan::{PrefixSum, ScanTarget, SCAN_BLOCK};
+use crate::scan::SCAN_BLOCK;
 use wgpu::util::DeviceExt;
 
 /// Threads per workgroup of the count and scatter kernels.
@@ -38,14 +38,14 @@ pub enum SortError {
     },
 }
 
-/// Radix sort pipelines (`radix.wgsl` plus [`PrefixSum`]).
+/// Radix sort pipelines (`radix.wgsl`).
 pub struct RadixSort {
     setup_layout: wgpu::BindGroupLayout,
     pass_layout: wgpu::BindGroupLayout,
     setup: wgpu::ComputePipeline,
     count: wgpu::ComputePipeline,
+    scan_rows: wgpu::ComputePipeline,
     scatter: wgpu::ComputePipeline,
-    scan: PrefixSum,
     block: u32,
 }
 
@@ -57,10 +57,8 @@ pub struct SortTarget {
     keys_tmp: wgpu::Buffer,
     values_tmp: wgpu::Buffer,
     sort_info: wgpu::Buffer,
-    scan_info: wgpu::Buffer,
     setup_group: wgpu::BindGroup,
     pass_groups: Vec<wgpu::BindGroup>,
-    scan_target: ScanTarget,
     // Kept alive for the bind groups.
     _buffers: Vec<wgpu::Buffer>,
 }
@@ -106,12 +104,7 @@ impl RadixSort {
         let module = device.create_shader_module(wgpu::include_wgsl!("shaders/radix.wgsl"));
         let setup_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("radix setup"),
-            entries: &[
-                storage(0, true),
-                storage(1, false),
-                storage(2, false),
-                uniform(3),
-            ],
+            entries: &[storage(0, true), storage(1, false), uniform(2)],
         });
         let pass_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("radix pass"),
@@ -128,8 +121,8 @@ impl RadixSort {
         Self {
             setup: pipeline_with(device, &module, &setup_layout, "setup", &constants),
             count: pipeline_with(device, &module, &pass_layout, "count", &constants),
+            scan_rows: pipeline_with(device, &module, &pass_layout, "scan_rows", &constants),
             scatter: pipeline_with(device, &module, &pass_layout, "scatter", &constants),
-            scan: PrefixSum::new(device),
             block: WG * rounds,
             setup_layout,
             pass_layout,
@@ -178,18 +171,13 @@ impl RadixSort {
         let keys_tmp = storage_buf("sort keys tmp", need, wgpu::BufferUsages::COPY_SRC);
         let values_tmp = storage_buf("sort values tmp", need, wgpu::BufferUsages::COPY_SRC);
         let blocks = capacity.div_ceil(self.block).max(1);
+        // Per block and digit, then the 256 digit totals.
         let hist = storage_buf(
             "sort histogram",
-            u64::from(blocks * BINS) * 4,
-            wgpu::BufferUsages::empty(),
-        );
-        let partials = storage_buf(
-            "sort partials",
-            PrefixSum::partials_size(blocks * BINS),
+            u64::from((blocks + 1) * BINS) * 4,
             wgpu::BufferUsages::empty(),
         );
         let sort_info = storage_buf("sort info", 16, wgpu::BufferUsages::INDIRECT);
-        let scan_info = storage_buf("sort scan info", 16, wgpu::BufferUsages::INDIRECT);
 
         // Slot 0: setup capacity; slots 1..=4: the shift of each pass.
         let mut bytes = vec![0u8; (UNIFORM_STRIDE * u64::from(MAX_PASSES + 1)) as usize];
@@ -211,9 +199,9 @@ impl RadixSort {
             })
         };
 
-        let mut setup_entries = entries(&[count, &sort_info, &scan_info]);
+        let mut setup_entries = entries(&[count, &sort_info]);
         setup_entries.push(wgpu::BindGroupEntry {
-            binding: 3,
+            binding: 2,
             resource: uniform_slot(0),
         });
         let setup_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -240,9 +228,6 @@ impl RadixSort {
                 })
             })
             .collect();
-        let scan_target = self
-            .scan
-            .target(device, &hist, &partials, &scan_info, blocks * BINS);
         Ok(SortTarget {
             capacity,
             keys: keys.clone(),
@@ -250,11 +235,9 @@ impl RadixSort {
             keys_tmp: keys_tmp.clone(),
             values_tmp: values_tmp.clone(),
             sort_info,
-            scan_info,
             setup_group,
             pass_groups,
-            scan_target,
-            _buffers: vec![keys_tmp, values_tmp, hist, partials, uniforms],
+            _buffers: vec![keys_tmp, values_tmp, hist, uniforms],
         })
     }
 
@@ -276,10 +259,9 @@ impl RadixSort {
             pass.set_pipeline(&self.count);
             pass.set_bind_group(0, group, &[]);
             pass.dispatch_workgroups_indirect(&target.sort_info, 4);
-            self.scan
-                .encode(pass, &target.scan_target, &target.scan_info);
+            pass.set_pipeline(&self.scan_rows);
+            pass.dispatch_workgroups(BINS, 1, 1);
             pass.set_pipeline(&self.scatter);
-            pass.set_bind_group(0, group, &[]);
             pass.dispatch_workgroups_indirect(&target.sort_info, 4);
         }
     }

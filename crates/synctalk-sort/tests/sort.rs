@@ -181,7 +181,7 @@ fn prefix_sum_matches_cpu() {
     let scan = PrefixSum::new(&device);
     let mut rng = rand_pcg::Pcg32::seed_from_u64(3);
     for &n in &[
-        1usize, 5, 1024, 1025, 4095, 4097, 8193, 32_768, 32_769, 70_000, 1_500_000,
+        1usize, 5, 1024, 1025, 4095, 4096, 4097, 8193, 32_769, 70_000, 1_500_000,
     ] {
         let data: Vec<u32> = (0..n).map(|_| rng.random_range(0..40u32)).collect();
         let db = buffer(&device, &data, wgpu::BufferUsages::empty());

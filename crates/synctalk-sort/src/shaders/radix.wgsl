@@ -2,22 +2,28 @@
 // 8 bits per pass (a 32-bit key takes 4 passes). The number of keys is read
 // from a GPU buffer (written by `setup`), so the sort needs no CPU read-back.
 // Each pass:
-//   count    per block of WG * ROUNDS keys: 256-bin histogram
-//            -> hist[digit * blocks + block]
-//   (scan.wgsl turns hist into exclusive global offsets)
-//   scatter  per block, in rounds of 256 keys (one per thread, in key order):
+//   count      per block of WG * ROUNDS keys: 256-bin histogram
+//              -> hist[digit * blocks + block]
+//   scan_rows  one workgroup per digit: exclusive scan of its row of hist
+//              over the blocks, the row's total -> hist[256 * blocks + digit]
+//   scatter    per block: the digits' global starts (an exclusive scan of
+//              the 256 totals in workgroup memory) plus the block's row
+//              offsets; then, in rounds of 256 keys (one per thread, in key order):
 //            each key's rank among the round's keys of its digit comes from
 //            a 256-bit mask per digit in workgroup memory (one bit per
 //            thread, set with atomicOr, counted with countOneBits), so the
 //            result is stable without subgroup operations.
 // No workgroup ever waits for another one (portable: no forward-progress
-// assumption), unlike single-pass "onesweep" sorts. Workgroup memory: 9 KiB
-// (WebGPU guarantees 16 KiB).
+// assumption), unlike single-pass "onesweep" sorts. Three dispatches a pass
+// at any size: the rows are scanned in parallel, so no workgroup walks the
+// whole histogram. Workgroup memory: 9 KiB (WebGPU guarantees 16 KiB).
 
 const WG: u32 = 256u;
 const BINS: u32 = 256u;
 const MASK_WORDS: u32 = WG / 32u;
-const SCAN_BLOCK: u32 = 1024u;
+// Values each thread of scan_rows sums serially: a row of up to 4096
+// blocks takes one workgroup-wide scan.
+const ROW_PER_THREAD: u32 = 16u;
 // Keys per thread per block: a block holds WG * ROUNDS keys.
 override ROUNDS: u32 = 8u;
 
@@ -25,13 +31,6 @@ struct SortInfo {
     num_keys: u32,
     // Indirect dispatch arguments for count/scatter: (blocks, 1, 1).
     blocks: u32,
-    one_y: u32,
-    one_z: u32,
-}
-
-struct ScanInfo {
-    len: u32,
-    groups: u32,
     one_y: u32,
     one_z: u32,
 }
@@ -48,8 +47,7 @@ struct PassParams {
 
 @group(0) @binding(0) var<storage, read> count_src: array<u32>;
 @group(0) @binding(1) var<storage, read_write> setup_sort_info: SortInfo;
-@group(0) @binding(2) var<storage, read_write> setup_scan_info: ScanInfo;
-@group(0) @binding(3) var<uniform> setup_params: SetupParams;
+@group(0) @binding(2) var<uniform> setup_params: SetupParams;
 
 @compute @workgroup_size(1)
 fn setup() {
@@ -60,11 +58,6 @@ fn setup() {
     setup_sort_info.blocks = blocks;
     setup_sort_info.one_y = 1u;
     setup_sort_info.one_z = 1u;
-    let len = blocks * BINS;
-    setup_scan_info.len = len;
-    setup_scan_info.groups = (len + SCAN_BLOCK - 1u) / SCAN_BLOCK;
-    setup_scan_info.one_y = 1u;
-    setup_scan_info.one_z = 1u;
 }
 
 // --- passes -------------------------------------------------------------------
@@ -117,10 +110,79 @@ fn count(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     hist[lid * info.blocks + wid.x] = atomicLoad(&local_hist[lid]);
 }
 
+var<workgroup> row_scan: array<u32, WG>;
+
+// Inclusive Hillis-Steele scan of one value per thread; returns
+// (exclusive, total).
+fn scan_threads(lid: u32, v: u32) -> vec2<u32> {
+    row_scan[lid] = v;
+    workgroupBarrier();
+    for (var o = 1u; o < WG; o = o << 1u) {
+        var t = 0u;
+        if (lid >= o) {
+            t = row_scan[lid - o];
+        }
+        workgroupBarrier();
+        row_scan[lid] += t;
+        workgroupBarrier();
+    }
+    let inclusive = row_scan[lid];
+    let total = row_scan[WG - 1u];
+    workgroupBarrier();
+    return vec2<u32>(inclusive - v, total);
+}
+
+@compute @workgroup_size(256)
+fn scan_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let blocks = info.blocks;
+    let row = wid.x * blocks;
+    // Few blocks (few keys): one thread, no barriers.
+    if (blocks <= ROW_PER_THREAD) {
+        if (lid == 0u) {
+            var s = 0u;
+            for (var b = 0u; b < blocks; b++) {
+                let x = hist[row + b];
+                hist[row + b] = s;
+                s += x;
+            }
+            hist[BINS * blocks + wid.x] = s;
+        }
+        return;
+    }
+    var carry = 0u;
+    for (var chunk = 0u; chunk < blocks; chunk += WG * ROW_PER_THREAD) {
+        let base = chunk + lid * ROW_PER_THREAD;
+        var v: array<u32, ROW_PER_THREAD>;
+        var s = 0u;
+        for (var j = 0u; j < ROW_PER_THREAD; j++) {
+            var x = 0u;
+            if (base + j < blocks) {
+                x = hist[row + base + j];
+            }
+            v[j] = s;
+            s += x;
+        }
+        let r = scan_threads(lid, s);
+        for (var j = 0u; j < ROW_PER_THREAD; j++) {
+            if (base + j < blocks) {
+                hist[row + base + j] = carry + r.x + v[j];
+            }
+        }
+        carry += r.y;
+    }
+    if (lid == 0u) {
+        hist[BINS * blocks + wid.x] = carry;
+    }
+}
+
 @compute @workgroup_size(256)
 fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let n = info.num_keys;
-    offsets[lid] = hist[lid * info.blocks + wid.x];
+    let blocks = info.blocks;
+    // Where digit `lid` starts in the output, plus the keys of that digit
+    // in the blocks before this one.
+    let starts = scan_threads(lid, hist[BINS * blocks + lid]);
+    offsets[lid] = starts.x + hist[lid * blocks + wid.x];
     for (var w = 0u; w < MASK_WORDS; w++) {
         atomicStore(&masks[lid * MASK_WORDS + w], 0u);
     }
