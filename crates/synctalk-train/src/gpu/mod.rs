@@ -62,12 +62,12 @@ mod kernel;
 pub mod raster;
 
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
-pub use raster::{
-    GpuSplat, PixelState, RasterBindGroups, RasterBuffers, RasterGrad, RasterKernels,
-    RasterParams, GRAD_WORDS, TILE,
-};
 #[cfg(not(target_arch = "wasm32"))]
 pub use raster::{accumulate_records, forward_backward, RasterInputs, RasterOutput};
+pub use raster::{
+    GpuSplat, PixelState, RasterBindGroups, RasterBuffers, RasterGrad, RasterKernels, RasterParams,
+    GRAD_WORDS, TILE,
+};
 
 /// Invalid inputs or a failure of the GPU.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -191,13 +191,7 @@ impl RasterKernels {
             ),
             accumulate: self.accumulate.bind(
                 device,
-                &[
-                    b.params,
-                    b.tile_rects,
-                    b.isect_offsets,
-                    b.records,
-                    b.grads,
-                ],
+                &[b.params, b.tile_rects, b.isect_offsets, b.records, b.grads],
             ),
         }
     }

@@ -241,7 +241,7 @@ pub fn accumulate_records(
     offsets: &[u32],
     records: &[f32],
 ) -> Result<Vec<RasterGrad>, GpuError> {
-    if records.len() % GRAD_WORDS != 0 {
+    if !records.len().is_multiple_of(GRAD_WORDS) {
         return Err(GpuError::Length {
             what: "records (floats)",
             got: records.len(),
