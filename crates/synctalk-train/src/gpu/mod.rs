@@ -55,7 +55,9 @@
 //! exactly 8), 16 KiB of workgroup memory (backward: 12.3 KiB; forward 10
 //! KiB), 256 invocations; no subgroups, no float atomics; barriers only in
 //! uniform control flow, with `workgroupUniformLoad` for bounds read from
-//! workgroup memory.
+//! workgroup memory. The tests run with `wgpu::Limits::default()` (naga);
+//! `scripts/tint_check.mjs` validates the kernels with Chrome's compiler
+//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed).
 
 mod isect;
 mod kernel;
