@@ -38,8 +38,10 @@
 //! order), one per tile of its rectangle, row-major; so the record of `g` at
 //! tile `(tx, ty)` is `offsets[g] + (ty − y0)(x1 − x0) + (tx − x0)`,
 //! computable from the tile rectangle the renderer already stores per
-//! splat, and splat `g` owns a contiguous run of records. [`Intersections`]
-//! builds this layout on the CPU.
+//! splat, and splat `g` owns a contiguous run of records. The renderer keeps
+//! those offsets per depth rank (`tile_offsets`); [`SplatOffsets`]
+//! scatters them to per splat through `depth_vals`. [`Intersections`]
+//! builds the whole layout on the CPU.
 //!
 //! Cost: 36 bytes of records per intersection (plus the 4-byte per-splat
 //! `offsets`), cleared before each backward; two passes (backward, then
@@ -61,11 +63,13 @@
 
 mod isect;
 mod kernel;
+mod offsets;
 pub mod raster;
 
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
+pub use offsets::{OffsetBuffers, SplatOffsets};
 #[cfg(not(target_arch = "wasm32"))]
-pub use raster::{accumulate_records, forward_backward, RasterInputs, RasterOutput};
+pub use raster::{accumulate_records, forward_backward, splat_offsets, RasterInputs, RasterOutput};
 pub use raster::{
     GpuSplat, PixelState, RasterBindGroups, RasterBuffers, RasterGrad, RasterKernels, RasterParams,
     GRAD_WORDS, TILE,

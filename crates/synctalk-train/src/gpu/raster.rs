@@ -16,8 +16,8 @@ pub const GRAD_WORDS: usize = 9;
 /// Pixels per tile side.
 pub const TILE: u32 = 16;
 
-/// Splats summed per workgroup of the accumulation (one thread each).
-const ACCUMULATE_GROUP: u32 = 256;
+/// Threads per workgroup of the one-thread-per-splat kernels.
+const GROUP: u32 = 256;
 
 /// The largest number of workgroups in one dispatch dimension (WebGPU).
 const MAX_GROUPS: u32 = 65_535;
@@ -254,7 +254,7 @@ impl RasterKernels {
         groups: &RasterBindGroups,
         num_splats: u32,
     ) {
-        let (x, y) = accumulate_groups(num_splats);
+        let (x, y) = dispatch_1d(num_splats);
         if x == 0 {
             return;
         }
@@ -264,10 +264,10 @@ impl RasterKernels {
     }
 }
 
-/// Workgroups `(x, y)` of the accumulation of `num_splats` splats, the grid
+/// Workgroups `(x, y)` of 256 for `threads` threads, the grid
 /// folded into two dimensions past WebGPU's 65,535 per dimension.
-fn accumulate_groups(num_splats: u32) -> (u32, u32) {
-    let groups = num_splats.div_ceil(ACCUMULATE_GROUP);
+pub(crate) fn dispatch_1d(threads: u32) -> (u32, u32) {
+    let groups = threads.div_ceil(GROUP);
     if groups <= MAX_GROUPS {
         (groups, 1)
     } else {
@@ -276,7 +276,24 @@ fn accumulate_groups(num_splats: u32) -> (u32, u32) {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use host::{accumulate_records, forward_backward, RasterInputs, RasterOutput};
+pub use host::{accumulate_records, forward_backward, splat_offsets, RasterInputs, RasterOutput};
 
 #[cfg(not(target_arch = "wasm32"))]
 mod host;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_folds_past_65535_groups() {
+        assert_eq!(dispatch_1d(0), (0, 1));
+        assert_eq!(dispatch_1d(1), (1, 1));
+        assert_eq!(dispatch_1d(MAX_GROUPS * GROUP), (MAX_GROUPS, 1));
+        for threads in [MAX_GROUPS * GROUP + 1, u32::MAX] {
+            let (x, y) = dispatch_1d(threads);
+            assert!(x <= MAX_GROUPS && y <= MAX_GROUPS);
+            assert!(u64::from(x) * u64::from(y) * u64::from(GROUP) >= u64::from(threads));
+        }
+    }
+}

@@ -2,5 +2,6 @@
 //! (lavapipe in CI), with WebGPU's default limits, against the f64 CPU
 //! oracle of `synctalk_train::cpu`.
 
+mod offsets;
 mod raster;
 mod scene;

@@ -7,7 +7,7 @@ use wgpu::util::DeviceExt;
 use super::{
     GpuSplat, PixelState, RasterBuffers, RasterGrad, RasterKernels, RasterParams, GRAD_WORDS,
 };
-use crate::gpu::{unpack_rect, GpuError, Intersections};
+use crate::gpu::{unpack_rect, GpuError, Intersections, OffsetBuffers, SplatOffsets};
 
 /// Host data for [`forward_backward`].
 #[derive(Clone, Copy, Debug)]
@@ -295,4 +295,61 @@ pub fn accumulate_records(
     }
     let out = out?;
     Ok(cast(&out[0]))
+}
+
+/// Runs [`SplatOffsets`] on host arrays: `depth_order` (rank → splat,
+/// `capacity` entries of which the first `visible` are in use) and
+/// `tile_offsets` (rank → first intersection); returns, for each of
+/// `num_splats` splats, its first intersection (0 for splats no rank names).
+pub fn splat_offsets(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    kernel: &SplatOffsets,
+    visible: u32,
+    depth_order: &[u32],
+    tile_offsets: &[u32],
+    num_splats: usize,
+) -> Result<Vec<u32>, GpuError> {
+    check_len("tile offsets", tile_offsets.len(), depth_order.len())?;
+    if visible as usize > depth_order.len() {
+        return Err(GpuError::Length {
+            what: "depth order",
+            got: depth_order.len(),
+            expected: visible as usize,
+        });
+    }
+    if let Some(&g) = depth_order[..visible as usize]
+        .iter()
+        .find(|&&g| g as usize >= num_splats)
+    {
+        return Err(GpuError::SplatIndex(g));
+    }
+    let capacity = u32::try_from(depth_order.len()).map_err(|_| GpuError::TooLarge {
+        what: "ranks",
+        got: depth_order.len() as u64,
+        max: u64::from(u32::MAX),
+    })?;
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let read = wgpu::BufferUsages::STORAGE;
+    let counters = upload(device, &[visible], read);
+    let depth_vals = upload(device, depth_order, read);
+    let offsets_by_rank = upload(device, tile_offsets, read);
+    let out = storage(device, num_splats * 4);
+    let group = kernel.bind(
+        device,
+        &OffsetBuffers {
+            counters: &counters,
+            depth_vals: &depth_vals,
+            tile_offsets: &offsets_by_rank,
+            isect_offsets: &out,
+        },
+    );
+    let mut encoder = device.create_command_encoder(&Default::default());
+    encoder.clear_buffer(&out, 0, None);
+    kernel.encode(&mut encoder, &group, capacity);
+    let read_back = submit_and_read(device, queue, encoder, &[(&out, num_splats * 4)]);
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(GpuError::Wgpu(e.to_string()));
+    }
+    Ok(cast(&read_back?[0]))
 }
