@@ -120,7 +120,8 @@ pub struct RasterBuffers<'a> {
     pub state: &'a wgpu::Buffer,
     /// `P` × `vec4<f32>`: `dL/d` the image.
     pub grad_image: &'a wgpu::Buffer,
-    /// Scratch of the backward: `I` × [`GRAD_WORDS`] × `f32`.
+    /// Scratch of the backward: `I` × [`GRAD_WORDS`] × `f32`; needs
+    /// `COPY_DST` (cleared before each backward).
     pub records: &'a wgpu::Buffer,
     /// Written by the backward: `N` × [`RasterGrad`].
     pub grads: &'a wgpu::Buffer,
