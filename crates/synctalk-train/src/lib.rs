@@ -4,6 +4,8 @@
 //!
 //! So far it holds [`cpu`], the f64 CPU reference of the training forward
 //! and its hand-derived backward: the oracle every WGSL backward kernel is
-//! tested against.
+//! tested against; and [`gpu`], the first of those kernels: the
+//! rasterizer's training forward and backward.
 
 pub mod cpu;
+pub mod gpu;

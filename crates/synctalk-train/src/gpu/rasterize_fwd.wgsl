@@ -1,0 +1,94 @@
+// Training forward raster: the renderer's rasterize.wgsl blending, rule for
+// rule (one 16x16 workgroup per tile, front to back, batches of 256 splats in
+// workgroup memory; power > 0 skipped, alpha = min(0.99, opacity exp(power)),
+// alpha < 1/255 skipped, a splat that would take T below 1e-4 is not blended
+// and stops the pixel), writing premultiplied (rgb, 1 - T) to a storage
+// buffer and, per pixel, the state the backward replays from.
+
+@group(0) @binding(0) var<uniform> raster: Raster;
+@group(0) @binding(1) var<storage, read> ranges: array<vec2<u32>>;
+@group(0) @binding(2) var<storage, read> isect_vals: array<u32>;
+@group(0) @binding(3) var<storage, read> splats: array<Splat>;
+// Premultiplied (r, g, b, alpha) per pixel, row-major.
+@group(0) @binding(4) var<storage, read_write> image: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> state: array<PixelState>;
+
+const BATCH: u32 = 256u;
+
+var<workgroup> batch: array<Splat, BATCH>;
+var<workgroup> done_count: atomic<u32>;
+var<workgroup> all_done: u32;
+
+@compute @workgroup_size(16, 16)
+fn rasterize_fwd(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let size = raster.image_size;
+    let px = wid.x * TILE + lid.x;
+    let py = wid.y * TILE + lid.y;
+    let inside = px < size.x && py < size.y;
+    let range = ranges[wid.y * raster.tiles.x + wid.x];
+    let start = range.x;
+    let end = max(range.x, range.y);
+    let pix = vec2<f32>(f32(px), f32(py));
+
+    if (li == 0u) {
+        atomicStore(&done_count, 0u);
+    }
+    workgroupBarrier();
+    var done = !inside;
+    if (done) {
+        atomicAdd(&done_count, 1u);
+    }
+    var t = 1.0;
+    var color = vec3<f32>(0.0);
+    // Entries walked up to and including the last blended one.
+    var count = 0u;
+    for (var base = start; base < end; base += BATCH) {
+        workgroupBarrier();
+        if (li == 0u) {
+            all_done = atomicLoad(&done_count);
+        }
+        if (workgroupUniformLoad(&all_done) == BATCH) {
+            break;
+        }
+        let k = base + li;
+        if (k < end) {
+            batch[li] = splats[isect_vals[k]];
+        }
+        workgroupBarrier();
+        if (!done) {
+            let n = min(BATCH, end - base);
+            for (var j = 0u; j < n; j++) {
+                let s = batch[j];
+                let d = s.xy - pix;
+                let power = -0.5 * (s.conic_ab.x * d.x * d.x + s.conic_c * d.y * d.y) - s.conic_ab.y * d.x * d.y;
+                if (power > 0.0) {
+                    continue;
+                }
+                let alpha = min(0.99, s.opacity * exp(power));
+                if (alpha < 1.0 / 255.0) {
+                    continue;
+                }
+                let test_t = t * (1.0 - alpha);
+                if (test_t < 0.0001) {
+                    done = true;
+                    break;
+                }
+                color += vec3<f32>(s.r, s.g, s.b) * (alpha * t);
+                t = test_t;
+                count = base - start + j + 1u;
+            }
+            if (done) {
+                atomicAdd(&done_count, 1u);
+            }
+        }
+    }
+    if (inside) {
+        let p = py * size.x + px;
+        image[p] = vec4<f32>(color, 1.0 - t);
+        state[p] = PixelState(t, count);
+    }
+}

@@ -1,0 +1,7 @@
+//! Tests of the WGSL kernels on whatever Vulkan adapter the machine has
+//! (lavapipe in CI), with WebGPU's default limits, against the f64 CPU
+//! oracle of `synctalk_train::cpu`.
+
+mod offsets;
+mod raster;
+mod scene;
