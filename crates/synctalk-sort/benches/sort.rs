@@ -142,7 +142,7 @@ fn main() {
         .filter_map(|a| a.parse().ok())
         .collect();
     let rounds = if rounds.is_empty() {
-        vec![synctalk_sort::DEFAULT_ROUNDS]
+        vec![2, 4, 8]
     } else {
         rounds
     };

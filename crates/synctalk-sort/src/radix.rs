@@ -6,9 +6,13 @@ use wgpu::util::DeviceExt;
 
 /// Threads per workgroup of the count and scatter kernels.
 const WG: u32 = 256;
-/// Keys each thread handles per pass unless [`RadixSort::with_rounds`] says
-/// otherwise: a workgroup sorts blocks of `256 * rounds` keys.
-pub const DEFAULT_ROUNDS: u32 = 8;
+/// Keys each thread handles per pass, by the most keys a sort target holds:
+/// a workgroup sorts blocks of `256 * rounds` keys. Few keys want many small
+/// blocks (parallelism), many keys fewer larger ones (a shorter histogram,
+/// fewer workgroups). Measured on an H100 (`benches/sort.rs`, 32-bit keys,
+/// µs for rounds 2 / 4 / 8): 10k keys 87 / 92 / 119, 100k 97 / 103 / 130,
+/// 344k 166 / 136 / 152, 1M 291 / 245 / 225, 3.4M 823 / 684 / 666.
+const ROUNDS_BY_CAPACITY: [(u32, u32); 3] = [(256 * 1024, 2), (768 * 1024, 4), (u32::MAX, 8)];
 /// Largest number of keys one sort handles (the histogram scan and the
 /// dispatch limits stay in bounds).
 pub const MAX_SORT_KEYS: u32 = 65_535 * SCAN_BLOCK;
@@ -38,15 +42,22 @@ pub enum SortError {
     },
 }
 
-/// Radix sort pipelines (`radix.wgsl`).
+/// Radix sort pipelines (`radix.wgsl`), compiled for each block size used.
 pub struct RadixSort {
     setup_layout: wgpu::BindGroupLayout,
     pass_layout: wgpu::BindGroupLayout,
+    variants: Vec<Variant>,
+    /// Every target uses variant 0 (benchmarks), not the size rule.
+    forced: bool,
+}
+
+/// The pipelines for one block size (`ROUNDS` pipeline constant).
+struct Variant {
+    rounds: u32,
     setup: wgpu::ComputePipeline,
     count: wgpu::ComputePipeline,
     scan_rows: wgpu::ComputePipeline,
     scatter: wgpu::ComputePipeline,
-    block: u32,
 }
 
 /// Scratch buffers and bind groups for sorting one pair of key/value buffers.
@@ -57,6 +68,7 @@ pub struct SortTarget {
     keys_tmp: wgpu::Buffer,
     values_tmp: wgpu::Buffer,
     sort_info: wgpu::Buffer,
+    variant: usize,
     setup_group: wgpu::BindGroup,
     pass_groups: Vec<wgpu::BindGroup>,
     // Kept alive for the bind groups.
@@ -89,18 +101,21 @@ impl SortTarget {
 }
 
 impl RadixSort {
-    /// Compiles the sort pipelines.
+    /// Compiles the sort pipelines; each target picks its block size from
+    /// its capacity.
     pub fn new(device: &wgpu::Device) -> Self {
-        Self::with_rounds(device, DEFAULT_ROUNDS)
+        let rounds: Vec<u32> = ROUNDS_BY_CAPACITY.iter().map(|&(_, r)| r).collect();
+        Self::build(device, &rounds, false)
     }
 
     /// Compiles the sort pipelines for blocks of `256 * rounds` keys per
-    /// workgroup (clamped to 1..=64). Larger blocks mean fewer workgroups and
-    /// a shorter histogram, smaller ones more parallelism for few keys; the
-    /// result is the same (for benchmarks).
+    /// workgroup (clamped to 1..=64) whatever the capacity, for benchmarks;
+    /// the result is the same.
     pub fn with_rounds(device: &wgpu::Device, rounds: u32) -> Self {
-        let rounds = rounds.clamp(1, 64);
-        let constants = [("ROUNDS", f64::from(rounds))];
+        Self::build(device, &[rounds.clamp(1, 64)], true)
+    }
+
+    fn build(device: &wgpu::Device, rounds: &[u32], forced: bool) -> Self {
         let module = device.create_shader_module(wgpu::include_wgsl!("shaders/radix.wgsl"));
         let setup_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("radix setup"),
@@ -118,15 +133,46 @@ impl RadixSort {
                 uniform(6),
             ],
         });
+        let variants = rounds
+            .iter()
+            .map(|&r| {
+                let c = [("ROUNDS", f64::from(r))];
+                Variant {
+                    rounds: r,
+                    setup: pipeline_with(device, &module, &setup_layout, "setup", &c),
+                    count: pipeline_with(device, &module, &pass_layout, "count", &c),
+                    scan_rows: pipeline_with(device, &module, &pass_layout, "scan_rows", &c),
+                    scatter: pipeline_with(device, &module, &pass_layout, "scatter", &c),
+                }
+            })
+            .collect();
         Self {
-            setup: pipeline_with(device, &module, &setup_layout, "setup", &constants),
-            count: pipeline_with(device, &module, &pass_layout, "count", &constants),
-            scan_rows: pipeline_with(device, &module, &pass_layout, "scan_rows", &constants),
-            scatter: pipeline_with(device, &module, &pass_layout, "scatter", &constants),
-            block: WG * rounds,
             setup_layout,
             pass_layout,
+            variants,
+            forced,
         }
+    }
+
+    /// The variant a target of `capacity` keys uses.
+    fn variant_for(&self, capacity: u32) -> usize {
+        if self.forced {
+            return 0;
+        }
+        let rounds = ROUNDS_BY_CAPACITY
+            .iter()
+            .find(|&&(max, _)| capacity <= max)
+            .map_or(8, |&(_, r)| r);
+        self.variants
+            .iter()
+            .position(|v| v.rounds == rounds)
+            .unwrap_or(0)
+    }
+
+    /// Keys per workgroup block of the sort a target of `capacity` keys
+    /// would use.
+    pub fn block_keys(&self, capacity: u32) -> u32 {
+        WG * self.variants[self.variant_for(capacity)].rounds
     }
 
     /// Bytes each key or value buffer needs for `capacity` pairs (the
@@ -170,7 +216,12 @@ impl RadixSort {
         // COPY_SRC: after an odd number of passes these hold the result.
         let keys_tmp = storage_buf("sort keys tmp", need, wgpu::BufferUsages::COPY_SRC);
         let values_tmp = storage_buf("sort values tmp", need, wgpu::BufferUsages::COPY_SRC);
-        let blocks = capacity.div_ceil(self.block).max(1);
+        let variant = self.variant_for(capacity);
+        let blocks = capacity.div_ceil(WG * self.variants[variant].rounds).max(1);
+        // Count and scatter run one workgroup per block (dispatch limit).
+        if blocks > 65_535 {
+            return Err(SortError::TooManyKeys(capacity.into()));
+        }
         // Per block and digit, then the 256 digit totals.
         let hist = storage_buf(
             "sort histogram",
@@ -235,6 +286,7 @@ impl RadixSort {
             keys_tmp: keys_tmp.clone(),
             values_tmp: values_tmp.clone(),
             sort_info,
+            variant,
             setup_group,
             pass_groups,
             _buffers: vec![keys_tmp, values_tmp, hist, uniforms],
@@ -251,17 +303,18 @@ impl RadixSort {
     /// not looked at). Equal keys keep their input order (stable). The
     /// result is in [`SortTarget::sorted`]`(bits)`.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, target: &SortTarget, bits: u32) {
-        pass.set_pipeline(&self.setup);
+        let v = &self.variants[target.variant];
+        pass.set_pipeline(&v.setup);
         pass.set_bind_group(0, &target.setup_group, &[]);
         pass.dispatch_workgroups(1, 1, 1);
         for p in 0..Self::passes_for_bits(bits) {
             let group = &target.pass_groups[p as usize];
-            pass.set_pipeline(&self.count);
+            pass.set_pipeline(&v.count);
             pass.set_bind_group(0, group, &[]);
             pass.dispatch_workgroups_indirect(&target.sort_info, 4);
-            pass.set_pipeline(&self.scan_rows);
+            pass.set_pipeline(&v.scan_rows);
             pass.dispatch_workgroups(BINS, 1, 1);
-            pass.set_pipeline(&self.scatter);
+            pass.set_pipeline(&v.scatter);
             pass.dispatch_workgroups_indirect(&target.sort_info, 4);
         }
     }

@@ -136,19 +136,6 @@ fn scan_threads(lid: u32, v: u32) -> vec2<u32> {
 fn scan_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let blocks = info.blocks;
     let row = wid.x * blocks;
-    // Few blocks (few keys): one thread, no barriers.
-    if (blocks <= ROW_PER_THREAD) {
-        if (lid == 0u) {
-            var s = 0u;
-            for (var b = 0u; b < blocks; b++) {
-                let x = hist[row + b];
-                hist[row + b] = s;
-                s += x;
-            }
-            hist[BINS * blocks + wid.x] = s;
-        }
-        return;
-    }
     var carry = 0u;
     for (var chunk = 0u; chunk < blocks; chunk += WG * ROW_PER_THREAD) {
         let base = chunk + lid * ROW_PER_THREAD;
