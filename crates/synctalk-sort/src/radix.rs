@@ -57,10 +57,7 @@ struct Variant {
     setup: wgpu::ComputePipeline,
     count: wgpu::ComputePipeline,
     scan_rows: wgpu::ComputePipeline,
-    /// Scatter of the last pass.
     scatter: wgpu::ComputePipeline,
-    /// Scatter that also counts the next pass's digits.
-    scatter_count: wgpu::ComputePipeline,
 }
 
 /// Scratch buffers and bind groups for sorting one pair of key/value buffers.
@@ -134,27 +131,18 @@ impl RadixSort {
                 storage(4, false),
                 storage(5, true),
                 uniform(6),
-                storage(7, false),
             ],
         });
         let variants = rounds
             .iter()
             .map(|&r| {
                 let c = [("ROUNDS", f64::from(r))];
-                let counting = [("ROUNDS", f64::from(r)), ("COUNT_NEXT", 1.0)];
                 Variant {
                     rounds: r,
                     setup: pipeline_with(device, &module, &setup_layout, "setup", &c),
                     count: pipeline_with(device, &module, &pass_layout, "count", &c),
                     scan_rows: pipeline_with(device, &module, &pass_layout, "scan_rows", &c),
                     scatter: pipeline_with(device, &module, &pass_layout, "scatter", &c),
-                    scatter_count: pipeline_with(
-                        device,
-                        &module,
-                        &pass_layout,
-                        "scatter",
-                        &counting,
-                    ),
                 }
             })
             .collect();
@@ -235,13 +223,11 @@ impl RadixSort {
             return Err(SortError::TooManyKeys(capacity.into()));
         }
         // Per block and digit, then the 256 digit totals.
-        // Two, ping-ponged: a pass scans one while its scatter counts the
-        // next pass's digits into the other.
-        let hist_size = u64::from((blocks + 1) * BINS) * 4;
-        let hists = [
-            storage_buf("sort histogram 0", hist_size, wgpu::BufferUsages::empty()),
-            storage_buf("sort histogram 1", hist_size, wgpu::BufferUsages::empty()),
-        ];
+        let hist = storage_buf(
+            "sort histogram",
+            u64::from((blocks + 1) * BINS) * 4,
+            wgpu::BufferUsages::empty(),
+        );
         let sort_info = storage_buf("sort info", 16, wgpu::BufferUsages::INDIRECT);
 
         // Slot 0: setup capacity; slots 1..=4: the shift of each pass.
@@ -281,16 +267,10 @@ impl RadixSort {
                 } else {
                     (&keys_tmp, &values_tmp, keys, values)
                 };
-                let hist = &hists[(p % 2) as usize];
-                let hist_next = &hists[((p + 1) % 2) as usize];
-                let mut e = entries(&[ki, vi, ko, vo, hist, &sort_info]);
+                let mut e = entries(&[ki, vi, ko, vo, &hist, &sort_info]);
                 e.push(wgpu::BindGroupEntry {
                     binding: 6,
                     resource: uniform_slot(p + 1),
-                });
-                e.push(wgpu::BindGroupEntry {
-                    binding: 7,
-                    resource: hist_next.as_entire_binding(),
                 });
                 device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("radix pass"),
@@ -309,13 +289,7 @@ impl RadixSort {
             variant,
             setup_group,
             pass_groups,
-            _buffers: vec![
-                keys_tmp,
-                values_tmp,
-                hists[0].clone(),
-                hists[1].clone(),
-                uniforms,
-            ],
+            _buffers: vec![keys_tmp, values_tmp, hist, uniforms],
         })
     }
 
@@ -333,22 +307,14 @@ impl RadixSort {
         pass.set_pipeline(&v.setup);
         pass.set_bind_group(0, &target.setup_group, &[]);
         pass.dispatch_workgroups(1, 1, 1);
-        let passes = Self::passes_for_bits(bits);
-        for p in 0..passes {
+        for p in 0..Self::passes_for_bits(bits) {
             let group = &target.pass_groups[p as usize];
+            pass.set_pipeline(&v.count);
             pass.set_bind_group(0, group, &[]);
-            // Later passes' histograms come from the scatter before them.
-            if p == 0 {
-                pass.set_pipeline(&v.count);
-                pass.dispatch_workgroups_indirect(&target.sort_info, 4);
-            }
+            pass.dispatch_workgroups_indirect(&target.sort_info, 4);
             pass.set_pipeline(&v.scan_rows);
             pass.dispatch_workgroups(BINS, 1, 1);
-            pass.set_pipeline(if p + 1 < passes {
-                &v.scatter_count
-            } else {
-                &v.scatter
-            });
+            pass.set_pipeline(&v.scatter);
             pass.dispatch_workgroups_indirect(&target.sort_info, 4);
         }
     }

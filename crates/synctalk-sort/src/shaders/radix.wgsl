@@ -2,8 +2,8 @@
 // 8 bits per pass (a 32-bit key takes 4 passes). The number of keys is read
 // from a GPU buffer (written by `setup`), so the sort needs no CPU read-back.
 // Each pass:
-//   count      (first pass only) per block of WG * ROUNDS keys: 256-bin
-//              histogram -> hist[digit * blocks + block]
+//   count      per block of WG * ROUNDS keys: 256-bin histogram
+//              -> hist[digit * blocks + block]
 //   scan_rows  one workgroup per digit: exclusive scan of its row of hist
 //              over the blocks, the row's total -> hist[256 * blocks + digit]
 //   scatter    per block: the digits' global starts (an exclusive scan of
@@ -13,11 +13,6 @@
 //            a 256-bit mask per digit in workgroup memory (one bit per
 //            thread, set with atomicOr, counted with countOneBits), so the
 //            result is stable without subgroup operations.
-//   Before the last pass, scatter also counts each key's next digit into the
-//   next pass's histogram (`hist_next`, by the block the key lands in, with
-//   an integer atomicAdd), so later passes need no count dispatch; the
-//   histograms ping-pong between two buffers, and scan_rows clears the one
-//   the scatter after it fills.
 // No workgroup ever waits for another one (portable: no forward-progress
 // assumption), unlike single-pass "onesweep" sorts. Three dispatches a pass
 // at any size: the rows are scanned in parallel, so no workgroup walks the
@@ -48,10 +43,6 @@ struct PassParams {
     shift: u32,
 }
 
-// Scatter: count the keys' next digit into `hist_next` (every pass but the
-// last).
-override COUNT_NEXT: bool = false;
-
 // --- setup ------------------------------------------------------------------
 
 @group(0) @binding(0) var<storage, read> count_src: array<u32>;
@@ -81,8 +72,6 @@ fn setup() {
 @group(0) @binding(4) var<storage, read_write> hist: array<u32>;
 @group(0) @binding(5) var<storage, read> info: SortInfo;
 @group(0) @binding(6) var<uniform> params: PassParams;
-// The next pass's histogram: cleared by scan_rows, filled by scatter.
-@group(0) @binding(7) var<storage, read_write> hist_next: array<atomic<u32>>;
 
 var<workgroup> local_hist: array<atomic<u32>, BINS>;
 // Scatter: [digit * MASK_WORDS + word], bit `lid & 31` of word `lid / 32` set
@@ -147,9 +136,6 @@ fn scan_threads(lid: u32, v: u32) -> vec2<u32> {
 fn scan_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let blocks = info.blocks;
     let row = wid.x * blocks;
-    for (var b = lid; b < blocks; b += WG) {
-        atomicStore(&hist_next[row + b], 0u);
-    }
     var carry = 0u;
     for (var chunk = 0u; chunk < blocks; chunk += WG * ROW_PER_THREAD) {
         let base = chunk + lid * ROW_PER_THREAD;
@@ -225,10 +211,6 @@ fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
             let dst = offsets[d] + below;
             keys_out[dst] = k;
             vals_out[dst] = v;
-            if (COUNT_NEXT) {
-                let next = (k >> (params.shift + 8u)) & (BINS - 1u);
-                atomicAdd(&hist_next[next * blocks + dst / (WG * ROUNDS)], 1u);
-            }
         }
         workgroupBarrier();
         // The digit's last key of the round advances its offset and clears
