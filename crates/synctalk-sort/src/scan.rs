@@ -77,10 +77,19 @@ impl PrefixSum {
             layout: &self.layout,
             entries: &entries(&[data, partials, info]),
         });
+        // The partials are scanned as `data`; `scan_single` never touches
+        // binding 1, but WebGPU refuses one writable buffer bound twice in a
+        // dispatch, so a 4-byte stand-in fills it.
+        let unused = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("scan unused"),
+            size: 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         let partials_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("scan partials"),
             layout: &self.layout,
-            entries: &entries(&[partials, partials, info]),
+            entries: &entries(&[partials, &unused, info]),
         });
         ScanTarget {
             bind_group,
