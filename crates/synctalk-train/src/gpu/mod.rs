@@ -68,10 +68,21 @@
 mod isect;
 mod kernel;
 mod offsets;
+pub mod project;
 pub mod raster;
+#[cfg(not(target_arch = "wasm32"))]
+mod transfer;
 
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
 pub use offsets::{OffsetBuffers, SplatOffsets};
+#[cfg(not(target_arch = "wasm32"))]
+pub use project::{
+    deform_backward, pose_backward, project_backward, project_forward, ProjectInputs, ProjectOutput,
+};
+pub use project::{
+    FrameParams, GpuGradients, GpuParams, PoseParams, ProjectBindGroups, ProjectBuffers,
+    ProjectKernels, ReduceParams, MAX_BASES, POSE_WORDS, SH_FLOATS, VIEW_WORDS,
+};
 #[cfg(not(target_arch = "wasm32"))]
 pub use raster::{accumulate_records, forward_backward, splat_offsets, RasterInputs, RasterOutput};
 pub use raster::{
@@ -129,6 +140,16 @@ pub enum GpuError {
     Records {
         /// The splat.
         splat: usize,
+    },
+    /// A frame uniform whose counts are not the parameters'.
+    #[error("the frame uniform says {frame} {what}, the parameters have {params}")]
+    Frame {
+        /// The count.
+        what: &'static str,
+        /// The uniform's.
+        frame: u64,
+        /// The parameters'.
+        params: u64,
     },
     /// wgpu reported a validation error.
     #[error("wgpu: {0}")]
