@@ -3,5 +3,7 @@
 //! oracle of `synctalk_train::cpu`.
 
 mod offsets;
+mod project;
 mod raster;
 mod scene;
+mod scene3d;
