@@ -65,6 +65,7 @@
 //! `scripts/tint_check.mjs` validates the kernels with Chrome's compiler
 //! (Dawn's Tint, through the `webgpu` npm package, no GPU needed).
 
+mod ids;
 mod isect;
 mod kernel;
 mod offsets;
@@ -73,11 +74,13 @@ pub mod raster;
 #[cfg(not(target_arch = "wasm32"))]
 mod transfer;
 
+pub use ids::{IdBuffers, InvertIds};
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
 pub use offsets::{OffsetBuffers, SplatOffsets};
 #[cfg(not(target_arch = "wasm32"))]
 pub use project::{
-    deform_backward, pose_backward, project_backward, project_forward, ProjectInputs, ProjectOutput,
+    deform_backward, invert_ids, pose_backward, project_backward, project_forward, ProjectInputs,
+    ProjectOutput,
 };
 pub use project::{
     FrameParams, GpuGradients, GpuParams, PoseParams, ProjectBindGroups, ProjectBuffers,

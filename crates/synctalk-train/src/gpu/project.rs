@@ -600,7 +600,8 @@ impl ProjectKernels {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use host::{
-    deform_backward, pose_backward, project_backward, project_forward, ProjectInputs, ProjectOutput,
+    deform_backward, invert_ids, pose_backward, project_backward, project_forward, ProjectInputs,
+    ProjectOutput,
 };
 
 #[cfg(not(target_arch = "wasm32"))]

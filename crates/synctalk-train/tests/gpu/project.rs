@@ -12,10 +12,10 @@ use synctalk_train::cpu::{
     OutputGrad, SplatGrad,
 };
 use synctalk_train::gpu::{
-    deform_backward, forward_backward, pose_backward, project_backward, project_forward,
-    unpack_rect, FrameParams, GpuGradients, GpuParams, Intersections, PoseParams, ProjectInputs,
-    ProjectKernels, ProjectOutput, RasterGrad, RasterInputs, RasterKernels, RasterOutput, TILE,
-    VIEW_WORDS,
+    deform_backward, forward_backward, invert_ids, pose_backward, project_backward,
+    project_forward, unpack_rect, FrameParams, GpuGradients, GpuParams, Intersections, InvertIds,
+    PoseParams, ProjectInputs, ProjectKernels, ProjectOutput, RasterGrad, RasterInputs,
+    RasterKernels, RasterOutput, TILE, VIEW_WORDS,
 };
 
 use crate::scene::{device, near_threshold};
@@ -523,20 +523,91 @@ fn backward_is_deterministic() {
     let oracle = Oracle::new(&scene, 42);
     let (_, _, a) = gpu_chain(&t, &inputs, &oracle.grad_head);
     let (_, _, b) = gpu_chain(&t, &inputs, &oracle.grad_head);
-    let bits = |g: &GpuGradients| -> Vec<u32> {
-        let p = &g.params;
-        p.gauss
-            .iter()
-            .flatten()
-            .chain(&p.sh)
-            .chain(&p.bases)
-            .chain(&g.coeffs)
-            .chain(&g.view)
-            .chain(&g.pose)
-            .map(|v| v.to_bits())
-            .collect()
-    };
     assert_eq!(bits(&a), bits(&b));
+}
+
+/// The renderer's compaction (visible splats at atomic-counter slots, in
+/// any order) changes no bit of the gradients: the splats of the GPU
+/// forward are shuffled into slots, the map back comes from `invert_ids`.
+#[test]
+fn compaction_changes_nothing() {
+    let t = Trainer::new();
+    let ids_kernel = InvertIds::new(&t.device);
+    let scene = Scene3::random(81, options(80, 64, 200, 3));
+    let inputs = Inputs::new(&scene);
+    let oracle = Oracle::new(&scene, 82);
+    let (fwd, _, plain) = gpu_chain(&t, &inputs, &oracle.grad_head);
+    let n = inputs.params.len();
+    let mut rng = Pcg64::seed_from_u64(83);
+    let mut visible: Vec<u32> = (0..n as u32)
+        .filter(|&i| fwd.splat_of[i as usize] != 0)
+        .collect();
+    for i in (1..visible.len()).rev() {
+        visible.swap(i, rng.random_range(0..=i));
+    }
+    // Slots past the count hold stale ids, some out of range.
+    let mut ids = visible.clone();
+    ids.extend((0..50).map(|_| rng.random_range(0..2 * n as u32)));
+    let splat_of = invert_ids(
+        &t.device,
+        &t.queue,
+        &ids_kernel,
+        visible.len() as u32,
+        &ids,
+        n,
+    )
+    .expect("invert_ids");
+    for (k, &g) in visible.iter().enumerate() {
+        assert_eq!(splat_of[g as usize], k as u32 + 1);
+    }
+    assert_eq!(splat_of.iter().filter(|&&s| s != 0).count(), visible.len());
+    let splats: Vec<_> = visible.iter().map(|&g| fwd.splats[g as usize]).collect();
+    let rects: Vec<[u32; 4]> = visible
+        .iter()
+        .map(|&g| unpack_rect(fwd.rects[g as usize]))
+        .collect();
+    let mut order: Vec<u32> = (0..visible.len() as u32).collect();
+    order.sort_by_key(|&k| fwd.depth_keys[visible[k as usize] as usize]);
+    let [width, height] = inputs.frame.image_size;
+    let isect = Intersections::build(&rects, &order, width.div_ceil(TILE), height.div_ceil(TILE))
+        .expect("intersections");
+    let raster = forward_backward(
+        &t.device,
+        &t.queue,
+        &t.raster,
+        &RasterInputs {
+            width,
+            height,
+            splats: &splats,
+            isect: &isect,
+            grad_image: &oracle.grad_head,
+        },
+    )
+    .expect("raster");
+    let compacted = project_backward(
+        &t.device,
+        &t.queue,
+        &t.project,
+        &inputs.project(),
+        &splat_of,
+        &raster.grads,
+    )
+    .expect("backward");
+    assert_eq!(bits(&plain), bits(&compacted));
+}
+
+fn bits(g: &GpuGradients) -> Vec<u32> {
+    let p = &g.params;
+    p.gauss
+        .iter()
+        .flatten()
+        .chain(&p.sh)
+        .chain(&p.bases)
+        .chain(&g.coeffs)
+        .chain(&g.view)
+        .chain(&g.pose)
+        .map(|v| v.to_bits())
+        .collect()
 }
 
 /// `dL/dw` through the two-stage reduction over 70,000 Gaussians (274

@@ -10,7 +10,7 @@ use super::{
     ProjectKernels, POSE_WORDS, SH_FLOATS, VIEW_WORDS,
 };
 use crate::gpu::transfer::{cast, check_len, submit_and_read, MIN_BYTES};
-use crate::gpu::{GpuError, GpuSplat, RasterGrad};
+use crate::gpu::{GpuError, GpuSplat, IdBuffers, InvertIds, RasterGrad};
 
 /// Host data for [`project_forward`] and [`project_backward`].
 #[derive(Clone, Copy, Debug)]
@@ -353,4 +353,57 @@ pub fn pose_backward(
     )?;
     let d: Vec<f32> = cast(&out[0]);
     Ok(std::array::from_fn(|k| d[k]))
+}
+
+/// Runs [`InvertIds`] on host data: `ids[k]` is the Gaussian of splat slot
+/// `k` (`ids.len()` slots, the first `visible` in use); returns, for each
+/// of `num_gaussians` Gaussians, its slot + 1, or 0.
+pub fn invert_ids(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    kernel: &InvertIds,
+    visible: u32,
+    ids: &[u32],
+    num_gaussians: usize,
+) -> Result<Vec<u32>, GpuError> {
+    if visible as usize > ids.len() {
+        return Err(GpuError::Length {
+            what: "splat ids",
+            got: ids.len(),
+            expected: visible as usize,
+        });
+    }
+    let capacity = u32::try_from(ids.len()).map_err(|_| GpuError::TooLarge {
+        what: "splat slots",
+        got: ids.len() as u64,
+        max: u64::from(u32::MAX),
+    })?;
+    let words: Vec<u32> = ids
+        .iter()
+        .flat_map(|&g| {
+            let mut w = [0u32; 10];
+            w[9] = g;
+            w
+        })
+        .collect();
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let counters = filled(device, &[visible], 0);
+    let splats = filled(device, &words, 0);
+    let splat_of = filled::<u8>(device, &[], 4 * num_gaussians);
+    let group = kernel.bind(
+        device,
+        &IdBuffers {
+            counters: &counters,
+            splats: &splats,
+            splat_of: &splat_of,
+        },
+    );
+    let mut encoder = device.create_command_encoder(&Default::default());
+    encoder.clear_buffer(&splat_of, 0, None);
+    kernel.encode(&mut encoder, &group, capacity);
+    let out = submit_and_read(device, queue, encoder, &[(&splat_of, 4 * num_gaussians)]);
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        return Err(GpuError::Wgpu(e.to_string()));
+    }
+    Ok(cast(&out?[0]))
 }
