@@ -4,8 +4,9 @@
 //!
 //! So far it holds [`cpu`], the f64 CPU reference of the training forward
 //! and its hand-derived backward: the oracle every WGSL backward kernel is
-//! tested against; and [`gpu`], the first of those kernels: the
-//! rasterizer's training forward and backward.
+//! tested against; and [`gpu`], those kernels: the rasterizer's training
+//! forward and backward, the projection's forward and its backward into the
+//! parameters, the deformation coefficients and the pose.
 
 pub mod cpu;
 pub mod gpu;

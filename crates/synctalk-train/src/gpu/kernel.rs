@@ -18,7 +18,16 @@ const COMMON: &str = include_str!("common.wgsl");
 impl Kernel {
     /// Compiles `entry` of `source` (with `common.wgsl` prepended).
     pub fn new(device: &wgpu::Device, source: &str, entry: &str, binds: &[Bind]) -> Self {
-        let code = format!("{COMMON}\n{source}");
+        Self::from_parts(device, &[source], entry, binds)
+    }
+
+    /// Compiles `entry` of the concatenation of `parts` (with `common.wgsl`
+    /// prepended): preludes first, the kernel last.
+    pub fn from_parts(device: &wgpu::Device, parts: &[&str], entry: &str, binds: &[Bind]) -> Self {
+        let code = std::iter::once(COMMON)
+            .chain(parts.iter().copied())
+            .collect::<Vec<_>>()
+            .join("\n");
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(entry),
             source: wgpu::ShaderSource::Wgsl(code.into()),

@@ -1,6 +1,9 @@
-//! The trainer's WGSL kernels and their dispatch. So far the rasterizer:
-//! a training forward that also saves what its backward needs, the
-//! backward into per-splat gradients, tested against [`crate::cpu::raster`].
+//! The trainer's WGSL kernels and their dispatch: the rasterizer (a
+//! training forward that also saves what its backward needs, the backward
+//! into per-splat gradients, tested against [`crate::cpu::raster`]) and the
+//! projection (forward, and backward from per-splat gradients to the
+//! parameters, the deformation coefficients and the pose, tested against
+//! [`crate::cpu::backward`]).
 //!
 //! # Forward (`rasterize_fwd.wgsl`)
 //! The renderer's rasterize.wgsl rule for rule (one 16x16 workgroup per
@@ -56,22 +59,93 @@
 //! `(n + 30) · 6e-8 · Σ|share|`, far below the 1e-3 agreement with the f64
 //! oracle (tested up to hundreds of tiles).
 //!
+//! # Projection forward (`project_fwd.wgsl`, [`project`])
+//! The renderer's preprocess.wgsl line for line from the view-space mean to
+//! the tile rectangle (deformation `base + Σ_k w_k B_k`, near-plane and
+//! 1/255-opacity culling, EWA with the 1.3 x FOV clamp and 0.3 px
+//! dilation, 3-sigma rectangle trimmed to the alpha ≥ 1/255 ellipse; a test
+//! compares the two sources, and [`FrameParams`] is the renderer's `Frame`
+//! uniform byte for byte), with two differences: SH are f32 of degree ≤ 1
+//! ([`SH_FLOATS`] per Gaussian; the trainer keeps f32 parameters, packed
+//! f16 is only the shipped format), and there is no compaction: Gaussian
+//! `i` writes splat `i` (zeros and an empty rectangle when culled) and
+//! `splat_of[i]` = `i + 1` (0 when culled), the map the backward reads.
+//!
+//! One forward for both: the renderer's preprocess compacts visible
+//! Gaussians through an atomic counter, so splat slots vary from run to
+//! run; the backward runs per Gaussian (its sums over Gaussians then have a
+//! fixed order) and needs Gaussian → slot. What the renderer must expose:
+//! the Gaussian's index per splat. preprocess already binds 8 storage
+//! buffers, so not as a new `gaussian_ids` buffer but in the `Splat`'s
+//! spare last word: `_pad: f32` → `gaussian: u32`, written `i` (the raster
+//! kernels never read it; a bitcast float could be flushed as a denormal).
+//! `invert_ids.wgsl` ([`InvertIds`]) then scatters it into `splat_of` (cleared
+//! to 0 first). It also needs preprocess to read f32 SH when training (or a
+//! packed copy refreshed after each step), and the `Frame` uniform and
+//! bases as they are. With that, the trainer would drop project_fwd.wgsl.
+//! Tested: shuffling the splats into compacted slots changes no bit of the
+//! gradients.
+//!
+//! # Projection backward (`project_bwd.wgsl`, `deform_bwd.wgsl`,
+//! `reduce.wgsl`, `pose_bwd.wgsl`)
+//! 1. `project_bwd`, one thread per Gaussian: recomputes the forward with
+//!    the same expressions (deformation and SH from `gaussian.wgsl`, shared
+//!    with `project_fwd`), takes culling from `splat_of`, and maps `dL/d`
+//!    its splat (the accumulate kernel's 9 words) to `dL/d` the deformed
+//!    mean, quaternion, log-scale, opacity logit (`d_gauss`, the `gauss`
+//!    layout: this *is* `dL/d` the base values) and the 12 SH words, as
+//!    [`crate::cpu::project`] does: SH view direction into the mean, no
+//!    gradient through a colour clamped at 0, outside the FOV clamp the
+//!    Jacobian's tangent follows depth only. Its share of `dL/d` the view
+//!    (`W`, `t`: 12 floats) is summed over the workgroup's 256 threads by a
+//!    fixed tree in workgroup memory (12 KiB) into the workgroup's row of
+//!    `partials`.
+//! 2. `deform_bwd`, one thread per Gaussian: `dL/dB_k = w_k dL/d raw`
+//!    (written per Gaussian, bases layout); `<B_k, dL/d raw>` (11 channels
+//!    in order) summed over the workgroup by the same tree, four bases at a
+//!    time (4 KiB), into columns `12 + k` of the row.
+//! 3. `reduce`, one workgroup: each of 256 threads sums rows `l, l + 256,
+//!    …` in order, then a tree: `dL/d` view (12) and `dL/dw` (K).
+//! 4. `pose_bwd`, one thread: `dL/d` view → `dL/d` the pose 6-vector
+//!    ([`crate::cpu::pose_backward`] in f32, sines by series below 0.5).
+//!
+//! No float atomics anywhere: every sum has a fixed order, the gradients are
+//! bit-identical from run to run (tested). Precision of `dL/dw` over `n`
+//! Gaussians: at most `(29 + ⌈n / 65536⌉) u Σ|terms|` (u = 2⁻²⁴); measured
+//! 0.03 u Σ|terms| over 70,000 Gaussians.
+//!
 //! # Limits
-//! WebGPU defaults: at most 8 storage buffers per stage (the backward binds
-//! exactly 8), 16 KiB of workgroup memory (backward: 12.3 KiB; forward 10
-//! KiB), 256 invocations; no subgroups, no float atomics; barriers only in
+//! WebGPU defaults: at most 8 storage buffers per stage (the raster
+//! backward and `project_bwd` bind exactly 8), 16 KiB of workgroup memory
+//! (raster backward: 12.3 KiB; forward 10 KiB; `project_bwd` 12 KiB),
+//! 256 invocations; no subgroups, no float atomics; barriers only in
 //! uniform control flow, with `workgroupUniformLoad` for bounds read from
 //! workgroup memory. The tests run with `wgpu::Limits::default()` (naga);
 //! `scripts/tint_check.mjs` validates the kernels with Chrome's compiler
-//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed).
+//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all ten
+//! pass.
 
+mod ids;
 mod isect;
 mod kernel;
 mod offsets;
+pub mod project;
 pub mod raster;
+#[cfg(not(target_arch = "wasm32"))]
+mod transfer;
 
+pub use ids::{IdBuffers, InvertIds};
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
 pub use offsets::{OffsetBuffers, SplatOffsets};
+#[cfg(not(target_arch = "wasm32"))]
+pub use project::{
+    deform_backward, invert_ids, pose_backward, project_backward, project_forward, ProjectInputs,
+    ProjectOutput,
+};
+pub use project::{
+    FrameParams, GpuGradients, GpuParams, PoseParams, ProjectBindGroups, ProjectBuffers,
+    ProjectKernels, ReduceParams, MAX_BASES, POSE_WORDS, SH_FLOATS, VIEW_WORDS,
+};
 #[cfg(not(target_arch = "wasm32"))]
 pub use raster::{accumulate_records, forward_backward, splat_offsets, RasterInputs, RasterOutput};
 pub use raster::{
@@ -129,6 +203,16 @@ pub enum GpuError {
     Records {
         /// The splat.
         splat: usize,
+    },
+    /// A frame uniform whose counts are not the parameters'.
+    #[error("the frame uniform says {frame} {what}, the parameters have {params}")]
+    Frame {
+        /// The count.
+        what: &'static str,
+        /// The uniform's.
+        frame: u64,
+        /// The parameters'.
+        params: u64,
     },
     /// wgpu reported a validation error.
     #[error("wgpu: {0}")]

@@ -3,5 +3,9 @@
 //! oracle of `synctalk_train::cpu`.
 
 mod offsets;
+mod oracle3d;
+mod project;
 mod raster;
+mod reductions;
 mod scene;
+mod scene3d;

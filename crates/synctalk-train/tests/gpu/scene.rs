@@ -13,6 +13,11 @@ pub fn device() -> (wgpu::Device, wgpu::Queue) {
     let adapter =
         pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
             .expect("a wgpu adapter (install mesa-vulkan-drivers)");
+    let info = adapter.get_info();
+    eprintln!(
+        "adapter: {} ({:?}, {})",
+        info.name, info.backend, info.driver
+    );
     pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         // The kernels must run within WebGPU's defaults.
         required_limits: wgpu::Limits::default(),

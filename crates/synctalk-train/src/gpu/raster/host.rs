@@ -1,12 +1,10 @@
 //! Blocking host-side runs of the raster kernels (native only): upload,
 //! dispatch, read back. For tests and tools, not the training loop.
 
-use bytemuck::Pod;
-use wgpu::util::DeviceExt;
-
 use super::{
     GpuSplat, PixelState, RasterBuffers, RasterGrad, RasterKernels, RasterParams, GRAD_WORDS,
 };
+use crate::gpu::transfer::{cast, check_len, storage, submit_and_read, upload, MIN_BYTES};
 use crate::gpu::{unpack_rect, GpuError, Intersections, OffsetBuffers, SplatOffsets};
 
 /// Host data for [`forward_backward`].
@@ -35,18 +33,6 @@ pub struct RasterOutput {
     pub grads: Vec<RasterGrad>,
 }
 
-fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), GpuError> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(GpuError::Length {
-            what,
-            got,
-            expected,
-        })
-    }
-}
-
 /// Checks that `rects` and `offsets` (one per splat) place every splat's
 /// records inside `records` entries.
 fn check_records(rects: &[[u32; 2]], offsets: &[u32], records: usize) -> Result<(), GpuError> {
@@ -59,81 +45,6 @@ fn check_records(rects: &[[u32; 2]], offsets: &[u32], records: usize) -> Result<
         }
     }
     Ok(())
-}
-
-/// The smallest buffer made: zero-sized bindings are invalid.
-const MIN_BYTES: usize = 64;
-
-fn upload<T: Pod>(device: &wgpu::Device, data: &[T], usage: wgpu::BufferUsages) -> wgpu::Buffer {
-    // Zero-sized bindings are invalid: keep at least 64 bytes (more than any element).
-    let mut bytes = bytemuck::cast_slice::<T, u8>(data).to_vec();
-    bytes.resize(bytes.len().max(MIN_BYTES), 0);
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: None,
-        contents: &bytes,
-        usage,
-    })
-}
-
-fn storage(device: &wgpu::Device, bytes: usize) -> wgpu::Buffer {
-    device.create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: bytes.max(MIN_BYTES) as u64,
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    })
-}
-
-/// Submits `encoder` after copying each of `sources` into a staging
-/// buffer, waits, and returns the bytes of each.
-fn submit_and_read(
-    device: &wgpu::Device,
-    queue: &wgpu::Queue,
-    mut encoder: wgpu::CommandEncoder,
-    sources: &[(&wgpu::Buffer, usize)],
-) -> Result<Vec<Vec<u8>>, GpuError> {
-    let staging: Vec<wgpu::Buffer> = sources
-        .iter()
-        .map(|&(src, bytes)| {
-            let size = (bytes.max(4) as u64).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
-            let dst = device.create_buffer(&wgpu::BufferDescriptor {
-                label: None,
-                size,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            encoder.copy_buffer_to_buffer(src, 0, &dst, 0, size);
-            dst
-        })
-        .collect();
-    queue.submit([encoder.finish()]);
-    let mut out = Vec::with_capacity(sources.len());
-    for (buf, &(_, bytes)) in staging.iter().zip(sources) {
-        let slice = buf.slice(..);
-        let (tx, rx) = std::sync::mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        rx.recv()
-            .map_err(|e| GpuError::Readback(e.to_string()))?
-            .map_err(|e| GpuError::Readback(e.to_string()))?;
-        let data = slice
-            .get_mapped_range()
-            .map_err(|e| GpuError::Readback(e.to_string()))?[..bytes]
-            .to_vec();
-        buf.unmap();
-        out.push(data);
-    }
-    Ok(out)
-}
-
-fn cast<T: Pod>(bytes: &[u8]) -> Vec<T> {
-    bytemuck::pod_collect_to_vec(bytes)
 }
 
 /// Runs the forward and the backward of `inputs` on `device` and reads

@@ -1,0 +1,78 @@
+// dL/d the pose 6-vector (train.py's pose_delta, POSE_UNITS) from dL/d the
+// refined view, one thread: cpu::pose_backward in f32. The refined
+// world-to-camera is (H_R R, H_R t + H_t) with R = I + sin θ K + (1 − cos θ) K²,
+// K = skew(rv / θ), θ = max(|rv|, 1e-9), rv and t the scaled 6-vector;
+// 1 − cos θ is taken as 2 sin²(θ/2), accurate in f32 at small angles.
+
+struct Pose {
+    // The tracked head-to-camera rotation H_R (before the correction).
+    head_rotation: mat3x3<f32>,
+    // The 6-vector in POSE_UNITS: (d0, d1, d2, d3), (d4, d5, -, -).
+    delta: array<vec4<f32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> pose: Pose;
+// reduce.wgsl's totals: d W (9, column-major), d t (3), then the coefficients'.
+@group(0) @binding(1) var<storage, read> sums: array<f32>;
+// dL/d the 6-vector.
+@group(0) @binding(2) var<storage, read_write> d_pose: array<f32>;
+
+const POSE_UNITS = array<f32, 6>(0.01, 0.01, 0.01, 0.1, 0.1, 1.0);
+const MIN_ANGLE: f32 = 1e-9;
+
+fn skew(k: vec3<f32>) -> mat3x3<f32> {
+    return mat3x3<f32>(
+        vec3<f32>(0.0, k.z, -k.y),
+        vec3<f32>(-k.z, 0.0, k.x),
+        vec3<f32>(k.y, -k.x, 0.0),
+    );
+}
+
+// sin x, by its Taylor series below 0.5 (Vulkan's sin is only required to
+// be within 2^-11 absolutely, too coarse for angles of 1e-2 and below).
+fn sin_accurate(x: f32) -> f32 {
+    let x2 = x * x;
+    let series = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0))));
+    return select(sin(x), series, abs(x) < 0.5);
+}
+
+fn mat_dot(a: mat3x3<f32>, b: mat3x3<f32>) -> f32 {
+    return dot(a[0], b[0]) + dot(a[1], b[1]) + dot(a[2], b[2]);
+}
+
+@compute @workgroup_size(1)
+fn pose_bwd() {
+    let d_w = mat3x3<f32>(
+        vec3<f32>(sums[0], sums[1], sums[2]),
+        vec3<f32>(sums[3], sums[4], sums[5]),
+        vec3<f32>(sums[6], sums[7], sums[8]),
+    );
+    let d_t = vec3<f32>(sums[9], sums[10], sums[11]);
+    let h = transpose(pose.head_rotation);
+    let g_r = h * d_w;
+    let g_t = h * d_t;
+    let rv = pose.delta[0].xyz * vec3<f32>(POSE_UNITS[0], POSE_UNITS[1], POSE_UNITS[2]);
+    let len = length(rv);
+    let th = max(len, MIN_ANGLE);
+    let k = rv / th;
+    let kx = skew(k);
+    let sn = sin_accurate(th);
+    let sin_half = sin_accurate(0.5 * th);
+    let one_minus_cos = 2.0 * sin_half * sin_half;
+    let cs = 1.0 - one_minus_cos;
+    let g_sin = mat_dot(g_r, kx);
+    let g_cos1 = mat_dot(g_r, kx * kx);
+    let g_kx = g_r * sn + (g_r * transpose(kx) + transpose(kx) * g_r) * one_minus_cos;
+    let g_k = vec3<f32>(g_kx[1].z - g_kx[2].y, g_kx[2].x - g_kx[0].z, g_kx[0].y - g_kx[1].x);
+    var g_rv = g_k / th;
+    if (len > MIN_ANGLE) {
+        let g_th = g_sin * cs + g_cos1 * sn;
+        g_rv = (g_k - k * dot(k, g_k)) / th + k * g_th;
+    }
+    d_pose[0] = g_rv.x * POSE_UNITS[0];
+    d_pose[1] = g_rv.y * POSE_UNITS[1];
+    d_pose[2] = g_rv.z * POSE_UNITS[2];
+    d_pose[3] = g_t.x * POSE_UNITS[3];
+    d_pose[4] = g_t.y * POSE_UNITS[4];
+    d_pose[5] = g_t.z * POSE_UNITS[5];
+}
