@@ -238,3 +238,46 @@ fn bench_runs_and_prints_json() {
         );
     }
 }
+
+/// `synctalk bench --portrait`: the demo portrait's frame on the browser's
+/// path, speaking, with the same visible count and intersections as a frame
+/// of it rendered any other way.
+#[test]
+fn bench_times_the_demo_portrait() {
+    let portrait = root().join("models/demo/portrait.stk");
+    let audio = root().join("tests/vectors/audio/hdtf_katiehill.wav");
+    let o = synctalk(&[
+        "bench",
+        "--portrait",
+        portrait.to_str().expect("path"),
+        "--audio",
+        audio.to_str().expect("path"),
+        "--frames",
+        "3",
+        "--warmup",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let json = out
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .expect("a JSON line");
+    let j: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    let row = &j["results"][0];
+    assert_eq!(row["portrait"], "portrait.stk", "file name only, no path");
+    assert_eq!(row["gaussians"], 18818);
+    let visible = row["visible"].as_f64().expect("visible");
+    assert!(visible > 15_000.0 && visible <= 18_818.0, "{visible}");
+    assert!(row["intersections"].as_f64().expect("intersections") > visible);
+    assert!(row["engine_cpu_ms"].as_f64().expect("engine") > 0.0);
+    for stage in synctalk_render::STAGES {
+        assert!(
+            row["stages_ms"].get(stage).is_some(),
+            "stage {stage} missing"
+        );
+    }
+    // Without --portrait, --audio is refused.
+    let o = synctalk(&["bench", "--audio", audio.to_str().expect("path")]);
+    assert!(!o.status.success());
+}
