@@ -128,6 +128,7 @@
 mod ids;
 mod isect;
 mod kernel;
+pub mod loss;
 mod offsets;
 pub mod project;
 pub mod raster;
@@ -136,6 +137,12 @@ mod transfer;
 
 pub use ids::{IdBuffers, InvertIds};
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
+#[cfg(not(target_arch = "wasm32"))]
+pub use loss::{image_loss, LossInputs};
+pub use loss::{
+    pack_target, under_layer, GpuLoss, LossBindGroups, LossBuffers, LossKernels, LossParams,
+    LOSS_COLUMNS,
+};
 pub use offsets::{OffsetBuffers, SplatOffsets};
 #[cfg(not(target_arch = "wasm32"))]
 pub use project::{
@@ -213,6 +220,14 @@ pub enum GpuError {
         frame: u64,
         /// The parameters'.
         params: u64,
+    },
+    /// An image smaller than the SSIM window.
+    #[error("image {width}x{height} is smaller than the 11x11 SSIM window")]
+    TooSmall {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
     },
     /// wgpu reported a validation error.
     #[error("wgpu: {0}")]
