@@ -75,15 +75,17 @@ mod composite;
 mod loss;
 mod params;
 mod pose;
-mod regular;
 pub mod project;
 pub mod raster;
+mod regular;
 mod render;
 pub mod sh;
 pub mod ssim;
 
 pub use composite::{backward as composite_backward, composite, quantize};
-pub use loss::{image_loss, pixel_loss, Loss, LossWeights, Target, MASK_INSIDE, MASK_MOUTH, MASK_OUTSIDE};
+pub use loss::{
+    image_loss, pixel_loss, Loss, LossWeights, Target, MASK_INSIDE, MASK_MOUTH, MASK_OUTSIDE,
+};
 pub use params::{Gradients, Params, MAX_SH_DEGREE, SH_COEFFS};
 pub use pose::{pose_backward, pose_delta, posed_view, POSE_UNITS};
 pub use project::SplatGrad;

@@ -32,7 +32,11 @@ pub fn regularisers(params: &Params, pose: &[f64; 6], reg_w: f64) -> (f64, Gradi
     let mut value = 0.0;
     if n > 0 {
         let c = MCMC_WEIGHT / n as f64;
-        for (o, d) in params.opacity_logits.iter().zip(&mut g.params.opacity_logits) {
+        for (o, d) in params
+            .opacity_logits
+            .iter()
+            .zip(&mut g.params.opacity_logits)
+        {
             let s = sigmoid(*o);
             value += c * s;
             *d = c * s * (1.0 - s);

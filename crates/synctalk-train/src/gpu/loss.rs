@@ -92,7 +92,11 @@ impl LossParams {
             mouth: weights.mouth as f32,
             ssim: weights.ssim as f32,
             alpha: weights.alpha as f32,
-            inv_count: if count > 0.0 { (1.0 / count) as f32 } else { 0.0 },
+            inv_count: if count > 0.0 {
+                (1.0 / count) as f32
+            } else {
+                0.0
+            },
             taps,
         }
     }
@@ -245,7 +249,9 @@ impl LossKernels {
                 device,
                 &[b.params, b.head, b.under, b.target, b.pred, b.partials],
             ),
-            rows: self.rows.bind(device, &[b.params, b.pred, b.target, b.rows]),
+            rows: self
+                .rows
+                .bind(device, &[b.params, b.pred, b.target, b.rows]),
             cols: self
                 .cols
                 .bind(device, &[b.params, b.rows, b.dmaps, b.partials]),

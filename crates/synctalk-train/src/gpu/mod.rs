@@ -125,6 +125,7 @@
 //! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all ten
 //! pass.
 
+pub mod adam;
 mod ids;
 mod isect;
 mod kernel;
@@ -135,6 +136,7 @@ pub mod raster;
 #[cfg(not(target_arch = "wasm32"))]
 mod transfer;
 
+pub use adam::{AdamBuffers, AdamGroup, AdamKernel, AdamParams, Regulariser};
 pub use ids::{IdBuffers, InvertIds};
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
 #[cfg(not(target_arch = "wasm32"))]

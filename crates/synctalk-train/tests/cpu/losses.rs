@@ -266,7 +266,9 @@ fn regularisers_match_finite_differences() {
         log_scales: (0..n).map(|_| [r(3.0), r(3.0), r(3.0)]).collect(),
         opacity_logits: (0..n).map(|_| r(4.0)).collect(),
         sh: (0..n).map(|_| [[r(1.0); 3]; 4]).collect(),
-        bases: (0..n * k).map(|_| std::array::from_fn(|_| r(0.1))).collect(),
+        bases: (0..n * k)
+            .map(|_| std::array::from_fn(|_| r(0.1)))
+            .collect(),
     };
     let pose: [f64; 6] = std::array::from_fn(|_| r(2.0));
     let reg_w = 0.3;
@@ -274,7 +276,10 @@ fn regularisers_match_finite_differences() {
     let h = 1e-6;
     let check = |what: &str, an: f64, f: &dyn Fn(f64) -> f64| {
         let fd = (f(h) - f(-h)) / (2.0 * h);
-        assert!((fd - an).abs() <= 1e-7 * an.abs() + 1e-10, "{what}: fd {fd} analytic {an}");
+        assert!(
+            (fd - an).abs() <= 1e-7 * an.abs() + 1e-10,
+            "{what}: fd {fd} analytic {an}"
+        );
     };
     for i in 0..n {
         check("opacity", g.params.opacity_logits[i], &|d| {

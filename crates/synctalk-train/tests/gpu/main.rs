@@ -2,6 +2,7 @@
 //! (lavapipe in CI), with WebGPU's default limits, against the f64 CPU
 //! oracle of `synctalk_train::cpu`.
 
+mod adam;
 mod loss;
 mod offsets;
 mod oracle3d;

@@ -82,7 +82,12 @@ pub fn image_loss(
     );
     let mut encoder = device.create_command_encoder(&Default::default());
     kernels.encode(&mut encoder, &groups, &params);
-    let out = submit_and_read(device, queue, encoder, &[(&loss, 16), (&grad_head, 16 * pixels)])?;
+    let out = submit_and_read(
+        device,
+        queue,
+        encoder,
+        &[(&loss, 16), (&grad_head, 16 * pixels)],
+    )?;
     let terms: Vec<f32> = cast(&out[0]);
     Ok(GpuLoss {
         terms: [terms[0], terms[1], terms[2], terms[3]],
