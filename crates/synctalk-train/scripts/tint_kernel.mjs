@@ -8,10 +8,15 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Files that are not kernels, and what each kernel needs besides common.wgsl.
-export const NOT_KERNELS = ['common.wgsl', 'frame.wgsl', 'gaussian.wgsl'];
+export const NOT_KERNELS = ['common.wgsl', 'frame.wgsl', 'gaussian.wgsl', 'loss.wgsl'];
 const PRELUDES = {
   'project_fwd.wgsl': ['frame.wgsl', 'gaussian.wgsl'],
   'project_bwd.wgsl': ['frame.wgsl', 'gaussian.wgsl'],
+  'loss_pixel.wgsl': ['loss.wgsl'],
+  'ssim_rows.wgsl': ['loss.wgsl'],
+  'ssim_cols.wgsl': ['loss.wgsl'],
+  'ssim_spread.wgsl': ['loss.wgsl'],
+  'loss_grad.wgsl': ['loss.wgsl'],
   'deform_bwd.wgsl': ['frame.wgsl'],
 };
 

@@ -141,15 +141,15 @@ pub fn pixel_loss(
         .filter(|&&m| m & MASK_OUTSIDE != 0)
         .count();
     let mut alpha = 0.0;
-    for p in 0..n {
-        let a = head[p][3];
-        if inside > 0 && target.masks[p] & MASK_INSIDE != 0 {
+    for ((hp, &m), gp) in head.iter().zip(target.masks).zip(&mut grad.head) {
+        let a = hp[3];
+        if inside > 0 && m & MASK_INSIDE != 0 {
             alpha += (1.0 - a) / inside as f64;
-            grad.head[p][3] -= weights.alpha / inside as f64;
+            gp[3] -= weights.alpha / inside as f64;
         }
-        if outside > 0 && target.masks[p] & MASK_OUTSIDE != 0 {
+        if outside > 0 && m & MASK_OUTSIDE != 0 {
             alpha += a / outside as f64;
-            grad.head[p][3] += weights.alpha / outside as f64;
+            gp[3] += weights.alpha / outside as f64;
         }
     }
     let total = l1 + weights.ssim * (1.0 - s) + weights.alpha * alpha;

@@ -66,9 +66,9 @@ pub fn regularisers(params: &Params, pose: &[f64; 6], reg_w: f64) -> (f64, Gradi
             }
         }
     }
-    for k in 0..6 {
-        value += POSE_WEIGHT * pose[k] * pose[k];
-        g.pose[k] = 2.0 * POSE_WEIGHT * pose[k];
+    for (d, gd) in pose.iter().zip(&mut g.pose) {
+        value += POSE_WEIGHT * d * d;
+        *gd = 2.0 * POSE_WEIGHT * d;
     }
     (value, g)
 }

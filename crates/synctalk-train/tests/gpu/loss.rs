@@ -79,7 +79,7 @@ fn case(seed: u64, smooth: bool) -> Case {
             masks.push(m);
         }
     }
-    let bg = layer(&mut rng, width, height, seed % 3 == 0);
+    let bg = layer(&mut rng, width, height, seed.is_multiple_of(3));
     let torso = (seed % 4 != 1).then(|| layer(&mut rng, width, height, true));
     Case {
         width,
