@@ -11,3 +11,4 @@ mod raster;
 mod reductions;
 mod scene;
 mod scene3d;
+mod train_step;
