@@ -114,6 +114,25 @@
 //! Gaussians: at most `(29 + ⌈n / 65536⌉) u Σ|terms|` (u = 2⁻²⁴); measured
 //! 0.03 u Σ|terms| over 70,000 Gaussians.
 //!
+//! # Image loss ([`loss`]: `loss.wgsl`, `loss_pixel`, `ssim_rows`,
+//! `ssim_cols`, `ssim_spread`, `loss_grad`)
+//! From the head layer, the layer under it and the packed target: the
+//! composite, L1 with the mouth weight, SSIM (separable 11-tap window sums
+//! through global memory, their adjoints as gathers), the alpha loss, and
+//! `dL/d` the head layer through the straight-alpha composite, as
+//! [`crate::cpu::image_loss`]. Partial sums per workgroup by a fixed tree,
+//! then `reduce.wgsl`: deterministic (tested). One deviation: a composite
+//! within 1e-6 of the target counts as a tie for the L1 sign (host and
+//! shader may round the same byte / 255 one ulp apart where the plate
+//! equals the frame; torch gives 0 there).
+//!
+//! # Adam ([`adam`]: `adam.wgsl`)
+//! torch's Adam step per word, f32, with the moments in GPU buffers;
+//! train.py's parameter groups as per-slot learning rates of interleaved
+//! buffers ([`AdamGroup`]), and its parameter-only regularisers
+//! ([`crate::cpu::regularisers`]: MCMC opacity and scale terms, `|bases|`,
+//! the pose's `|d|²`) added to the gradient in the same kernel.
+//!
 //! # Limits
 //! WebGPU defaults: at most 8 storage buffers per stage (the raster
 //! backward and `project_bwd` bind exactly 8), 16 KiB of workgroup memory
@@ -122,7 +141,7 @@
 //! uniform control flow, with `workgroupUniformLoad` for bounds read from
 //! workgroup memory. The tests run with `wgpu::Limits::default()` (naga);
 //! `scripts/tint_check.mjs` validates the kernels with Chrome's compiler
-//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all ten
+//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all sixteen
 //! pass.
 
 pub mod adam;

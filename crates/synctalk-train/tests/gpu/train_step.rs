@@ -122,8 +122,8 @@ fn twenty_steps_lower_the_loss() {
         .zip(&mut scene.params.sh)
     {
         *o -= 1.0;
-        for c in 0..3 {
-            sh[0][c] = f64::from((sh[0][c] * 0.3 + 0.4) as f32);
+        for v in &mut sh[0] {
+            *v = f64::from((*v * 0.3 + 0.4) as f32);
         }
     }
     let mut inputs = Inputs::new(&scene);
