@@ -152,6 +152,7 @@ pub mod loss;
 mod offsets;
 pub mod project;
 pub mod raster;
+pub mod step;
 #[cfg(not(target_arch = "wasm32"))]
 mod transfer;
 
@@ -180,6 +181,9 @@ pub use raster::{
     GpuSplat, PixelState, RasterBindGroups, RasterBuffers, RasterGrad, RasterKernels, RasterParams,
     GRAD_WORDS, TILE,
 };
+#[cfg(not(target_arch = "wasm32"))]
+pub use step::StepLists;
+pub use step::{StepConfig, StepInputs, StepKernels, TrainStep, STATS_BYTES};
 
 /// Invalid inputs or a failure of the GPU.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -250,6 +254,9 @@ pub enum GpuError {
         /// Height.
         height: u32,
     },
+    /// An Adam group whose slots do not fit [`AdamParams`].
+    #[error("an Adam group has no slots, too many, or more regularisers than slots")]
+    Adam,
     /// wgpu reported a validation error.
     #[error("wgpu: {0}")]
     Wgpu(String),

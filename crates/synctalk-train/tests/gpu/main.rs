@@ -11,4 +11,5 @@ mod raster;
 mod reductions;
 mod scene;
 mod scene3d;
+mod step;
 mod train_step;
