@@ -18,6 +18,14 @@ const PRELUDES = {
   'ssim_spread.wgsl': ['loss.wgsl'],
   'loss_grad.wgsl': ['loss.wgsl'],
   'deform_bwd.wgsl': ['frame.wgsl'],
+  'step/step_init.wgsl': ['frame.wgsl'],
+  'step/tile_counts.wgsl': ['frame.wgsl'],
+  'step/emit.wgsl': ['frame.wgsl'],
+};
+// Entry points not named like their file (a variable holds the name).
+const ENTRIES = {
+  'step/tile_counts.wgsl': 'tile_counts_main',
+  'step/ranges.wgsl': 'ranges_main',
 };
 
 const [pkg, file] = process.argv.slice(2);
@@ -41,7 +49,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   device.createComputePipeline({
     layout: 'auto',
-    compute: { module, entryPoint: path.basename(file, '.wgsl') },
+    compute: { module, entryPoint: ENTRIES[file] ?? path.basename(file, '.wgsl') },
   });
   const err = await device.popErrorScope();
   console.log(err ? `${file}: ${err.message}` : `${file}: ok`);

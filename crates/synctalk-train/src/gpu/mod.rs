@@ -133,6 +133,12 @@
 //! ([`crate::cpu::regularisers`]: MCMC opacity and scale terms, `|bases|`,
 //! the pose's `|d|²`) added to the gradient in the same kernel.
 //!
+//! # One resident step ([`step`]: [`TrainStep`])
+//! All of the above plus the GPU depth sort, tile binning and tile sort
+//! (synctalk-sort's `RadixSort` and `PrefixSum`, glue kernels mirroring the
+//! renderer's) recorded into one command encoder, no read-back inside; the
+//! lists equal [`Intersections::build`]'s (tested).
+//!
 //! # Limits
 //! WebGPU defaults: at most 8 storage buffers per stage (the raster
 //! backward and `project_bwd` bind exactly 8), 16 KiB of workgroup memory
@@ -141,8 +147,8 @@
 //! uniform control flow, with `workgroupUniformLoad` for bounds read from
 //! workgroup memory. The tests run with `wgpu::Limits::default()` (naga);
 //! `scripts/tint_check.mjs` validates the kernels with Chrome's compiler
-//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all sixteen
-//! pass.
+//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all twenty
+//! pass (with [`step`]'s four glue kernels).
 
 pub mod adam;
 mod ids;
