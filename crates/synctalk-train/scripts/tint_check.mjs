@@ -1,4 +1,5 @@
-// Validates every trainer kernel (src/gpu/*.wgsl but the preludes, each
+// Validates every trainer kernel (src/gpu/*.wgsl but the preludes, and
+// src/gpu/step/*.wgsl, each
 // kernel's entry point named like its file) with Dawn's Tint, the WGSL
 // compiler of Chrome: parse, uniformity analysis, WebGPU's default limits
 // (16 KiB of workgroup memory, 8 storage buffers per stage). Dawn's null
@@ -22,7 +23,10 @@ if (!pkg) {
 }
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = path.join(here, '..', 'src', 'gpu');
-const files = fs.readdirSync(dir).filter((f) => f.endsWith('.wgsl') && !NOT_KERNELS.includes(f)).sort();
+const wgsl = (sub) =>
+  fs.readdirSync(path.join(dir, sub)).filter((f) => f.endsWith('.wgsl')).map((f) => path.join(sub, f));
+// TrainStep's glue kernels live in src/gpu/step/.
+const files = [...wgsl(''), ...wgsl('step')].filter((f) => !NOT_KERNELS.includes(f)).sort();
 let bad = 0;
 for (const file of files) {
   const r = spawnSync(process.execPath, [path.join(here, 'tint_kernel.mjs'), pkg, file], { stdio: 'inherit' });

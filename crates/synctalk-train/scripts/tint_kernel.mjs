@@ -8,11 +8,24 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Files that are not kernels, and what each kernel needs besides common.wgsl.
-export const NOT_KERNELS = ['common.wgsl', 'frame.wgsl', 'gaussian.wgsl'];
+export const NOT_KERNELS = ['common.wgsl', 'frame.wgsl', 'gaussian.wgsl', 'loss.wgsl'];
 const PRELUDES = {
   'project_fwd.wgsl': ['frame.wgsl', 'gaussian.wgsl'],
   'project_bwd.wgsl': ['frame.wgsl', 'gaussian.wgsl'],
+  'loss_pixel.wgsl': ['loss.wgsl'],
+  'ssim_rows.wgsl': ['loss.wgsl'],
+  'ssim_cols.wgsl': ['loss.wgsl'],
+  'ssim_spread.wgsl': ['loss.wgsl'],
+  'loss_grad.wgsl': ['loss.wgsl'],
   'deform_bwd.wgsl': ['frame.wgsl'],
+  'step/step_init.wgsl': ['frame.wgsl'],
+  'step/tile_counts.wgsl': ['frame.wgsl'],
+  'step/emit.wgsl': ['frame.wgsl'],
+};
+// Entry points not named like their file (a variable holds the name).
+const ENTRIES = {
+  'step/tile_counts.wgsl': 'tile_counts_main',
+  'step/ranges.wgsl': 'ranges_main',
 };
 
 const [pkg, file] = process.argv.slice(2);
@@ -36,7 +49,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   device.createComputePipeline({
     layout: 'auto',
-    compute: { module, entryPoint: path.basename(file, '.wgsl') },
+    compute: { module, entryPoint: ENTRIES[file] ?? path.basename(file, '.wgsl') },
   });
   const err = await device.popErrorScope();
   console.log(err ? `${file}: ${err.message}` : `${file}: ok`);

@@ -6,7 +6,8 @@
 //! and its hand-derived backward: the oracle every WGSL backward kernel is
 //! tested against; and [`gpu`], those kernels: the rasterizer's training
 //! forward and backward, the projection's forward and its backward into the
-//! parameters, the deformation coefficients and the pose.
+//! parameters, the deformation coefficients and the pose, the image loss
+//! and its gradient, and Adam.
 
 pub mod cpu;
 pub mod gpu;

@@ -69,10 +69,22 @@ pub fn image_loss(
     target: &Target<'_>,
     weights: &LossWeights,
 ) -> Result<(Loss, OutputGrad), CpuError> {
+    pixel_loss(&fwd.image, &fwd.head, target, weights)
+}
+
+/// [`image_loss`] of a composite `image` (straight RGBA, unclamped) and the
+/// head layer `head` (premultiplied) it was made from.
+pub fn pixel_loss(
+    image: &[[f64; 4]],
+    head: &[[f64; 4]],
+    target: &Target<'_>,
+    weights: &LossWeights,
+) -> Result<(Loss, OutputGrad), CpuError> {
     let (w, h) = (target.width, target.height);
     let n = w * h;
     for (what, got) in [
-        ("rendered image", fwd.image.len()),
+        ("rendered image", image.len()),
+        ("head layer", head.len()),
         ("target image", target.rgb.len()),
         ("target masks", target.masks.len()),
     ] {
@@ -84,7 +96,7 @@ pub fn image_loss(
             });
         }
     }
-    let pred: Vec<[f64; 3]> = fwd.image.iter().map(|p| [p[0], p[1], p[2]]).collect();
+    let pred: Vec<[f64; 3]> = image.iter().map(|p| [p[0], p[1], p[2]]).collect();
     let mut grad = OutputGrad::zeros(n);
 
     // L1, mouth-weighted, mean over pixels and channels.
@@ -129,15 +141,15 @@ pub fn image_loss(
         .filter(|&&m| m & MASK_OUTSIDE != 0)
         .count();
     let mut alpha = 0.0;
-    for p in 0..n {
-        let a = fwd.head[p][3];
-        if inside > 0 && target.masks[p] & MASK_INSIDE != 0 {
+    for ((hp, &m), gp) in head.iter().zip(target.masks).zip(&mut grad.head) {
+        let a = hp[3];
+        if inside > 0 && m & MASK_INSIDE != 0 {
             alpha += (1.0 - a) / inside as f64;
-            grad.head[p][3] -= weights.alpha / inside as f64;
+            gp[3] -= weights.alpha / inside as f64;
         }
-        if outside > 0 && target.masks[p] & MASK_OUTSIDE != 0 {
+        if outside > 0 && m & MASK_OUTSIDE != 0 {
             alpha += a / outside as f64;
-            grad.head[p][3] += weights.alpha / outside as f64;
+            gp[3] += weights.alpha / outside as f64;
         }
     }
     let total = l1 + weights.ssim * (1.0 - s) + weights.alpha * alpha;

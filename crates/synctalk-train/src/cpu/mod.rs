@@ -38,8 +38,9 @@
 //! ```
 //! SSIM as in [`ssim`]; defaults `mouth_w = 4`, `ssim_w = 0.2`,
 //! `alpha_w = 0.05`, `reg_w = 1e-3`. The last three lines act on parameters
-//! directly (undeformed opacities and scales), not through the image; they
-//! are not implemented here.
+//! directly (undeformed opacities and scales), not through the image:
+//! [`regularisers`] (all but the controller's L2, there being no controller
+//! here yet).
 //!
 //! # Where the sources disagree
 //! - The renderer clamps the composite to [0, 1]; train.py's loss uses the
@@ -76,15 +77,19 @@ mod params;
 mod pose;
 pub mod project;
 pub mod raster;
+mod regular;
 mod render;
 pub mod sh;
 pub mod ssim;
 
-pub use composite::{composite, quantize};
-pub use loss::{image_loss, Loss, LossWeights, Target, MASK_INSIDE, MASK_MOUTH, MASK_OUTSIDE};
+pub use composite::{backward as composite_backward, composite, quantize};
+pub use loss::{
+    image_loss, pixel_loss, Loss, LossWeights, Target, MASK_INSIDE, MASK_MOUTH, MASK_OUTSIDE,
+};
 pub use params::{Gradients, Params, MAX_SH_DEGREE, SH_COEFFS};
 pub use pose::{pose_backward, pose_delta, posed_view, POSE_UNITS};
 pub use project::SplatGrad;
+pub use regular::{adam_step, regularisers, AdamConfig, MCMC_WEIGHT, POSE_WEIGHT};
 pub use render::{backward, branches, forward, Branches, Forward, Frame, OutputGrad};
 
 /// Inputs the CPU reference cannot use.

@@ -26,6 +26,11 @@ fn accumulate(
     var acc = array<f32, 9>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (var i = 0u; i < area; i++) {
         let at = (first + i) * GRAD_WORDS;
+        // Records past the buffer (a TrainStep whose intersections overflowed
+        // its capacity: those pairs were never emitted) count as zero.
+        if (at + GRAD_WORDS > arrayLength(&records)) {
+            break;
+        }
         for (var v = 0u; v < GRAD_WORDS; v++) {
             acc[v] += records[at + v];
         }

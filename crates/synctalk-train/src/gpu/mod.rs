@@ -114,6 +114,31 @@
 //! Gaussians: at most `(29 + ⌈n / 65536⌉) u Σ|terms|` (u = 2⁻²⁴); measured
 //! 0.03 u Σ|terms| over 70,000 Gaussians.
 //!
+//! # Image loss ([`loss`]: `loss.wgsl`, `loss_pixel`, `ssim_rows`,
+//! `ssim_cols`, `ssim_spread`, `loss_grad`)
+//! From the head layer, the layer under it and the packed target: the
+//! composite, L1 with the mouth weight, SSIM (separable 11-tap window sums
+//! through global memory, their adjoints as gathers), the alpha loss, and
+//! `dL/d` the head layer through the straight-alpha composite, as
+//! [`crate::cpu::image_loss`]. Partial sums per workgroup by a fixed tree,
+//! then `reduce.wgsl`: deterministic (tested). One deviation: a composite
+//! within 1e-6 of the target counts as a tie for the L1 sign (host and
+//! shader may round the same byte / 255 one ulp apart where the plate
+//! equals the frame; torch gives 0 there).
+//!
+//! # Adam ([`adam`]: `adam.wgsl`)
+//! torch's Adam step per word, f32, with the moments in GPU buffers;
+//! train.py's parameter groups as per-slot learning rates of interleaved
+//! buffers ([`AdamGroup`]), and its parameter-only regularisers
+//! ([`crate::cpu::regularisers`]: MCMC opacity and scale terms, `|bases|`,
+//! the pose's `|d|²`) added to the gradient in the same kernel.
+//!
+//! # One resident step ([`step`]: [`TrainStep`])
+//! All of the above plus the GPU depth sort, tile binning and tile sort
+//! (synctalk-sort's `RadixSort` and `PrefixSum`, glue kernels mirroring the
+//! renderer's) recorded into one command encoder, no read-back inside; the
+//! lists equal [`Intersections::build`]'s (tested).
+//!
 //! # Limits
 //! WebGPU defaults: at most 8 storage buffers per stage (the raster
 //! backward and `project_bwd` bind exactly 8), 16 KiB of workgroup memory
@@ -122,20 +147,30 @@
 //! uniform control flow, with `workgroupUniformLoad` for bounds read from
 //! workgroup memory. The tests run with `wgpu::Limits::default()` (naga);
 //! `scripts/tint_check.mjs` validates the kernels with Chrome's compiler
-//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all ten
-//! pass.
+//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all twenty
+//! pass (with [`step`]'s four glue kernels).
 
+pub mod adam;
 mod ids;
 mod isect;
 mod kernel;
+pub mod loss;
 mod offsets;
 pub mod project;
 pub mod raster;
+pub mod step;
 #[cfg(not(target_arch = "wasm32"))]
 mod transfer;
 
+pub use adam::{AdamBuffers, AdamGroup, AdamKernel, AdamParams, Regulariser};
 pub use ids::{IdBuffers, InvertIds};
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
+#[cfg(not(target_arch = "wasm32"))]
+pub use loss::{image_loss, LossInputs};
+pub use loss::{
+    pack_target, under_layer, GpuLoss, LossBindGroups, LossBuffers, LossKernels, LossParams,
+    LOSS_COLUMNS,
+};
 pub use offsets::{OffsetBuffers, SplatOffsets};
 #[cfg(not(target_arch = "wasm32"))]
 pub use project::{
@@ -152,6 +187,9 @@ pub use raster::{
     GpuSplat, PixelState, RasterBindGroups, RasterBuffers, RasterGrad, RasterKernels, RasterParams,
     GRAD_WORDS, TILE,
 };
+#[cfg(not(target_arch = "wasm32"))]
+pub use step::StepLists;
+pub use step::{StepConfig, StepInputs, StepKernels, TrainStep, STATS_BYTES};
 
 /// Invalid inputs or a failure of the GPU.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -214,6 +252,17 @@ pub enum GpuError {
         /// The parameters'.
         params: u64,
     },
+    /// An image smaller than the SSIM window.
+    #[error("image {width}x{height} is smaller than the 11x11 SSIM window")]
+    TooSmall {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+    /// An Adam group whose slots do not fit [`AdamParams`].
+    #[error("an Adam group has no slots, too many, or more regularisers than slots")]
+    Adam,
     /// wgpu reported a validation error.
     #[error("wgpu: {0}")]
     Wgpu(String),

@@ -250,3 +250,66 @@ fn loss_to_parameters_matches_finite_differences() {
     }
     assert!(done, "no scene without a branch change near it");
 }
+
+/// The parameter-only terms against central differences, every word.
+#[test]
+fn regularisers_match_finite_differences() {
+    use synctalk_train::cpu::{regularisers, Params};
+    let mut rng = Pcg64::seed_from_u64(5);
+    let (n, k) = (7, 3);
+    let mut r = |a: f64| rng.random_range(-a..a);
+    let params = Params {
+        sh_degree: 1,
+        num_bases: k,
+        means: (0..n).map(|_| [r(1.0), r(1.0), r(1.0)]).collect(),
+        quats: (0..n).map(|_| [1.0, r(0.2), r(0.2), r(0.2)]).collect(),
+        log_scales: (0..n).map(|_| [r(3.0), r(3.0), r(3.0)]).collect(),
+        opacity_logits: (0..n).map(|_| r(4.0)).collect(),
+        sh: (0..n).map(|_| [[r(1.0); 3]; 4]).collect(),
+        bases: (0..n * k)
+            .map(|_| std::array::from_fn(|_| r(0.1)))
+            .collect(),
+    };
+    let pose: [f64; 6] = std::array::from_fn(|_| r(2.0));
+    let reg_w = 0.3;
+    let (_, g) = regularisers(&params, &pose, reg_w);
+    let h = 1e-6;
+    let check = |what: &str, an: f64, f: &dyn Fn(f64) -> f64| {
+        let fd = (f(h) - f(-h)) / (2.0 * h);
+        assert!(
+            (fd - an).abs() <= 1e-7 * an.abs() + 1e-10,
+            "{what}: fd {fd} analytic {an}"
+        );
+    };
+    for i in 0..n {
+        check("opacity", g.params.opacity_logits[i], &|d| {
+            let mut p = params.clone();
+            p.opacity_logits[i] += d;
+            regularisers(&p, &pose, reg_w).0
+        });
+        for c in 0..3 {
+            check("log-scale", g.params.log_scales[i][c], &|d| {
+                let mut p = params.clone();
+                p.log_scales[i][c] += d;
+                regularisers(&p, &pose, reg_w).0
+            });
+        }
+    }
+    for j in 0..n * k {
+        for c in 0..11 {
+            check("basis", g.params.bases[j][c], &|d| {
+                let mut p = params.clone();
+                p.bases[j][c] += d;
+                regularisers(&p, &pose, reg_w).0
+            });
+        }
+    }
+    for c in 0..6 {
+        check("pose", g.pose[c], &|d| {
+            let mut q = pose;
+            q[c] += d;
+            regularisers(&params, &q, reg_w).0
+        });
+    }
+    assert!(g.params.means.iter().flatten().all(|&v| v == 0.0));
+}

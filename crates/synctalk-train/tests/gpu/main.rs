@@ -2,6 +2,8 @@
 //! (lavapipe in CI), with WebGPU's default limits, against the f64 CPU
 //! oracle of `synctalk_train::cpu`.
 
+mod adam;
+mod loss;
 mod offsets;
 mod oracle3d;
 mod project;
@@ -9,3 +11,5 @@ mod raster;
 mod reductions;
 mod scene;
 mod scene3d;
+mod step;
+mod train_step;
