@@ -39,8 +39,15 @@
 //! SSIM as in [`ssim`]; defaults `mouth_w = 4`, `ssim_w = 0.2`,
 //! `alpha_w = 0.05`, `reg_w = 1e-3`. The last three lines act on parameters
 //! directly (undeformed opacities and scales), not through the image:
-//! [`regularisers`] (all but the controller's L2, there being no controller
-//! here yet).
+//! [`regularisers`] (all but the controller's L2, which
+//! [`Controller::l2`] gives).
+//!
+//! # Controller and pose optimiser ([`Controller`], [`pose_adam_step`])
+//! `w = controller(norm(cond))` (train.py `build`, [`Normalizer`]): three
+//! dense layers with ReLU between, forward and backward from `dL/dw` in
+//! f64 (finite-difference tested), the L2 term's gradient; the pose Adam
+//! of train.py: every row's moments step (zero gradient off the frame),
+//! only the frame's row moves.
 //!
 //! # Where the sources disagree
 //! - The renderer clamps the composite to [0, 1]; train.py's loss uses the
@@ -72,6 +79,7 @@
 //!   here that term is 0.
 
 mod composite;
+mod controller;
 mod loss;
 mod params;
 mod pose;
@@ -83,6 +91,7 @@ pub mod sh;
 pub mod ssim;
 
 pub use composite::{backward as composite_backward, composite, quantize};
+pub use controller::{pose_adam_step, Controller, ControllerForward, Normalizer, CONTROLLER_L2};
 pub use loss::{
     image_loss, pixel_loss, Loss, LossWeights, Target, MASK_INSIDE, MASK_MOUTH, MASK_OUTSIDE,
 };

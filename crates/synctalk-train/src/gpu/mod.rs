@@ -133,6 +133,14 @@
 //! ([`crate::cpu::regularisers`]: MCMC opacity and scale terms, `|bases|`,
 //! the pose's `|d|²`) added to the gradient in the same kernel.
 //!
+//! # Controller and pose Adam ([`controller`]: `controller_fwd.wgsl`,
+//! `controller_bwd.wgsl`, `pose_adam.wgsl`)
+//! train.py's controller MLP (`D → H → H → K`, ReLU) in one workgroup:
+//! forward to `w`, backward from the reduction's `dL/dw` to `dL/dθ` with
+//! the L2 term, Adam on θ through `adam.wgsl`; the pose table's Adam with
+//! train.py's rule (all rows' moments step, only the frame's row moves).
+//! [`TrainStep::encode_controlled`] runs it around a step.
+//!
 //! # One resident step ([`step`]: [`TrainStep`])
 //! All of the above plus the GPU depth sort, tile binning and tile sort
 //! (synctalk-sort's `RadixSort` and `PrefixSum`, glue kernels mirroring the
@@ -151,6 +159,7 @@
 //! pass (with [`step`]'s four glue kernels).
 
 pub mod adam;
+pub mod controller;
 mod ids;
 mod isect;
 mod kernel;
@@ -163,6 +172,10 @@ pub mod step;
 mod transfer;
 
 pub use adam::{AdamBuffers, AdamGroup, AdamKernel, AdamParams, Regulariser};
+pub use controller::{
+    ControllerConfig, ControllerInputs, ControllerKernels, ControllerParams, ControllerStep,
+    GradientSources, PoseAdamParams, MAX_HIDDEN,
+};
 pub use ids::{IdBuffers, InvertIds};
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
 #[cfg(not(target_arch = "wasm32"))]

@@ -369,6 +369,13 @@ impl TrainStep {
         encoder: &mut wgpu::CommandEncoder,
         inputs: &StepInputs,
     ) -> Result<(), GpuError> {
+        let frame = self.prepare(queue, inputs)?;
+        self.record(encoder, &frame);
+        Ok(())
+    }
+
+    /// Checks `inputs` and writes the uniforms; the frame uniform written.
+    fn prepare(&self, queue: &wgpu::Queue, inputs: &StepInputs) -> Result<FrameParams, GpuError> {
         let mut frame = inputs.frame;
         for (what, got, want) in [
             ("Gaussians", frame.num_gaussians, self.n),
@@ -399,8 +406,51 @@ impl TrainStep {
             let p: AdamParams = group.params(inputs.step, count).ok_or(GpuError::Adam)?;
             queue.write_buffer(uniform, 0, bytemuck::bytes_of(&p));
         }
+        Ok(frame)
+    }
+
+    /// As [`TrainStep::encode`], with the controller driving `w`: its
+    /// forward on the condition written by
+    /// [`super::ControllerStep::write_inputs`], `w` copied into the frame
+    /// uniform (`inputs.frame.coeffs` is ignored), the step, then the
+    /// controller's backward from the step's `dL/dw`, its Adam and (if
+    /// asked) the pose Adam from the step's `dL/d pose`. `controller` must
+    /// have been made with [`TrainStep::gradient_sources`] of this step.
+    ///
+    /// TODO: the pose row still reaches the step through the host
+    /// (`inputs.frame.view`, `inputs.pose`); a kernel building the refined
+    /// view from the GPU pose table is left.
+    pub fn encode_controlled(
+        &self,
+        queue: &wgpu::Queue,
+        encoder: &mut wgpu::CommandEncoder,
+        inputs: &StepInputs,
+        controller: &super::ControllerStep,
+    ) -> Result<(), GpuError> {
+        let bases = controller.config().bases;
+        if bases != self.num_bases as usize {
+            return Err(GpuError::Frame {
+                what: "bases (controller)",
+                frame: bases as u64,
+                params: self.num_bases.into(),
+            });
+        }
+        let frame = self.prepare(queue, inputs)?;
+        controller.encode_forward(encoder);
+        controller.encode_copy_coeffs(encoder, &self.buffers.frame);
         self.record(encoder, &frame);
+        controller.encode_backward(encoder);
         Ok(())
+    }
+
+    /// Where this step leaves `dL/dw` and `dL/d pose`, for
+    /// [`super::ControllerStep::new`].
+    pub fn gradient_sources(&self) -> super::GradientSources<'_> {
+        super::GradientSources {
+            sums: &self.buffers.project_sums,
+            dw_offset: super::VIEW_WORDS as u32,
+            d_pose: &self.buffers.d_pose,
+        }
     }
 
     fn adam_words(&self) -> [u32; 3] {

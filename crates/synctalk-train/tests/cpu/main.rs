@@ -2,6 +2,7 @@
 //! render, its backward against central finite differences in f64 and the
 //! VJP dot-product identity, and the loss gradients.
 
+mod controller;
 mod fd;
 mod gradients;
 mod losses;

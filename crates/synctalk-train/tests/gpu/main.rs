@@ -3,6 +3,7 @@
 //! oracle of `synctalk_train::cpu`.
 
 mod adam;
+mod controller;
 mod loss;
 mod offsets;
 mod oracle3d;

@@ -241,3 +241,112 @@ fn overflowing_the_capacity_is_reported_and_safe() {
     let loss = small.read_loss(&t.device, &t.queue).expect("loss");
     assert!(loss.iter().all(|v| v.is_finite()));
 }
+
+/// The controller driving `w` from a condition inside the step
+/// ([`TrainStep::encode_controlled`]): 20 steps lower the loss, the
+/// controller's θ and `w` move, and two runs give the same bits.
+#[test]
+fn twenty_controlled_steps_lower_the_loss_deterministically() {
+    use rand::{Rng, SeedableRng};
+    use synctalk_train::gpu::{
+        ControllerConfig, ControllerInputs, ControllerKernels, ControllerStep,
+    };
+    let t = Trainer::new();
+    let kernels = Arc::new(StepKernels::new(&t.device));
+    let ck = Arc::new(ControllerKernels::new(&t.device));
+    let truth = Scene3::random(7, options(48, 48, 60, 2));
+    let (target, under) = target_of(&truth);
+    let inputs = Inputs::new(&perturbed(truth));
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(4);
+    let config = ControllerConfig {
+        input: 52,
+        hidden: 64,
+        bases: 2,
+        reg_w: 1e-3,
+        frames: 1,
+        pose_lr: 0.02,
+    };
+    let theta: Vec<f32> = (0..config.theta_words())
+        .map(|_| rng.random_range(-0.1..0.1))
+        .collect();
+    let cond: Vec<f32> = (0..52).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let steps = [0, 1].map(|_| make(&t, &kernels, &inputs, &target, &under, 4096));
+    let mut ctrls: Vec<ControllerStep> = steps
+        .iter()
+        .map(|s| {
+            ControllerStep::new(
+                &t.device,
+                &t.queue,
+                ck.clone(),
+                config.clone(),
+                &theta,
+                &[[0.0; 6]],
+                s.gradient_sources(),
+            )
+            .expect("controller")
+        })
+        .collect();
+    let mut losses = [Vec::new(), Vec::new()];
+    for n in 1..=20u32 {
+        for ((step, ctrl), l) in steps.iter().zip(&mut ctrls).zip(&mut losses) {
+            ctrl.write_inputs(
+                &t.queue,
+                &ControllerInputs {
+                    cond: &cond,
+                    step: n,
+                    pose: None,
+                },
+            )
+            .expect("inputs");
+            let mut enc = t.device.create_command_encoder(&Default::default());
+            step.encode_controlled(
+                &t.queue,
+                &mut enc,
+                &StepInputs {
+                    frame: inputs.frame,
+                    pose: inputs.pose,
+                    step: n,
+                },
+                ctrl,
+            )
+            .expect("encode");
+            t.queue.submit([enc.finish()]);
+            l.push(step.read_loss(&t.device, &t.queue).expect("loss")[0]);
+        }
+    }
+    eprintln!("controlled train: loss {:?}", losses[0]);
+    let l = &losses[0];
+    assert!(l[19] < 0.8 * l[0], "the loss did not fall: {l:?}");
+    assert_eq!(losses[0], losses[1]);
+    let read = |b: &wgpu::Buffer| -> Vec<u32> {
+        let dst = t.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: b.size(),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = t.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(b, 0, &dst, 0, b.size());
+        t.queue.submit([enc.finish()]);
+        dst.slice(..)
+            .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
+        t.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("poll");
+        let v = bytemuck::cast_slice(&dst.slice(..).get_mapped_range().expect("range")).to_vec();
+        v
+    };
+    let th: Vec<Vec<u32>> = ctrls.iter().map(|c| read(c.theta())).collect();
+    assert_eq!(th[0], th[1]);
+    let moved = th[0][..theta.len()]
+        .iter()
+        .zip(&theta)
+        .filter(|(a, b)| f32::from_bits(**a) != **b)
+        .count();
+    assert!(moved > theta.len() / 2, "θ barely moved: {moved}");
+    let p: Vec<GpuParams> = steps
+        .iter()
+        .map(|s| s.read_params(&t.device, &t.queue).expect("params"))
+        .collect();
+    assert_eq!(p[0], p[1]);
+}
