@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Files that are not kernels, and what each kernel needs besides common.wgsl.
-export const NOT_KERNELS = ['common.wgsl', 'frame.wgsl', 'gaussian.wgsl', 'loss.wgsl'];
+export const NOT_KERNELS = ['common.wgsl', 'controller.wgsl', 'frame.wgsl', 'gaussian.wgsl', 'loss.wgsl'];
 const PRELUDES = {
   'project_fwd.wgsl': ['frame.wgsl', 'gaussian.wgsl'],
   'project_bwd.wgsl': ['frame.wgsl', 'gaussian.wgsl'],
@@ -18,6 +18,8 @@ const PRELUDES = {
   'ssim_spread.wgsl': ['loss.wgsl'],
   'loss_grad.wgsl': ['loss.wgsl'],
   'deform_bwd.wgsl': ['frame.wgsl'],
+  'controller_fwd.wgsl': ['controller.wgsl'],
+  'controller_bwd.wgsl': ['controller.wgsl'],
   'step/step_init.wgsl': ['frame.wgsl'],
   'step/tile_counts.wgsl': ['frame.wgsl'],
   'step/emit.wgsl': ['frame.wgsl'],

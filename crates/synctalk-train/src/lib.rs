@@ -7,7 +7,7 @@
 //! tested against; and [`gpu`], those kernels: the rasterizer's training
 //! forward and backward, the projection's forward and its backward into the
 //! parameters, the deformation coefficients and the pose, the image loss
-//! and its gradient, and Adam.
+//! and its gradient, Adam, and the controller MLP with the pose optimiser.
 
 pub mod cpu;
 pub mod gpu;

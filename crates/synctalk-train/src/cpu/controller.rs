@@ -195,11 +195,11 @@ impl Controller {
         let w2 = self.seg(2);
         let w3 = self.seg(4);
         // Layer 3.
-        for k in 0..self.bases {
-            for j in 0..h {
-                g.theta[seg[4].0 + k * h + j] = dw[k] * f.h2[j];
+        for (k, &gk) in dw.iter().enumerate() {
+            for (j, &a) in f.h2.iter().enumerate() {
+                g.theta[seg[4].0 + k * h + j] = gk * a;
             }
-            g.theta[seg[5].0 + k] = dw[k];
+            g.theta[seg[5].0 + k] = gk;
         }
         let dz2: Vec<f64> = (0..h)
             .map(|j| {
@@ -211,11 +211,11 @@ impl Controller {
                 }
             })
             .collect();
-        for j in 0..h {
-            for i in 0..h {
-                g.theta[seg[2].0 + j * h + i] = dz2[j] * f.h1[i];
+        for (j, &gj) in dz2.iter().enumerate() {
+            for (i, &a) in f.h1.iter().enumerate() {
+                g.theta[seg[2].0 + j * h + i] = gj * a;
             }
-            g.theta[seg[3].0 + j] = dz2[j];
+            g.theta[seg[3].0 + j] = gj;
         }
         let dz1: Vec<f64> = (0..h)
             .map(|i| {
@@ -227,11 +227,11 @@ impl Controller {
                 }
             })
             .collect();
-        for i in 0..h {
-            for c in 0..d {
-                g.theta[seg[0].0 + i * d + c] = dz1[i] * f.x[c];
+        for (i, &gi) in dz1.iter().enumerate() {
+            for (c, &a) in f.x.iter().enumerate() {
+                g.theta[seg[0].0 + i * d + c] = gi * a;
             }
-            g.theta[seg[1].0 + i] = dz1[i];
+            g.theta[seg[1].0 + i] = gi;
         }
         Ok(g)
     }

@@ -155,8 +155,9 @@
 //! uniform control flow, with `workgroupUniformLoad` for bounds read from
 //! workgroup memory. The tests run with `wgpu::Limits::default()` (naga);
 //! `scripts/tint_check.mjs` validates the kernels with Chrome's compiler
-//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all twenty
-//! pass (with [`step`]'s four glue kernels).
+//! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all
+//! twenty-three pass (with [`step`]'s four glue kernels and the controller's
+//! three).
 
 pub mod adam;
 pub mod controller;

@@ -21,6 +21,12 @@
 //!    the raster backward and the per-splat accumulation, the projection
 //!    backward with its reductions (deformation, view, pose), Adam on the
 //!    Gaussians, the SH and the bases.
+//! 8. With [`TrainStep::encode_controlled`]: the controller's forward
+//!    before 1 (its `w` copied into the frame uniform's coefficients), and
+//!    after 7 its backward from the step's `dL/dw`, its Adam and the pose
+//!    table's ([`super::ControllerStep`]). TODO: the refined view is still
+//!    built on the host from the pose row; a kernel should build it from
+//!    the GPU pose table.
 //!
 //! The glue kernels mirror synctalk-render's preprocess / emit / ranges
 //! shaders, so the lists are the renderer's (and [`super::Intersections`]'

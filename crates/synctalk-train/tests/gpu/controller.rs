@@ -52,6 +52,7 @@ fn random_theta(rng: &mut Pcg64, c: &mut Controller) {
 /// Adam fed the GPU's gradient (1e-6 |θ| + 1e-3 lr). The pose table against
 /// `pose_adam_step` over frames 1, 1, 3 (rows 0 and 2 must not move).
 #[test]
+#[allow(clippy::needless_range_loop)] // parallel arrays of the oracle and the GPU
 fn controller_and_pose_adam_match_the_oracle() {
     let (device, queue) = device();
     let kernels = Arc::new(ControllerKernels::new(&device));
