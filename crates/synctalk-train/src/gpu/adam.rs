@@ -13,7 +13,6 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::kernel::{Bind, Kernel};
-use super::raster::dispatch_1d;
 use super::SH_FLOATS;
 use crate::cpu::{MCMC_WEIGHT, POSE_WEIGHT};
 
@@ -257,16 +256,6 @@ impl AdamKernel {
 
     /// Encodes one step over `count` words (the uniform's).
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder, group: &wgpu::BindGroup, count: u32) {
-        let (x, y) = dispatch_1d(count);
-        if x == 0 {
-            return;
-        }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("adam"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&self.kernel.pipeline);
-        pass.set_bind_group(0, group, &[]);
-        pass.dispatch_workgroups(x, y, 1);
+        self.kernel.encode_threads(encoder, group, "adam", count);
     }
 }

@@ -6,7 +6,6 @@
 //! `Splat` (the `_pad` field, as a u32).
 
 use super::kernel::{Bind, Kernel};
-use super::raster::dispatch_1d;
 
 /// The buffers of [`InvertIds`], all storage.
 pub struct IdBuffers<'a> {
@@ -52,16 +51,7 @@ impl InvertIds {
         group: &wgpu::BindGroup,
         capacity: u32,
     ) {
-        let (x, y) = dispatch_1d(capacity);
-        if x == 0 {
-            return;
-        }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("invert_ids"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&self.kernel.pipeline);
-        pass.set_bind_group(0, group, &[]);
-        pass.dispatch_workgroups(x, y, 1);
+        self.kernel
+            .encode_threads(encoder, group, "invert_ids", capacity);
     }
 }

@@ -1,5 +1,7 @@
 //! One compute kernel: its pipeline and explicit bind group layout.
 
+use super::raster::dispatch_1d;
+
 /// A binding of a trainer kernel, numbered in order.
 #[derive(Clone, Copy)]
 pub(crate) enum Bind {
@@ -68,6 +70,42 @@ impl Kernel {
             cache: None,
         });
         Self { pipeline, layout }
+    }
+
+    /// Records this kernel over `threads` threads (workgroups of 256 laid
+    /// out by [`dispatch_1d`]) in `pass`; nothing when `threads` is 0.
+    pub fn dispatch_threads(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        group: &wgpu::BindGroup,
+        threads: u32,
+    ) {
+        let (x, y) = dispatch_1d(threads);
+        if x == 0 {
+            return;
+        }
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+
+    /// [`Self::dispatch_threads`] in a compute pass of its own named
+    /// `label` (no pass when `threads` is 0).
+    pub fn encode_threads(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        group: &wgpu::BindGroup,
+        label: &str,
+        threads: u32,
+    ) {
+        if threads == 0 {
+            return;
+        }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(label),
+            timestamp_writes: None,
+        });
+        self.dispatch_threads(&mut pass, group, threads);
     }
 
     /// A bind group of `buffers` (whole), numbered in order.

@@ -3,7 +3,6 @@
 //! `tile_offsets` by depth rank, the backward indexes by splat.
 
 use super::kernel::{Bind, Kernel};
-use super::raster::dispatch_1d;
 
 /// The buffers of [`SplatOffsets`], all storage.
 pub struct OffsetBuffers<'a> {
@@ -51,16 +50,7 @@ impl SplatOffsets {
         group: &wgpu::BindGroup,
         capacity: u32,
     ) {
-        let (x, y) = dispatch_1d(capacity);
-        if x == 0 {
-            return;
-        }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("splat_offsets"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&self.kernel.pipeline);
-        pass.set_bind_group(0, group, &[]);
-        pass.dispatch_workgroups(x, y, 1);
+        self.kernel
+            .encode_threads(encoder, group, "splat_offsets", capacity);
     }
 }

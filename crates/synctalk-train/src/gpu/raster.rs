@@ -255,13 +255,8 @@ impl RasterKernels {
         groups: &RasterBindGroups,
         num_splats: u32,
     ) {
-        let (x, y) = dispatch_1d(num_splats);
-        if x == 0 {
-            return;
-        }
-        pass.set_pipeline(&self.accumulate.pipeline);
-        pass.set_bind_group(0, &groups.accumulate, &[]);
-        pass.dispatch_workgroups(x, y, 1);
+        self.accumulate
+            .dispatch_threads(pass, &groups.accumulate, num_splats);
     }
 }
 

@@ -190,10 +190,7 @@ fn dispatch(
     group: &wgpu::BindGroup,
     threads: u32,
 ) {
-    let (x, y) = dispatch_1d(threads.max(1));
-    pass.set_pipeline(&kernel.pipeline);
-    pass.set_bind_group(0, group, &[]);
-    pass.dispatch_workgroups(x, y, 1);
+    kernel.dispatch_threads(pass, group, threads.max(1));
 }
 
 fn check_len(what: &'static str, got: usize, expected: usize) -> Result<(), GpuError> {
