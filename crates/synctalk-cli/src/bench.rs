@@ -60,6 +60,17 @@ pub fn scene(count: usize) -> synctalk_gaussians::Gaussians {
     .generate(42)
 }
 
+/// Per stage name, the median of its times (`stage_ms[i]` for `STAGES[i]`).
+pub(crate) fn stage_medians(
+    stage_ms: &mut [Vec<f64>],
+) -> serde_json::Map<String, serde_json::Value> {
+    STAGES
+        .iter()
+        .zip(stage_ms.iter_mut())
+        .map(|(n, v)| (n.to_string(), serde_json::json!(median(v))))
+        .collect()
+}
+
 /// The median of `v` (NaN when empty).
 pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -109,7 +120,7 @@ fn time_case(
         "raster": format!("{mode:?}").to_lowercase(),
         "visible": s.visible,
         "intersections": s.intersections,
-        "stages_ms": STAGES.iter().zip(stage_ms.iter_mut()).map(|(n, v)| (n.to_string(), serde_json::json!(median(v)))).collect::<serde_json::Map<_, _>>(),
+        "stages_ms": stage_medians(&mut stage_ms),
         "gpu_total_ms": median(&mut gpu_total),
         "wall_ms": median(&mut wall),
         "gpu_memory_mib": (scene_bytes + view.gpu_bytes()) as f64 / 1048576.0,
@@ -162,13 +173,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             row["torso_cpu_ms_mean"].as_f64().unwrap_or(f64::NAN),
             row["gpu_memory_mib"].as_f64().unwrap_or(f64::NAN),
         );
-        let json = serde_json::json!({ "adapter": adapter, "frames": a.frames, "results": [row] });
-        println!("{}", serde_json::to_string(&json)?);
-        if let Some(p) = &a.json {
-            std::fs::write(p, serde_json::to_string_pretty(&json)?)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-        }
-        return Ok(());
+        return write_results(a, &adapter, vec![row]);
     }
     let total = a.counts.len() * a.sizes.len() * modes.len();
     let bar = indicatif::ProgressBar::new(total as u64);
@@ -244,6 +249,11 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         );
         println!("{line}");
     }
+    write_results(a, &adapter, rows)
+}
+
+/// Prints the results as one JSON line and writes them to `--json`.
+fn write_results(a: &BenchArgs, adapter: &str, rows: Vec<serde_json::Value>) -> Result<()> {
     let json = serde_json::json!({ "adapter": adapter, "frames": a.frames, "results": rows });
     println!("{}", serde_json::to_string(&json)?);
     if let Some(p) = &a.json {

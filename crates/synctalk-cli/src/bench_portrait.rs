@@ -6,7 +6,7 @@
 //! the engine's CPU time and the torso layer's decode and upload (only when
 //! the pose frame changes) are reported apart.
 
-use crate::bench::median;
+use crate::bench::{median, stage_medians};
 use crate::decode::AudioReader;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -120,7 +120,7 @@ pub fn run(
         "size": [w, h],
         "visible": median(&mut visible),
         "intersections": median(&mut isects),
-        "stages_ms": STAGES.iter().zip(stage_ms.iter_mut()).map(|(n, v)| (n.to_string(), serde_json::json!(median(v)))).collect::<serde_json::Map<_, _>>(),
+        "stages_ms": stage_medians(&mut stage_ms),
         "gpu_total_ms": median(&mut gpu),
         "wall_ms": median(&mut wall),
         "engine_cpu_ms": median(&mut engine_ms),

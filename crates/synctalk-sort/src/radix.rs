@@ -13,8 +13,8 @@ const WG: u32 = 256;
 /// µs for rounds 2 / 4 / 8): 10k keys 87 / 92 / 119, 100k 97 / 103 / 130,
 /// 344k 166 / 136 / 152, 1M 291 / 245 / 225, 3.4M 823 / 684 / 666.
 const ROUNDS_BY_CAPACITY: [(u32, u32); 3] = [(256 * 1024, 2), (768 * 1024, 4), (u32::MAX, 8)];
-/// Largest number of keys one sort handles (the histogram scan and the
-/// dispatch limits stay in bounds).
+/// Largest number of keys one sort handles; a target also refuses more
+/// blocks than one dispatch dimension holds (65,535).
 pub const MAX_SORT_KEYS: u32 = 65_535 * SCAN_BLOCK;
 
 const BITS_PER_PASS: u32 = 8;
