@@ -8,12 +8,12 @@
 
 use crate::bench::{median, stage_medians};
 use crate::decode::AudioReader;
+use crate::talk::{background, show_torso};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::time::Instant;
 use synctalk_engine::{Engine, Frame, Speech};
-use synctalk_gaussians::Image;
-use synctalk_portrait::{LayerRole, Portrait};
+use synctalk_portrait::Portrait;
 use synctalk_render::{GpuScene, Renderer, View, STAGES};
 
 /// Frames per second of the engine's clock.
@@ -47,10 +47,7 @@ pub fn run(
     let pivot = p.head_pivot()?;
     let cam0 = &p.camera;
     let (w, h) = (cam0.width, cam0.height);
-    let bg = match p.layer(LayerRole::Background) {
-        Some(l) => l.image()?.resized(w, h),
-        None => Image::solid(w, h, [0, 0, 0, 255]),
-    };
+    let bg = background(&p, w, h)?;
     let scene = GpuScene::new(
         &r.context().device,
         &p.gaussians,
@@ -76,14 +73,7 @@ pub fn run(
                 .context("pose-track frame")?
                 .scaled(w, h);
             let t1 = Instant::now();
-            if torso_frame != Some(k) {
-                let torso = match p.torso(k) {
-                    Some(l) => Some(l.image()?.resized(w, h)),
-                    None => None,
-                };
-                view.set_torso(r, torso.as_ref())?;
-                torso_frame = Some(k);
-            }
+            show_torso(view, r, &p, k, (w, h), &mut torso_frame)?;
             let torso_ms = t1.elapsed().as_secs_f64() * 1e3;
             let t2 = Instant::now();
             let stats = view.render(r, &cam, &f.coefficients)?;

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use synctalk_engine::{Engine, Frame, SpeechStream};
 use synctalk_gaussians::Image;
 use synctalk_portrait::{LayerRole, Portrait};
-use synctalk_render::{GpuScene, View};
+use synctalk_render::{GpuScene, Renderer, View};
 
 /// Arguments of `synctalk render`.
 #[derive(clap::Args, Debug)]
@@ -269,6 +269,36 @@ fn output_size(size: Option<&str>, width: u32, height: u32) -> Result<(u32, u32)
     }
 }
 
+/// The portrait's background plate at `w` x `h` (opaque black when it has
+/// none).
+pub(crate) fn background(p: &Portrait, w: u32, h: u32) -> Result<Image> {
+    Ok(match p.layer(LayerRole::Background) {
+        Some(l) => l.image()?.resized(w, h),
+        None => Image::solid(w, h, [0, 0, 0, 255]),
+    })
+}
+
+/// Puts the torso layer of pose frame `k` (at `w` x `h`) under the head,
+/// decoding it only when `k` differs from the frame `shown` last.
+pub(crate) fn show_torso(
+    view: &mut View,
+    r: &Renderer,
+    p: &Portrait,
+    k: usize,
+    (w, h): (u32, u32),
+    shown: &mut Option<usize>,
+) -> Result<()> {
+    if *shown != Some(k) {
+        let torso = match p.torso(k) {
+            Some(l) => Some(l.image()?.resized(w, h)),
+            None => None,
+        };
+        view.set_torso(r, torso.as_ref())?;
+        *shown = Some(k);
+    }
+    Ok(())
+}
+
 /// Runs `synctalk render`.
 pub fn run(a: &TalkArgs) -> Result<()> {
     if !(a.fps.is_finite() && a.fps > 0.0 && a.fps <= 240.0) {
@@ -328,10 +358,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
 
     let (w, h) = output_size(a.size.as_deref(), p.camera.width, p.camera.height)?;
     let cam0 = &p.camera.scaled(w, h);
-    let bg = match p.layer(LayerRole::Background) {
-        Some(l) => l.image()?.resized(w, h),
-        None => Image::solid(w, h, [0, 0, 0, 255]),
-    };
+    let bg = background(&p, w, h)?;
     let r = renderer()?;
     let scene = GpuScene::new(
         &r.context().device,
@@ -406,14 +433,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
             .head_camera(f.pose_position, f.head_rotation, pivot)
             .context("pose-track frame")?
             .scaled(w, h);
-        if torso_frame != Some(k) {
-            let torso = match p.torso(k) {
-                Some(l) => Some(l.image()?.resized(w, h)),
-                None => None,
-            };
-            view.set_torso(&r, torso.as_ref())?;
-            torso_frame = Some(k);
-        }
+        show_torso(&mut view, &r, &p, k, (w, h), &mut torso_frame)?;
         view.render(&r, &cam, &f.coefficients)?;
         let img = view.read_image(&r)?;
         if let Some(dir) = &a.frames {
