@@ -2,6 +2,7 @@
 
 use crate::layout::{entries, pipeline_with, storage, uniform};
 use crate::scan::SCAN_BLOCK;
+use std::sync::OnceLock;
 use wgpu::util::DeviceExt;
 
 /// Threads per workgroup of the count and scatter kernels.
@@ -42,18 +43,21 @@ pub enum SortError {
     },
 }
 
-/// Radix sort pipelines (`radix.wgsl`), compiled for each block size used.
+/// Radix sort pipelines (`radix.wgsl`), compiled for a block size when the
+/// first target of that size is made (a view uses one or two of them).
 pub struct RadixSort {
+    module: wgpu::ShaderModule,
     setup_layout: wgpu::BindGroupLayout,
     pass_layout: wgpu::BindGroupLayout,
-    variants: Vec<Variant>,
+    /// Per block size: its rounds, and its pipelines once compiled.
+    variants: Vec<(u32, OnceLock<Variant>)>,
     /// Every target uses variant 0 (benchmarks), not the size rule.
     forced: bool,
 }
 
 /// The pipelines for one block size (`ROUNDS` pipeline constant).
+#[derive(Clone)]
 struct Variant {
-    rounds: u32,
     setup: wgpu::ComputePipeline,
     count: wgpu::ComputePipeline,
     scan_rows: wgpu::ComputePipeline,
@@ -68,7 +72,7 @@ pub struct SortTarget {
     keys_tmp: wgpu::Buffer,
     values_tmp: wgpu::Buffer,
     sort_info: wgpu::Buffer,
-    variant: usize,
+    pipelines: Variant,
     setup_group: wgpu::BindGroup,
     pass_groups: Vec<wgpu::BindGroup>,
     // Kept alive for the bind groups.
@@ -133,25 +137,28 @@ impl RadixSort {
                 uniform(6),
             ],
         });
-        let variants = rounds
-            .iter()
-            .map(|&r| {
-                let c = [("ROUNDS", f64::from(r))];
-                Variant {
-                    rounds: r,
-                    setup: pipeline_with(device, &module, &setup_layout, "setup", &c),
-                    count: pipeline_with(device, &module, &pass_layout, "count", &c),
-                    scan_rows: pipeline_with(device, &module, &pass_layout, "scan_rows", &c),
-                    scatter: pipeline_with(device, &module, &pass_layout, "scatter", &c),
-                }
-            })
-            .collect();
         Self {
+            variants: rounds.iter().map(|&r| (r, OnceLock::new())).collect(),
+            module,
             setup_layout,
             pass_layout,
-            variants,
             forced,
         }
+    }
+
+    /// The pipelines of variant `i`, compiled on first use.
+    fn pipelines(&self, device: &wgpu::Device, i: usize) -> &Variant {
+        let (rounds, cell) = &self.variants[i];
+        cell.get_or_init(|| {
+            let c = [("ROUNDS", f64::from(*rounds))];
+            let (m, sl, pl) = (&self.module, &self.setup_layout, &self.pass_layout);
+            Variant {
+                setup: pipeline_with(device, m, sl, "setup", &c),
+                count: pipeline_with(device, m, pl, "count", &c),
+                scan_rows: pipeline_with(device, m, pl, "scan_rows", &c),
+                scatter: pipeline_with(device, m, pl, "scatter", &c),
+            }
+        })
     }
 
     /// The variant a target of `capacity` keys uses.
@@ -165,14 +172,8 @@ impl RadixSort {
             .map_or(8, |&(_, r)| r);
         self.variants
             .iter()
-            .position(|v| v.rounds == rounds)
+            .position(|&(r, _)| r == rounds)
             .unwrap_or(0)
-    }
-
-    /// Keys per workgroup block of the sort a target of `capacity` keys
-    /// would use.
-    pub fn block_keys(&self, capacity: u32) -> u32 {
-        WG * self.variants[self.variant_for(capacity)].rounds
     }
 
     /// Bytes each key or value buffer needs for `capacity` pairs (the
@@ -217,7 +218,7 @@ impl RadixSort {
         let keys_tmp = storage_buf("sort keys tmp", need, wgpu::BufferUsages::COPY_SRC);
         let values_tmp = storage_buf("sort values tmp", need, wgpu::BufferUsages::COPY_SRC);
         let variant = self.variant_for(capacity);
-        let blocks = capacity.div_ceil(WG * self.variants[variant].rounds).max(1);
+        let blocks = capacity.div_ceil(WG * self.variants[variant].0).max(1);
         // Count and scatter run one workgroup per block (dispatch limit).
         if blocks > 65_535 {
             return Err(SortError::TooManyKeys(capacity.into()));
@@ -286,7 +287,7 @@ impl RadixSort {
             keys_tmp: keys_tmp.clone(),
             values_tmp: values_tmp.clone(),
             sort_info,
-            variant,
+            pipelines: self.pipelines(device, variant).clone(),
             setup_group,
             pass_groups,
             _buffers: vec![keys_tmp, values_tmp, hist, uniforms],
@@ -303,7 +304,7 @@ impl RadixSort {
     /// not looked at). Equal keys keep their input order (stable). The
     /// result is in [`SortTarget::sorted`]`(bits)`.
     pub fn encode(&self, pass: &mut wgpu::ComputePass<'_>, target: &SortTarget, bits: u32) {
-        let v = &self.variants[target.variant];
+        let v = &target.pipelines;
         pass.set_pipeline(&v.setup);
         pass.set_bind_group(0, &target.setup_group, &[]);
         pass.dispatch_workgroups(1, 1, 1);
