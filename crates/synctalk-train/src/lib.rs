@@ -11,3 +11,4 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod train;

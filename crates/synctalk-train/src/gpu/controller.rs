@@ -186,6 +186,8 @@ pub struct ControllerStep {
     coeffs: wgpu::Buffer,
     grad: wgpu::Buffer,
     poses: wgpu::Buffer,
+    moments: [wgpu::Buffer; 2],
+    pose_moments: [wgpu::Buffer; 2],
     fwd: wgpu::BindGroup,
     bwd: wgpu::BindGroup,
     adam: wgpu::BindGroup,
@@ -205,6 +207,20 @@ fn buffer(
         usage,
         mapped_at_creation: false,
     })
+}
+
+/// The controller's and the pose table's trainable state on the host, for
+/// checkpoints ([`ControllerStep::set_state`], `read_state`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControllerState {
+    /// θ, [`crate::cpu::Controller`]'s layout.
+    pub theta: Vec<f32>,
+    /// θ's Adam moments (first, second).
+    pub moments: [Vec<f32>; 2],
+    /// The pose table.
+    pub poses: Vec<[f32; POSE_WORDS]>,
+    /// The pose table's Adam moments (first, second).
+    pub pose_moments: [Vec<[f32; POSE_WORDS]>; 2],
 }
 
 /// Where a step's gradients are, for [`ControllerStep::new`].
@@ -324,12 +340,86 @@ impl ControllerStep {
             coeffs,
             grad,
             poses: poses_b,
+            moments: m,
+            pose_moments: pm,
             fwd,
             bwd,
             adam,
             pose,
             pose_active: false,
         })
+    }
+
+    /// Binds the backward and the pose optimiser to another step's
+    /// gradients (a step re-created at another size), keeping all state.
+    pub fn rebind(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        sources: GradientSources<'_>,
+    ) {
+        let c = &self.config;
+        let cp = ControllerParams {
+            input: c.input as u32,
+            hidden: c.hidden as u32,
+            bases: c.bases as u32,
+            dw_offset: sources.dw_offset,
+            l2: c.l2(),
+        };
+        queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&cp));
+        let k = &*self.kernels;
+        self.bwd = k.bwd.bind(
+            device,
+            &[
+                &self.params,
+                &self.cond,
+                &self.theta,
+                &self.acts,
+                sources.sums,
+                &self.grad,
+            ],
+        );
+        self.pose = k.pose.bind(
+            device,
+            &[
+                &self.pose_params,
+                sources.d_pose,
+                &self.poses,
+                &self.pose_moments[0],
+                &self.pose_moments[1],
+            ],
+        );
+    }
+
+    /// Replaces θ, the pose table and all their Adam moments with
+    /// `state`'s (a checkpoint's); written when the queue next submits.
+    pub fn set_state(&self, queue: &wgpu::Queue, state: &ControllerState) -> Result<(), GpuError> {
+        let words = self.config.theta_words();
+        let rows = self.config.frames.max(1);
+        for (what, got, expected) in [
+            ("controller parameters", state.theta.len(), words),
+            ("controller moments", state.moments[0].len(), words),
+            ("controller moments", state.moments[1].len(), words),
+            ("pose table", state.poses.len(), rows),
+            ("pose moments", state.pose_moments[0].len(), rows),
+            ("pose moments", state.pose_moments[1].len(), rows),
+        ] {
+            if got != expected {
+                return Err(GpuError::Length {
+                    what,
+                    got,
+                    expected,
+                });
+            }
+        }
+        let w = |b: &wgpu::Buffer, v: &[f32]| queue.write_buffer(b, 0, bytemuck::cast_slice(v));
+        w(&self.theta, &state.theta);
+        w(&self.moments[0], &state.moments[0]);
+        w(&self.moments[1], &state.moments[1]);
+        w(&self.poses, state.poses.as_flattened());
+        w(&self.pose_moments[0], state.pose_moments[0].as_flattened());
+        w(&self.pose_moments[1], state.pose_moments[1].as_flattened());
+        Ok(())
     }
 
     /// Writes this step's uniforms and condition.
@@ -468,5 +558,43 @@ impl ControllerStep {
     /// The settings.
     pub fn config(&self) -> &ControllerConfig {
         &self.config
+    }
+
+    /// θ's and the pose table's state (native only: blocks).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_state(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+    ) -> Result<ControllerState, GpuError> {
+        use super::transfer::{cast, submit_and_read};
+        let words = 4 * self.config.theta_words();
+        let rows = 4 * POSE_WORDS * self.config.frames.max(1);
+        let encoder = device.create_command_encoder(&Default::default());
+        let out = submit_and_read(
+            device,
+            queue,
+            encoder,
+            &[
+                (&self.theta, words),
+                (&self.moments[0], words),
+                (&self.moments[1], words),
+                (&self.poses, rows),
+                (&self.pose_moments[0], rows),
+                (&self.pose_moments[1], rows),
+            ],
+        )?;
+        let f = |i: usize| -> Vec<f32> { cast(&out[i]) };
+        let rows = |i: usize| -> Vec<[f32; POSE_WORDS]> {
+            f(i).chunks_exact(POSE_WORDS)
+                .map(|c| std::array::from_fn(|k| c[k]))
+                .collect()
+        };
+        Ok(ControllerState {
+            theta: f(0),
+            moments: [f(1), f(2)],
+            poses: rows(3),
+            pose_moments: [rows(4), rows(5)],
+        })
     }
 }

@@ -165,7 +165,9 @@ mod ids;
 mod isect;
 mod kernel;
 pub mod loss;
+pub mod noise;
 mod offsets;
+pub mod pose_view;
 pub mod project;
 pub mod raster;
 pub mod step;
@@ -174,8 +176,8 @@ mod transfer;
 
 pub use adam::{AdamBuffers, AdamGroup, AdamKernel, AdamParams, Regulariser};
 pub use controller::{
-    ControllerConfig, ControllerInputs, ControllerKernels, ControllerParams, ControllerStep,
-    GradientSources, PoseAdamParams, MAX_HIDDEN,
+    ControllerConfig, ControllerInputs, ControllerKernels, ControllerParams, ControllerState,
+    ControllerStep, GradientSources, PoseAdamParams, MAX_HIDDEN,
 };
 pub use ids::{IdBuffers, InvertIds};
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
@@ -185,7 +187,9 @@ pub use loss::{
     pack_target, under_layer, GpuLoss, LossBindGroups, LossBuffers, LossKernels, LossParams,
     LOSS_COLUMNS,
 };
+pub use noise::{position_noise_cpu, NoiseParams, PositionNoise};
 pub use offsets::{OffsetBuffers, SplatOffsets};
+pub use pose_view::{PoseView, PoseViewParams};
 #[cfg(not(target_arch = "wasm32"))]
 pub use project::{
     deform_backward, invert_ids, pose_backward, project_backward, project_forward, ProjectInputs,
@@ -203,7 +207,7 @@ pub use raster::{
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use step::StepLists;
-pub use step::{StepConfig, StepInputs, StepKernels, TrainStep, STATS_BYTES};
+pub use step::{StepConfig, StepInputs, StepKernels, StepState, TrainStep, STATS_BYTES};
 
 /// Invalid inputs or a failure of the GPU.
 #[derive(Debug, thiserror::Error, PartialEq)]

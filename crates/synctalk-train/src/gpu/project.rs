@@ -124,9 +124,9 @@ impl ProjectKernels {
                 "reduce",
                 &[Uniform, Read, Write],
             ),
-            pose: Kernel::new(
+            pose: Kernel::from_parts(
                 device,
-                include_str!("pose_bwd.wgsl"),
+                &[include_str!("rotation.wgsl"), include_str!("pose_bwd.wgsl")],
                 "pose_bwd",
                 &[Uniform, Read, Write],
             ),

@@ -24,9 +24,8 @@
 //! 8. With [`TrainStep::encode_controlled`]: the controller's forward
 //!    before 1 (its `w` copied into the frame uniform's coefficients), and
 //!    after 7 its backward from the step's `dL/dw`, its Adam and the pose
-//!    table's ([`super::ControllerStep`]). TODO: the refined view is still
-//!    built on the host from the pose row; a kernel should build it from
-//!    the GPU pose table.
+//!    table's ([`super::ControllerStep`]); with a [`super::PoseView`], the
+//!    refined view is built from the GPU pose table before 1.
 //!
 //! The glue kernels mirror synctalk-render's preprocess / emit / ranges
 //! shaders, so the lists are the renderer's (and [`super::Intersections`]'
@@ -65,10 +64,12 @@ use crate::cpu::LossWeights;
 mod buffers;
 #[cfg(not(target_arch = "wasm32"))]
 mod host;
+mod state;
 #[cfg(not(target_arch = "wasm32"))]
 pub use host::StepLists;
 
 use buffers::StepBuffers;
+pub use state::StepState;
 
 /// Bytes of [`TrainStep::stats`]: `[pairs used, pairs needed, 0, 0]`.
 pub const STATS_BYTES: u64 = 16;
@@ -221,6 +222,46 @@ impl TrainStep {
         under: &[[f32; 4]],
         target: &[u32],
     ) -> Result<Self, GpuError> {
+        Self::create(device, kernels, config, params, None, under, target)
+    }
+
+    /// As [`TrainStep::new`], with the Adam moments of `state` (e.g. a
+    /// checkpoint's, or a densified set's).
+    pub fn from_state(
+        device: &wgpu::Device,
+        kernels: Arc<StepKernels>,
+        config: StepConfig,
+        state: &StepState,
+        under: &[[f32; 4]],
+        target: &[u32],
+    ) -> Result<Self, GpuError> {
+        let p = &state.params;
+        let n = p.len();
+        let words = [12 * n, SH_FLOATS * n, DEFORM_CHANNELS * p.num_bases * n];
+        for (m, w) in state.moments.iter().zip(words) {
+            check_len("Adam moments", m[0].len(), w)?;
+            check_len("Adam moments", m[1].len(), w)?;
+        }
+        Self::create(
+            device,
+            kernels,
+            config,
+            p,
+            Some(&state.moments),
+            under,
+            target,
+        )
+    }
+
+    fn create(
+        device: &wgpu::Device,
+        kernels: Arc<StepKernels>,
+        config: StepConfig,
+        params: &GpuParams,
+        moments: Option<&[[Vec<f32>; 2]; 3]>,
+        under: &[[f32; 4]],
+        target: &[u32],
+    ) -> Result<Self, GpuError> {
         params.validate()?;
         let n = u32::try_from(params.len())
             .map_err(|_| too_large("Gaussians", params.len() as u64, u64::from(u32::MAX)))?;
@@ -278,6 +319,7 @@ impl TrainStep {
                 raster: &raster_params,
             },
             params,
+            moments,
             under,
             target,
         );
@@ -363,6 +405,35 @@ impl TrainStep {
         })
     }
 
+    /// Replaces the frame the step trains on: the packed `target`
+    /// ([`super::pack_target`]) and the layer under the head (premultiplied),
+    /// one per pixel. Written when the queue next submits.
+    pub fn set_frame(
+        &self,
+        queue: &wgpu::Queue,
+        target: &[u32],
+        under: &[[f32; 4]],
+    ) -> Result<(), GpuError> {
+        let pixels = self.config.width as usize * self.config.height as usize;
+        check_len("layer under the head", under.len(), pixels)?;
+        check_len("target", target.len(), pixels)?;
+        queue.write_buffer(&self.buffers.target, 0, bytemuck::cast_slice(target));
+        queue.write_buffer(&self.buffers.under, 0, bytemuck::cast_slice(under));
+        Ok(())
+    }
+
+    /// Replaces the Adam groups (e.g. train.py's decayed means rate, or the
+    /// MCMC terms of a new Gaussian count); used from the next step.
+    pub fn set_adam_groups(&mut self, groups: [AdamGroup; 3]) -> Result<(), GpuError> {
+        for (g, w) in groups.iter().zip(self.adam_words()) {
+            if g.params(1, w).is_none() {
+                return Err(GpuError::Adam);
+            }
+        }
+        self.config.groups = groups;
+        Ok(())
+    }
+
     /// Writes the step's uniforms through `queue` and records the whole
     /// step into `encoder`. The uniforms are written when the queue next
     /// submits, so submit each step's encoder before encoding the next.
@@ -380,10 +451,16 @@ impl TrainStep {
     /// Checks `inputs` and writes the uniforms; the frame uniform written.
     fn prepare(&self, queue: &wgpu::Queue, inputs: &StepInputs) -> Result<FrameParams, GpuError> {
         let mut frame = inputs.frame;
+        if frame.sh_degree > self.sh_degree {
+            return Err(GpuError::Frame {
+                what: "SH degree (at most the parameters')",
+                frame: frame.sh_degree.into(),
+                params: self.sh_degree.into(),
+            });
+        }
         for (what, got, want) in [
             ("Gaussians", frame.num_gaussians, self.n),
             ("bases", frame.num_bases, self.num_bases),
-            ("SH degree", frame.sh_degree, self.sh_degree),
             ("image width", frame.image_size[0], self.config.width),
             ("image height", frame.image_size[1], self.config.height),
         ] {
@@ -420,15 +497,18 @@ impl TrainStep {
     /// asked) the pose Adam from the step's `dL/d pose`. `controller` must
     /// have been made with [`TrainStep::gradient_sources`] of this step.
     ///
-    /// TODO: the pose row still reaches the step through the host
-    /// (`inputs.frame.view`, `inputs.pose`); a kernel building the refined
-    /// view from the GPU pose table is left.
+    /// With `pose_view` (written for this step's frame), the refined view
+    /// and the pose 6-vector come from the GPU pose table
+    /// ([`super::PoseView`]) and replace `inputs.frame.view`,
+    /// `inputs.frame.cam_pos` and `inputs.pose.delta`; without it the host's
+    /// are used.
     pub fn encode_controlled(
         &self,
         queue: &wgpu::Queue,
         encoder: &mut wgpu::CommandEncoder,
         inputs: &StepInputs,
         controller: &super::ControllerStep,
+        pose_view: Option<&super::PoseView>,
     ) -> Result<(), GpuError> {
         let bases = controller.config().bases;
         if bases != self.num_bases as usize {
@@ -441,6 +521,9 @@ impl TrainStep {
         let frame = self.prepare(queue, inputs)?;
         controller.encode_forward(encoder);
         controller.encode_copy_coeffs(encoder, &self.buffers.frame);
+        if let Some(pv) = pose_view {
+            pv.encode(encoder, &self.buffers.frame, &self.buffers.pose);
+        }
         self.record(encoder, &frame);
         controller.encode_backward(encoder);
         Ok(())
@@ -509,6 +592,22 @@ impl TrainStep {
     /// [`super::GpuLoss::terms`]; `COPY_SRC`.
     pub fn loss(&self) -> &wgpu::Buffer {
         &self.buffers.loss
+    }
+
+    /// The Gaussians' parameter buffer (`3 n` vec4, [`GpuParams::gauss`]),
+    /// for kernels that change it between steps (MCMC noise).
+    pub fn gauss(&self) -> &wgpu::Buffer {
+        &self.buffers.gauss
+    }
+
+    /// Image width in pixels.
+    pub fn width(&self) -> u32 {
+        self.config.width
+    }
+
+    /// Image height in pixels.
+    pub fn height(&self) -> u32 {
+        self.config.height
     }
 
     /// The intersection capacity.

@@ -12,5 +12,7 @@ mod raster;
 mod reductions;
 mod scene;
 mod scene3d;
+mod state;
 mod step;
 mod train_step;
+mod trainer;

@@ -16,7 +16,7 @@ use crate::oracle3d::{options, Inputs, Trainer};
 use crate::scene3d::Scene3;
 
 /// The target (the oracle's render of `truth`) and the layer under the head.
-fn target_of(truth: &Scene3) -> (Vec<u32>, Vec<[f32; 4]>) {
+pub(crate) fn target_of(truth: &Scene3) -> (Vec<u32>, Vec<[f32; 4]>) {
     let fwd = forward(&truth.params, &truth.frame()).expect("oracle forward");
     let target = fwd
         .image
@@ -36,7 +36,7 @@ fn target_of(truth: &Scene3) -> (Vec<u32>, Vec<[f32; 4]>) {
 }
 
 /// The start of training from `truth`: colours and opacities off.
-fn perturbed(mut scene: Scene3) -> Scene3 {
+pub(crate) fn perturbed(mut scene: Scene3) -> Scene3 {
     for (o, sh) in scene
         .params
         .opacity_logits
@@ -51,7 +51,7 @@ fn perturbed(mut scene: Scene3) -> Scene3 {
     scene
 }
 
-fn groups(p: &GpuParams) -> [AdamGroup; 3] {
+pub(crate) fn groups(p: &GpuParams) -> [AdamGroup; 3] {
     [
         AdamGroup::gauss(p.len(), 1.6e-4 * 12.0),
         AdamGroup::sh(),
@@ -59,7 +59,7 @@ fn groups(p: &GpuParams) -> [AdamGroup; 3] {
     ]
 }
 
-fn make(
+pub(crate) fn make(
     t: &Trainer,
     kernels: &Arc<StepKernels>,
     inputs: &Inputs,
@@ -85,7 +85,7 @@ fn make(
     .expect("train step")
 }
 
-fn run_step(t: &Trainer, step: &TrainStep, inputs: &Inputs, n: u32) {
+pub(crate) fn run_step(t: &Trainer, step: &TrainStep, inputs: &Inputs, n: u32) {
     let mut enc = t.device.create_command_encoder(&Default::default());
     step.encode(
         &t.queue,
@@ -308,6 +308,7 @@ fn twenty_controlled_steps_lower_the_loss_deterministically() {
                     step: n,
                 },
                 ctrl,
+                None,
             )
             .expect("encode");
             t.queue.submit([enc.finish()]);

@@ -125,6 +125,7 @@ impl StepBuffers {
         device: &wgpu::Device,
         s: &Sizes<'_>,
         params: &GpuParams,
+        moments: Option<&[[Vec<f32>; 2]; 3]>,
         under: &[[f32; 4]],
         target: &[u32],
     ) -> Self {
@@ -147,7 +148,14 @@ impl StepBuffers {
         let width = (VIEW_WORDS + s.num_bases as usize) as u64;
         let [pred, rows, dmaps, partials] = s.loss.scratch_bytes().map(|b| b as u64);
         let pixels = s.pixels as u64;
-        let moments = |words: u64| [st("adam m1", 4 * words), st("adam m2", 4 * words)];
+        let fresh = |words: u64| [st("adam m1", 4 * words), st("adam m2", 4 * words)];
+        let moments = |i: usize, words: u64| match moments {
+            Some(m) => [
+                filled(device, "adam m1", &m[i][0]),
+                filled(device, "adam m2", &m[i][1]),
+            ],
+            None => fresh(words),
+        };
         Self {
             frame: uniform(device, "frame", &shape),
             pose: uniform(device, "pose", &PoseParams::default()),
@@ -166,9 +174,9 @@ impl StepBuffers {
             sh: filled(device, "sh", &params.sh),
             bases: filled(device, "bases", &params.bases),
             moments: [
-                moments(12 * n),
-                moments(SH_FLOATS as u64 * n),
-                moments(bases_bytes / 4),
+                moments(0, 12 * n),
+                moments(1, SH_FLOATS as u64 * n),
+                moments(2, bases_bytes / 4),
             ],
             splats: st("splats", size_of::<GpuSplat>() as u64 * n),
             depth_keys: st("depth keys", RadixSort::buffer_size(s.n)),

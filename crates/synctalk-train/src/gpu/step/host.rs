@@ -83,6 +83,51 @@ impl TrainStep {
         )
     }
 
+    /// The composite of the last step (straight RGB and alpha in [0, 1],
+    /// row-major).
+    pub fn read_composite(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+    ) -> Result<Vec<[f32; 4]>, GpuError> {
+        let pixels = self.config.width as usize * self.config.height as usize;
+        let out = self.read(device, queue, &[(&self.buffers.pred, 16 * pixels)])?;
+        Ok(cast(&out[0]))
+    }
+
+    /// `[pairs used, pairs needed]` of the last step.
+    pub fn read_stats(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+    ) -> Result<[u32; 2], GpuError> {
+        let v: Vec<u32> = cast(&self.read(device, queue, &[(&self.buffers.stats, 8)])?[0]);
+        Ok([v[0], v[1]])
+    }
+
+    /// The parameters and their Adam moments (after the last step).
+    pub fn read_state(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+    ) -> Result<super::StepState, GpuError> {
+        let b = &self.buffers;
+        let params = self.read_params(device, queue)?;
+        let words = self.adam_words().map(|w| 4 * w as usize);
+        let sources: Vec<(&wgpu::Buffer, usize)> = b
+            .moments
+            .iter()
+            .zip(words)
+            .flat_map(|(m, w)| [(&m[0], w), (&m[1], w)])
+            .collect();
+        let out = self.read(device, queue, &sources)?;
+        let v: Vec<Vec<f32>> = out.iter().map(|o| cast(o)).collect();
+        let mut it = v.into_iter();
+        let mut next = || it.next().unwrap_or_default();
+        let moments = [0, 1, 2].map(|_| [next(), next()]);
+        Ok(super::StepState { params, moments })
+    }
+
     /// The last step's gradients before Adam (its regularisers excluded),
     /// in the parameters' layout.
     pub fn read_grads(
