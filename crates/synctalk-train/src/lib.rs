@@ -7,7 +7,10 @@
 //! tested against; and [`gpu`], those kernels: the rasterizer's training
 //! forward and backward, the projection's forward and its backward into the
 //! parameters, the deformation coefficients and the pose, the image loss
-//! and its gradient, Adam, and the controller MLP with the pose optimiser.
+//! and its gradient, Adam, and the controller MLP with the pose optimiser. [`dataset`] loads a
+//! `synctalk-prepare` dataset as train.py does: frames, loss masks, the
+//! torso layer and the initial points.
 
 pub mod cpu;
+pub mod dataset;
 pub mod gpu;

@@ -1,0 +1,58 @@
+"""Writes what train.py's own `load_dataset` makes of the fixture beside this
+script, for crates/synctalk-train/tests/dataset.rs to compare with:
+
+    expected/masks/NNNNNN.png   the mask bits (8-bit grey)
+    expected/torso/NNNNNN.png   the extended torso layer (RGBA, straight alpha)
+    expected/expected.json      sizes, intrinsics, split, face boxes and
+                                checksums of the decoded frames and of `under`
+
+`under` is not stored: it is the extended torso over the background plate,
+and the script checks that it equals where(alpha, torso, plate) exactly
+(the torso's alpha is 0 or 255), so the test rebuilds it from the two and
+checks the rebuilt one against these checksums first.
+
+Run from the repository root with the toolchain's Python:
+    PYTHONPATH=models/toolchain/src python crates/synctalk-testdata/data/dataset-mini/make_expected.py
+"""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from synctalk_toolchain.train import load_dataset
+
+here = Path(__file__).resolve().parent
+ds = load_dataset(here)
+out = here / "expected"
+for d in ("masks", "torso"):
+    (out / d).mkdir(parents=True, exist_ok=True)
+
+
+def checksum(a: np.ndarray) -> list[int]:
+    """[sum of the bytes, sum of (index + 1) * byte] over the C-order bytes."""
+    b = np.ascontiguousarray(a).reshape(-1).astype(np.uint64)
+    return [int(b.sum(dtype=np.uint64)), int((np.arange(1, b.size + 1, dtype=np.uint64) * b).sum(dtype=np.uint64))]
+
+
+alpha = ds.torso[..., 3:] > 0
+assert set(np.unique(ds.torso[..., 3])) <= {0, 255}
+assert (ds.under == np.where(alpha, ds.torso[..., :3], ds.background[None])).all()
+for t in range(len(ds.frames)):
+    cv2.imwrite(str(out / "masks" / f"{t:06d}.png"), ds.masks[t])
+    cv2.imwrite(str(out / "torso" / f"{t:06d}.png"), cv2.cvtColor(ds.torso[t], cv2.COLOR_RGBA2BGRA))
+expected = {
+    "width": int(ds.frames.shape[2]),
+    "height": int(ds.frames.shape[1]),
+    "fps": ds.fps,
+    "K": ds.K.tolist(),
+    "train": [int(ds.train[0]), int(ds.train[-1]) + 1],
+    "val": [int(ds.val[0]), int(ds.val[-1]) + 1] if len(ds.val) else [0, 0],
+    "blendshape_names": ds.blendshape_names,
+    "face_boxes": ds.face_boxes.tolist(),
+    "frame_checksums": [checksum(f) for f in ds.frames],
+    "under_checksums": [checksum(u) for u in ds.under],
+    "mask_bit_counts": [[int(((m >> b) & 1).sum()) for b in range(4)] for m in ds.masks],
+}
+(out / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+print(json.dumps({k: expected[k] for k in ("face_boxes", "mask_bit_counts")}))
