@@ -114,13 +114,16 @@ pub fn erode(src: &[u8], w: usize, h: usize, element: &[Option<usize>]) -> Vec<u
         .collect()
 }
 
-/// Fills the polygon `pts` (pixel corners, integer) into `dst` with 1, as
-/// `cv2.fillPoly(dst, [pts], 1)` with its defaults (8-connected, no
-/// sub-pixel shift): the outline drawn as 8-connected lines, then every
-/// scanline filled between pairs of edge crossings, OpenCV's fixed-point
-/// edge walk (16 fractional bits, x from the pixel centre). Polygons that
-/// leave the image are clipped per pixel, where OpenCV first clips the edges
-/// to the image: the two may differ by a pixel along the image border.
+/// Fills the polygon `pts` (integer pixel coordinates) into `dst` with 1,
+/// as `cv2.fillPoly(dst, [pts], 1)` with its defaults (8-connected, no
+/// sub-pixel shift) in OpenCV 5.1: the outline drawn as 8-connected lines,
+/// then each scanline filled between pairs of edge crossings, walked in
+/// 16.16 fixed point from the pixel centre with the slope rounded down; a
+/// crossing at an exact pixel boundary ends the span before that pixel.
+/// Equal to OpenCV's on the fixture's lips and on 200 random polygons
+/// (`expected/fill_poly.png`, tested). Polygons reaching out of the image
+/// are clipped per pixel, where OpenCV first clips the edges to the image:
+/// the two may differ along the image border.
 pub fn fill_poly(dst: &mut [u8], w: usize, h: usize, pts: &[[i32; 2]]) {
     const SHIFT: u32 = 16;
     let n = pts.len();
@@ -142,7 +145,7 @@ pub fn fill_poly(dst: &mut [u8], w: usize, h: usize, pts: &[[i32; 2]]) {
         let x0 = (i64::from(p0[0]) << SHIFT) + half;
         let x1 = (i64::from(p1[0]) << SHIFT) + half;
         let (y0, y1) = (i64::from(p0[1]), i64::from(p1[1]));
-        let dx = (x1 - x0) / (y1 - y0);
+        let dx = floor_div(x1 - x0, y1 - y0);
         edges.push(if y0 < y1 {
             (y0, y1, x0, dx)
         } else {
@@ -167,11 +170,21 @@ pub fn fill_poly(dst: &mut [u8], w: usize, h: usize, pts: &[[i32; 2]]) {
         let row = &mut dst[y as usize * w..(y as usize + 1) * w];
         for pair in xs.chunks_exact(2) {
             let x1 = (pair[0] >> SHIFT).max(0);
-            let x2 = (pair[1] >> SHIFT).min(w as i64 - 1);
+            let x2 = ((pair[1] - 1) >> SHIFT).min(w as i64 - 1);
             if x1 <= x2 {
                 row[x1 as usize..=x2 as usize].fill(1);
             }
         }
+    }
+}
+
+/// `a / b` rounded towards minus infinity.
+fn floor_div(a: i64, b: i64) -> i64 {
+    let q = a / b;
+    if a % b != 0 && ((a < 0) != (b < 0)) {
+        q - 1
+    } else {
+        q
     }
 }
 
