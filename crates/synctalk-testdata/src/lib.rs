@@ -15,7 +15,9 @@ pub fn vectors(name: &str) -> PathBuf {
 /// `crates/synctalk-testdata/data/<name>`: fixtures kept with this crate
 /// (`dataset-mini`: a 6-frame `synctalk-prepare` dataset, see its README).
 pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
 }
 
 /// The 6-frame `synctalk-prepare` dataset of an HDTF clip (CC BY 4.0) with

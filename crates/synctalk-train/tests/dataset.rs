@@ -363,9 +363,33 @@ fn missing_or_foreign_dataset_json() {
         v["split"]["val"] = serde_json::json!([5, 7])
     });
     expect_error(&dir, "dataset.json", "split val");
+    let dir = copy_fixture("ds-transforms");
+    edit_json(&dir.join("transforms.json"), |v| {
+        v["frames"].as_array_mut().unwrap().pop();
+    });
+    expect_error(&dir, "transforms.json", "5 frames, dataset.json says 6");
     std::fs::write(dir.join("dataset.json"), "{\"format\": ").unwrap();
     expect_error(&dir, "dataset.json", "EOF");
 }
+
+/// A 16 × 8 JPEG (cv2.imencode, quality 50), hex.
+const SMALL_JPEG: &str = concat!(
+    "ffd8ffe000104a46494600010100000100010000ffdb004300100b0c0e0c0a100e0d0e1211101318281a1816",
+    "16183123251d283a333d3c3933383740485c4e404457453738506d51575f626768673e4d71797064785c6567",
+    "63ffdb0043011112121815182f1a1a2f63423842636363636363636363636363636363636363636363636363",
+    "6363636363636363636363636363636363636363636363636363ffc000110800080010030122000211010311",
+    "01ffc4001f0000010501010101010100000000000000000102030405060708090a0bffc400b5100002010303",
+    "020403050504040000017d01020300041105122131410613516107227114328191a1082342b1c11552d1f024",
+    "33627282090a161718191a25262728292a3435363738393a434445464748494a535455565758595a63646566",
+    "6768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7",
+    "b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffc400",
+    "1f0100030101010101010101010000000000000102030405060708090a0bffc400b511000201020404030407",
+    "05040400010277000102031104052131061241510761711322328108144291a1b1c109233352f0156272d10a",
+    "162434e125f11718191a262728292a35363738393a434445464748494a535455565758595a63646566676869",
+    "6a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9",
+    "bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9faffda000c030100",
+    "02110311003f00c5ae668a2b970dd4f7b3afb1f3fd0fffd9",
+);
 
 #[test]
 fn broken_images() {
@@ -375,6 +399,13 @@ fn broken_images() {
     std::fs::write(&jpg, &bytes[..bytes.len() / 2]).unwrap();
     let err = expect_error(&dir, "frames/000003.jpg", "JPEG");
     assert!(matches!(err, DatasetError::Image { .. }), "{err}");
+
+    // A frame of the wrong size.
+    let small: Vec<u8> = (0..SMALL_JPEG.len() / 2)
+        .map(|i| u8::from_str_radix(&SMALL_JPEG[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    std::fs::write(&jpg, small).unwrap();
+    expect_error(&dir, "frames/000003.jpg", "16x8, expected 512x512");
 
     let dir = copy_fixture("ds-missing");
     std::fs::remove_file(dir.join("torso/000002.png")).unwrap();

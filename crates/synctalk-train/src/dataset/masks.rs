@@ -257,7 +257,10 @@ pub fn frame_masks(
     let bits = (0..w * h)
         .map(|i| {
             let m = u8::from(mouth[i] != 0 || labels[i] == MOUTH_LABEL);
-            head[i] * HEAD | interior[i] * HEAD_INTERIOR | (1 - near[i]) * FAR_OUTSIDE | m * MOUTH
+            (head[i] * HEAD)
+                | (interior[i] * HEAD_INTERIOR)
+                | ((1 - near[i]) * FAR_OUTSIDE)
+                | (m * MOUTH)
         })
         .collect();
     (bits, head)
