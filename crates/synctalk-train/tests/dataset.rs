@@ -24,6 +24,12 @@ const LAYER_AGREEMENT: f64 = 1.0;
 const JPEG_EXACT: f64 = 0.70;
 const JPEG_WORST: u8 = 4;
 const JPEG_MEAN: f64 = 0.25;
+/// `initial_points` against train.py's over 16 seeds: the largest
+/// difference of the mean (cm), of the standard deviation (cm) per axis and
+/// of the mean colour (measured 0.046 cm, 0.027 cm and 0.0007).
+const MEAN_CM: f64 = 0.15;
+const STD_CM: f64 = 0.1;
+const COLOUR: f64 = 0.003;
 
 fn expected() -> serde_json::Value {
     let path = dataset_mini().join("expected/expected.json");
@@ -538,4 +544,74 @@ fn fill_poly_matches_opencv() {
         differing += d;
     }
     assert_eq!(differing, 0, "pixels unlike cv2.fillPoly's");
+}
+
+/// Mean and standard deviation per axis.
+fn moments(v: &[[f32; 3]]) -> ([f64; 3], [f64; 3]) {
+    let n = v.len() as f64;
+    let mean: [f64; 3] =
+        std::array::from_fn(|a| v.iter().map(|p| f64::from(p[a])).sum::<f64>() / n);
+    let std = std::array::from_fn(|a| {
+        (v.iter()
+            .map(|p| (f64::from(p[a]) - mean[a]).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt()
+    });
+    (mean, std)
+}
+
+/// The points' distribution against train.py's `initial_points` (numpy's
+/// generator differs, so only statistics over 16 seeds compare).
+#[test]
+fn initial_points_distribute_as_train_py() {
+    let ds = open_fixture();
+    let ex = &expected()["initial_points"];
+    let n = ex["n"].as_u64().unwrap() as usize;
+    let floats = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (mut mean, mut std, mut colour) = ([0.0; 3], [0.0; 3], [0.0; 3]);
+    let seeds = 16;
+    for seed in 0..seeds {
+        let (pts, cols) = initial_points(&ds, n, seed);
+        assert_eq!(pts.len() as u64, ex["count"].as_u64().unwrap());
+        let (m, s) = moments(&pts);
+        let (c, _) = moments(&cols);
+        for a in 0..3 {
+            mean[a] += m[a] / seeds as f64;
+            std[a] += s[a] / seeds as f64;
+            colour[a] += c[a] / seeds as f64;
+        }
+    }
+    let (py_mean, py_std, py_colour) = (
+        floats(&ex["mean"]),
+        floats(&ex["std"]),
+        floats(&ex["colour_mean"]),
+    );
+    eprintln!("initial points: mean {mean:.3?} cm (train.py {py_mean:.3?}), std {std:.3?} (train.py {py_std:.3?}), colour {colour:.4?} (train.py {py_colour:.4?})");
+    for a in 0..3 {
+        assert!(
+            (mean[a] - py_mean[a]).abs() < MEAN_CM,
+            "axis {a}: mean {} cm, train.py {}",
+            mean[a],
+            py_mean[a]
+        );
+        assert!(
+            (std[a] - py_std[a]).abs() < STD_CM,
+            "axis {a}: std {} cm, train.py {}",
+            std[a],
+            py_std[a]
+        );
+        assert!(
+            (colour[a] - py_colour[a]).abs() < COLOUR,
+            "channel {a}: mean colour {}, train.py {}",
+            colour[a],
+            py_colour[a]
+        );
+    }
 }

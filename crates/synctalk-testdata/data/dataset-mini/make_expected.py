@@ -9,8 +9,11 @@ script, for crates/synctalk-train/tests/dataset.rs to compare with:
     expected/fill_poly.png      cv2.fillPoly of 200 random polygons on 64 x 64,
                                 stacked vertically (0/1), the polygons in
                                 expected.json (`fill_polys`)
-    expected/expected.json      sizes, intrinsics, split, face boxes and
-                                checksums of the decoded frames and of `under`
+    expected/expected.json      sizes, intrinsics, split, face boxes,
+                                checksums of the decoded frames and of `under`,
+                                and statistics of train.py's `initial_points`
+                                (4000 points, 16 seeds: numpy's generator is
+                                not reproduced, only the distribution is)
 
 `under` is not stored: it is the extended torso over the background plate,
 and the script checks that it equals where(alpha, torso, plate) exactly
@@ -26,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from synctalk_toolchain.train import OUTER_LIPS, load_dataset
+from synctalk_toolchain.train import OUTER_LIPS, initial_points, load_dataset
 
 here = Path(__file__).resolve().parent
 ds = load_dataset(here)
@@ -71,7 +74,16 @@ for k in range(200):
     polys.append(pts.tolist())
     fills.append(m)
 cv2.imwrite(str(out / "fill_poly.png"), np.concatenate(fills))
+runs = [initial_points(ds, 4000, np.random.default_rng(seed)) for seed in range(16)]
+init = {
+    "n": 4000,
+    "count": len(runs[0][0]),
+    "mean": np.mean([p.mean(0) for p, _ in runs], 0).tolist(),
+    "std": np.mean([p.std(0) for p, _ in runs], 0).tolist(),
+    "colour_mean": np.mean([c.mean(0) for _, c in runs], 0).tolist(),
+}
 expected = {
+    "initial_points": init,
     "fill_polys": polys,
     "width": int(ds.frames.shape[2]),
     "height": int(ds.frames.shape[1]),

@@ -35,9 +35,16 @@ pub fn initial_points(ds: &Dataset, n: usize, seed: u64) -> (Vec<[f32; 3]>, Vec<
     if !train.is_empty() {
         let per = n / PICKED_FRAMES;
         for k in 0..PICKED_FRAMES {
-            // np.linspace(0, len - 1, 8).astype(int): truncation.
+            // np.linspace(0, len - 1, 8).astype(int): k × step, the last
+            // exactly the end, truncated.
             let span = (train.len() - 1) as f64;
-            let t = train.start + (k as f64 * span / (PICKED_FRAMES - 1) as f64) as usize;
+            let step = span / (PICKED_FRAMES - 1) as f64;
+            let at = if k + 1 == PICKED_FRAMES {
+                span
+            } else {
+                k as f64 * step
+            };
+            let t = train.start + at as usize;
             let Some(frame) = ds.frames.get(t) else {
                 continue;
             };
