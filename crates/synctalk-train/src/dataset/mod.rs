@@ -21,6 +21,8 @@
 //! loader checks more than train.py does (array shapes, frame counts,
 //! finite values), naming the file at fault.
 
+#![warn(missing_docs)]
+
 pub mod init;
 pub mod masks;
 pub mod npy;
