@@ -12,6 +12,20 @@ pub fn vectors(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `crates/synctalk-testdata/data/<name>`: fixtures kept with this crate
+/// (`dataset-mini`: a 6-frame `synctalk-prepare` dataset, see its README).
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(name)
+}
+
+/// The 6-frame `synctalk-prepare` dataset of an HDTF clip (CC BY 4.0) with
+/// what train.py's `load_dataset` makes of it (`expected/`).
+pub fn dataset_mini() -> PathBuf {
+    data("dataset-mini")
+}
+
 /// Reads a little-endian float32, C-order `.npy` file: its shape and values.
 pub fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -7,8 +7,13 @@
 //! tested against; and [`gpu`], those kernels: the rasterizer's training
 //! forward and backward, the projection's forward and its backward into the
 //! parameters, the deformation coefficients and the pose, the image loss
-//! and its gradient, Adam, and the controller MLP with the pose optimiser.
+//! and its gradient, Adam, and the controller MLP with the pose optimiser;
+//! [`dataset`], a `synctalk-prepare` dataset loaded as train.py does
+//! (frames, loss masks, the torso layer and the initial points); and
+//! [`train`], the training loop with its schedules, MCMC densification and
+//! checkpoints.
 
 pub mod cpu;
+pub mod dataset;
 pub mod gpu;
 pub mod train;
