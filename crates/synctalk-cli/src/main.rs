@@ -7,6 +7,8 @@ mod commands;
 mod decode;
 mod image_io;
 mod talk;
+mod train;
+mod train_report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -135,6 +137,9 @@ enum Command {
     BenchAudio(bench_audio::BenchAudioArgs),
     /// Render a portrait speaking an audio file, frame by frame (PNGs and timing.json).
     Render(talk::TalkArgs),
+    /// Train a portrait from a synctalk-prepare dataset on the GPU (wgpu:
+    /// Vulkan, Metal, DX12), with checkpoints, resume and a held-out report.
+    Train(train::TrainArgs),
 }
 
 fn main() -> ExitCode {
@@ -197,6 +202,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::BenchAudio(args) => bench_audio::run(&args),
         Command::Render(args) => talk::run(&args),
+        Command::Train(args) => train::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

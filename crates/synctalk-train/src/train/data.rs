@@ -5,6 +5,8 @@
 
 use synctalk_reference::View;
 
+use crate::dataset::Dataset;
+
 /// A dataset the trainer can take its steps from.
 pub trait TrainData {
     /// Image width and height in pixels.
@@ -56,4 +58,39 @@ pub(crate) fn unpack_under(packed: &[u32], out: &mut Vec<[f32; 4]>) {
         let alpha = f(a);
         [f(r) * alpha, f(g) * alpha, f(b) * alpha, alpha]
     }));
+}
+
+impl TrainData for Dataset {
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    fn frames(&self) -> usize {
+        self.frame_count()
+    }
+
+    fn train_frames(&self) -> Vec<usize> {
+        self.train.clone().collect()
+    }
+
+    fn view(&self, t: usize) -> View {
+        view_of(
+            &self.head_to_camera[t],
+            [self.fx, self.fy, self.cx, self.cy],
+            self.width,
+            self.height,
+        )
+    }
+
+    fn condition(&self, t: usize) -> &[f32] {
+        self.blendshapes_of(t)
+    }
+
+    fn target(&self, t: usize) -> &[u32] {
+        &self.frames[t].target
+    }
+
+    fn under(&self, t: usize) -> &[u32] {
+        &self.frames[t].under
+    }
 }

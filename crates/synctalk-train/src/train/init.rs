@@ -66,3 +66,25 @@ pub fn initial_theta(input: usize, hidden: usize, bases: usize, seed: u64) -> Ve
     }
     theta
 }
+
+/// The start of a run on `ds` (train.py's `build`): the initial points'
+/// Gaussians, 2.5 pixels wide at the median head depth, and the
+/// controller's θ.
+pub fn start(ds: &crate::dataset::Dataset, s: &super::Settings) -> (GpuParams, Vec<f32>) {
+    let (positions, colours) = crate::dataset::initial_points(ds, s.init_points, s.seed);
+    let mut depths: Vec<f64> = ds.head_to_camera.iter().map(|m| m[2][3]).collect();
+    depths.sort_by(f64::total_cmp);
+    let depth = depths.get(depths.len() / 2).copied().unwrap_or(1.0);
+    let px_cm = (depth / ds.fx) as f32;
+    let params = initial_params(
+        &InitialPoints {
+            positions,
+            colours,
+        },
+        px_cm,
+        s.bases,
+        s.sh_degree,
+    );
+    let theta = initial_theta(ds.blendshape_names.len(), s.hidden, s.bases, s.seed);
+    (params, theta)
+}

@@ -13,6 +13,7 @@
 
 mod checkpoint;
 mod data;
+pub mod export;
 mod init;
 pub mod mcmc;
 mod settings;
@@ -24,7 +25,7 @@ use rand_pcg::Pcg64;
 
 pub use checkpoint::{Checkpoint, CheckpointError, Header};
 pub use data::{view_of, TrainData, NEAR};
-pub use init::{initial_params, initial_theta, InitialPoints};
+pub use init::{initial_params, initial_theta, start, InitialPoints};
 pub use settings::Settings;
 
 use synctalk_gaussians::DEFORM_CHANNELS;

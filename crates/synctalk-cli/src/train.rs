@@ -1,0 +1,324 @@
+//! `synctalk train DATASET -o PORTRAIT`: the native wgpu trainer
+//! (`synctalk-train`) on a `synctalk-prepare` dataset, on the first GPU
+//! adapter found (or the one `--adapter` names), with a progress bar,
+//! checkpoints and resume, a loss/PSNR plot, the held-out report and a
+//! complete portrait (networks aside: `synctalk add-network`, or
+//! `synctalk-create`).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Map};
+use synctalk_train::dataset::Dataset;
+use synctalk_train::train::export::{portrait, Credits};
+use synctalk_train::train::{start, Checkpoint, LogRow, Settings, Trainer};
+
+use crate::train_report;
+
+/// `synctalk train`'s arguments (train.py's names and defaults).
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// A dataset written by synctalk-prepare.
+    pub dataset: PathBuf,
+    /// Portrait file to write (.stk).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Checkpoints, loss plot, report, held-out frames (default: OUTPUT.work).
+    #[arg(long)]
+    pub work: Option<PathBuf>,
+    /// Training steps.
+    #[arg(long, default_value_t = 12000)]
+    pub iters: u32,
+    /// Stop after this many seconds (then export); 0: no limit.
+    #[arg(long, default_value_t = 0.0)]
+    pub max_seconds: f64,
+    /// Steps between checkpoints.
+    #[arg(long, default_value_t = 2000)]
+    pub checkpoint_every: u32,
+    /// Use the GPU adapter whose name contains this (see the list printed
+    /// when none matches).
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Ignore an existing checkpoint.
+    #[arg(long)]
+    pub restart: bool,
+    /// Deformation bases K (1..=32).
+    #[arg(long, default_value_t = 10)]
+    pub bases: usize,
+    /// Controller width (at most 64).
+    #[arg(long, default_value_t = 64)]
+    pub hidden: usize,
+    /// Highest SH degree (0 or 1).
+    #[arg(long, default_value_t = 1)]
+    pub sh_degree: u32,
+    /// Gaussians placed at the start.
+    #[arg(long, default_value_t = 20000)]
+    pub init_points: usize,
+    /// The Gaussian budget of densification.
+    #[arg(long, default_value_t = 40000)]
+    pub max_gaussians: usize,
+    /// Per-frame pose refinement rate (0: off).
+    #[arg(long, default_value_t = 0.02)]
+    pub pose_lr: f64,
+    /// Refine poses from this step.
+    #[arg(long, default_value_t = 3000)]
+    pub pose_start: u32,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Portrait name (default: the dataset folder's name).
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Licence of the portrait.
+    #[arg(long, default_value = "unspecified")]
+    pub licence: String,
+    /// Attribution text.
+    #[arg(long, default_value = "")]
+    pub attribution: String,
+}
+
+impl TrainArgs {
+    fn settings(&self) -> Result<Settings> {
+        if !(1..=32).contains(&self.bases) {
+            bail!("--bases must be 1..=32");
+        }
+        if !(1..=synctalk_train::gpu::MAX_HIDDEN).contains(&self.hidden) {
+            bail!("--hidden must be 1..={}", synctalk_train::gpu::MAX_HIDDEN);
+        }
+        if self.sh_degree > 1 {
+            bail!("--sh-degree must be 0 or 1");
+        }
+        if self.iters == 0 || self.init_points == 0 || self.max_gaussians == 0 {
+            bail!("--iters, --init-points and --max-gaussians must be positive");
+        }
+        Ok(Settings {
+            iters: self.iters,
+            bases: self.bases,
+            hidden: self.hidden,
+            sh_degree: self.sh_degree,
+            init_points: self.init_points,
+            max_gaussians: self.max_gaussians,
+            pose_lr: self.pose_lr,
+            pose_start: self.pose_start,
+            seed: self.seed,
+            ..Settings::default()
+        })
+    }
+}
+
+/// Opens the adapter `--adapter` names, else the first GPU found (a
+/// discrete one before an integrated one, a CPU adapter last).
+fn open_device(want: Option<&str>) -> Result<(wgpu::Device, wgpu::Queue, String)> {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    // The sort's indirect arguments come from its own clamped counts (see
+    // synctalk-render's GpuContext::headless).
+    desc.flags
+        .remove(wgpu::InstanceFlags::VALIDATION_INDIRECT_CALL);
+    let instance = wgpu::Instance::new(desc);
+    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let rank = |t: wgpu::DeviceType| match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let describe = |a: &wgpu::Adapter| {
+        let i = a.get_info();
+        format!("{} ({:?}, {:?})", i.name, i.device_type, i.backend)
+    };
+    let mut found: Vec<&wgpu::Adapter> = adapters
+        .iter()
+        .filter(|a| {
+            want.is_none_or(|w| {
+                a.get_info()
+                    .name
+                    .to_lowercase()
+                    .contains(&w.to_lowercase())
+            })
+        })
+        .collect();
+    found.sort_by_key(|a| rank(a.get_info().device_type));
+    let Some(adapter) = found.first() else {
+        if adapters.is_empty() {
+            bail!(
+                "no GPU adapter found (Vulkan, Metal or DX12). Without a GPU, install a CPU \
+                 fallback: Mesa's lavapipe (Debian/Ubuntu: apt install mesa-vulkan-drivers), \
+                 then run again; it trains, slowly"
+            );
+        }
+        let names: Vec<String> = adapters.iter().map(describe).collect();
+        bail!(
+            "no adapter matches --adapter `{}`; found: {}",
+            want.unwrap_or_default(),
+            names.join("; ")
+        );
+    };
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("synctalk train"),
+        required_limits: adapter.limits(),
+        ..Default::default()
+    }))
+    .with_context(|| format!("cannot open {}", describe(adapter)))?;
+    Ok((device, queue, describe(adapter)))
+}
+
+/// The trainer from `work`'s checkpoint (unless `restart`), else fresh.
+fn trainer(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    ds: &Dataset,
+    settings: Settings,
+    ckpt: &Path,
+    restart: bool,
+) -> Result<Trainer> {
+    if ckpt.is_file() && !restart {
+        let c = Checkpoint::read(ckpt)?;
+        if c.header.settings != settings {
+            bail!(
+                "{} was made with other settings ({:?}); use the same ones, or --restart",
+                ckpt.display(),
+                c.header.settings
+            );
+        }
+        if c.header.fingerprint != ds.fingerprint {
+            bail!(
+                "{} was made from another dataset (fingerprint {:?}, this one {:?}); use --restart",
+                ckpt.display(),
+                c.header.fingerprint,
+                ds.fingerprint
+            );
+        }
+        eprintln!("[train] resuming at step {} from {}", c.header.step, ckpt.display());
+        return Ok(Trainer::from_checkpoint(device, queue, ds, c)?);
+    }
+    let (params, theta) = start(ds, &settings);
+    Ok(Trainer::new(device, queue, ds, settings, params, theta)?)
+}
+
+fn progress(total: u32, done: u32) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(u64::from(total)),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "train {bar:30} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_position(u64::from(done));
+    bar
+}
+
+fn log_line(row: &LogRow, seconds: f64) -> String {
+    format!(
+        "step {}: loss {:.4}, PSNR {:.2} dB, {} Gaussians, {:.0} s",
+        row.step, row.loss, row.psnr, row.gaussians, seconds
+    )
+}
+
+/// Runs `synctalk train`.
+pub fn run(a: &TrainArgs) -> Result<()> {
+    let settings = a.settings()?;
+    let t0 = Instant::now();
+    let ds = Dataset::open(&a.dataset)?;
+    eprintln!(
+        "[train] {}: {} frames {}x{}, {} train / {} held out ({:.1} s to load)",
+        a.dataset.display(),
+        ds.frame_count(),
+        ds.width,
+        ds.height,
+        ds.train.len(),
+        ds.val.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let (device, queue, adapter) = open_device(a.adapter.as_deref())?;
+    eprintln!("[train] adapter: {adapter}");
+    let work = a.work.clone().unwrap_or_else(|| {
+        let mut w = a.output.clone().into_os_string();
+        w.push(".work");
+        PathBuf::from(w)
+    });
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let ckpt = work.join("checkpoint.bin");
+    let mut tr = trainer(&device, &queue, &ds, settings.clone(), &ckpt, a.restart)?;
+    let start_step = tr.iteration();
+    let bar = progress(settings.iters, start_step);
+    let t_train = Instant::now();
+    let mut stopped = false;
+    while tr.iteration() < settings.iters {
+        if a.max_seconds > 0.0 && t_train.elapsed().as_secs_f64() > a.max_seconds {
+            bar.suspend(|| {
+                eprintln!(
+                    "[train] stopping at step {}: --max-seconds {} reached",
+                    tr.iteration(),
+                    a.max_seconds
+                )
+            });
+            stopped = true;
+            break;
+        }
+        if let Some(row) = tr.step(&ds)? {
+            bar.set_message(format!("loss {:.4} PSNR {:.2} n {}", row.loss, row.psnr, row.gaussians));
+            if row.step % 1000 == 0 && bar.is_hidden() {
+                eprintln!("[train] {}", log_line(&row, t_train.elapsed().as_secs_f64()));
+            }
+        }
+        bar.set_position(u64::from(tr.iteration()));
+        if tr.iteration() % a.checkpoint_every.max(1) == 0 || tr.iteration() == settings.iters {
+            tr.checkpoint(ds.fingerprint.clone())?.write(&ckpt)?;
+        }
+    }
+    bar.finish_and_clear();
+    let seconds = t_train.elapsed().as_secs_f64();
+    let steps = tr.iteration() - start_step;
+    if stopped {
+        tr.checkpoint(ds.fingerprint.clone())?.write(&ckpt)?;
+    }
+    eprintln!(
+        "[train] {} steps in {:.1} s ({:.2} ms a step) on {adapter}",
+        steps,
+        seconds,
+        1e3 * seconds / f64::from(steps.max(1))
+    );
+    let (state, controller) = tr.state()?;
+    let mut extra = Map::new();
+    extra.insert("iterations".into(), json!(tr.iteration()));
+    extra.insert("training_seconds".into(), json!((seconds * 10.0).round() / 10.0));
+    extra.insert("device".into(), json!(adapter));
+    let credits = Credits {
+        name: a.name.clone(),
+        licence: a.licence.clone(),
+        attribution: a.attribution.clone(),
+        created_by: format!("synctalk train {}", env!("CARGO_PKG_VERSION")),
+    };
+    let mut p = portrait(&ds, &settings, &state, &controller, tr.normalizer(), &credits, extra)?;
+    let evaluation = train_report::evaluate(&p, &ds, &work)?;
+    p.meta
+        .extra
+        .insert("evaluation".into(), evaluation.clone());
+    let tmp = a.output.with_extension("stk.tmp");
+    p.write_file(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &a.output)
+        .with_context(|| format!("cannot write {}", a.output.display()))?;
+    train_report::loss_plot(tr.log(), &work.join("loss.svg"))?;
+    let report = json!({
+        "portrait": a.output.file_name().map(|s| s.to_string_lossy().into_owned()),
+        "bytes": std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0),
+        "gaussians": p.gaussians.len(),
+        "iterations": tr.iteration(),
+        "steps_this_run": steps,
+        "training_seconds": (seconds * 10.0).round() / 10.0,
+        "ms_per_step": 1e3 * seconds / f64::from(steps.max(1)),
+        "device": adapter,
+        "evaluation": evaluation,
+    });
+    let text = serde_json::to_string_pretty(&report)?;
+    std::fs::write(work.join("report.json"), format!("{text}\n"))
+        .with_context(|| format!("cannot write {}", work.join("report.json").display()))?;
+    println!("{text}");
+    Ok(())
+}
