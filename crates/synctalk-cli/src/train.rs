@@ -40,7 +40,8 @@ pub struct TrainArgs {
     /// when none matches).
     #[arg(long)]
     pub adapter: Option<String>,
-    /// Ignore an existing checkpoint.
+    /// Ignore an existing checkpoint (by default training resumes from
+    /// WORK/checkpoint.bin, with the same settings; only --iters may grow).
     #[arg(long)]
     pub restart: bool,
     /// Deformation bases K (1..=32).
@@ -174,8 +175,14 @@ fn trainer(
     restart: bool,
 ) -> Result<Trainer> {
     if ckpt.is_file() && !restart {
-        let c = Checkpoint::read(ckpt)?;
-        if c.header.settings != settings {
+        let mut c = Checkpoint::read(ckpt)?;
+        // --iters may grow: a finished or stopped run trains on (the means'
+        // rate then decays over the new count).
+        let same = Settings {
+            iters: settings.iters,
+            ..c.header.settings.clone()
+        };
+        if same != settings || settings.iters < c.header.step {
             bail!(
                 "{} was made with other settings ({:?}); use the same ones, or --restart",
                 ckpt.display(),
@@ -190,6 +197,7 @@ fn trainer(
                 ds.fingerprint
             );
         }
+        c.header.settings.iters = settings.iters;
         eprintln!("[train] resuming at step {} from {}", c.header.step, ckpt.display());
         return Ok(Trainer::from_checkpoint(device, queue, ds, c)?);
     }

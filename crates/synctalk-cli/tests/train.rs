@@ -1,0 +1,133 @@
+//! `synctalk train` end to end on the six-frame real dataset of
+//! synctalk-testdata (lavapipe in CI): a complete portrait that the
+//! renderer loads, its metadata (no machine paths), the report, a resumed
+//! run continuing from the checkpoint, and clear refusals.
+
+use std::path::Path;
+use std::process::Command;
+
+use synctalk_portrait::Portrait;
+use synctalk_testdata::{dataset_mini, TempDir};
+
+fn synctalk(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_synctalk"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .output()
+        .expect("run synctalk")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn train(ds: &Path, out: &Path, iters: u32) -> std::process::Output {
+    synctalk(&[
+        "train",
+        ds.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+        "--iters",
+        &iters.to_string(),
+        "--init-points",
+        "800",
+        "--max-gaussians",
+        "1200",
+        "--checkpoint-every",
+        "20",
+        "--pose-start",
+        "10",
+        "--name",
+        "mini",
+        "--licence",
+        "CC BY 4.0",
+    ])
+}
+
+#[test]
+fn train_writes_a_complete_portrait_and_resumes() {
+    let tmp = TempDir::new("synctalk-train-cli");
+    let out = tmp.path().join("mini.stk");
+    let ds = dataset_mini();
+    let run = train(&ds, &out, 20);
+    assert!(run.status.success(), "train failed: {}", text(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("report JSON");
+    assert_eq!(report["iterations"], 20);
+    let eval = &report["evaluation"]["tracked_pose"];
+    let psnr = eval["full"]["psnr"].as_f64().expect("held-out PSNR");
+    assert!(psnr > 10.0 && psnr < 60.0, "held-out PSNR {psnr}");
+    let work = tmp.path().join("mini.stk.work");
+    for f in ["checkpoint.bin", "loss.svg", "report.json", "heldout.png", "heldout/frame_000005.png"] {
+        assert!(work.join(f).is_file(), "{f} missing");
+    }
+
+    let p = Portrait::read_file(&out).expect("the portrait reads back");
+    assert_eq!(p.meta.name, "mini");
+    assert_eq!(p.pose.as_ref().map(|t| t.frames.len()), Some(6));
+    assert_eq!(p.layers.len(), 7, "plate and six torso layers");
+    assert!(p.gaussians.len() > 500);
+    let d = p.deformation.as_ref().expect("deformation");
+    assert_eq!(d.controller.input_dim, 52);
+    assert_eq!(d.basis.num_bases, 10);
+    let extra = &p.meta.extra;
+    for key in ["condition_range", "head_pivot", "evaluation", "source", "device"] {
+        assert!(extra.contains_key(key), "META extra lacks {key}");
+    }
+    // No path of this machine in what the user may share.
+    let meta = serde_json::to_string(&p.meta).expect("meta");
+    let root = ds.canonicalize().expect("dataset path");
+    assert!(!meta.contains(root.to_str().expect("utf-8")), "{meta}");
+    assert!(!meta.contains(tmp.path().to_str().expect("utf-8")), "{meta}");
+    // The coefficients of a training frame's condition are finite.
+    let cond = vec![0.1f32; 52];
+    assert!(p.coefficients(&cond).expect("coefficients").iter().all(|v| v.is_finite()));
+
+    // Resumed: 20 more steps from the checkpoint.
+    let again = train(&ds, &out, 40);
+    assert!(again.status.success(), "resume failed: {}", text(&again.stderr));
+    let err = text(&again.stderr);
+    assert!(err.contains("resuming at step 20"), "{err}");
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).expect("report");
+    assert_eq!(report["iterations"], 40);
+    assert_eq!(report["steps_this_run"], 20);
+
+    // Other settings against that checkpoint: refused, naming it.
+    let other = synctalk(&[
+        "train",
+        ds.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+        "--iters",
+        "40",
+        "--bases",
+        "4",
+    ]);
+    assert!(!other.status.success());
+    let err = text(&other.stderr);
+    assert!(err.contains("checkpoint.bin") && err.contains("--restart"), "{err}");
+}
+
+#[test]
+fn train_refuses_bad_input_clearly() {
+    let tmp = TempDir::new("synctalk-train-bad");
+    let out = tmp.path().join("x.stk");
+    // Not a dataset.
+    let run = train(tmp.path(), &out, 5);
+    assert!(!run.status.success());
+    let err = text(&run.stderr);
+    assert!(err.contains("dataset.json"), "{err}");
+    assert!(!out.exists(), "nothing written");
+    // No adapter of that name: the error lists those found.
+    let run = synctalk(&[
+        "train",
+        dataset_mini().to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+        "--adapter",
+        "no-such-gpu",
+    ]);
+    assert!(!run.status.success());
+    let err = text(&run.stderr);
+    assert!(err.contains("no adapter matches --adapter `no-such-gpu`; found:"), "{err}");
+    assert!(!out.exists(), "nothing written");
+}
