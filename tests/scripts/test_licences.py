@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 # The licences NOTICE section 8 names (SPDX ids).
-ALLOWED = {"MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "Zlib", "Unlicense", "0BSD", "BlueOak-1.0.0", "Unicode-3.0"}
+ALLOWED = {"MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "Zlib", "Unlicense", "0BSD", "BlueOak-1.0.0", "Unicode-3.0", "ISC"}
 
 
 def acceptable(expr: str) -> bool:

@@ -132,12 +132,7 @@ fn open_device(want: Option<&str>) -> Result<(wgpu::Device, wgpu::Queue, String)
     let mut found: Vec<&wgpu::Adapter> = adapters
         .iter()
         .filter(|a| {
-            want.is_none_or(|w| {
-                a.get_info()
-                    .name
-                    .to_lowercase()
-                    .contains(&w.to_lowercase())
-            })
+            want.is_none_or(|w| a.get_info().name.to_lowercase().contains(&w.to_lowercase()))
         })
         .collect();
     found.sort_by_key(|a| rank(a.get_info().device_type));
@@ -198,7 +193,11 @@ fn trainer(
             );
         }
         c.header.settings.iters = settings.iters;
-        eprintln!("[train] resuming at step {} from {}", c.header.step, ckpt.display());
+        eprintln!(
+            "[train] resuming at step {} from {}",
+            c.header.step,
+            ckpt.display()
+        );
         return Ok(Trainer::from_checkpoint(device, queue, ds, c)?);
     }
     let (params, theta) = start(ds, &settings);
@@ -269,9 +268,15 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             break;
         }
         if let Some(row) = tr.step(&ds)? {
-            bar.set_message(format!("loss {:.4} PSNR {:.2} n {}", row.loss, row.psnr, row.gaussians));
+            bar.set_message(format!(
+                "loss {:.4} PSNR {:.2} n {}",
+                row.loss, row.psnr, row.gaussians
+            ));
             if row.step % 1000 == 0 && bar.is_hidden() {
-                eprintln!("[train] {}", log_line(&row, t_train.elapsed().as_secs_f64()));
+                eprintln!(
+                    "[train] {}",
+                    log_line(&row, t_train.elapsed().as_secs_f64())
+                );
             }
         }
         bar.set_position(u64::from(tr.iteration()));
@@ -294,7 +299,10 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let (state, controller) = tr.state()?;
     let mut extra = Map::new();
     extra.insert("iterations".into(), json!(tr.iteration()));
-    extra.insert("training_seconds".into(), json!((seconds * 10.0).round() / 10.0));
+    extra.insert(
+        "training_seconds".into(),
+        json!((seconds * 10.0).round() / 10.0),
+    );
     extra.insert("device".into(), json!(adapter));
     let credits = Credits {
         name: a.name.clone(),
@@ -302,11 +310,17 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         attribution: a.attribution.clone(),
         created_by: format!("synctalk train {}", env!("CARGO_PKG_VERSION")),
     };
-    let mut p = portrait(&ds, &settings, &state, &controller, tr.normalizer(), &credits, extra)?;
+    let mut p = portrait(
+        &ds,
+        &settings,
+        &state,
+        &controller,
+        tr.normalizer(),
+        &credits,
+        extra,
+    )?;
     let evaluation = train_report::evaluate(&p, &ds, &work)?;
-    p.meta
-        .extra
-        .insert("evaluation".into(), evaluation.clone());
+    p.meta.extra.insert("evaluation".into(), evaluation.clone());
     let tmp = a.output.with_extension("stk.tmp");
     p.write_file(&tmp)
         .with_context(|| format!("cannot write {}", tmp.display()))?;

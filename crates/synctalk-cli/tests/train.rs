@@ -57,7 +57,13 @@ fn train_writes_a_complete_portrait_and_resumes() {
     let psnr = eval["full"]["psnr"].as_f64().expect("held-out PSNR");
     assert!(psnr > 10.0 && psnr < 60.0, "held-out PSNR {psnr}");
     let work = tmp.path().join("mini.stk.work");
-    for f in ["checkpoint.bin", "loss.svg", "report.json", "heldout.png", "heldout/frame_000005.png"] {
+    for f in [
+        "checkpoint.bin",
+        "loss.svg",
+        "report.json",
+        "heldout.png",
+        "heldout/frame_000005.png",
+    ] {
         assert!(work.join(f).is_file(), "{f} missing");
     }
 
@@ -70,21 +76,38 @@ fn train_writes_a_complete_portrait_and_resumes() {
     assert_eq!(d.controller.input_dim, 52);
     assert_eq!(d.basis.num_bases, 10);
     let extra = &p.meta.extra;
-    for key in ["condition_range", "head_pivot", "evaluation", "source", "device"] {
+    for key in [
+        "condition_range",
+        "head_pivot",
+        "evaluation",
+        "source",
+        "device",
+    ] {
         assert!(extra.contains_key(key), "META extra lacks {key}");
     }
     // No path of this machine in what the user may share.
     let meta = serde_json::to_string(&p.meta).expect("meta");
     let root = ds.canonicalize().expect("dataset path");
     assert!(!meta.contains(root.to_str().expect("utf-8")), "{meta}");
-    assert!(!meta.contains(tmp.path().to_str().expect("utf-8")), "{meta}");
+    assert!(
+        !meta.contains(tmp.path().to_str().expect("utf-8")),
+        "{meta}"
+    );
     // The coefficients of a training frame's condition are finite.
     let cond = vec![0.1f32; 52];
-    assert!(p.coefficients(&cond).expect("coefficients").iter().all(|v| v.is_finite()));
+    assert!(p
+        .coefficients(&cond)
+        .expect("coefficients")
+        .iter()
+        .all(|v| v.is_finite()));
 
     // Resumed: 20 more steps from the checkpoint.
     let again = train(&ds, &out, 40);
-    assert!(again.status.success(), "resume failed: {}", text(&again.stderr));
+    assert!(
+        again.status.success(),
+        "resume failed: {}",
+        text(&again.stderr)
+    );
     let err = text(&again.stderr);
     assert!(err.contains("resuming at step 20"), "{err}");
     let report: serde_json::Value = serde_json::from_slice(&again.stdout).expect("report");
@@ -104,7 +127,10 @@ fn train_writes_a_complete_portrait_and_resumes() {
     ]);
     assert!(!other.status.success());
     let err = text(&other.stderr);
-    assert!(err.contains("checkpoint.bin") && err.contains("--restart"), "{err}");
+    assert!(
+        err.contains("checkpoint.bin") && err.contains("--restart"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -128,6 +154,9 @@ fn train_refuses_bad_input_clearly() {
     ]);
     assert!(!run.status.success());
     let err = text(&run.stderr);
-    assert!(err.contains("no adapter matches --adapter `no-such-gpu`; found:"), "{err}");
+    assert!(
+        err.contains("no adapter matches --adapter `no-such-gpu`; found:"),
+        "{err}"
+    );
     assert!(!out.exists(), "nothing written");
 }

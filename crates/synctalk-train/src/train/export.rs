@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use synctalk_gaussians::{Camera, Deformation, Gaussians, Image, DEFORM_CHANNELS};
 use synctalk_portrait::{
     Activation, Controller, Dense, HeadPose, Layer, LayerRole, LearnedDeformation, Metadata,
-    PoseTrack, Portrait, PortraitError, Precision,
+    Portrait, PortraitError, PoseTrack, Precision,
 };
 
 use super::{Settings, NEAR};
@@ -84,7 +84,13 @@ fn pose_of(ds: &Dataset, c: &ControllerState, t: usize) -> HeadPose {
 }
 
 /// The controller's layers with `(x − mean) · scale` folded into the first.
-fn controller(theta: &[f32], norm: &Normalizer, input: usize, hidden: usize, bases: usize) -> Controller {
+fn controller(
+    theta: &[f32],
+    norm: &Normalizer,
+    input: usize,
+    hidden: usize,
+    bases: usize,
+) -> Controller {
     let shapes = [(input, hidden), (hidden, hidden), (hidden, bases)];
     let mut layers = Vec::new();
     let mut off = 0;
@@ -184,7 +190,9 @@ pub fn portrait(
     };
     let pose = PoseTrack {
         fps: ds.fps as f32,
-        frames: (0..ds.frame_count()).map(|t| pose_of(ds, ctrl, t)).collect(),
+        frames: (0..ds.frame_count())
+            .map(|t| pose_of(ds, ctrl, t))
+            .collect(),
     };
     let (w, h) = (ds.width, ds.height);
     let mut layers = vec![Layer::from_image(

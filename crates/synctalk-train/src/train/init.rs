@@ -77,10 +77,7 @@ pub fn start(ds: &crate::dataset::Dataset, s: &super::Settings) -> (GpuParams, V
     let depth = depths.get(depths.len() / 2).copied().unwrap_or(1.0);
     let px_cm = (depth / ds.fx) as f32;
     let params = initial_params(
-        &InitialPoints {
-            positions,
-            colours,
-        },
+        &InitialPoints { positions, colours },
         px_cm,
         s.bases,
         s.sh_degree,

@@ -248,3 +248,134 @@ fn grow(state: &mut StepState, l: &Layout, drawn: &[usize]) {
         *v = out;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::gpu::GpuParams;
+
+    /// `n` Gaussians with distinct values everywhere, `dead` of them at
+    /// opacity 0.001, moments all 1.
+    fn state(n: usize, bases: usize, dead: &[usize]) -> StepState {
+        let mut gauss = Vec::new();
+        for i in 0..n {
+            let o = if dead.contains(&i) {
+                logit(0.001)
+            } else {
+                logit(0.2 + 0.5 * (i as f32 / n as f32))
+            };
+            gauss.push([i as f32, 0.5 * i as f32, 1.0, o]);
+            gauss.push([1.0, 0.1 * i as f32, 0.0, 0.0]);
+            gauss.push([-2.0 - 0.01 * i as f32, -2.5, -3.0, 0.0]);
+        }
+        let params = GpuParams {
+            sh_degree: 1,
+            num_bases: bases,
+            gauss,
+            sh: (0..SH_FLOATS * n).map(|v| v as f32).collect(),
+            bases: (0..DEFORM_CHANNELS * bases * n)
+                .map(|v| v as f32 * 0.5)
+                .collect(),
+        };
+        let mut s = StepState::fresh(params);
+        for m in s.moments.iter_mut().flatten() {
+            m.fill(1.0);
+        }
+        s
+    }
+
+    #[test]
+    fn one_copy_changes_nothing_and_n_copies_compose_to_the_original() {
+        let (o, s) = split_rule(0.6, [0.1, 0.2, 0.3], 1);
+        assert!(
+            (o - 0.6).abs() < 1e-6 && (s[0] - 0.1).abs() < 1e-7,
+            "{o} {s:?}"
+        );
+        for n in [2usize, 3, 7, 51] {
+            let (o, s) = split_rule(0.6, [1.0; 3], n);
+            let composed = 1.0 - (1.0 - f64::from(o)).powi(n as i32);
+            assert!((composed - 0.6).abs() < 1e-5, "n {n}: {composed}");
+            assert!(s[0] > 0.0 && s[0] <= 1.0, "n {n}: scale {s:?}");
+        }
+    }
+
+    #[test]
+    fn relocation_moves_the_dead_onto_live_ones() {
+        let dead = [1, 4, 5, 9];
+        let mut s = state(12, 2, &dead);
+        let before = s.clone();
+        let mut rng = Pcg64::seed_from_u64(3);
+        assert_eq!(relocate(&mut s, &mut rng), 4);
+        assert_eq!(s.params.len(), 12);
+        for &d in &dead {
+            let o = sigmoid(s.params.gauss[3 * d][3]);
+            assert!(o > MIN_OPACITY, "dead {d} still dead: {o}");
+            // It is a copy of a live Gaussian: position and SH of one.
+            let src = (0..12)
+                .find(|&i| {
+                    !dead.contains(&i) && before.params.gauss[3 * i][0] == s.params.gauss[3 * d][0]
+                })
+                .expect("copied from a live one");
+            assert_eq!(
+                s.params.sh[SH_FLOATS * d..SH_FLOATS * (d + 1)],
+                s.params.sh[SH_FLOATS * src..SH_FLOATS * (src + 1)]
+            );
+            assert_eq!(s.params.gauss[3 * d + 2], s.params.gauss[3 * src + 2]);
+            assert_eq!(
+                s.moments[0][0][12 * src],
+                0.0,
+                "the drawn one's moments are reset"
+            );
+            for c in 0..DEFORM_CHANNELS * 2 {
+                assert_eq!(s.params.bases[c * 12 + d], s.params.bases[c * 12 + src]);
+            }
+        }
+        // Untouched Gaussians keep everything.
+        let drawn: Vec<usize> = (0..12)
+            .filter(|&i| s.moments[0][0][12 * i] == 0.0)
+            .collect();
+        for i in (0..12).filter(|i| !dead.contains(i) && !drawn.contains(i)) {
+            assert_eq!(
+                s.params.gauss[3 * i..3 * i + 3],
+                before.params.gauss[3 * i..3 * i + 3]
+            );
+        }
+    }
+
+    #[test]
+    fn growth_appends_five_percent_with_zero_moments_up_to_the_cap() {
+        let mut s = state(40, 3, &[]);
+        let before = s.clone();
+        let mut rng = Pcg64::seed_from_u64(5);
+        assert_eq!(add(&mut s, 1000, &mut rng), 2);
+        let m = s.params.len();
+        assert_eq!(m, 42);
+        s.params.validate().expect("consistent arrays");
+        for (g, w) in s.moments.iter().zip([12, SH_FLOATS, DEFORM_CHANNELS * 3]) {
+            assert_eq!(g[0].len(), w * m);
+        }
+        assert!(s.moments[0][0][12 * 40..].iter().all(|&v| v == 0.0));
+        // Old Gaussians' bases and their moments keep their values.
+        for r in 0..DEFORM_CHANNELS * 3 {
+            for i in 0..40 {
+                assert_eq!(s.params.bases[r * m + i], before.params.bases[r * 40 + i]);
+                assert_eq!(s.moments[2][1][r * m + i], 1.0);
+            }
+            assert!(s.moments[2][0][r * m + 40..(r + 1) * m]
+                .iter()
+                .all(|&v| v == 0.0));
+        }
+        let mut capped = state(40, 1, &[]);
+        assert_eq!(add(&mut capped, 41, &mut rng), 1);
+        assert_eq!(add(&mut capped, 41, &mut rng), 0);
+    }
+
+    #[test]
+    fn refinement_runs_every_hundred_steps_inside_the_window() {
+        assert!(!refines_at(500, 12000) && refines_at(600, 12000));
+        assert!(!refines_at(650, 12000) && refines_at(8900, 12000));
+        assert!(!refines_at(9000, 12000), "stops at 75 %");
+    }
+}

@@ -313,6 +313,8 @@ impl Trainer {
         self.noise
             .encode(&self.queue, &mut encoder, s.seed as u32, it, scaler as f32);
         self.queue.submit([encoder.finish()]);
+        // Frees the finished steps' staging memory without waiting.
+        let _ = self.device.poll(wgpu::PollType::Poll);
         self.iteration += 1;
         if mcmc::refines_at(it, self.settings.iters) {
             self.densify()?;

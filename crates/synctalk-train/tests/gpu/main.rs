@@ -5,6 +5,7 @@
 mod adam;
 mod controller;
 mod loss;
+mod noise;
 mod offsets;
 mod oracle3d;
 mod project;
