@@ -6,8 +6,8 @@
 # gsplat 1.5.3 wheel), .dev/ds (a synctalk-prepare dataset), .dev/synctalk.gz
 # (a release `synctalk` built on Debian 12).
 # Env: ITERS (default 6000), SKIP_PY=1 to run ours only.
-# Writes to $OUT: ours.json/ours.log/ours_mem.txt, py.json/py.log/py_mem.txt,
-# ours_lpips.json, work.tgz (plots, held-out sheets).
+# Writes to $OUT (6 files: a call returns at most 8): ours.json, ours.log,
+# ours_lpips.json, py.json, py.log, work.tgz (plots, held-out sheets).
 set -uo pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -35,19 +35,19 @@ base=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -
 echo "GPU memory in use before: $base MiB"
 rm -rf /tmp/wo /tmp/wp
 t0=$SECONDS
-peak_mem $OUT/ours_mem.txt /tmp/synctalk train .dev/ds -o /tmp/ours.stk --work /tmp/wo --iters "$ITERS" \
+peak_mem /tmp/ours_mem.txt /tmp/synctalk train .dev/ds -o /tmp/ours.stk --work /tmp/wo --iters "$ITERS" \
   --checkpoint-every 1000000 > $OUT/ours.json 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > $OUT/ours.log)
-echo "ours: rc $? in $((SECONDS - t0)) s, peak $(cat $OUT/ours_mem.txt) MiB"
+echo "ours: rc $? in $((SECONDS - t0)) s, peak $(cat /tmp/ours_mem.txt) MiB"
 tail -5 $OUT/ours.log
-python3 -m synctalk_toolchain.evaluate heldout --rendered /tmp/wo/heldout --dataset .dev/ds -o $OUT/ours_lpips.json >/dev/null 2>$OUT/ours_lpips.log \
+python3 -m synctalk_toolchain.evaluate heldout --rendered /tmp/wo/heldout --dataset .dev/ds -o $OUT/ours_lpips.json >/dev/null 2>/tmp/ours_lpips.log \
   && python3 -c "import json; print('ours LPIPS', json.load(open('$OUT/ours_lpips.json'))['mean'])"
 if [ -z "${SKIP_PY:-}" ]; then
   export TORCH_EXTENSIONS_DIR=/tmp/text
   t0=$SECONDS
   # train.py prints its progress and its report on stdout.
-  peak_mem $OUT/py_mem.txt python3 -m synctalk_toolchain.train .dev/ds -o /tmp/py.stk --work /tmp/wp \
+  peak_mem /tmp/py_mem.txt python3 -m synctalk_toolchain.train .dev/ds -o /tmp/py.stk --work /tmp/wp \
     --iters "$ITERS" --checkpoint-every 1000000 > $OUT/py.log 2>&1
-  echo "train.py: rc $? in $((SECONDS - t0)) s, peak $(cat $OUT/py_mem.txt) MiB"
+  echo "train.py: rc $? in $((SECONDS - t0)) s, peak $(cat /tmp/py_mem.txt) MiB"
   cp /tmp/wp/report.json $OUT/py.json
   grep "\[train\]" $OUT/py.log | tail -12
 fi
