@@ -38,7 +38,7 @@ pub const MAX_SPLIT: usize = 51;
 /// Whether `step` refines in a run of `iters` steps.
 pub fn refines_at(step: u32, iters: u32) -> bool {
     let stop = (f64::from(iters) * 0.75) as u32;
-    step > REFINE_START && step < stop && step % REFINE_EVERY == 0
+    step > REFINE_START && step < stop && step.is_multiple_of(REFINE_EVERY)
 }
 
 fn sigmoid(x: f32) -> f32 {

@@ -319,7 +319,7 @@ impl Trainer {
         if mcmc::refines_at(it, self.settings.iters) {
             self.densify()?;
         }
-        if it % LOG_EVERY == 0 {
+        if it.is_multiple_of(LOG_EVERY) {
             let row = self.take_log(data, t, it)?;
             return Ok(Some(row));
         }
