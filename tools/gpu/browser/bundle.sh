@@ -8,9 +8,10 @@
 # checkout: .brw/p1/, .brw/p2/, ... (each with a copy of the harness), then
 # prints the device calls to make.
 #
-#   bash tools/gpu/browser/bundle.sh [--no-build]
+#   bash tools/gpu/browser/bundle.sh [--no-build | --harness]
 #
-# --no-build: use the www/dist already built. Environment: BRW_OUT (default
+# --no-build: use the www/dist already built. --harness: only copy the
+# harness (run.sh, the page, the server) into the parts already made. Environment: BRW_OUT (default
 # <repo>/.brw), BRW_CACHE (default /tmp/brw-bundle: apt lists, .debs, the
 # staged tree), BRW_PART_BYTES (default 28000000), BRW_XZ (extra xz
 # options, default none).
@@ -25,6 +26,12 @@ xzopts=${BRW_XZ:-}
 build=1
 [ "${1:-}" = --no-build ] && build=0
 log() { echo "$*" >&2; }
+if [ "${1:-}" = --harness ]; then
+  # Only the harness files of the parts already made (no new bundle).
+  for d in "$out"/p*/; do cp "$here"/{run.sh,serve.py,bench.html,bench.js,README.md} "$d"; done
+  log "harness copied into $(ls -d "$out"/p*/ | wc -l) part(s)"
+  exit 0
+fi
 
 # What is asked for: the browser, the X server and its keymaps, Mesa (the
 # X server's GLX needs its swrast driver; llvmpipe is the CPU control), the

@@ -75,7 +75,8 @@ COMMON_FLAGS="--no-sandbox --disable-gpu-sandbox --enable-unsafe-webgpu --ignore
   --enable-logging=stderr --v=0"
 
 libpath() {
-  local p="$R/usr/lib/x86_64-linux-gnu:$R/lib/x86_64-linux-gnu"
+  # pulseaudio/: libpulse's RUNPATH names the system's copy of that folder.
+  local p="$R/usr/lib/x86_64-linux-gnu:$R/lib/x86_64-linux-gnu:$R/usr/lib/x86_64-linux-gnu/pulseaudio"
   local d
   for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -d "$d" ] && p="$p:$d"; done
   echo "$p${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -217,6 +218,9 @@ run_config() {
     local sw=$R/usr/lib/chromium/vk_swiftshader_icd.json
     envs+=(__GLX_VENDOR_LIBRARY_NAME=mesa __EGL_VENDOR_LIBRARY_DIRS="$R/usr/share/glvnd/egl_vendor.d" VK_DRIVER_FILES="$sw" VK_ICD_FILENAMES="$sw")
   fi
+  # BRW_LD_DEBUG=1: the dynamic loader's record of every library loaded,
+  # into $BRW/lddebug/ (to find what comes from outside the bundle).
+  if [ -n "${BRW_LD_DEBUG:-}" ]; then mkdir -p "$BRW/lddebug"; envs+=(LD_DEBUG=libs LD_DEBUG_OUTPUT="$BRW/lddebug/$name"); fi
   local url="http://127.0.0.1:$PORT/bench.html?cfg=$name&seconds=$SECONDS_SPEECH"
   [ "${name#cpu-}" != "$name" ] && url="http://127.0.0.1:$PORT/bench.html?cfg=$name&seconds=${BRW_CPU_SECONDS:-3}"
   say "=== $name: $flags"
@@ -297,7 +301,9 @@ cmd_go() {
   grep -E '^(pkg|built|commit) ' "$BRW/parts/MANIFEST" | head -3 >>"$OUT/browser.log"
   if command -v nvidia-smi >/dev/null; then
     nvidia-smi >>"$OUT/browser.log" 2>&1
-    ls -la /usr/local/nvidia/lib64 2>/dev/null | grep -iE 'glx|egl|vulkan|libGL' >>"$OUT/browser.log"
+    { echo "--- NVIDIA's GL/EGL/Vulkan libraries"; ls -la /usr/local/nvidia/lib64 2>/dev/null | grep -iE 'glx|egl|vulkan|libGL'
+      ldconfig -p 2>/dev/null | grep -iE 'nvidia|libGLX|libEGL|libvulkan' | head -20
+      echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"; } >>"$OUT/browser.log"
     [ -f "$NV_ICD" ] && { echo "--- $NV_ICD"; cat "$NV_ICD"; } >>"$OUT/browser.log"
   fi
   { echo "--- run.sh libs"; cmd_libs; } >>"$OUT/browser.log" 2>&1
