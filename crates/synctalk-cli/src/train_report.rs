@@ -32,8 +32,8 @@ fn psnr(a: &Image, b: &[[u8; 3]], w: usize, box_: [u32; 4]) -> f64 {
     for y in box_[1] as usize..box_[3] as usize {
         for x in box_[0] as usize..box_[2] as usize {
             let i = y * w + x;
-            for c in 0..3 {
-                let d = f64::from(a.data[4 * i + c]) - f64::from(b[i][c]);
+            for (&p, &q) in a.data[4 * i..4 * i + 3].iter().zip(&b[i]) {
+                let d = f64::from(p) - f64::from(q);
                 se += d * d;
             }
             count += 3;
@@ -64,6 +64,7 @@ fn ssim(a: &Image, b: &[[u8; 3]], w: usize, box_: [u32; 4]) -> f64 {
     let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
     let (vw, vh) = (cw - 10, ch - 10);
     let mut total = 0f64;
+    #[allow(clippy::needless_range_loop)] // c picks the channel in two images
     for c in 0..3 {
         // Five maps (x, y, xx, yy, xy), blurred along rows then columns.
         let px = |i: usize| f64::from(a.data[4 * i + c]) / 255.0;
@@ -217,7 +218,8 @@ pub fn loss_plot(log: &[LogRow], path: &Path) -> Result<()> {
     if log.len() >= 2 {
         let first = f64::from(log[0].step);
         let last = f64::from(log[log.len() - 1].step).max(first + 1.0);
-        let series: [(&str, &str, fn(&LogRow) -> f32); 2] = [
+        type Series = (&'static str, &'static str, fn(&LogRow) -> f32);
+        let series: [Series; 2] = [
             ("loss", "#c83c00", |r| r.loss),
             ("PSNR dB", "#008c00", |r| r.psnr),
         ];
