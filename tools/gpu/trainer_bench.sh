@@ -3,8 +3,8 @@
 # against train.py (PyTorch + gsplat) on the same prepared dataset, the same
 # steps and settings, on the same card, one after the other.
 # Carried (git-ignored): .gl (Debian's Vulkan/GL loader .debs), .whl (the
-# gsplat 1.5.3 wheel), .dev/ds (a synctalk-prepare dataset), .dev/synctalk.gz
-# (a release `synctalk` built on Debian 12).
+# gsplat 1.5.3 wheel), .dev/ds (a synctalk-prepare dataset), .dev/synctalk.xz
+# (a stripped release `synctalk` built on Debian 12, xz: the call's 64 MiB).
 # Env: ITERS (default 6000), SKIP_PY=1 to run ours only.
 # Writes to $OUT (6 files: a call returns at most 8): ours.json, ours.log,
 # ours_lpips.json, py.json, py.log, work.tgz (plots, held-out sheets).
@@ -15,7 +15,7 @@ export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=16
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
-gunzip -c .dev/synctalk.gz > /tmp/synctalk && chmod +x /tmp/synctalk
+python3 -c "import lzma,shutil; shutil.copyfileobj(lzma.open('.dev/synctalk.xz'), open('/tmp/synctalk', 'wb'))" && chmod +x /tmp/synctalk
 ITERS=${ITERS:-6000}
 
 # Largest GPU memory in use while "$@" runs (MiB, whole device), to FILE.
