@@ -68,6 +68,10 @@ pub struct TrainArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Steps of test-time pose fitting per held-out frame for the report's
+    /// `refined_pose` row (train.py's 100; 0: none).
+    #[arg(long, default_value_t = 100)]
+    pub fit_pose_steps: u32,
     /// Portrait name (default: the dataset folder's name).
     #[arg(long, default_value = "")]
     pub name: String,
@@ -319,7 +323,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         &credits,
         extra,
     )?;
-    let evaluation = train_report::evaluate(&p, &ds, &work)?;
+    let evaluation = train_report::evaluate(&p, &ds, &work, &tr, a.fit_pose_steps)?;
     p.meta.extra.insert("evaluation".into(), evaluation.clone());
     let tmp = a.output.with_extension("stk.tmp");
     p.write_file(&tmp)

@@ -14,11 +14,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
-use synctalk_gaussians::Image;
+use synctalk_gaussians::{Camera, Image};
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{GpuScene, View};
 use synctalk_train::dataset::Dataset;
-use synctalk_train::train::LogRow;
+use synctalk_train::train::{LogRow, TrainData, Trainer};
 
 use crate::image_io::write_png;
 
@@ -105,8 +105,26 @@ fn round4(v: f64) -> f64 {
     (v * 1e4).round() / 1e4
 }
 
-/// Renders frame `t` of `p` (its pose-track frame, torso layer and the
-/// dataset's blendshapes of that frame).
+/// The camera of a refined head-to-camera `v` (the portrait camera is the
+/// identity, so the head pose is the camera).
+fn camera_of(v: &synctalk_reference::View) -> Camera {
+    let r = v.rotation;
+    let f = |x: f64| x as f32;
+    Camera {
+        width: v.width,
+        height: v.height,
+        fx: f(v.fx),
+        fy: f(v.fy),
+        cx: f(v.cx),
+        cy: f(v.cy),
+        rotation: [0, 1, 2].map(|i| [f(r.x_axis[i]), f(r.y_axis[i]), f(r.z_axis[i])]),
+        translation: [f(v.translation.x), f(v.translation.y), f(v.translation.z)],
+        near: f(v.near),
+    }
+}
+
+/// Renders frame `t` of `p` (its pose-track frame, or `camera`; its torso
+/// layer and the dataset's blendshapes of that frame).
 fn render_frame(
     r: &synctalk_render::Renderer,
     view: &mut View,
@@ -114,10 +132,14 @@ fn render_frame(
     ds: &Dataset,
     background: &Image,
     t: usize,
+    camera: Option<Camera>,
 ) -> Result<Image> {
-    let cam = p
-        .frame_camera(t)
-        .with_context(|| format!("the portrait has no pose-track frame {t}"))?;
+    let cam = match camera {
+        Some(c) => c,
+        None => p
+            .frame_camera(t)
+            .with_context(|| format!("the portrait has no pose-track frame {t}"))?,
+    };
     let torso = p.torso(t).map(|l| l.image()).transpose()?;
     let coeffs = p.coefficients(ds.blendshapes_of(t))?;
     view.set_layers(r, background, torso.as_ref())?;
@@ -127,8 +149,15 @@ fn render_frame(
 
 /// Scores the held-out frames (and a sample of training frames) of `ds`
 /// rendered from `p`; writes them to `work/heldout/` and a contact sheet
-/// (real above rendered) to `work/heldout.png`.
-pub fn evaluate(p: &Portrait, ds: &Dataset, work: &Path) -> Result<Value> {
+/// (real above rendered, and with the pose fitted on the frame when
+/// `fit_steps` > 0) to `work/heldout.png`.
+pub fn evaluate(
+    p: &Portrait,
+    ds: &Dataset,
+    work: &Path,
+    trainer: &Trainer,
+    fit_steps: u32,
+) -> Result<Value> {
     let r = crate::commands::renderer()?;
     let basis = p.deformation.as_ref().map(|d| &d.basis);
     let scene = GpuScene::new(&r.context().device, &p.gaussians, basis)?;
@@ -142,30 +171,54 @@ pub fn evaluate(p: &Portrait, ds: &Dataset, work: &Path) -> Result<Value> {
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let full = [0, 0, w, h];
     let mut rows = Vec::new();
-    let mut sheet: Vec<(Vec<[u8; 3]>, Image)> = Vec::new();
+    let mut fitted_rows = Vec::new();
+    let mut sheet: Vec<(Vec<[u8; 3]>, Image, Option<Image>)> = Vec::new();
     let val: Vec<usize> = ds.val.clone().collect();
+    let scores = |img: &Image, real: &[[u8; 3]], face: [u32; 4]| {
+        [
+            psnr(img, real, w as usize, full),
+            ssim(img, real, w as usize, full),
+            psnr(img, real, w as usize, face),
+            ssim(img, real, w as usize, face),
+        ]
+    };
     for (k, &t) in val.iter().enumerate() {
-        let img = render_frame(&r, &mut view, p, ds, &background, t)?;
+        let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
         write_png(&dir.join(format!("frame_{t:06}.png")), &img)?;
         let real: Vec<[u8; 3]> = (0..w as usize * h as usize)
             .map(|i| ds.frames[t].rgb(i))
             .collect();
         let face = ds.face_boxes[t];
-        rows.push([
-            psnr(&img, &real, w as usize, full),
-            ssim(&img, &real, w as usize, full),
-            psnr(&img, &real, w as usize, face),
-            ssim(&img, &real, w as usize, face),
-        ]);
+        rows.push(scores(&img, &real, face));
+        let fitted = if fit_steps > 0 {
+            let d = trainer.fit_pose(ds, t, fit_steps)?;
+            let refined = synctalk_train::cpu::posed_view(&ds.view(t), &d);
+            let img = render_frame(
+                &r,
+                &mut view,
+                p,
+                ds,
+                &background,
+                t,
+                Some(camera_of(&refined)),
+            )?;
+            fitted_rows.push(scores(&img, &real, face));
+            Some(img)
+        } else {
+            None
+        };
         if sheet.len() < 4 && k % (val.len() / 4).max(1) == 0 {
-            sheet.push((real, img));
+            sheet.push((real, img, fitted));
         }
     }
-    let mean = |j: usize| round4(rows.iter().map(|r| r[j]).sum::<f64>() / rows.len().max(1) as f64);
+    let mean_of = |rows: &[[f64; 4]], j: usize| {
+        round4(rows.iter().map(|r| r[j]).sum::<f64>() / rows.len().max(1) as f64)
+    };
+    let mean = |j: usize| mean_of(&rows, j);
     let step = (ds.train.len() / TRAIN_SAMPLES).max(1);
     let mut train_psnr = Vec::new();
     for t in ds.train.clone().step_by(step) {
-        let img = render_frame(&r, &mut view, p, ds, &background, t)?;
+        let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
         let real: Vec<[u8; 3]> = (0..w as usize * h as usize)
             .map(|i| ds.frames[t].rgb(i))
             .collect();
@@ -174,7 +227,7 @@ pub fn evaluate(p: &Portrait, ds: &Dataset, work: &Path) -> Result<Value> {
     if !sheet.is_empty() {
         write_png(&work.join("heldout.png"), &contact_sheet(&sheet, w, h))?;
     }
-    Ok(json!({
+    let mut out = json!({
         "tracked_pose": {
             "full": {"psnr": mean(0), "ssim": mean(1)},
             "face": {"psnr": mean(2), "ssim": mean(3)},
@@ -182,28 +235,45 @@ pub fn evaluate(p: &Portrait, ds: &Dataset, work: &Path) -> Result<Value> {
         "train_full_psnr": round4(train_psnr.iter().sum::<f64>() / train_psnr.len().max(1) as f64),
         "held_out_frames": [ds.val.start, ds.val.end],
         "rendered": "heldout/frame_NNNNNN.png (LPIPS: synctalk-eval heldout --rendered WORK/heldout --dataset DATASET)",
-    }))
+    });
+    if !fitted_rows.is_empty() {
+        let m = |j: usize| mean_of(&fitted_rows, j);
+        out["refined_pose"] = json!({
+            "full": {"psnr": m(0), "ssim": m(1)},
+            "face": {"psnr": m(2), "ssim": m(3)},
+            "fit_steps": fit_steps,
+        });
+    }
+    Ok(out)
 }
 
-/// Columns of (real above rendered).
-fn contact_sheet(cols: &[(Vec<[u8; 3]>, Image)], w: u32, h: u32) -> Image {
+/// Columns of the real frame above the rendered one (and the one with the
+/// fitted pose below, when there is one).
+fn contact_sheet(cols: &[(Vec<[u8; 3]>, Image, Option<Image>)], w: u32, h: u32) -> Image {
     let (w, h) = (w as usize, h as usize);
+    let rows = if cols.iter().any(|c| c.2.is_some()) {
+        3
+    } else {
+        2
+    };
     let width = w * cols.len();
-    let mut data = vec![0u8; 4 * width * 2 * h];
-    for (c, (real, img)) in cols.iter().enumerate() {
+    let mut data = vec![0u8; 4 * width * rows * h];
+    for (c, (real, img, fitted)) in cols.iter().enumerate() {
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
-                let top = 4 * (y * width + c * w + x);
-                let bottom = 4 * ((y + h) * width + c * w + x);
-                data[top..top + 4].copy_from_slice(&[real[i][0], real[i][1], real[i][2], 255]);
-                data[bottom..bottom + 4].copy_from_slice(&img.data[4 * i..4 * i + 4]);
+                let at = |row: usize| 4 * ((y + row * h) * width + c * w + x);
+                data[at(0)..at(0) + 4].copy_from_slice(&[real[i][0], real[i][1], real[i][2], 255]);
+                data[at(1)..at(1) + 4].copy_from_slice(&img.data[4 * i..4 * i + 4]);
+                if let Some(f) = fitted {
+                    data[at(2)..at(2) + 4].copy_from_slice(&f.data[4 * i..4 * i + 4]);
+                }
             }
         }
     }
     Image {
         width: width as u32,
-        height: 2 * h as u32,
+        height: (rows * h) as u32,
         data,
     }
 }

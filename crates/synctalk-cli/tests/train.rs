@@ -37,6 +37,8 @@ fn train(ds: &Path, out: &Path, iters: u32) -> std::process::Output {
         "20",
         "--pose-start",
         "10",
+        "--fit-pose-steps",
+        "5",
         "--name",
         "mini",
         "--licence",
@@ -56,6 +58,12 @@ fn train_writes_a_complete_portrait_and_resumes() {
     let eval = &report["evaluation"]["tracked_pose"];
     let psnr = eval["full"]["psnr"].as_f64().expect("held-out PSNR");
     assert!(psnr > 10.0 && psnr < 60.0, "held-out PSNR {psnr}");
+    let fitted = report["evaluation"]["refined_pose"]["full"]["psnr"].as_f64();
+    assert!(
+        fitted.is_some_and(|v| v > 10.0),
+        "refined-pose row: {}",
+        report["evaluation"]
+    );
     let work = tmp.path().join("mini.stk.work");
     for f in [
         "checkpoint.bin",

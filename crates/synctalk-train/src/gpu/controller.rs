@@ -170,6 +170,9 @@ pub struct ControllerInputs<'a> {
     /// optimiser's step number (1 for its first); `None` before train.py's
     /// `--pose-start` (no pose step).
     pub pose: Option<(u32, u32)>,
+    /// Test-time pose fitting (train.py's `fit_pose`): θ is not updated
+    /// and the pose step has no L2 term.
+    pub pose_only: bool,
 }
 
 /// The controller's and the pose table's GPU state and bind groups, tied
@@ -193,6 +196,7 @@ pub struct ControllerStep {
     adam: wgpu::BindGroup,
     pose: wgpu::BindGroup,
     pose_active: bool,
+    theta_frozen: bool,
 }
 
 fn buffer(
@@ -347,6 +351,7 @@ impl ControllerStep {
             adam,
             pose,
             pose_active: false,
+            theta_frozen: false,
         })
     }
 
@@ -442,6 +447,7 @@ impl ControllerStep {
             .ok_or(GpuError::Adam)?;
         queue.write_buffer(&self.adam_params, 0, bytemuck::bytes_of(&p));
         self.pose_active = false;
+        self.theta_frozen = inputs.pose_only;
         if let Some((frame, t)) = inputs.pose {
             let rows = self.config.frames.max(1);
             if frame as usize >= rows {
@@ -464,7 +470,11 @@ impl ControllerStep {
                 bc2_sqrt: a.bc2_sqrt,
                 eps: a.eps,
                 lr: self.config.pose_lr as f32,
-                reg: POSE_WEIGHT as f32,
+                reg: if inputs.pose_only {
+                    0.0
+                } else {
+                    POSE_WEIGHT as f32
+                },
                 pad: 0,
             };
             queue.write_buffer(&self.pose_params, 0, bytemuck::bytes_of(&pp));
@@ -502,17 +512,19 @@ impl ControllerStep {
     /// on θ, and, if [`ControllerInputs::pose`] was given, the pose step.
     pub fn encode_backward(&self, encoder: &mut wgpu::CommandEncoder) {
         let k = &*self.kernels;
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("controller backward"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&k.bwd.pipeline);
-            pass.set_bind_group(0, &self.bwd, &[]);
-            pass.dispatch_workgroups(1, 1, 1);
+        if !self.theta_frozen {
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("controller backward"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&k.bwd.pipeline);
+                pass.set_bind_group(0, &self.bwd, &[]);
+                pass.dispatch_workgroups(1, 1, 1);
+            }
+            k.adam
+                .encode(encoder, &self.adam, self.config.theta_words() as u32);
         }
-        k.adam
-            .encode(encoder, &self.adam, self.config.theta_words() as u32);
         if self.pose_active {
             let (x, y) = dispatch_1d((POSE_WORDS * self.config.frames.max(1)) as u32);
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {

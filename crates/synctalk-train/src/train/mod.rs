@@ -14,6 +14,7 @@
 mod checkpoint;
 mod data;
 pub mod export;
+mod fit;
 mod init;
 pub mod mcmc;
 mod settings;
@@ -94,6 +95,7 @@ pub struct Trainer {
     device: wgpu::Device,
     queue: wgpu::Queue,
     kernels: Arc<StepKernels>,
+    controller_kernels: Arc<ControllerKernels>,
     settings: Settings,
     step: TrainStep,
     controller: ControllerStep,
@@ -205,10 +207,11 @@ impl Trainer {
                 *m = vec![0.0; words];
             }
         }
+        let controller_kernels = Arc::new(ControllerKernels::new(device));
         let controller = ControllerStep::new(
             device,
             queue,
-            Arc::new(ControllerKernels::new(device)),
+            Arc::clone(&controller_kernels),
             config,
             &controller_state.theta,
             &controller_state.poses,
@@ -222,6 +225,7 @@ impl Trainer {
             device: device.clone(),
             queue: queue.clone(),
             kernels,
+            controller_kernels,
             settings,
             step,
             controller,
@@ -291,6 +295,7 @@ impl Trainer {
                 cond: &self.cond,
                 step: it + 1,
                 pose: pose_step.map(|p| (t as u32, p)),
+                pose_only: false,
             },
         )?;
         let head = data.view(t);

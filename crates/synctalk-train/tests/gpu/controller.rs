@@ -130,6 +130,7 @@ fn controller_and_pose_adam_match_the_oracle() {
                 cond: &cond,
                 step: t,
                 pose: Some((frame, t)),
+                pose_only: false,
             },
         )
         .expect("inputs");
@@ -219,6 +220,7 @@ fn controller_and_pose_adam_match_the_oracle() {
                 cond: &[0.0; 3],
                 step: 1,
                 pose: None,
+                pose_only: false,
             },
         )
         .is_err());
@@ -229,6 +231,7 @@ fn controller_and_pose_adam_match_the_oracle() {
                 cond: &[0.0; 52],
                 step: 1,
                 pose: Some((rows as u32, 1)),
+                pose_only: false,
             },
         )
         .is_err());

@@ -95,6 +95,7 @@ fn the_gpu_pose_view_is_the_hosts() {
                 cond: &cond,
                 step: 1,
                 pose: None,
+                pose_only: false,
             },
         )
         .expect("inputs");

@@ -295,6 +295,7 @@ fn twenty_controlled_steps_lower_the_loss_deterministically() {
                     cond: &cond,
                     step: n,
                     pose: None,
+                    pose_only: false,
                 },
             )
             .expect("inputs");
