@@ -172,7 +172,7 @@ pub fn evaluate(
     let full = [0, 0, w, h];
     let mut rows = Vec::new();
     let mut fitted_rows = Vec::new();
-    let mut sheet: Vec<(Vec<[u8; 3]>, Image, Option<Image>)> = Vec::new();
+    let mut sheet: Vec<SheetColumn> = Vec::new();
     let val: Vec<usize> = ds.val.clone().collect();
     let scores = |img: &Image, real: &[[u8; 3]], face: [u32; 4]| {
         [
@@ -247,9 +247,13 @@ pub fn evaluate(
     Ok(out)
 }
 
+/// One column of the contact sheet: the real frame, the render, and the
+/// render with the fitted pose.
+type SheetColumn = (Vec<[u8; 3]>, Image, Option<Image>);
+
 /// Columns of the real frame above the rendered one (and the one with the
 /// fitted pose below, when there is one).
-fn contact_sheet(cols: &[(Vec<[u8; 3]>, Image, Option<Image>)], w: u32, h: u32) -> Image {
+fn contact_sheet(cols: &[SheetColumn], w: u32, h: u32) -> Image {
     let (w, h) = (w as usize, h as usize);
     let rows = if cols.iter().any(|c| c.2.is_some()) {
         3
