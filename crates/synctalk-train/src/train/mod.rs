@@ -321,14 +321,17 @@ impl Trainer {
         // Frees the finished steps' staging memory without waiting.
         let _ = self.device.poll(wgpu::PollType::Poll);
         self.iteration += 1;
+        // The log reads this step's buffers: before densification replaces
+        // the step.
+        let row = if it.is_multiple_of(LOG_EVERY) {
+            Some(self.take_log(data, t, it)?)
+        } else {
+            None
+        };
         if mcmc::refines_at(it, self.settings.iters) {
             self.densify()?;
         }
-        if it.is_multiple_of(LOG_EVERY) {
-            let row = self.take_log(data, t, it)?;
-            return Ok(Some(row));
-        }
-        Ok(None)
+        Ok(row)
     }
 
     fn take_log(&mut self, data: &impl TrainData, t: usize, it: u32) -> Result<LogRow, TrainError> {

@@ -216,3 +216,45 @@ fn training_lowers_the_loss_and_a_checkpoint_resumes_it() {
     assert!(err.contains("not a synctalk training checkpoint"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A step re-created mid-run (intersection growth, densification) goes on
+/// as the original would: the same loss at the next log, for capacities
+/// that take each of the tile sort's block sizes.
+#[test]
+fn a_rebuilt_step_continues_the_run() {
+    let gpu = Gpu::new();
+    let truth = Scene3::random(22, options(48, 48, 60, 2));
+    let data = synthetic(&truth);
+    let start = perturbed(truth);
+    let s = settings();
+    let theta = initial_theta(52, s.hidden, s.bases, 1);
+    let run = |cap: Option<u32>| {
+        let mut params = GpuParams::from_cpu(&start.params);
+        params.bases.fill(0.0);
+        let mut tr = Trainer::new(
+            &gpu.device,
+            &gpu.queue,
+            &data,
+            s.clone(),
+            params,
+            theta.clone(),
+        )
+        .expect("trainer");
+        for i in 0..51 {
+            if i == 20 {
+                if let Some(cap) = cap {
+                    let (state, _) = tr.state().expect("state");
+                    tr.rebuild(&state, cap).expect("rebuild");
+                }
+            }
+            tr.step(&data).expect("step");
+        }
+        tr.log().last().copied().expect("log")
+    };
+    let plain = run(None);
+    for cap in [100_000, 400_000, 1_000_000] {
+        let rebuilt = run(Some(cap));
+        eprintln!("capacity {cap}: {rebuilt:?} vs {plain:?}");
+        assert_eq!(rebuilt.loss, plain.loss, "capacity {cap}");
+    }
+}
