@@ -355,47 +355,6 @@ impl ControllerStep {
         })
     }
 
-    /// Binds the backward and the pose optimiser to another step's
-    /// gradients (a step re-created at another size), keeping all state.
-    pub fn rebind(
-        &mut self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        sources: GradientSources<'_>,
-    ) {
-        let c = &self.config;
-        let cp = ControllerParams {
-            input: c.input as u32,
-            hidden: c.hidden as u32,
-            bases: c.bases as u32,
-            dw_offset: sources.dw_offset,
-            l2: c.l2(),
-        };
-        queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&cp));
-        let k = &*self.kernels;
-        self.bwd = k.bwd.bind(
-            device,
-            &[
-                &self.params,
-                &self.cond,
-                &self.theta,
-                &self.acts,
-                sources.sums,
-                &self.grad,
-            ],
-        );
-        self.pose = k.pose.bind(
-            device,
-            &[
-                &self.pose_params,
-                sources.d_pose,
-                &self.poses,
-                &self.pose_moments[0],
-                &self.pose_moments[1],
-            ],
-        );
-    }
-
     /// Replaces θ, the pose table and all their Adam moments with
     /// `state`'s (a checkpoint's); written when the queue next submits.
     pub fn set_state(&self, queue: &wgpu::Queue, state: &ControllerState) -> Result<(), GpuError> {

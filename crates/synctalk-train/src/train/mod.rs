@@ -409,8 +409,23 @@ impl Trainer {
             &under,
             &blank,
         )?;
-        self.controller
-            .rebind(&self.device, &self.queue, self.step.gradient_sources());
+        // Everything bound to the step is made anew, as a resume makes it:
+        // on an H200 a run whose controller was only re-bound to the new
+        // step rendered an empty head from then on, while the same state
+        // resumed in a fresh process trained on (docs/trainer.md).
+        let ctrl = self.controller.read_state(&self.device, &self.queue)?;
+        let controller = ControllerStep::new(
+            &self.device,
+            &self.queue,
+            Arc::clone(&self.controller_kernels),
+            self.controller.config().clone(),
+            &ctrl.theta,
+            &ctrl.poses,
+            self.step.gradient_sources(),
+        )?;
+        controller.set_state(&self.queue, &ctrl)?;
+        self.pose_view = PoseView::new(&self.device, controller.poses(), ctrl.poses.len() as u32);
+        self.controller = controller;
         self.noise = PositionNoise::new(&self.device, self.step.gauss(), self.step.num_gaussians());
         Ok(())
     }

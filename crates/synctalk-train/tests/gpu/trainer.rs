@@ -258,3 +258,47 @@ fn a_rebuilt_step_continues_the_run() {
         assert_eq!(rebuilt.loss, plain.loss, "capacity {cap}");
     }
 }
+
+/// As `a_rebuilt_step_continues_the_run`, at the sizes of the H200 run's
+/// binning: more than 256 tiles (two tile-sort passes), more than 4095
+/// Gaussians (the three-dispatch scan), capacities of 4- and 8-round blocks.
+#[test]
+fn a_rebuilt_step_continues_a_larger_run() {
+    let gpu = Gpu::new();
+    let truth = Scene3::random(23, options(288, 288, 5000, 2));
+    let data = synthetic(&truth);
+    let start = perturbed(truth);
+    let s = settings();
+    let theta = initial_theta(52, s.hidden, s.bases, 1);
+    let run = |cap: Option<u32>| {
+        let mut params = GpuParams::from_cpu(&start.params);
+        params.bases.fill(0.0);
+        let mut tr = Trainer::new(
+            &gpu.device,
+            &gpu.queue,
+            &data,
+            s.clone(),
+            params,
+            theta.clone(),
+        )
+        .expect("trainer");
+        for i in 0..4 {
+            if i == 2 {
+                if let Some(cap) = cap {
+                    let (state, _) = tr.state().expect("state");
+                    tr.rebuild(&state, cap).expect("rebuild");
+                }
+            }
+            tr.step(&data).expect("step");
+        }
+        let (state, c) = tr.state().expect("state");
+        (state.params.gauss, c.theta)
+    };
+    let plain = run(None);
+    for cap in [600_000, 900_000] {
+        let rebuilt = run(Some(cap));
+        let same = rebuilt.0 == plain.0 && rebuilt.1 == plain.1;
+        eprintln!("capacity {cap}: same {same}");
+        assert!(same, "capacity {cap}");
+    }
+}
