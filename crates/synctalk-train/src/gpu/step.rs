@@ -61,6 +61,7 @@ use super::{
 };
 use crate::cpu::LossWeights;
 
+mod access;
 mod buffers;
 #[cfg(not(target_arch = "wasm32"))]
 mod host;
@@ -580,49 +581,5 @@ impl TrainStep {
         for (group, count) in self.adam.iter().zip(self.adam_words()) {
             k.adam.encode(encoder, group, count);
         }
-    }
-
-    /// `[pairs used, pairs needed, 0, 0]` (u32) after a step; a read-back
-    /// source (`COPY_SRC`). See the module docs for growing.
-    pub fn stats(&self) -> &wgpu::Buffer {
-        &self.buffers.stats
-    }
-
-    /// The loss terms after a step: 4 f32, `[total, l1, ssim, alpha]` as
-    /// [`super::GpuLoss::terms`]; `COPY_SRC`.
-    pub fn loss(&self) -> &wgpu::Buffer {
-        &self.buffers.loss
-    }
-
-    /// The Gaussians' parameter buffer (`3 n` vec4, [`GpuParams::gauss`]),
-    /// for kernels that change it between steps (MCMC noise).
-    pub fn gauss(&self) -> &wgpu::Buffer {
-        &self.buffers.gauss
-    }
-
-    /// Image width in pixels.
-    pub fn width(&self) -> u32 {
-        self.config.width
-    }
-
-    /// Image height in pixels.
-    pub fn height(&self) -> u32 {
-        self.config.height
-    }
-
-    /// The intersection capacity.
-    pub fn isect_capacity(&self) -> u32 {
-        self.config.isect_capacity
-    }
-
-    /// The number of Gaussians.
-    pub fn num_gaussians(&self) -> u32 {
-        self.n
-    }
-
-    /// Words of the pose gradient ([`super::POSE_WORDS`]) in the step's `d_pose`
-    /// buffer, for a pose optimiser outside the step.
-    pub fn d_pose(&self) -> &wgpu::Buffer {
-        &self.buffers.d_pose
     }
 }
