@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Map};
 use synctalk_train::dataset::Dataset;
 use synctalk_train::train::export::{portrait, Credits};
-use synctalk_train::train::{start, Checkpoint, LogRow, Settings, Trainer};
+use synctalk_train::train::{start, Checkpoint, LogRow, RebuildCause, Settings, Trainer};
 
 use crate::train_report;
 
@@ -271,7 +271,21 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             stopped = true;
             break;
         }
-        if let Some(row) = tr.step(&ds)? {
+        let rebuilt = tr.rebuilds().len();
+        let row = tr.step(&ds)?;
+        // Growth is rare and decides the sort's block size: say it.
+        for r in tr.rebuilds()[rebuilt..]
+            .iter()
+            .filter(|r| r.cause == RebuildCause::Growth)
+        {
+            bar.suspend(|| {
+                eprintln!(
+                    "[train] step {}: intersection buffers grown (pairs used/needed {:?}): {} Gaussians, capacity {} pairs",
+                    r.step, r.pairs, r.gaussians, r.capacity
+                )
+            });
+        }
+        if let Some(row) = row {
             bar.set_message(format!(
                 "loss {:.4} PSNR {:.2} n {}",
                 row.loss, row.psnr, row.gaussians
@@ -341,6 +355,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         "ms_per_step": 1e3 * seconds / f64::from(steps.max(1)),
         "device": adapter,
         "evaluation": evaluation,
+        "rebuilds": tr.rebuilds(),
     });
     let text = serde_json::to_string_pretty(&report)?;
     std::fs::write(work.join("report.json"), format!("{text}\n"))

@@ -90,6 +90,31 @@ pub struct LogRow {
     pub gaussians: u32,
 }
 
+/// One re-creation of the step, for the run's report (and for diagnosing
+/// a run on a new GPU: the capacity decides the sort's block size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rebuild {
+    /// Steps taken when it happened.
+    pub step: u32,
+    /// Why: intersection growth or densification.
+    pub cause: RebuildCause,
+    /// `[pairs used, pairs needed]` of the last step before it (growth).
+    pub pairs: [u32; 2],
+    /// Gaussians after it.
+    pub gaussians: u32,
+    /// Intersection capacity after it.
+    pub capacity: u32,
+}
+
+/// Why a step was re-created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum RebuildCause {
+    /// The intersection buffers were (nearly) full.
+    Growth,
+    /// MCMC relocation and growth.
+    Densification,
+}
+
 /// A training run's state on the GPU and the host.
 pub struct Trainer {
     device: wgpu::Device,
@@ -106,6 +131,7 @@ pub struct Trainer {
     rng: Pcg64,
     iteration: u32,
     log: Vec<LogRow>,
+    rebuilds: Vec<Rebuild>,
     under: Vec<[f32; 4]>,
     noisy: Vec<f64>,
     cond: Vec<f32>,
@@ -236,6 +262,7 @@ impl Trainer {
             rng,
             iteration,
             log,
+            rebuilds: Vec::new(),
             under,
             noisy: Vec::with_capacity(input),
             cond: Vec::with_capacity(input),
@@ -348,7 +375,7 @@ impl Trainer {
         if needed > self.step.isect_capacity()
             || u64::from(used) * 4 > u64::from(self.step.isect_capacity()) * 3
         {
-            self.grow_capacity(needed)?;
+            self.grow_capacity([used, needed])?;
         }
         let row = LogRow {
             step: it,
@@ -372,12 +399,30 @@ impl Trainer {
         mcmc::relocate(&mut state, &mut rng);
         mcmc::add(&mut state, self.settings.max_gaussians, &mut rng);
         let cap = self.step.isect_capacity();
-        self.rebuild(&state, cap)
+        self.rebuild(&state, cap)?;
+        self.note_rebuild(RebuildCause::Densification, [0, 0]);
+        Ok(())
+    }
+
+    fn note_rebuild(&mut self, cause: RebuildCause, pairs: [u32; 2]) {
+        self.rebuilds.push(Rebuild {
+            step: self.iteration,
+            cause,
+            pairs,
+            gaussians: self.step.num_gaussians(),
+            capacity: self.step.isect_capacity(),
+        });
+    }
+
+    /// The step's re-creations in this process, in order.
+    pub fn rebuilds(&self) -> &[Rebuild] {
+        &self.rebuilds
     }
 
     /// Re-creates the step with room for `needed` pairs and a margin,
     /// keeping the state.
-    fn grow_capacity(&mut self, needed: u32) -> Result<(), TrainError> {
+    fn grow_capacity(&mut self, pairs: [u32; 2]) -> Result<(), TrainError> {
+        let needed = pairs[1];
         let cap = needed
             .saturating_add(needed / 2)
             .min(synctalk_sort::MAX_SORT_KEYS);
@@ -385,7 +430,9 @@ impl Trainer {
             return Ok(());
         }
         let state = self.step.read_state(&self.device, &self.queue)?;
-        self.rebuild(&state, cap)
+        self.rebuild(&state, cap)?;
+        self.note_rebuild(RebuildCause::Growth, pairs);
+        Ok(())
     }
 
     /// Replaces the step with one made from `state` (any Gaussian count)
