@@ -55,7 +55,11 @@ fn train_writes_a_complete_portrait_and_resumes() {
     assert!(run.status.success(), "train failed: {}", text(&run.stderr));
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("report JSON");
     assert_eq!(report["iterations"], 20);
-    assert_eq!(report["rebuilds"], serde_json::json!([]), "no growth in 20 steps");
+    assert_eq!(
+        report["rebuilds"],
+        serde_json::json!([]),
+        "no growth in 20 steps"
+    );
     let eval = &report["evaluation"]["tracked_pose"];
     let psnr = eval["full"]["psnr"].as_f64().expect("held-out PSNR");
     assert!(psnr > 10.0 && psnr < 60.0, "held-out PSNR {psnr}");
