@@ -234,18 +234,14 @@ impl Trainer {
             }
         }
         let controller_kernels = Arc::new(ControllerKernels::new(device));
-        let controller = ControllerStep::new(
+        let (controller, pose_view, noise) = bound_to(
             device,
             queue,
-            Arc::clone(&controller_kernels),
+            &controller_kernels,
             config,
-            &controller_state.theta,
-            &controller_state.poses,
-            step.gradient_sources(),
+            &controller_state,
+            &step,
         )?;
-        controller.set_state(queue, &controller_state)?;
-        let pose_view = PoseView::new(device, controller.poses(), frames.max(1) as u32);
-        let noise = PositionNoise::new(device, step.gauss(), step.num_gaussians());
         let rng = Pcg64::seed_from_u64(settings.seed ^ u64::from(iteration).rotate_left(32));
         Ok(Self {
             device: device.clone(),
@@ -461,19 +457,14 @@ impl Trainer {
         // step rendered an empty head from then on, while the same state
         // resumed in a fresh process trained on (docs/trainer.md).
         let ctrl = self.controller.read_state(&self.device, &self.queue)?;
-        let controller = ControllerStep::new(
+        (self.controller, self.pose_view, self.noise) = bound_to(
             &self.device,
             &self.queue,
-            Arc::clone(&self.controller_kernels),
+            &self.controller_kernels,
             self.controller.config().clone(),
-            &ctrl.theta,
-            &ctrl.poses,
-            self.step.gradient_sources(),
+            &ctrl,
+            &self.step,
         )?;
-        controller.set_state(&self.queue, &ctrl)?;
-        self.pose_view = PoseView::new(&self.device, controller.poses(), ctrl.poses.len() as u32);
-        self.controller = controller;
-        self.noise = PositionNoise::new(&self.device, self.step.gauss(), self.step.num_gaussians());
         Ok(())
     }
 
@@ -526,6 +517,33 @@ impl Trainer {
             self.controller.read_state(&self.device, &self.queue)?,
         ))
     }
+}
+
+/// What a training run binds to its step, made from `state` (as at a
+/// resume, and after every re-creation of the step): the controller step
+/// tied to `step`'s gradients, the pose view over its pose table, the MCMC
+/// noise over `step`'s Gaussians.
+fn bound_to(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    kernels: &Arc<ControllerKernels>,
+    config: ControllerConfig,
+    state: &ControllerState,
+    step: &TrainStep,
+) -> Result<(ControllerStep, PoseView, PositionNoise), TrainError> {
+    let controller = ControllerStep::new(
+        device,
+        queue,
+        Arc::clone(kernels),
+        config,
+        &state.theta,
+        &state.poses,
+        step.gradient_sources(),
+    )?;
+    controller.set_state(queue, state)?;
+    let pose_view = PoseView::new(device, controller.poses(), state.poses.len() as u32);
+    let noise = PositionNoise::new(device, step.gauss(), step.num_gaussians());
+    Ok((controller, pose_view, noise))
 }
 
 /// The Adam groups of `n` Gaussians at `step`.

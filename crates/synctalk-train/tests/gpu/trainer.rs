@@ -14,6 +14,7 @@ use crate::oracle3d::{options, Trainer as Gpu};
 use crate::scene3d::Scene3;
 use crate::step::perturbed;
 
+#[derive(Clone)]
 struct Synthetic {
     size: (u32, u32),
     views: Vec<View>,
@@ -145,13 +146,7 @@ fn training_lowers_the_loss_and_a_checkpoint_resumes_it() {
     // down; the fitted correction moves back (translation only, so that no
     // rotation can explain the same shift).
     let truth_pose = [0.0, 0.0, 0.0, 3.0, -3.0, 0.0];
-    let mut moved = Synthetic {
-        size: data.size,
-        views: data.views.clone(),
-        conds: data.conds.clone(),
-        targets: data.targets.clone(),
-        unders: data.unders.clone(),
-    };
+    let mut moved = data.clone();
     moved.views[2] = posed_view(&moved.views[2], &truth_pose.map(|v: f64| -v));
     let d = trainer.fit_pose(&moved, 2, 120).expect("fit pose");
     eprintln!("fitted pose {d:?} (the frame's own: {truth_pose:?})");
@@ -217,6 +212,34 @@ fn training_lowers_the_loss_and_a_checkpoint_resumes_it() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A trainer on `data` from `start` (its bases zeroed) after `steps`
+/// steps, its step re-created from read-back state before step `at` with
+/// intersection capacity `cap` when one is given.
+fn run_rebuilt(
+    gpu: &Gpu,
+    data: &Synthetic,
+    start: &Scene3,
+    steps: u32,
+    at: u32,
+    cap: Option<u32>,
+) -> Trainer {
+    let s = settings();
+    let theta = initial_theta(52, s.hidden, s.bases, 1);
+    let mut params = GpuParams::from_cpu(&start.params);
+    params.bases.fill(0.0);
+    let mut tr = Trainer::new(&gpu.device, &gpu.queue, data, s, params, theta).expect("trainer");
+    for i in 0..steps {
+        if i == at {
+            if let Some(cap) = cap {
+                let (state, _) = tr.state().expect("state");
+                tr.rebuild(&state, cap).expect("rebuild");
+            }
+        }
+        tr.step(data).expect("step");
+    }
+    tr
+}
+
 /// A step re-created mid-run (intersection growth, densification) goes on
 /// as the original would: the same loss at the next log, for capacities
 /// that take each of the tile sort's block sizes.
@@ -226,34 +249,13 @@ fn a_rebuilt_step_continues_the_run() {
     let truth = Scene3::random(22, options(48, 48, 60, 2));
     let data = synthetic(&truth);
     let start = perturbed(truth);
-    let s = settings();
-    let theta = initial_theta(52, s.hidden, s.bases, 1);
-    let run = |cap: Option<u32>| {
-        let mut params = GpuParams::from_cpu(&start.params);
-        params.bases.fill(0.0);
-        let mut tr = Trainer::new(
-            &gpu.device,
-            &gpu.queue,
-            &data,
-            s.clone(),
-            params,
-            theta.clone(),
-        )
-        .expect("trainer");
-        for i in 0..51 {
-            if i == 20 {
-                if let Some(cap) = cap {
-                    let (state, _) = tr.state().expect("state");
-                    tr.rebuild(&state, cap).expect("rebuild");
-                }
-            }
-            tr.step(&data).expect("step");
-        }
+    let last = |cap| {
+        let tr = run_rebuilt(&gpu, &data, &start, 51, 20, cap);
         tr.log().last().copied().expect("log")
     };
-    let plain = run(None);
+    let plain = last(None);
     for cap in [100_000, 400_000, 1_000_000] {
-        let rebuilt = run(Some(cap));
+        let rebuilt = last(Some(cap));
         eprintln!("capacity {cap}: {rebuilt:?} vs {plain:?}");
         assert_eq!(rebuilt.loss, plain.loss, "capacity {cap}");
     }
@@ -268,35 +270,14 @@ fn a_rebuilt_step_continues_a_larger_run() {
     let truth = Scene3::random(23, options(288, 288, 5000, 2));
     let data = synthetic(&truth);
     let start = perturbed(truth);
-    let s = settings();
-    let theta = initial_theta(52, s.hidden, s.bases, 1);
-    let run = |cap: Option<u32>| {
-        let mut params = GpuParams::from_cpu(&start.params);
-        params.bases.fill(0.0);
-        let mut tr = Trainer::new(
-            &gpu.device,
-            &gpu.queue,
-            &data,
-            s.clone(),
-            params,
-            theta.clone(),
-        )
-        .expect("trainer");
-        for i in 0..4 {
-            if i == 2 {
-                if let Some(cap) = cap {
-                    let (state, _) = tr.state().expect("state");
-                    tr.rebuild(&state, cap).expect("rebuild");
-                }
-            }
-            tr.step(&data).expect("step");
-        }
+    let state = |cap| {
+        let tr = run_rebuilt(&gpu, &data, &start, 4, 2, cap);
         let (state, c) = tr.state().expect("state");
         (state.params.gauss, c.theta)
     };
-    let plain = run(None);
+    let plain = state(None);
     for cap in [600_000, 900_000] {
-        let rebuilt = run(Some(cap));
+        let rebuilt = state(Some(cap));
         let same = rebuilt.0 == plain.0 && rebuilt.1 == plain.1;
         eprintln!("capacity {cap}: same {same}");
         assert!(same, "capacity {cap}");
