@@ -2,8 +2,9 @@
 # The browser tests: builds www/dist (scripts/web.sh), renders the demo
 # portrait's frame 0 natively (the reference), then drives Debian's Chromium
 # headless with WebGPU through Playwright (tests/browser/): the demo site
-# (browser.test.mjs), the API an app integrates with (api.test.mjs), and the
-# npm package installed into apps built by Vite and webpack (package.test.mjs).
+# (browser.test.mjs), the API an app integrates with (api.test.mjs), the
+# npm package installed into apps built by Vite and webpack (package.test.mjs),
+# and the trainer taking steps in the page (train.test.mjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -15,7 +16,17 @@ ensure_node
 # The same code as the shipped build, at opt-level 1 without LTO and
 # wasm-opt (3 minutes instead of 15 on 2 cores; the CPU side of a frame
 # stays well under a millisecond); scripts/main.sh builds the optimised one.
-SYNCTALK_WEB_PROFILE="${SYNCTALK_WEB_PROFILE:-wasm-test}" SYNCTALK_WASM_OPT="${SYNCTALK_WASM_OPT:-0}" scripts/web.sh
+profile="${SYNCTALK_WEB_PROFILE:-wasm-test}"
+SYNCTALK_WEB_PROFILE="$profile" SYNCTALK_WASM_OPT="${SYNCTALK_WASM_OPT:-0}" SYNCTALK_WEB_ALSO="-p synctalk-train-web" scripts/web.sh
+# The trainer in a page (train.test.mjs): synctalk-train-web, built beside
+# the product in the same compilation, with the page and the dataset fixture.
+site=tests/browser/out/train-site
+rm -rf "$site"
+mkdir -p "$site"
+wasm-bindgen --target web --out-dir "$site/pkg" --out-name synctalk_train_web \
+    "target/wasm/wasm32-unknown-unknown/$profile/synctalk_train_web.wasm"
+cp tests/browser/train/index.html "$site/"
+cp -r crates/synctalk-testdata/data/dataset-mini "$site/dataset"
 # The reference renderer: the CLI as the Rust tests build it (their profile,
 # so after `cargo test` this compiles nothing).
 lint_if_asked cargo build --locked --profile test -p synctalk-cli
@@ -26,7 +37,7 @@ python3 -c "import json; d = json.load(open('models/demo/parity/parity.json')); 
 ./target/debug/synctalk render-portrait models/demo/portrait.stk --frame 6 \
     --condition tests/browser/out/condition0.json --out tests/browser/out/native_frame0.png
 # Each test has its own deadline (tests/browser/); each file has 20
-# minutes, all three 40 (they take about 10 here), and the process is killed
+# minutes, all four 40 (they take about 12 here), and the process is killed
 # 30 s after that, so nothing can hang CI.
 timeout --kill-after=30 2400 node --test --test-concurrency=1 --test-timeout=1200000 tests/browser/*.test.mjs
 echo "browser figures: $(pwd)/tests/browser/out/{report,api-report,package-report}.json"

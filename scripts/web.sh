@@ -37,7 +37,10 @@ log "==> building the wasm package"
 profile="${SYNCTALK_WEB_PROFILE:-web}"
 # SYNCTALK_LINT=1 (the test command): clippy -D warnings on the workspace's
 # crates in the same compilation.
-RUSTFLAGS="$flags" lint_if_asked cargo build --locked --profile "$profile" --target "$triple" --target-dir target/wasm -p synctalk-web
+# SYNCTALK_WEB_ALSO: more packages built (and linted) in the same
+# compilation, e.g. the browser tests' `-p synctalk-train-web`.
+# shellcheck disable=SC2086
+RUSTFLAGS="$flags" lint_if_asked cargo build --locked --profile "$profile" --target "$triple" --target-dir target/wasm -p synctalk-web ${SYNCTALK_WEB_ALSO:-}
 dist=www/dist
 rm -rf "$dist"
 mkdir -p "$dist/synctalk" "$dist/assets"

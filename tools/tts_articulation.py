@@ -100,9 +100,9 @@ def prepare(out: Path) -> None:
     extra = stk.read_meta(portrait).get("extra", {})
     art = extra.get("articulation", 1.0)
     strength = float(art["strength"] if isinstance(art, dict) else art)
-    report = json.loads((ROOT / "tests/vectors/networks/face_sync_report.json").read_text())
+    report = json.loads((ROOT / "models/networks/face_sync_report.json").read_text())
     mouth = [blendshape_names().index(n) for n in report["mouth"]]
-    table, rest = class_table(ROOT / "tests/vectors/networks/face_sync.onnx")
+    table, rest = class_table(ROOT / "models/networks/face_sync.onnx")
     centre = np.asarray(art["centre"], np.float64) if isinstance(art, dict) else rest.astype(np.float64)
     rng = extra.get("condition_range", {"min": [0.0] * 52, "max": [1.0] * 52})
     lo, hi = np.asarray(rng["min"]), np.asarray(rng["max"])
@@ -123,7 +123,7 @@ def prepare(out: Path) -> None:
 
 def vectors(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    table, _ = class_table(ROOT / "tests/vectors/networks/face_sync.onnx")
+    table, _ = class_table(ROOT / "models/networks/face_sync.onnx")
     audio, segs, y = speak(PASSAGES["market"], table)
     seconds = len(audio) / 16000
     # The same speech's phones in IPA, as the browser's eSpeak NG gives them

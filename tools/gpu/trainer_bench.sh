@@ -6,8 +6,10 @@
 # gsplat 1.5.3 wheel), .dev/ds (a synctalk-prepare dataset), .dev/synctalk.xz
 # (a stripped release `synctalk` built on Debian 12, xz: the call's 64 MiB).
 # Env: ITERS (default 6000), SKIP_PY=1 to run ours only.
-# Writes to $OUT (6 files: a call returns at most 8): ours.json, ours.log,
-# ours_lpips.json, py.json, py.log, work.tgz (plots, held-out sheets).
+# Writes to $OUT (7 files: a call returns at most 8): ours.json, ours.log,
+# ours_lpips.json, py.json, py.log, work.tgz (plots, held-out sheets) and
+# step.tgz (tools/gpu/step_vectors.py's shared vectors, tests/vectors/train-step).
+# Env: STEP_VECTORS=0 skips those.
 set -uo pipefail
 for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -17,6 +19,13 @@ export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
 python3 -c "import lzma,shutil; shutil.copyfileobj(lzma.open('.dev/synctalk.xz'), open('/tmp/synctalk', 'wb'))" && chmod +x /tmp/synctalk
 ITERS=${ITERS:-6000}
+export TORCH_EXTENSIONS_DIR=/tmp/text
+if [ "${STEP_VECTORS:-1}" = 1 ]; then
+  t0=$SECONDS
+  python3 tools/gpu/step_vectors.py crates/synctalk-testdata/data/dataset-mini -o /tmp/step > /tmp/step.log 2>&1
+  echo "step vectors: rc $? in $((SECONDS - t0)) s"; tail -3 /tmp/step.log
+  tar -C /tmp -czf $OUT/step.tgz step step.log 2>/dev/null
+fi
 
 # Largest GPU memory in use while "$@" runs (MiB, whole device), to FILE.
 peak_mem() {
@@ -42,7 +51,6 @@ tail -5 $OUT/ours.log
 python3 -m synctalk_toolchain.evaluate heldout --rendered /tmp/wo/heldout --dataset .dev/ds -o $OUT/ours_lpips.json >/dev/null 2>/tmp/ours_lpips.log \
   && python3 -c "import json; print('ours LPIPS', json.load(open('$OUT/ours_lpips.json'))['mean'])"
 if [ -z "${SKIP_PY:-}" ]; then
-  export TORCH_EXTENSIONS_DIR=/tmp/text
   t0=$SECONDS
   # train.py prints its progress and its report on stdout.
   peak_mem /tmp/py_mem.txt python3 -m synctalk_toolchain.train .dev/ds -o /tmp/py.stk --work /tmp/wp \

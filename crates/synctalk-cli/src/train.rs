@@ -272,7 +272,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
             break;
         }
         let rebuilt = tr.rebuilds().len();
-        let row = tr.step(&ds)?;
+        let row = pollster::block_on(tr.step(&ds))?;
         // Growth is rare and decides the sort's block size: say it.
         for r in tr.rebuilds()[rebuilt..]
             .iter()
@@ -299,14 +299,14 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         }
         bar.set_position(u64::from(tr.iteration()));
         if tr.iteration() % a.checkpoint_every.max(1) == 0 || tr.iteration() == settings.iters {
-            tr.checkpoint(ds.fingerprint.clone())?.write(&ckpt)?;
+            pollster::block_on(tr.checkpoint(ds.fingerprint.clone()))?.write(&ckpt)?;
         }
     }
     bar.finish_and_clear();
     let seconds = t_train.elapsed().as_secs_f64();
     let steps = tr.iteration() - start_step;
     if stopped {
-        tr.checkpoint(ds.fingerprint.clone())?.write(&ckpt)?;
+        pollster::block_on(tr.checkpoint(ds.fingerprint.clone()))?.write(&ckpt)?;
     }
     eprintln!(
         "[train] {} steps in {:.1} s ({:.2} ms a step) on {adapter}",
@@ -314,7 +314,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         seconds,
         1e3 * seconds / f64::from(steps.max(1))
     );
-    let (state, controller) = tr.state()?;
+    let (state, controller) = pollster::block_on(tr.state())?;
     let mut extra = Map::new();
     extra.insert("iterations".into(), json!(tr.iteration()));
     extra.insert(

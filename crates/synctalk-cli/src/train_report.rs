@@ -191,7 +191,7 @@ pub fn evaluate(
         let face = ds.face_boxes[t];
         rows.push(scores(&img, &real, face));
         let fitted = if fit_steps > 0 {
-            let d = trainer.fit_pose(ds, t, fit_steps)?;
+            let d = pollster::block_on(trainer.fit_pose(ds, t, fit_steps))?;
             let refined = synctalk_train::cpu::posed_view(&ds.view(t), &d);
             let img = render_frame(
                 &r,

@@ -28,7 +28,7 @@ fn render(audio: &Path, frames: &Path, extra: &[&str]) -> std::process::Output {
         .args([
             "--face-sync",
             root()
-                .join("tests/vectors/networks/face_sync.onnx")
+                .join("models/networks/face_sync.onnx")
                 .to_str()
                 .expect("utf8"),
         ])

@@ -97,7 +97,7 @@ mod tests {
     /// amplifies the same ones.
     #[test]
     fn the_mouth_is_the_one_face_sync_was_fitted_for() {
-        let path = synctalk_testdata::vectors("networks/face_sync_report.json");
+        let path = synctalk_testdata::networks().join("face_sync_report.json");
         let text = std::fs::read_to_string(&path).expect("face_sync_report.json");
         let report: serde_json::Value = serde_json::from_str(&text).expect("json");
         let theirs: Vec<&str> = report["mouth"]

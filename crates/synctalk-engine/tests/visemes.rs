@@ -76,7 +76,7 @@ fn read() -> Vectors {
 }
 
 fn face_sync_onnx() -> Vec<u8> {
-    std::fs::read(vectors("networks").join("face_sync.onnx")).expect("face_sync.onnx")
+    std::fs::read(synctalk_testdata::networks().join("face_sync.onnx")).expect("face_sync.onnx")
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {

@@ -1,13 +1,13 @@
 //! tract reproduces the toolchain's Face-Sync and Expression Generator
-//! outputs (tests/vectors/networks/, written by the toolchain at export) to
+//! outputs (models/networks/, written by the toolchain at export) to
 //! 1e-4, from ONNX and from their NNEF conversion (what the browser loads),
 //! and refuses bad input.
 
 use synctalk_nets::{onnx_to_nnef, FaceSync, NetError, WindowNet, BLENDSHAPES, CONTEXT, N_MELS};
-use synctalk_testdata::{read_npy, vectors};
+use synctalk_testdata::read_npy;
 
 fn onnx() -> Vec<u8> {
-    std::fs::read(vectors("networks").join("face_sync.onnx")).expect("face_sync.onnx")
+    std::fs::read(synctalk_testdata::networks().join("face_sync.onnx")).expect("face_sync.onnx")
 }
 
 fn net() -> FaceSync {
@@ -16,8 +16,8 @@ fn net() -> FaceSync {
 
 #[test]
 fn matches_the_toolchain_from_onnx_and_nnef() {
-    let (ishape, inputs) = read_npy(&vectors("networks").join("face_sync_inputs.npy"));
-    let (oshape, outputs) = read_npy(&vectors("networks").join("face_sync_outputs.npy"));
+    let (ishape, inputs) = read_npy(&synctalk_testdata::networks().join("face_sync_inputs.npy"));
+    let (oshape, outputs) = read_npy(&synctalk_testdata::networks().join("face_sync_outputs.npy"));
     assert_eq!(&ishape[1..], &[CONTEXT, N_MELS]);
     assert_eq!(oshape, vec![ishape[0], BLENDSHAPES]);
     assert!(ishape[0] >= 8);
@@ -64,10 +64,11 @@ fn matches_the_toolchain_from_onnx_and_nnef() {
 
 #[test]
 fn the_expression_generator_matches_the_toolchain() {
-    let (_, inputs) = read_npy(&vectors("networks").join("face_sync_inputs.npy"));
-    let (oshape, outputs) = read_npy(&vectors("networks").join("expression_outputs.npy"));
+    let (_, inputs) = read_npy(&synctalk_testdata::networks().join("face_sync_inputs.npy"));
+    let (oshape, outputs) = read_npy(&synctalk_testdata::networks().join("expression_outputs.npy"));
     assert_eq!(oshape[1], BLENDSHAPES);
-    let onnx = std::fs::read(vectors("networks").join("expression.onnx")).expect("expression.onnx");
+    let onnx = std::fs::read(synctalk_testdata::networks().join("expression.onnx"))
+        .expect("expression.onnx");
     let nnef = onnx_to_nnef(&onnx).expect("converts");
     let mut a = WindowNet::load_onnx("expression", &onnx).expect("onnx");
     let mut b = WindowNet::load("expression", &nnef).expect("nnef");
@@ -93,10 +94,11 @@ fn the_expression_generator_matches_the_toolchain() {
 
 #[test]
 fn head_sync_matches_the_toolchain() {
-    let (_, inputs) = read_npy(&vectors("networks").join("face_sync_inputs.npy"));
-    let (oshape, outputs) = read_npy(&vectors("networks").join("head_sync_outputs.npy"));
+    let (_, inputs) = read_npy(&synctalk_testdata::networks().join("face_sync_inputs.npy"));
+    let (oshape, outputs) = read_npy(&synctalk_testdata::networks().join("head_sync_outputs.npy"));
     assert_eq!(oshape[1], 4);
-    let onnx = std::fs::read(vectors("networks").join("head_sync.onnx")).expect("head_sync.onnx");
+    let onnx = std::fs::read(synctalk_testdata::networks().join("head_sync.onnx"))
+        .expect("head_sync.onnx");
     let nnef = onnx_to_nnef(&onnx).expect("converts");
     let mut a = WindowNet::load_onnx("head_sync", &onnx).expect("onnx");
     let mut b = WindowNet::load("head_sync", &nnef).expect("nnef");

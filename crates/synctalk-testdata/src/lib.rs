@@ -12,6 +12,12 @@ pub fn vectors(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `models/networks`: the shipped speaker-independent networks (Face-Sync,
+/// the Expression Generator, Head-Sync) with their reference outputs.
+pub fn networks() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/networks")
+}
+
 /// `crates/synctalk-testdata/data/<name>`: fixtures kept with this crate
 /// (`dataset-mini`: a 6-frame `synctalk-prepare` dataset, see its README).
 pub fn data(name: &str) -> PathBuf {

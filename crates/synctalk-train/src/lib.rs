@@ -16,7 +16,4 @@
 pub mod cpu;
 pub mod dataset;
 pub mod gpu;
-// The loop reads the GPU back with blocking maps; the browser's will await
-// them (issue 19, item 6).
-#[cfg(not(target_arch = "wasm32"))]
 pub mod train;

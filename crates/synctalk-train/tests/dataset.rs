@@ -615,3 +615,57 @@ fn initial_points_distribute_as_train_py() {
         );
     }
 }
+
+/// Every file of the fixture, by its name below the folder.
+fn fixture_in_memory() -> synctalk_train::dataset::InMemory {
+    let root = dataset_mini();
+    let mut files = std::collections::HashMap::new();
+    let mut add = |name: String| {
+        let bytes = std::fs::read(root.join(&name)).expect("fixture file");
+        files.insert(name, bytes);
+    };
+    for name in [
+        "dataset.json",
+        "transforms.json",
+        "landmarks.npy",
+        "blendshapes.npy",
+        "blendshapes.json",
+        "canonical_face.npy",
+        "background.png",
+    ] {
+        add(name.to_string());
+    }
+    for t in 0..6 {
+        for (dir, ext) in [("frames", "jpg"), ("parsing", "png"), ("torso", "png")] {
+            add(format!("{dir}/{t:06}.{ext}"));
+        }
+    }
+    synctalk_train::dataset::InMemory(files)
+}
+
+/// The files handed over in memory (as a web page does) load into the same
+/// dataset as the folder; a missing one is named below the given root.
+#[test]
+fn files_in_memory_load_as_the_folder() {
+    let disk = open_fixture();
+    let mem = fixture_in_memory();
+    let ds = Dataset::from_files(Path::new("upload"), &mem).expect("in memory");
+    assert_eq!(ds.frame_count(), disk.frame_count());
+    for (a, b) in ds.frames.iter().zip(&disk.frames) {
+        assert!(a.target == b.target && a.under == b.under && a.torso == b.torso);
+    }
+    assert_eq!(ds.blendshapes, disk.blendshapes);
+    assert_eq!(ds.head_to_camera, disk.head_to_camera);
+    assert_eq!(ds.canonical_face, disk.canonical_face);
+
+    let mut gone = mem.clone();
+    gone.0.remove("torso/000003.png");
+    let e = Dataset::from_files(Path::new("upload"), &gone).expect_err("a missing frame");
+    assert_eq!(e.path(), Path::new("upload/torso/000003.png"), "{e}");
+    let mut empty = mem;
+    empty.0.remove("dataset.json");
+    assert!(matches!(
+        Dataset::from_files(Path::new("upload"), &empty),
+        Err(DatasetError::NotADataset { .. })
+    ));
+}

@@ -11,7 +11,7 @@ from synctalk_toolchain import audio as af
 from synctalk_toolchain import facesync, media, phonetic, synth, sync
 
 ROOT = Path(__file__).resolve().parents[3]
-NETS = ROOT / "tests" / "vectors" / "networks"
+NETS = ROOT / "models" / "networks"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from synctalk_toolchain import audio as af
 from synctalk_toolchain import headsync
 
 ROOT = Path(__file__).resolve().parents[3]
-NETS = ROOT / "tests" / "vectors" / "networks"
+NETS = ROOT / "models" / "networks"
 
 
 def test_onnx_graph_is_the_numpy_forward_pass(tmp_path, run_onnx):

@@ -1,5 +1,6 @@
-//! [`super::Dataset::open`]: reading and checking the files, decoding the
-//! frames on worker threads.
+//! [`super::Dataset::open`] and [`super::Dataset::from_files`]: reading and
+//! checking the files, decoding the frames on worker threads (where the
+//! platform has threads).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,7 +8,7 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
-use super::{face_box, masks, npy, torso, Dataset, DatasetError, Frame};
+use super::{face_box, masks, npy, torso, Dataset, DatasetError, DatasetFiles, Frame};
 use crate::gpu::pack_target;
 
 /// The largest frame side accepted (guards allocations against a corrupt
@@ -56,24 +57,46 @@ fn format_error(path: &Path, reason: impl Into<String>) -> DatasetError {
     }
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>, DatasetError> {
-    std::fs::read(path).map_err(|source| DatasetError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+/// A dataset's files as read: where they come from, and the root their
+/// names are joined to in errors.
+#[derive(Clone, Copy)]
+pub(super) struct Src<'a> {
+    pub(super) root: &'a Path,
+    pub(super) files: &'a dyn DatasetFiles,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, DatasetError> {
-    serde_json::from_slice(&read_bytes(path)?).map_err(|source| DatasetError::Json {
-        path: path.to_path_buf(),
+impl Src<'_> {
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    fn bytes(&self, name: &str) -> Result<Vec<u8>, DatasetError> {
+        self.files.read(name).map_err(|source| DatasetError::Io {
+            path: self.path(name),
+            source,
+        })
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(src: Src, name: &str) -> Result<T, DatasetError> {
+    serde_json::from_slice(&src.bytes(name)?).map_err(|source| DatasetError::Json {
+        path: src.path(name),
         source,
     })
 }
 
 /// Reads a `.npy` array and checks its shape: `None` entries match any
 /// extent. Returns the values.
-fn read_array(path: &Path, shape: &[Option<usize>]) -> Result<npy::NpyArray, DatasetError> {
-    let a = npy::read(path)?;
+fn read_array(
+    src: Src,
+    name: &str,
+    shape: &[Option<usize>],
+) -> Result<npy::NpyArray, DatasetError> {
+    let path = src.path(name);
+    let a = npy::parse(&src.bytes(name)?).map_err(|reason| DatasetError::Npy {
+        path: path.clone(),
+        reason,
+    })?;
     let fits = a.shape.len() == shape.len()
         && a.shape
             .iter()
@@ -85,27 +108,41 @@ fn read_array(path: &Path, shape: &[Option<usize>]) -> Result<npy::NpyArray, Dat
             .map(|s| s.map_or("_".to_string(), |s| s.to_string()))
             .collect();
         return Err(DatasetError::Npy {
-            path: path.to_path_buf(),
+            path,
             reason: format!("shape {:?}, expected [{}]", a.shape, want.join(", ")),
         });
     }
     if let Some(i) = a.values.iter().position(|v| !v.is_finite()) {
         return Err(DatasetError::Npy {
-            path: path.to_path_buf(),
+            path,
             reason: format!("value {i} is not finite"),
         });
     }
     Ok(a)
 }
 
-pub(super) fn open(root: &Path) -> Result<Dataset, DatasetError> {
-    let meta_path = root.join("dataset.json");
-    if !meta_path.is_file() {
-        return Err(DatasetError::NotADataset {
-            root: root.to_path_buf(),
-        });
-    }
-    let raw: serde_json::Value = read_json(&meta_path)?;
+pub(super) fn open(src: Src) -> Result<Dataset, DatasetError> {
+    let root = src.root;
+    let meta_path = src.path("dataset.json");
+    let meta_bytes = match src.files.read("dataset.json") {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DatasetError::NotADataset {
+                root: root.to_path_buf(),
+            })
+        }
+        Err(source) => {
+            return Err(DatasetError::Io {
+                path: meta_path,
+                source,
+            })
+        }
+    };
+    let raw: serde_json::Value =
+        serde_json::from_slice(&meta_bytes).map_err(|source| DatasetError::Json {
+            path: meta_path.clone(),
+            source,
+        })?;
     let version_one = raw.get("version").and_then(serde_json::Value::as_f64) == Some(1.0);
     if raw.get("format").and_then(serde_json::Value::as_str) != Some("synctalk-dataset")
         || !version_one
@@ -141,8 +178,8 @@ pub(super) fn open(root: &Path) -> Result<Dataset, DatasetError> {
         range("val", meta.split.val)?,
     );
 
-    let tr_path = root.join("transforms.json");
-    let tr: Transforms = read_json(&tr_path)?;
+    let tr_path = src.path("transforms.json");
+    let tr: Transforms = read_json(src, "transforms.json")?;
     let (w, h) = (tr.w, tr.h);
     if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
         return Err(format_error(
@@ -174,8 +211,8 @@ pub(super) fn open(root: &Path) -> Result<Dataset, DatasetError> {
         ));
     }
 
-    let lm_path = root.join("landmarks.npy");
-    let lm = read_array(&lm_path, &[Some(t_count), None, None])?;
+    let lm_path = src.path("landmarks.npy");
+    let lm = read_array(src, "landmarks.npy", &[Some(t_count), None, None])?;
     let (n_lm, dims) = (lm.shape[1], lm.shape[2]);
     if n_lm <= masks::OUTER_LIPS.iter().copied().max().unwrap_or(0) || !(2..=3).contains(&dims) {
         return Err(DatasetError::Npy {
@@ -195,16 +232,14 @@ pub(super) fn open(root: &Path) -> Result<Dataset, DatasetError> {
         })
         .collect();
 
-    let bg_path = root.join("background.png");
-    let background = read_png(&bg_path, w, h, Channels::Rgb)?
+    let background = read_png(src, "background.png", w, h, Channels::Rgb)?
         .chunks_exact(3)
         .map(|c| [c[0], c[1], c[2]])
         .collect::<Vec<[u8; 3]>>();
 
-    let bs_path = root.join("blendshapes.npy");
-    let bs = read_array(&bs_path, &[Some(t_count), None])?;
-    let names_path = root.join("blendshapes.json");
-    let blendshape_names: Vec<String> = read_json(&names_path)?;
+    let bs = read_array(src, "blendshapes.npy", &[Some(t_count), None])?;
+    let names_path = src.path("blendshapes.json");
+    let blendshape_names: Vec<String> = read_json(src, "blendshapes.json")?;
     if blendshape_names.len() != bs.shape[1] {
         return Err(format_error(
             &names_path,
@@ -215,7 +250,7 @@ pub(super) fn open(root: &Path) -> Result<Dataset, DatasetError> {
             ),
         ));
     }
-    let canon = read_array(&root.join("canonical_face.npy"), &[None, Some(3)])?;
+    let canon = read_array(src, "canonical_face.npy", &[None, Some(3)])?;
     let canonical_face: Vec<[f32; 3]> = canon
         .values
         .chunks_exact(3)
@@ -227,7 +262,7 @@ pub(super) fn open(root: &Path) -> Result<Dataset, DatasetError> {
         .map(|l| face_box(l, w, h))
         .collect();
     let frames = decode_frames(
-        root,
+        src,
         t_count,
         w as usize,
         h as usize,
@@ -263,7 +298,7 @@ pub(super) fn open(root: &Path) -> Result<Dataset, DatasetError> {
 /// Decodes every frame on worker threads; the first error by frame order
 /// wins, so that the error does not depend on the scheduling.
 fn decode_frames(
-    root: &Path,
+    src: Src,
     count: usize,
     w: usize,
     h: usize,
@@ -284,7 +319,7 @@ fn decode_frames(
             break;
         }
         let lm = &landmarks[t * n_lm..(t + 1) * n_lm];
-        let r = load_frame(root, t, w, h, lm, background);
+        let r = load_frame(src, t, w, h, lm, background);
         if let Ok(mut all) = results.lock() {
             all[t] = Some(r);
         }
@@ -304,7 +339,7 @@ fn decode_frames(
         .map(|(t, r)| {
             r.unwrap_or_else(|| {
                 Err(format_error(
-                    &frame_path(root, "frames", t, "jpg"),
+                    &src.path(&frame_name("frames", t, "jpg")),
                     "not decoded (a decoding thread failed)",
                 ))
             })
@@ -312,28 +347,30 @@ fn decode_frames(
         .collect()
 }
 
-fn frame_path(root: &Path, dir: &str, t: usize, ext: &str) -> PathBuf {
-    root.join(dir).join(format!("{t:06}.{ext}"))
+fn frame_name(dir: &str, t: usize, ext: &str) -> String {
+    format!("{dir}/{t:06}.{ext}")
 }
 
 /// One frame: decoded, masked, its torso extended and composited.
 fn load_frame(
-    root: &Path,
+    src: Src,
     t: usize,
     w: usize,
     h: usize,
     landmarks: &[[f32; 3]],
     background: &[[u8; 3]],
 ) -> Result<Frame, DatasetError> {
-    let rgb = read_jpeg(&frame_path(root, "frames", t, "jpg"), w, h)?;
+    let rgb = read_jpeg(src, &frame_name("frames", t, "jpg"), w, h)?;
     let labels = read_png(
-        &frame_path(root, "parsing", t, "png"),
+        src,
+        &frame_name("parsing", t, "png"),
         w as u32,
         h as u32,
         Channels::Grey,
     )?;
     let torso_raw: Vec<[u8; 4]> = read_png(
-        &frame_path(root, "torso", t, "png"),
+        src,
+        &frame_name("torso", t, "png"),
         w as u32,
         h as u32,
         Channels::Rgba,
@@ -369,13 +406,13 @@ fn load_frame(
 
 /// Decodes a JPEG to RGB, checking its size; truncated or corrupt data is an
 /// error (zune-jpeg's strict mode), not grey fill.
-fn read_jpeg(path: &Path, w: usize, h: usize) -> Result<Vec<u8>, DatasetError> {
+fn read_jpeg(src: Src, name: &str, w: usize, h: usize) -> Result<Vec<u8>, DatasetError> {
     use zune_jpeg::zune_core::{
         bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions,
     };
-    let bytes = read_bytes(path)?;
+    let bytes = src.bytes(name)?;
     let bad = |reason: String| DatasetError::Image {
-        path: path.to_path_buf(),
+        path: src.path(name),
         reason,
     };
     let options = DecoderOptions::default()
@@ -408,10 +445,16 @@ enum Channels {
 }
 
 /// Decodes a PNG of `w` × `h` into `channels`' layout, row-major.
-fn read_png(path: &Path, w: u32, h: u32, channels: Channels) -> Result<Vec<u8>, DatasetError> {
-    let bytes = read_bytes(path)?;
+fn read_png(
+    src: Src,
+    name: &str,
+    w: u32,
+    h: u32,
+    channels: Channels,
+) -> Result<Vec<u8>, DatasetError> {
+    let bytes = src.bytes(name)?;
     let bad = |reason: String| DatasetError::Image {
-        path: path.to_path_buf(),
+        path: src.path(name),
         reason,
     };
     let mut dec = png::Decoder::new(std::io::Cursor::new(&bytes));

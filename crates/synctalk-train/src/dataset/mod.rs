@@ -35,6 +35,40 @@ pub use init::initial_points;
 
 mod load;
 
+/// Where a dataset's files come from: a folder ([`Dataset::open`]), or
+/// bytes already in memory ([`InMemory`]: a web page that fetched them or
+/// took them from the user).
+pub trait DatasetFiles: Sync {
+    /// The bytes of `name`, a `/`-separated path below the dataset's root
+    /// (`dataset.json`, `frames/000000.jpg`, …). A missing file is an
+    /// [`std::io::ErrorKind::NotFound`] error.
+    fn read(&self, name: &str) -> std::io::Result<Vec<u8>>;
+}
+
+/// A dataset folder on disk.
+struct Folder<'a>(&'a Path);
+
+impl DatasetFiles for Folder<'_> {
+    fn read(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.0.join(name))
+    }
+}
+
+/// A dataset's files held in memory, by name.
+#[derive(Clone, Debug, Default)]
+pub struct InMemory(pub std::collections::HashMap<String, Vec<u8>>);
+
+impl DatasetFiles for InMemory {
+    fn read(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        self.0.get(name).cloned().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{name} was not given"),
+            )
+        })
+    }
+}
+
 /// Why a dataset cannot be loaded; every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
@@ -202,7 +236,16 @@ impl Dataset {
     /// version, an image that does not decode or is not `width × height`,
     /// an array of the wrong dtype or shape.
     pub fn open(root: &Path) -> Result<Dataset, DatasetError> {
-        load::open(root)
+        load::open(load::Src {
+            root,
+            files: &Folder(root),
+        })
+    }
+
+    /// Loads a dataset from `files` (as [`Dataset::open`] does from a
+    /// folder); errors name the files below `name`.
+    pub fn from_files(name: &Path, files: &dyn DatasetFiles) -> Result<Dataset, DatasetError> {
+        load::open(load::Src { root: name, files })
     }
 
     /// The number of frames.

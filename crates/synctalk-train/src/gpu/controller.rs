@@ -531,18 +531,17 @@ impl ControllerStep {
         &self.config
     }
 
-    /// θ's and the pose table's state (native only: blocks).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn read_state(
+    /// θ's and the pose table's state, once the GPU has written it.
+    pub async fn read_state(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
     ) -> Result<ControllerState, GpuError> {
-        use super::transfer::{cast, submit_and_read};
+        use super::transfer::{cast, read_back};
         let words = 4 * self.config.theta_words();
         let rows = 4 * POSE_WORDS * self.config.frames.max(1);
         let encoder = device.create_command_encoder(&Default::default());
-        let out = submit_and_read(
+        let out = read_back(
             device,
             queue,
             encoder,
@@ -554,7 +553,8 @@ impl ControllerStep {
                 (&self.pose_moments[0], rows),
                 (&self.pose_moments[1], rows),
             ],
-        )?;
+        )
+        .await?;
         let f = |i: usize| -> Vec<f32> { cast(&out[i]) };
         let rows = |i: usize| -> Vec<[f32; POSE_WORDS]> {
             f(i).chunks_exact(POSE_WORDS)

@@ -171,7 +171,6 @@ pub mod pose_view;
 pub mod project;
 pub mod raster;
 pub mod step;
-#[cfg(not(target_arch = "wasm32"))]
 mod transfer;
 
 pub use adam::{AdamBuffers, AdamGroup, AdamKernel, AdamParams, Regulariser};
@@ -205,7 +204,6 @@ pub use raster::{
     GpuSplat, PixelState, RasterBindGroups, RasterBuffers, RasterGrad, RasterKernels, RasterParams,
     GRAD_WORDS, TILE,
 };
-#[cfg(not(target_arch = "wasm32"))]
 pub use step::StepLists;
 pub use step::{StepConfig, StepInputs, StepKernels, StepState, TrainStep, STATS_BYTES};
 

@@ -63,10 +63,8 @@ use crate::cpu::LossWeights;
 
 mod access;
 mod buffers;
-#[cfg(not(target_arch = "wasm32"))]
 mod host;
 mod state;
-#[cfg(not(target_arch = "wasm32"))]
 pub use host::StepLists;
 
 use buffers::StepBuffers;

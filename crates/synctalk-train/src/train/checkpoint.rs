@@ -101,10 +101,12 @@ impl Checkpoint {
             }
         }
         let tmp = path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
+        {
+            // Closed at the end of the block, before the rename.
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(&bytes).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
         std::fs::rename(&tmp, path).map_err(io)
     }
 

@@ -17,13 +17,13 @@ use crate::gpu::{
 impl Trainer {
     /// The pose correction (in [`crate::cpu::POSE_UNITS`]) fitted to frame
     /// `t` in `steps` steps; the training state is untouched.
-    pub fn fit_pose(
+    pub async fn fit_pose(
         &self,
         data: &impl TrainData,
         t: usize,
         steps: u32,
     ) -> Result<[f64; 6], TrainError> {
-        let (state, ctrl) = self.state()?;
+        let (state, ctrl) = self.state().await?;
         let n = state.params.len();
         let frozen = |g: AdamGroup| AdamGroup {
             lr: vec![0.0],
@@ -99,7 +99,7 @@ impl Trainer {
             self.queue.submit([encoder.finish()]);
             let _ = self.device.poll(wgpu::PollType::Poll);
         }
-        let fitted = controller.read_state(&self.device, &self.queue)?;
+        let fitted = controller.read_state(&self.device, &self.queue).await?;
         Ok(fitted.poses[0].map(f64::from))
     }
 }

@@ -290,8 +290,16 @@ impl Trainer {
         self.step.num_gaussians() as usize
     }
 
-    /// Takes one step: returns the log row when one was taken.
-    pub fn step(&mut self, data: &impl TrainData) -> Result<Option<LogRow>, TrainError> {
+    /// The loss terms of the last step (total, L1, SSIM, alpha), read back.
+    pub async fn last_loss(&self) -> Result<[f32; 4], TrainError> {
+        Ok(self.step.read_loss(&self.device, &self.queue).await?)
+    }
+
+    /// Takes one step: returns the log row when one was taken. The future
+    /// is ready at once natively (`pollster::block_on` it) except at log
+    /// and densification steps, where it waits for their read-backs; in a
+    /// browser those resolve while the page's event loop runs.
+    pub async fn step(&mut self, data: &impl TrainData) -> Result<Option<LogRow>, TrainError> {
         let it = self.iteration;
         let s = &self.settings;
         let t = self.train_frames[self.rng.random_range(0..self.train_frames.len())];
@@ -347,31 +355,36 @@ impl Trainer {
         // The log reads this step's buffers: before densification replaces
         // the step.
         let row = if it.is_multiple_of(LOG_EVERY) {
-            Some(self.take_log(data, t, it)?)
+            Some(self.take_log(data, t, it).await?)
         } else {
             None
         };
         if mcmc::refines_at(it, self.settings.iters) {
-            self.densify()?;
+            self.densify().await?;
         }
         Ok(row)
     }
 
-    fn take_log(&mut self, data: &impl TrainData, t: usize, it: u32) -> Result<LogRow, TrainError> {
-        let terms = self.step.read_loss(&self.device, &self.queue)?;
+    async fn take_log(
+        &mut self,
+        data: &impl TrainData,
+        t: usize,
+        it: u32,
+    ) -> Result<LogRow, TrainError> {
+        let terms = self.step.read_loss(&self.device, &self.queue).await?;
         if !terms[0].is_finite() {
             return Err(TrainError::Diverged {
                 step: it,
                 loss: terms[0],
             });
         }
-        let pred = self.step.read_composite(&self.device, &self.queue)?;
+        let pred = self.step.read_composite(&self.device, &self.queue).await?;
         let psnr = psnr(&pred, data.target(t));
-        let [used, needed] = self.step.read_stats(&self.device, &self.queue)?;
+        let [used, needed] = self.step.read_stats(&self.device, &self.queue).await?;
         if needed > self.step.isect_capacity()
             || u64::from(used) * 4 > u64::from(self.step.isect_capacity()) * 3
         {
-            self.grow_capacity([used, needed])?;
+            self.grow_capacity([used, needed]).await?;
         }
         let row = LogRow {
             step: it,
@@ -388,14 +401,14 @@ impl Trainer {
 
     /// MCMC relocation and growth (see [`mcmc`]): the state read back,
     /// changed, and the step re-created from it.
-    fn densify(&mut self) -> Result<(), TrainError> {
-        let mut state = self.step.read_state(&self.device, &self.queue)?;
+    async fn densify(&mut self) -> Result<(), TrainError> {
+        let mut state = self.step.read_state(&self.device, &self.queue).await?;
         let mut rng =
             Pcg64::seed_from_u64(self.settings.seed ^ 0x6d63_6d63 ^ u64::from(self.iteration));
         mcmc::relocate(&mut state, &mut rng);
         mcmc::add(&mut state, self.settings.max_gaussians, &mut rng);
         let cap = self.step.isect_capacity();
-        self.rebuild(&state, cap)?;
+        self.rebuild(&state, cap).await?;
         self.note_rebuild(RebuildCause::Densification, [0, 0]);
         Ok(())
     }
@@ -417,7 +430,7 @@ impl Trainer {
 
     /// Re-creates the step with room for `needed` pairs and a margin,
     /// keeping the state.
-    fn grow_capacity(&mut self, pairs: [u32; 2]) -> Result<(), TrainError> {
+    async fn grow_capacity(&mut self, pairs: [u32; 2]) -> Result<(), TrainError> {
         let needed = pairs[1];
         let cap = needed
             .saturating_add(needed / 2)
@@ -425,15 +438,15 @@ impl Trainer {
         if cap <= self.step.isect_capacity() {
             return Ok(());
         }
-        let state = self.step.read_state(&self.device, &self.queue)?;
-        self.rebuild(&state, cap)?;
+        let state = self.step.read_state(&self.device, &self.queue).await?;
+        self.rebuild(&state, cap).await?;
         self.note_rebuild(RebuildCause::Growth, pairs);
         Ok(())
     }
 
     /// Replaces the step with one made from `state` (any Gaussian count)
     /// with intersection capacity `cap`.
-    pub fn rebuild(&mut self, state: &StepState, cap: u32) -> Result<(), TrainError> {
+    pub async fn rebuild(&mut self, state: &StepState, cap: u32) -> Result<(), TrainError> {
         let config = StepConfig {
             width: self.step.width(),
             height: self.step.height(),
@@ -456,7 +469,10 @@ impl Trainer {
         // on an H200 a run whose controller was only re-bound to the new
         // step rendered an empty head from then on, while the same state
         // resumed in a fresh process trained on (docs/trainer.md).
-        let ctrl = self.controller.read_state(&self.device, &self.queue)?;
+        let ctrl = self
+            .controller
+            .read_state(&self.device, &self.queue)
+            .await?;
         (self.controller, self.pose_view, self.noise) = bound_to(
             &self.device,
             &self.queue,
@@ -468,9 +484,9 @@ impl Trainer {
         Ok(())
     }
 
-    /// The whole state as a checkpoint (blocks).
-    pub fn checkpoint(&self, fingerprint: Option<String>) -> Result<Checkpoint, TrainError> {
-        let (step, controller) = self.state()?;
+    /// The whole state as a checkpoint.
+    pub async fn checkpoint(&self, fingerprint: Option<String>) -> Result<Checkpoint, TrainError> {
+        let (step, controller) = self.state().await?;
         Ok(Checkpoint {
             header: Header {
                 settings: self.settings.clone(),
@@ -510,11 +526,13 @@ impl Trainer {
         )
     }
 
-    /// The Gaussians' and the controller's state now (blocks).
-    pub fn state(&self) -> Result<(StepState, ControllerState), TrainError> {
+    /// The Gaussians' and the controller's state now.
+    pub async fn state(&self) -> Result<(StepState, ControllerState), TrainError> {
         Ok((
-            self.step.read_state(&self.device, &self.queue)?,
-            self.controller.read_state(&self.device, &self.queue)?,
+            self.step.read_state(&self.device, &self.queue).await?,
+            self.controller
+                .read_state(&self.device, &self.queue)
+                .await?,
         ))
     }
 }

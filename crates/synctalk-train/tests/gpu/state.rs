@@ -25,7 +25,7 @@ fn config(frames: usize) -> ControllerConfig {
     }
 }
 
-fn read_f32(t: &Trainer, b: &wgpu::Buffer, words: usize) -> Vec<f32> {
+pub(crate) fn read_f32(t: &Trainer, b: &wgpu::Buffer, words: usize) -> Vec<f32> {
     let dst = t.device.create_buffer(&wgpu::BufferDescriptor {
         label: None,
         size: 4 * words as u64,
@@ -113,7 +113,7 @@ fn the_gpu_pose_view_is_the_hosts() {
         )
         .expect("encode");
         t.queue.submit([enc.finish()]);
-        let loss = step.read_loss(&t.device, &t.queue).expect("loss")[0];
+        let loss = pollster::block_on(step.read_loss(&t.device, &t.queue)).expect("loss")[0];
         (loss, read_f32(&t, step.d_pose(), 6))
     };
     let (host_loss, host_grad) = run(&posed, false);
@@ -157,7 +157,7 @@ fn a_step_from_read_back_state_continues_bit_for_bit() {
     for n in 1..=3 {
         run_step(&t, &a, &inputs, n);
     }
-    let state = a.read_state(&t.device, &t.queue).expect("state");
+    let state = pollster::block_on(a.read_state(&t.device, &t.queue)).expect("state");
     assert!(
         state.moments.iter().all(|m| m[1].iter().any(|&v| v > 0.0)),
         "three steps leave second moments"
@@ -173,12 +173,12 @@ fn a_step_from_read_back_state_continues_bit_for_bit() {
     .expect("from state");
     run_step(&t, &a, &inputs, 4);
     run_step(&t, &b, &inputs, 4);
-    let la = a.read_loss(&t.device, &t.queue).expect("loss");
-    let lb = b.read_loss(&t.device, &t.queue).expect("loss");
+    let la = pollster::block_on(a.read_loss(&t.device, &t.queue)).expect("loss");
+    let lb = pollster::block_on(b.read_loss(&t.device, &t.queue)).expect("loss");
     assert_eq!(la, lb);
     assert_eq!(
-        a.read_state(&t.device, &t.queue).expect("state"),
-        b.read_state(&t.device, &t.queue).expect("state")
+        pollster::block_on(a.read_state(&t.device, &t.queue)).expect("state"),
+        pollster::block_on(b.read_state(&t.device, &t.queue)).expect("state")
     );
     // A moment of the wrong length is refused.
     let mut bad = state.clone();
@@ -207,15 +207,17 @@ fn a_step_from_read_back_state_continues_bit_for_bit() {
         a.gradient_sources(),
     )
     .expect("controller");
-    let mut cs = ctrl
-        .read_state(&t.device, &t.queue)
-        .expect("controller state");
+    let mut cs =
+        pollster::block_on(ctrl.read_state(&t.device, &t.queue)).expect("controller state");
     assert_eq!(cs.theta, theta);
     cs.poses[1] = [0.1, -0.2, 0.3, 0.4, 0.5, 0.6];
     cs.moments[1][3] = 0.25;
     cs.pose_moments[0][1][2] = 0.5;
     ctrl.set_state(&t.queue, &cs).expect("set state");
-    assert_eq!(ctrl.read_state(&t.device, &t.queue).expect("state"), cs);
+    assert_eq!(
+        pollster::block_on(ctrl.read_state(&t.device, &t.queue)).expect("state"),
+        cs
+    );
 }
 
 fn a_config(inputs: &Inputs) -> synctalk_train::gpu::StepConfig {

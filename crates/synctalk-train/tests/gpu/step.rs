@@ -122,9 +122,9 @@ fn one_step_matches_the_cpu_intersection_path() {
         let inputs = Inputs::new(&perturbed(truth));
         let step = make(&t, &kernels, &inputs, &target, &under, 4096);
         run_step(&t, &step, &inputs, 1);
-        let lists = step.read_lists(&t.device, &t.queue).expect("lists");
-        let loss = step.read_loss(&t.device, &t.queue).expect("loss");
-        let grads = step.read_grads(&t.device, &t.queue).expect("grads");
+        let lists = pollster::block_on(step.read_lists(&t.device, &t.queue)).expect("lists");
+        let loss = pollster::block_on(step.read_loss(&t.device, &t.queue)).expect("loss");
+        let grads = pollster::block_on(step.read_grads(&t.device, &t.queue)).expect("grads");
 
         // The CPU path: the lists built on the host between the kernels.
         let pf = project_forward(&t.device, &t.queue, &t.project, &inputs.project()).expect("fwd");
@@ -200,7 +200,7 @@ fn twenty_resident_steps_lower_the_loss_deterministically() {
     for n in 1..=20u32 {
         for (step, l) in steps.iter().zip(&mut losses) {
             run_step(&t, step, &inputs, n);
-            l.push(step.read_loss(&t.device, &t.queue).expect("loss")[0]);
+            l.push(pollster::block_on(step.read_loss(&t.device, &t.queue)).expect("loss")[0]);
         }
     }
     let secs = start.elapsed().as_secs_f64();
@@ -215,7 +215,7 @@ fn twenty_resident_steps_lower_the_loss_deterministically() {
     assert_eq!(losses[0], losses[1]);
     let p: Vec<GpuParams> = steps
         .iter()
-        .map(|s| s.read_params(&t.device, &t.queue).expect("params"))
+        .map(|s| pollster::block_on(s.read_params(&t.device, &t.queue)).expect("params"))
         .collect();
     assert_eq!(p[0], p[1]);
 }
@@ -229,16 +229,18 @@ fn overflowing_the_capacity_is_reported_and_safe() {
     let inputs = Inputs::new(&perturbed(truth));
     let big = make(&t, &kernels, &inputs, &target, &under, 4096);
     run_step(&t, &big, &inputs, 1);
-    let total = big.read_lists(&t.device, &t.queue).expect("lists").stats[1];
+    let total = pollster::block_on(big.read_lists(&t.device, &t.queue))
+        .expect("lists")
+        .stats[1];
     let small = make(&t, &kernels, &inputs, &target, &under, total / 2);
     run_step(&t, &small, &inputs, 1);
-    let lists = small.read_lists(&t.device, &t.queue).expect("lists");
+    let lists = pollster::block_on(small.read_lists(&t.device, &t.queue)).expect("lists");
     assert_eq!(lists.stats, [total / 2, total]);
     assert!(lists
         .ranges
         .iter()
         .all(|r| r[0] <= r[1] && r[1] <= total / 2));
-    let loss = small.read_loss(&t.device, &t.queue).expect("loss");
+    let loss = pollster::block_on(small.read_loss(&t.device, &t.queue)).expect("loss");
     assert!(loss.iter().all(|v| v.is_finite()));
 }
 
@@ -313,7 +315,7 @@ fn twenty_controlled_steps_lower_the_loss_deterministically() {
             )
             .expect("encode");
             t.queue.submit([enc.finish()]);
-            l.push(step.read_loss(&t.device, &t.queue).expect("loss")[0]);
+            l.push(pollster::block_on(step.read_loss(&t.device, &t.queue)).expect("loss")[0]);
         }
     }
     eprintln!("controlled train: loss {:?}", losses[0]);
@@ -348,7 +350,7 @@ fn twenty_controlled_steps_lower_the_loss_deterministically() {
     assert!(moved > theta.len() / 2, "θ barely moved: {moved}");
     let p: Vec<GpuParams> = steps
         .iter()
-        .map(|s| s.read_params(&t.device, &t.queue).expect("params"))
+        .map(|s| pollster::block_on(s.read_params(&t.device, &t.queue)).expect("params"))
         .collect();
     assert_eq!(p[0], p[1]);
 }

@@ -122,7 +122,7 @@ fn training_lowers_the_loss_and_a_checkpoint_resumes_it() {
         Trainer::new(&gpu.device, &gpu.queue, &data, s, params, theta).expect("trainer");
     let mut rows = Vec::new();
     for _ in 0..101 {
-        if let Some(row) = trainer.step(&data).expect("step") {
+        if let Some(row) = pollster::block_on(trainer.step(&data)).expect("step") {
             rows.push(row);
         }
     }
@@ -148,7 +148,7 @@ fn training_lowers_the_loss_and_a_checkpoint_resumes_it() {
     let truth_pose = [0.0, 0.0, 0.0, 3.0, -3.0, 0.0];
     let mut moved = data.clone();
     moved.views[2] = posed_view(&moved.views[2], &truth_pose.map(|v: f64| -v));
-    let d = trainer.fit_pose(&moved, 2, 120).expect("fit pose");
+    let d = pollster::block_on(trainer.fit_pose(&moved, 2, 120)).expect("fit pose");
     eprintln!("fitted pose {d:?} (the frame's own: {truth_pose:?})");
     // What matters is the image: the Gaussians' centres as the fitted view
     // projects them against the frame's own view (a rotation and a shift
@@ -177,9 +177,8 @@ fn training_lowers_the_loss_and_a_checkpoint_resumes_it() {
     assert!(d[3] > 1.0 && d[4] < -1.0, "fitted {d:?}");
 
     // The poses of the refined frames moved (refinement from step 40).
-    let ckpt = trainer
-        .checkpoint(Some("synthetic".into()))
-        .expect("checkpoint");
+    let ckpt =
+        pollster::block_on(trainer.checkpoint(Some("synthetic".into()))).expect("checkpoint");
     assert!(ckpt
         .controller
         .poses
@@ -195,7 +194,7 @@ fn training_lowers_the_loss_and_a_checkpoint_resumes_it() {
         Trainer::from_checkpoint(&gpu.device, &gpu.queue, &data, back).expect("resume");
     assert_eq!(resumed.iteration(), 101);
     for _ in 0..50 {
-        resumed.step(&data).expect("resumed step");
+        pollster::block_on(resumed.step(&data)).expect("resumed step");
     }
     let tail = resumed.log().last().copied().expect("log");
     assert_eq!(tail.step, 150);
@@ -231,11 +230,11 @@ fn run_rebuilt(
     for i in 0..steps {
         if i == at {
             if let Some(cap) = cap {
-                let (state, _) = tr.state().expect("state");
-                tr.rebuild(&state, cap).expect("rebuild");
+                let (state, _) = pollster::block_on(tr.state()).expect("state");
+                pollster::block_on(tr.rebuild(&state, cap)).expect("rebuild");
             }
         }
-        tr.step(data).expect("step");
+        pollster::block_on(tr.step(data)).expect("step");
     }
     tr
 }
@@ -272,7 +271,7 @@ fn a_rebuilt_step_continues_a_larger_run() {
     let start = perturbed(truth);
     let state = |cap| {
         let tr = run_rebuilt(&gpu, &data, &start, 4, 2, cap);
-        let (state, c) = tr.state().expect("state");
+        let (state, c) = pollster::block_on(tr.state()).expect("state");
         (state.params.gauss, c.theta)
     };
     let plain = state(None);

@@ -1,9 +1,10 @@
-//! Blocking read-backs of a [`TrainStep`]'s results (native only), for
-//! tests and tools; the training loop reads only [`TrainStep::loss`] and
-//! [`TrainStep::stats`], through its own staging copies.
+//! Read-backs of a [`TrainStep`]'s results: futures that resolve once the
+//! GPU has written them (natively at once: the device is polled; in a
+//! browser while the page's event loop runs). Native callers that may block
+//! use `pollster::block_on`.
 
 use super::TrainStep;
-use crate::gpu::transfer::{cast, submit_and_read};
+use crate::gpu::transfer::{cast, read_back};
 use crate::gpu::{GpuError, GpuParams};
 
 /// What [`TrainStep::read_lists`] returns: the step's binning.
@@ -20,48 +21,52 @@ pub struct StepLists {
 }
 
 impl TrainStep {
-    fn read(
+    async fn read(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         sources: &[(&wgpu::Buffer, usize)],
     ) -> Result<Vec<Vec<u8>>, GpuError> {
         let encoder = device.create_command_encoder(&Default::default());
-        submit_and_read(device, queue, encoder, sources)
+        read_back(device, queue, encoder, sources).await
     }
 
     /// The loss terms of the last step.
-    pub fn read_loss(
+    pub async fn read_loss(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
     ) -> Result<[f32; 4], GpuError> {
-        let out = self.read(device, queue, &[(&self.buffers.loss, 16)])?;
+        let out = self
+            .read(device, queue, &[(&self.buffers.loss, 16)])
+            .await?;
         let v: Vec<f32> = cast(&out[0]);
         Ok([v[0], v[1], v[2], v[3]])
     }
 
     /// The binning of the last step.
-    pub fn read_lists(
+    pub async fn read_lists(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
     ) -> Result<StepLists, GpuError> {
         let b = &self.buffers;
         let tiles = self.raster_params.tiles[0] as usize * self.raster_params.tiles[1] as usize;
-        let stats: Vec<u32> = cast(&self.read(device, queue, &[(&b.stats, 8)])?[0]);
+        let stats: Vec<u32> = cast(&self.read(device, queue, &[(&b.stats, 8)]).await?[0]);
         let used = stats[0] as usize;
         let (_, vals) = self.tile_sort.sorted(self.tile_bits);
         let n = self.n as usize;
-        let out = self.read(
-            device,
-            queue,
-            &[
-                (&b.ranges, 8 * tiles),
-                (vals, 4 * used),
-                (&b.isect_offsets, 4 * n),
-            ],
-        )?;
+        let out = self
+            .read(
+                device,
+                queue,
+                &[
+                    (&b.ranges, 8 * tiles),
+                    (vals, 4 * used),
+                    (&b.isect_offsets, 4 * n),
+                ],
+            )
+            .await?;
         Ok(StepLists {
             stats: [stats[0], stats[1]],
             ranges: cast(&out[0]),
@@ -71,7 +76,7 @@ impl TrainStep {
     }
 
     /// The parameters (after the last step's Adam update).
-    pub fn read_params(
+    pub async fn read_params(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
@@ -81,38 +86,45 @@ impl TrainStep {
             queue,
             [&self.buffers.gauss, &self.buffers.sh, &self.buffers.bases],
         )
+        .await
     }
 
     /// The composite of the last step (straight RGB and alpha in [0, 1],
     /// row-major).
-    pub fn read_composite(
+    pub async fn read_composite(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
     ) -> Result<Vec<[f32; 4]>, GpuError> {
         let pixels = self.config.width as usize * self.config.height as usize;
-        let out = self.read(device, queue, &[(&self.buffers.pred, 16 * pixels)])?;
+        let out = self
+            .read(device, queue, &[(&self.buffers.pred, 16 * pixels)])
+            .await?;
         Ok(cast(&out[0]))
     }
 
     /// `[pairs used, pairs needed]` of the last step.
-    pub fn read_stats(
+    pub async fn read_stats(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
     ) -> Result<[u32; 2], GpuError> {
-        let v: Vec<u32> = cast(&self.read(device, queue, &[(&self.buffers.stats, 8)])?[0]);
+        let v: Vec<u32> = cast(
+            &self
+                .read(device, queue, &[(&self.buffers.stats, 8)])
+                .await?[0],
+        );
         Ok([v[0], v[1]])
     }
 
     /// The parameters and their Adam moments (after the last step).
-    pub fn read_state(
+    pub async fn read_state(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
     ) -> Result<super::StepState, GpuError> {
         let b = &self.buffers;
-        let params = self.read_params(device, queue)?;
+        let params = self.read_params(device, queue).await?;
         let words = self.adam_words().map(|w| 4 * w as usize);
         let sources: Vec<(&wgpu::Buffer, usize)> = b
             .moments
@@ -120,7 +132,7 @@ impl TrainStep {
             .zip(words)
             .flat_map(|(m, w)| [(&m[0], w), (&m[1], w)])
             .collect();
-        let out = self.read(device, queue, &sources)?;
+        let out = self.read(device, queue, &sources).await?;
         let v: Vec<Vec<f32>> = out.iter().map(|o| cast(o)).collect();
         let mut it = v.into_iter();
         let mut next = || it.next().unwrap_or_default();
@@ -130,23 +142,26 @@ impl TrainStep {
 
     /// The last step's gradients before Adam (its regularisers excluded),
     /// in the parameters' layout.
-    pub fn read_grads(
+    pub async fn read_grads(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
     ) -> Result<GpuParams, GpuError> {
         let b = &self.buffers;
         self.read_set(device, queue, [&b.d_gauss, &b.d_sh, &b.d_bases])
+            .await
     }
 
-    fn read_set(
+    async fn read_set(
         &self,
         device: &wgpu::Device,
         queue: &wgpu::Queue,
         bufs: [&wgpu::Buffer; 3],
     ) -> Result<GpuParams, GpuError> {
         let [g, s, k] = self.adam_words().map(|w| 4 * w as usize);
-        let out = self.read(device, queue, &[(bufs[0], g), (bufs[1], s), (bufs[2], k)])?;
+        let out = self
+            .read(device, queue, &[(bufs[0], g), (bufs[1], s), (bufs[2], k)])
+            .await?;
         let gauss: Vec<f32> = cast(&out[0]);
         Ok(GpuParams {
             sh_degree: self.sh_degree,
