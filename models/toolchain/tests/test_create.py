@@ -5,6 +5,7 @@ whose metadata holds no path of this machine."""
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,8 @@ def synctalk_bin():
 
 
 def run_create(video, out, *extra, env=None):
-    return subprocess.run(["synctalk-create", str(video), "-o", str(out), *map(str, extra)],
-                          capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "synctalk_toolchain.create", str(video), "-o", str(out),
+                           *map(str, extra)], capture_output=True, text=True, env=env)
 
 
 def test_bad_videos_are_refused_before_training_and_leave_nothing(clip, synctalk_bin, tmp_path):

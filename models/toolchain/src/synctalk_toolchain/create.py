@@ -208,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = create(a)
     except CreateError as e:
-        print(f"error: {e}", file=sys.stderr)
+        # One line: a tool's message quoted inside may span several.
+        print("error: " + "; ".join(line.strip() for line in str(e).splitlines() if line.strip()), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
