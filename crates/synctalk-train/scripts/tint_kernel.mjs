@@ -8,10 +8,14 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Files that are not kernels, and what each kernel needs besides common.wgsl.
-export const NOT_KERNELS = ['common.wgsl', 'controller.wgsl', 'frame.wgsl', 'gaussian.wgsl', 'loss.wgsl'];
+export const NOT_KERNELS = ['common.wgsl', 'controller.wgsl', 'frame.wgsl', 'gaussian.wgsl', 'loss.wgsl', 'quat.wgsl',
+  'rotation.wgsl'];
 const PRELUDES = {
-  'project_fwd.wgsl': ['frame.wgsl', 'gaussian.wgsl'],
-  'project_bwd.wgsl': ['frame.wgsl', 'gaussian.wgsl'],
+  'project_fwd.wgsl': ['frame.wgsl', 'quat.wgsl', 'gaussian.wgsl'],
+  'project_bwd.wgsl': ['frame.wgsl', 'quat.wgsl', 'gaussian.wgsl'],
+  'noise.wgsl': ['quat.wgsl'],
+  'pose_view.wgsl': ['rotation.wgsl'],
+  'pose_bwd.wgsl': ['rotation.wgsl'],
   'loss_pixel.wgsl': ['loss.wgsl'],
   'ssim_rows.wgsl': ['loss.wgsl'],
   'ssim_cols.wgsl': ['loss.wgsl'],

@@ -36,9 +36,9 @@ pub struct PositionNoise {
 impl PositionNoise {
     /// Compiles the kernel for the `count` Gaussians of `gauss`.
     pub fn new(device: &wgpu::Device, gauss: &wgpu::Buffer, count: u32) -> Self {
-        let kernel = Kernel::new(
+        let kernel = Kernel::from_parts(
             device,
-            include_str!("noise.wgsl"),
+            &[include_str!("quat.wgsl"), include_str!("noise.wgsl")],
             "position_noise",
             &[Bind::Uniform, Bind::Write],
         );

@@ -58,16 +58,7 @@ fn position_noise(
     let n = vec3<f32>(r0 * cos(tau * u[1]), r0 * sin(tau * u[1]), r1 * cos(tau * u[3]));
     let len = length(q);
     let qn = select(vec4<f32>(1.0, 0.0, 0.0, 0.0), q / len, len > 0.0);
-    let w = qn.x;
-    let x = qn.y;
-    let y = qn.z;
-    let z = qn.w;
-    // Rotation by columns.
-    let r = mat3x3<f32>(
-        vec3<f32>(1.0 - 2.0 * (y * y + z * z), 2.0 * (x * y + w * z), 2.0 * (x * z - w * y)),
-        vec3<f32>(2.0 * (x * y - w * z), 1.0 - 2.0 * (x * x + z * z), 2.0 * (y * z + w * x)),
-        vec3<f32>(2.0 * (x * z + w * y), 2.0 * (y * z - w * x), 1.0 - 2.0 * (x * x + y * y)),
-    );
+    let r = quat_rotation(qn);
     let s2 = exp(2.0 * ls);
     // Σ v = R diag(s²) Rᵀ v.
     let v = n * (gate * nz.scaler);

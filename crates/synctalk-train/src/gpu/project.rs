@@ -92,6 +92,7 @@ pub struct ProjectKernels {
 
 const FRAME: &str = include_str!("frame.wgsl");
 const GAUSSIAN: &str = include_str!("gaussian.wgsl");
+const QUAT: &str = include_str!("quat.wgsl");
 
 impl ProjectKernels {
     /// Compiles the kernels on `device`. They need no features and fit
@@ -102,13 +103,13 @@ impl ProjectKernels {
         Self {
             forward: Kernel::from_parts(
                 device,
-                &[FRAME, GAUSSIAN, include_str!("project_fwd.wgsl")],
+                &[FRAME, QUAT, GAUSSIAN, include_str!("project_fwd.wgsl")],
                 "project_fwd",
                 &[Uniform, Read, Read, Read, Write, Write, Write, Write],
             ),
             backward: Kernel::from_parts(
                 device,
-                &[FRAME, GAUSSIAN, include_str!("project_bwd.wgsl")],
+                &[FRAME, QUAT, GAUSSIAN, include_str!("project_bwd.wgsl")],
                 "project_bwd",
                 &[Uniform, Read, Read, Read, Read, Read, Write, Write, Write],
             ),
