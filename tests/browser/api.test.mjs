@@ -25,6 +25,7 @@ let profile;
 let context;
 let page;
 const foreign = [];
+const pageErrors = [];
 
 // In the page: `until(cond, seconds)` polls a condition (deadline: an error
 // naming it); `clip(seconds)` is that much of the sample speech at 16 kHz
@@ -70,7 +71,10 @@ before(async () => {
     if (!u.startsWith(origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) foreign.push(u);
   });
   page = await context.newPage();
-  page.on('pageerror', (e) => console.error('page error:', String(e)));
+  page.on('pageerror', (e) => {
+    console.error('page error:', String(e));
+    pageErrors.push(String(e));
+  });
   await page.goto(site.url + 'index.html?test');
   await page.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
   assert.equal(await page.evaluate(() => window.__synctalkReady), 'ok');
@@ -78,11 +82,13 @@ before(async () => {
 });
 
 after(async () => {
-  assert.deepEqual(foreign, [], `requests to other origins: ${foreign.join(', ')}`);
   await context?.close();
   site?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
   writeFileSync(join(outDir, 'api-report.json'), JSON.stringify(report, null, 2));
+  assert.deepEqual(foreign, [], `requests to other origins: ${foreign.join(', ')}`);
+  // The demo page's own handlers (captions, messages) must not throw either.
+  assert.deepEqual(pageErrors, [], `errors in the page: ${pageErrors.join('; ')}`);
 });
 
 const LIMIT = { timeout: 240_000 };

@@ -63,8 +63,14 @@ async function main() {
   // Typed text: spoken offline, the word being heard shown under the portrait.
   const caption = $('caption');
   avatar.addEventListener('subtitle', (e) => {
-    const { text, from, to } = e.detail;
+    const { word, text, from, to } = e.detail;
     const mark = document.createElement('mark');
+    if (text === undefined) {
+      // A stream's word timings carry the word alone.
+      mark.textContent = word;
+      caption.replaceChildren(mark);
+      return;
+    }
     mark.textContent = text.slice(from, to);
     caption.replaceChildren(text.slice(0, from), mark, text.slice(to));
   });

@@ -204,8 +204,16 @@ export class SyncTalkAvatarElement extends ElementBase {
     return this.avatar.say(text ?? this.getAttribute('text'), { ...options, voice, rate });
   }
 
-  /** Shows the sentence of the word heard, the word marked. */
-  _caption({ text, from, to }) {
+  /** Shows the sentence of the word heard, the word marked (a stream's
+   * word timings carry the word alone: it is shown alone). */
+  _caption({ word, text, from, to }) {
+    if (text === undefined) {
+      const mark = document.createElement('mark');
+      mark.textContent = word;
+      this._captions.replaceChildren(mark);
+      this._captions.hidden = this.hasAttribute('nocaptions');
+      return;
+    }
     const start = Math.max(text.lastIndexOf('.', from - 1), text.lastIndexOf('!', from - 1), text.lastIndexOf('?', from - 1)) + 1;
     const ends = ['.', '!', '?'].map((c) => text.indexOf(c, to)).filter((i) => i >= 0);
     const end = ends.length ? Math.min(...ends) + 1 : text.length;

@@ -43,7 +43,9 @@ impl TrainData for OneFrame {
 /// What [`train_steps`] resolves to.
 #[derive(Serialize)]
 struct Report {
-    /// The WebGPU adapter, as wgpu names it.
+    /// The adapter's backend (`BrowserWebGpu`) and name (browsers may
+    /// withhold it: empty).
+    backend: String,
     adapter: String,
     /// Frames in the dataset, and the one trained on.
     frames: usize,
@@ -65,7 +67,7 @@ fn js_error(e: impl std::fmt::Display) -> JsValue {
 /// Trains `steps` steps on the dataset in `files` (an object mapping each
 /// file's path below the dataset folder, e.g. `frames/000000.jpg`, to its
 /// bytes as a `Uint8Array`), all on its first training frame, starting from
-/// `init_points` Gaussians; resolves to `{adapter, frames, frame, size,
+/// `init_points` Gaussians; resolves to `{backend, adapter, frames, frame, size,
 /// gaussians, losses, ms}` or rejects with an error naming the cause (no
 /// WebGPU, a missing or broken file, a device lost).
 #[wasm_bindgen]
@@ -123,8 +125,10 @@ pub async fn train_steps(
         losses.push(trainer.last_loss().await.map_err(js_error)?);
         ms.push(js_sys::Date::now() - t0);
     }
+    let info = adapter.get_info();
     let report = Report {
-        adapter: adapter.get_info().name,
+        backend: format!("{:?}", info.backend),
+        adapter: info.name,
         frames: data.ds.frames(),
         frame,
         size: data.ds.size(),
