@@ -16,7 +16,7 @@ import { ARGS, repo, serve } from './lib.mjs';
 
 const outDir = join(repo, 'tests', 'browser', 'out');
 const siteDir = join(outDir, 'train-site');
-const STEPS = 24;
+const STEPS = 12;
 let site;
 let profile;
 let context;
@@ -57,11 +57,15 @@ test('the trainer takes steps in the page and the loss falls', { timeout: 1_200_
     assert.ok(l.every(Number.isFinite), `step ${i}: ${l}`);
   }
   const first = report.losses[0][0];
-  const last = report.losses.slice(-5).reduce((s, l) => s + l[0], 0) / 5;
+  const last = report.losses.at(-1)[0];
   const median = [...report.ms].sort((a, b) => a - b)[Math.floor(STEPS / 2)];
   console.log(`train in the page (${report.adapter || 'an unnamed WebGPU adapter'}): loss ${first.toFixed(4)} -> ${last.toFixed(4)} in ${STEPS} steps, `
     + `${report.gaussians} Gaussians, ${median.toFixed(0)} ms a step (median), ${seconds.toFixed(0)} s in all`);
-  assert.ok(last < 0.9 * first, `the loss fell from ${first} to ${last} only`);
+  // On one frame from the same start, every step lowers the loss.
+  for (let i = 1; i < STEPS; i++) {
+    assert.ok(report.losses[i][0] < report.losses[i - 1][0], `step ${i}: ${report.losses[i][0]} after ${report.losses[i - 1][0]}`);
+  }
+  assert.ok(last < 0.97 * first, `the loss fell from ${first} to ${last} only`);
   // SSIM of the composite rises as the loss falls.
   assert.ok(report.losses.at(-1)[2] > report.losses[0][2], 'SSIM rose');
   await page.close();

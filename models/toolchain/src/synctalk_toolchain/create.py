@@ -113,6 +113,32 @@ def run(cmd: list, what: str) -> str:
     return r.stdout
 
 
+class CalibrationError(Exception):
+    """The articulation could not be measured on the rendered frames."""
+
+
+def calibrate_articulation(synctalk: Path, portrait: Path, dataset: Path, frames_dir: Path, fps: float) -> dict:
+    """The person's articulation (`synctalk-eval calibrate`): `portrait`
+    rendered speaking the dataset's own audio at strength 1, its lips
+    measured against the person's own on the dataset. Returns
+    `evaluate.calibrate`'s report; the frames are removed after."""
+    shutil.rmtree(frames_dir, ignore_errors=True)
+    try:
+        run([synctalk, "render", "--portrait", portrait, "--audio", dataset / "aud.wav", "--frames", frames_dir,
+             "--fps", fps, "--articulation", 1], "articulation: the portrait speaking the video's own audio")
+        frames = sorted(frames_dir.glob("*.png"))
+        timing = json.loads((frames_dir / "timing.json").read_text())
+        try:
+            cal = evaluate.calibrate(frames, timing, dataset, fps)
+        except Exception as e:  # noqa: BLE001 - no face found, a mouth that does not move, MediaPipe's own
+            raise CalibrationError(str(e)) from e
+    finally:
+        shutil.rmtree(frames_dir, ignore_errors=True)
+    log(f"[create] articulation: slope {cal['slope']} (r {cal['rendered_vs_implied_r']}) -> "
+        f"strength {cal['articulation']['strength']}")
+    return cal
+
+
 def set_meta(synctalk: Path, portrait: Path, key: str, value, tmp: Path) -> None:
     f = tmp / f"{key}.json"
     f.write_text(json.dumps(value))
@@ -149,22 +175,19 @@ def create(a: argparse.Namespace) -> dict:
     for name, path in nets:
         run([synctalk, "add-network", portrait, "--name", name, "--onnx", path], f"network {name}")
 
+    warnings = []
     with tempfile.TemporaryDirectory(prefix="synctalk-create-") as tmp:
         tmp = Path(tmp)
-        calib = work / "calibration"
-        shutil.rmtree(calib, ignore_errors=True)
-        run([synctalk, "render", "--portrait", portrait, "--audio", dataset / "aud.wav", "--frames", calib,
-             "--articulation", 1], "articulation: the portrait speaking the video's own audio")
-        frames = sorted(calib.glob("*.png"))
-        timing = json.loads((calib / "timing.json").read_text())
         try:
-            cal = evaluate.calibrate(frames, timing, dataset, a.fps)
-        except Exception as e:  # noqa: BLE001 - the calibration's own errors are reported, not raised
-            raise CreateError(f"articulation calibration: {e}") from e
-        log(f"[create] articulation: slope {cal['slope']} (r {cal['rendered_vs_implied_r']}) -> "
-            f"strength {cal['articulation']['strength']}")
-        set_meta(synctalk, portrait, "articulation", cal["articulation"], tmp)
-        shutil.rmtree(calib, ignore_errors=True)
+            cal = calibrate_articulation(synctalk, portrait, dataset, work / "calibration", a.fps)
+            set_meta(synctalk, portrait, "articulation", cal["articulation"], tmp)
+        except CalibrationError as e:
+            # The portrait is complete without it (the engine then uses
+            # strength 1): say so rather than lose the training.
+            cal = None
+            warnings.append(f"articulation not calibrated: {e}")
+            log(f"[create] warning: articulation not calibrated: {e}; the portrait speaks at strength 1 "
+                "(train longer: the rendered frames must show a face MediaPipe finds)")
 
         evaluation = dict(report.get("evaluation") or {})
         heldout_dir = work / "train" / "heldout"
@@ -182,7 +205,8 @@ def create(a: argparse.Namespace) -> dict:
     return {"portrait": str(out), "bytes": out.stat().st_size, "work": str(work),
             "gaussians": report.get("gaussians"), "iterations": report.get("iterations"),
             "networks": [n.get("name") for n in info.get("networks", [])],
-            "articulation": cal["articulation"]["strength"], "evaluation": evaluation}
+            "articulation": cal["articulation"]["strength"] if cal else None, "evaluation": evaluation,
+            "warnings": warnings}
 
 
 def main(argv: list[str] | None = None) -> int:
