@@ -15,5 +15,6 @@ mod scene;
 mod scene3d;
 mod state;
 mod step;
+mod step_vs_torch;
 mod train_step;
 mod trainer;
