@@ -4,6 +4,7 @@ training and leave nothing behind; a real clip becomes a complete portrait
 whose metadata holds no path of this machine."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,15 +56,19 @@ def test_a_missing_synctalk_program_is_named_with_how_to_build_it(cut2s, tmp_pat
     assert not (tmp_path / "p.stk.work").exists()
 
 
-def test_a_clip_becomes_a_complete_portrait(cut2s, synctalk_bin, tmp_path):
+def test_a_clip_becomes_a_complete_portrait(cut2s, prepared, synctalk_bin, tmp_path):
     """2 s of a real clip, a short training run on this machine's adapter:
     the portrait has the three networks, the articulation calibration, the
     held-out evaluation with LPIPS, condition_range and head_pivot, and
-    records the video by file name only."""
+    records the video by file name only. The work folder already holds the
+    clip's prepared dataset (the session's fixture), as after an interrupted
+    run: it is resumed, not prepared again."""
     out = tmp_path / "me.stk"
+    shutil.copytree(prepared[0], tmp_path / "me.stk.work" / "dataset")
     r = run_create(cut2s, out, "--synctalk", synctalk_bin, "--iters", 20, "--init-points", 1000,
                    "--max-gaussians", 2000, "--fit-pose-steps", 5)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "already prepared from this video" in r.stderr
     summary = json.loads(r.stdout)
     assert sorted(summary["networks"]) == ["expression", "face_sync", "head_sync"]
     info = json.loads(subprocess.run([str(synctalk_bin), "inspect", str(out)], capture_output=True, text=True,
