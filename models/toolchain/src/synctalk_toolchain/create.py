@@ -193,15 +193,20 @@ def create(a: argparse.Namespace) -> dict:
         heldout_dir = work / "train" / "heldout"
         if heldout_dir.is_dir() and any(heldout_dir.glob("frame_*.png")):
             log("[create] held-out LPIPS")
-            scores = evaluate.heldout(heldout_dir, dataset)
-            evaluation["lpips_tracked_pose"] = {k: scores["mean"][k]["lpips"] for k in ("full", "face")}
-            set_meta(synctalk, portrait, "evaluation", evaluation, tmp)
+            try:
+                scores = evaluate.heldout(heldout_dir, dataset)
+                evaluation["lpips_tracked_pose"] = {k: scores["mean"][k]["lpips"] for k in ("full", "face")}
+                set_meta(synctalk, portrait, "evaluation", evaluation, tmp)
+            except (OSError, ValueError, KeyError) as e:
+                warnings.append(f"held-out LPIPS not measured: {e}")
+                log(f"[create] warning: held-out LPIPS not measured: {e}")
 
+    # The finished portrait must read back whole before it replaces OUTPUT.
+    info = json.loads(run([synctalk, "inspect", portrait], "checking the portrait"))
     out.parent.mkdir(parents=True, exist_ok=True)
     part = out.with_name(out.name + ".part")
     shutil.copyfile(portrait, part)
     os.replace(part, out)
-    info = json.loads(run([synctalk, "inspect", out], "checking the written portrait"))
     return {"portrait": str(out), "bytes": out.stat().st_size, "work": str(work),
             "gaussians": report.get("gaussians"), "iterations": report.get("iterations"),
             "networks": [n.get("name") for n in info.get("networks", [])],
