@@ -114,7 +114,9 @@ def test_shipped_network_is_this_front_end(ac):
     wb = np.concatenate([ac.gauss_w, ac.gauss_b_best], 1).transpose(0, 2, 1)
     for name, mine in [("mix_t", ac.mix.T), ("dct_t", ac.dct.T), ("time", ac.time), ("gauss_wb_t", wb),
                        ("trans", facesync.transitions(ac.phones))]:
-        assert np.array_equal(init[name], mine), name
+        # Equal to within float rounding of values near zero (numpy builds
+        # differ there by 1e-18 in the mel mixing matrix; the values are O(1)).
+        assert init[name].shape == mine.shape and np.abs(init[name] - mine).max() <= 1e-9, name
     gate_w = np.concatenate([init["gate_w_sil"][0], init["gate_w_loud"][:, 0], init["gate_w_window"][0]])
     head = facesync.VisemeHead(init["table"], init["rest"], init["sil_mask"][:, 0], gate_w,
                                init["gate_b"], init["trans"], init["kernel"][0], init["gain"], init["beta"])
