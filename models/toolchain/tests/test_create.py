@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, ffmpeg
+from conftest import ROOT
 from synctalk_toolchain import create
-from test_prepare import bad_videos
+from test_prepare import bad_videos, vfr_clip
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +32,7 @@ def run_create(video, out, *extra, env=None):
 
 def test_bad_videos_are_refused_before_training_and_leave_nothing(clip, synctalk_bin, tmp_path):
     videos = bad_videos(clip, tmp_path)
-    vfr = tmp_path / "vfr.mkv"
-    ffmpeg("-i", clip, "-t", 2, "-vf", "select='lt(mod(n\\,5)\\,3)'", "-fps_mode", "vfr", "-c:v", "libx264", "-c:a", "aac", vfr)
-    videos["variable frame rate"] = (vfr, "variable frame rate")
+    videos["variable frame rate"] = (vfr_clip(clip, tmp_path / "vfr.mkv"), "variable frame rate")
     videos["missing file"] = (tmp_path / "nope.mp4", "no such file")
     for name, (video, want) in videos.items():
         out = tmp_path / "out" / f"{name.replace(' ', '_')}.stk"

@@ -226,10 +226,15 @@ def test_other_frame_rates_and_sizes_work(clip, tmp_path):
     assert json.loads((out / "transforms.json").read_text())["w"] == 640
 
 
+def vfr_clip(clip, src):
+    """2 s of `clip` with frames at irregular intervals (40, 40, 120 ms...)."""
+    ffmpeg("-i", clip, "-t", 2, "-vf", "select='lt(mod(n\\,5)\\,3)'", "-fps_mode", "vfr", "-c:v", "libx264", "-c:a", "aac", src)
+    return src
+
+
 def test_variable_frame_rate_input_is_resampled(clip, tmp_path):
     """Frames at irregular intervals (40, 40, 120 ms...) become 25 fps CFR."""
-    src = tmp_path / "vfr.mkv"
-    ffmpeg("-i", clip, "-t", 2, "-vf", "select='lt(mod(n\\,5)\\,3)'", "-fps_mode", "vfr", "-c:v", "libx264", "-c:a", "aac", src)
+    src = vfr_clip(clip, tmp_path / "vfr.mkv")
     d = prep.prepare(src, tmp_path / "ds", log=lambda m: None)
     s = d["steps"]["decode"]
     assert s["source_variable_frame_rate"] is True

@@ -37,6 +37,7 @@ from pathlib import Path
 from . import evaluate, probe
 from .media import MediaError
 from .prepare import PrepareError, prepare
+from .prepare import check_video as prepare_check
 
 ROOT = Path(__file__).resolve().parents[4]
 NETWORKS = (("face_sync", "face_sync.onnx"), ("expression", "expression.onnx"), ("head_sync", "head_sync.onnx"))
@@ -90,12 +91,9 @@ def check_video(video: Path, allow_vfr: bool) -> probe.VideoInfo:
         raise CreateError(f"{video}: no such file")
     try:
         info = probe.probe(video)
+        prepare_check(video, info)
     except MediaError as e:
         raise CreateError(str(e)) from e
-    if not info.has_audio:
-        raise CreateError(f"{video}: no audio stream; the portrait learns from the person's speech")
-    if info.duration < probe.MIN_SECONDS:
-        raise CreateError(f"{video}: too short ({info.duration:.2f} s); at least {probe.MIN_SECONDS:.0f} s is needed")
     if info.variable_frame_rate and not allow_vfr:
         raise CreateError(
             f"{video}: variable frame rate (frames {info.fps:g} fps nominal, {info.avg_fps:.3f} on average); "

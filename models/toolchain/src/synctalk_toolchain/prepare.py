@@ -62,13 +62,20 @@ def _bar(desc: str):
     return update
 
 
+def check_video(video: Path, info) -> None:
+    """Refuses, from its probe alone, a video with no audio stream or one
+    known to be shorter than MIN_SECONDS (`synctalk-create` checks this
+    before any work, the decode step again)."""
+    if not info.has_audio:
+        raise MediaError(f"{video}: no audio stream; the toolchain needs the person's speech")
+    if info.duration and info.duration < MIN_SECONDS:
+        raise MediaError(f"{video}: too short ({info.duration:.2f} s); at least {MIN_SECONDS:.0f} s of video is needed")
+
+
 def step_decode(ctx: Context) -> dict:
     info = probe(ctx.video)
     ctx.info = info
-    if not info.has_audio:
-        raise MediaError(f"{ctx.video}: no audio stream; the toolchain needs the person's speech")
-    if info.duration and info.duration < MIN_SECONDS:
-        raise MediaError(f"{ctx.video}: too short ({info.duration:.2f} s); at least {MIN_SECONDS:.0f} s of video is needed")
+    check_video(ctx.video, info)
     n = decode_frames(ctx.video, ctx.out / "frames", ctx.fps)
     if n < ctx.fps * MIN_SECONDS:
         raise MediaError(f"{ctx.video}: too short ({n} frame(s) at {ctx.fps:g} fps); at least {MIN_SECONDS:.0f} s is needed")
