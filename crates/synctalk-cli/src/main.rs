@@ -8,6 +8,7 @@ mod decode;
 mod image_io;
 mod talk;
 mod train;
+mod train_plot;
 mod train_report;
 
 use clap::{Parser, Subcommand};

@@ -10,11 +10,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map};
-use synctalk_train::dataset::Dataset;
+use synctalk_train::dataset::{Dataset, Holdout};
 use synctalk_train::train::export::{portrait, Credits};
 use synctalk_train::train::{start, Checkpoint, LogRow, RebuildCause, Settings, Trainer};
 
-use crate::train_report;
+use crate::{train_plot, train_report};
 
 /// `synctalk train`'s arguments (train.py's names and defaults).
 #[derive(clap::Args, Debug)]
@@ -68,6 +68,11 @@ pub struct TrainArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Held-out frames: `dataset` (dataset.json's split) or `poses` (the
+    /// pose-extrapolation split: the 10 % of frames farthest from the mean
+    /// pose, all others trained on).
+    #[arg(long, default_value = "dataset", value_parser = parse_holdout)]
+    pub holdout: Holdout,
     /// Steps of test-time pose fitting per held-out frame for the report's
     /// `refined_pose` row (train.py's 100; 0: none).
     #[arg(long, default_value_t = 100)]
@@ -107,8 +112,18 @@ impl TrainArgs {
             pose_lr: self.pose_lr,
             pose_start: self.pose_start,
             seed: self.seed,
+            holdout: self.holdout,
             ..Settings::default()
         })
+    }
+}
+
+/// `--holdout`'s value.
+fn parse_holdout(s: &str) -> Result<Holdout, String> {
+    match s {
+        "dataset" => Ok(Holdout::Dataset),
+        "poses" => Ok(Holdout::FarthestPoses),
+        _ => Err(format!("`{s}`: expected `dataset` or `poses`")),
     }
 }
 
@@ -234,7 +249,8 @@ fn log_line(row: &LogRow, seconds: f64) -> String {
 pub fn run(a: &TrainArgs) -> Result<()> {
     let settings = a.settings()?;
     let t0 = Instant::now();
-    let ds = Dataset::open(&a.dataset)?;
+    let mut ds = Dataset::open(&a.dataset)?;
+    ds.hold_out(settings.holdout);
     eprintln!(
         "[train] {}: {} frames {}x{}, {} train / {} held out ({:.1} s to load)",
         a.dataset.display(),
@@ -344,7 +360,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &a.output)
         .with_context(|| format!("cannot write {}", a.output.display()))?;
-    train_report::loss_plot(tr.log(), &work.join("loss.svg"))?;
+    train_plot::loss_plot(tr.log(), &work.join("loss.svg"))?;
     let report = json!({
         "portrait": a.output.file_name().map(|s| s.to_string_lossy().into_owned()),
         "bytes": std::fs::metadata(&a.output).map(|m| m.len()).unwrap_or(0),

@@ -1,14 +1,16 @@
 //! What `synctalk train` reports: the held-out evaluation, rendered by the
-//! shipped renderer from the written portrait (what a viewer sees), and
-//! the loss/PSNR plot.
+//! shipped renderer from the written portrait (what a viewer sees).
 //!
 //! The held-out frames are rendered with the dataset's tracked pose and
 //! the frame's own blendshapes (through the portrait's controller, clamped
 //! to its `condition_range`, as the runtime does) over the frame's torso
 //! layer, and scored against the real frame: PSNR and SSIM (train.py's
-//! SSIM: 11×11 Gaussian window, σ 1.5, valid positions), full frame and
-//! face box. The frames go to `WORK/heldout/frame_NNNNNN.png`, so that
-//! `synctalk-eval heldout --rendered WORK/heldout --dataset DS` adds LPIPS.
+//! SSIM: 11×11 Gaussian window, σ 1.5, valid positions), full frame, face
+//! box and neck band ([`synctalk_train::eval::neck`]); the neck band also
+//! with the head turned as far as the runtime turns it, where a seam
+//! between head and torso layer shows. The frames go to
+//! `WORK/heldout/frame_NNNNNN.png` (and `turned/`), so that `synctalk-eval
+//! heldout --rendered WORK/heldout --dataset DS` adds LPIPS.
 
 use std::path::Path;
 
@@ -18,88 +20,13 @@ use synctalk_gaussians::{Camera, Image};
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{GpuScene, View};
 use synctalk_train::dataset::Dataset;
-use synctalk_train::train::{LogRow, TrainData, Trainer};
+use synctalk_train::eval::{self, neck, Plane};
+use synctalk_train::train::{TrainData, Trainer};
 
 use crate::image_io::write_png;
 
 /// Training frames scored for the report (evenly spaced).
 const TRAIN_SAMPLES: usize = 20;
-
-/// PSNR (dB) of `a` against RGB `b` over `box_` `[x0, y0, x1, y1)`.
-fn psnr(a: &Image, b: &[[u8; 3]], w: usize, box_: [u32; 4]) -> f64 {
-    let mut se = 0f64;
-    let mut count = 0usize;
-    for y in box_[1] as usize..box_[3] as usize {
-        for x in box_[0] as usize..box_[2] as usize {
-            let i = y * w + x;
-            for (&p, &q) in a.data[4 * i..4 * i + 3].iter().zip(&b[i]) {
-                let d = f64::from(p) - f64::from(q);
-                se += d * d;
-            }
-            count += 3;
-        }
-    }
-    10.0 * (255.0f64.powi(2) / (se / count.max(1) as f64).max(1e-12)).log10()
-}
-
-/// The 11-tap Gaussian (σ 1.5).
-fn window() -> [f64; 11] {
-    let mut g = [0f64; 11];
-    for (k, v) in g.iter_mut().enumerate() {
-        let d = k as f64 - 5.0;
-        *v = (-d * d / (2.0 * 1.5 * 1.5)).exp();
-    }
-    let s: f64 = g.iter().sum();
-    g.map(|v| v / s)
-}
-
-/// Mean SSIM over channels and valid positions of the crop `box_`.
-fn ssim(a: &Image, b: &[[u8; 3]], w: usize, box_: [u32; 4]) -> f64 {
-    let (x0, y0) = (box_[0] as usize, box_[1] as usize);
-    let (cw, ch) = ((box_[2] - box_[0]) as usize, (box_[3] - box_[1]) as usize);
-    if cw < 11 || ch < 11 {
-        return f64::NAN;
-    }
-    let g = window();
-    let (c1, c2) = (0.01f64.powi(2), 0.03f64.powi(2));
-    let (vw, vh) = (cw - 10, ch - 10);
-    let mut total = 0f64;
-    #[allow(clippy::needless_range_loop)] // c picks the channel in two images
-    for c in 0..3 {
-        // Five maps (x, y, xx, yy, xy), blurred along rows then columns.
-        let px = |i: usize| f64::from(a.data[4 * i + c]) / 255.0;
-        let py = |i: usize| f64::from(b[i][c]) / 255.0;
-        let mut rows = vec![[0f64; 5]; vw * ch];
-        for y in 0..ch {
-            for x in 0..vw {
-                let mut s = [0f64; 5];
-                for (k, gk) in g.iter().enumerate() {
-                    let i = (y0 + y) * w + x0 + x + k;
-                    let (u, v) = (px(i), py(i));
-                    for (acc, val) in s.iter_mut().zip([u, v, u * u, v * v, u * v]) {
-                        *acc += gk * val;
-                    }
-                }
-                rows[y * vw + x] = s;
-            }
-        }
-        for y in 0..vh {
-            for x in 0..vw {
-                let mut m = [0f64; 5];
-                for (k, gk) in g.iter().enumerate() {
-                    for (acc, val) in m.iter_mut().zip(rows[(y + k) * vw + x]) {
-                        *acc += gk * val;
-                    }
-                }
-                let [mx, my, xx, yy, xy] = m;
-                let (sxx, syy, sxy) = (xx - mx * mx, yy - my * my, xy - mx * my);
-                total += ((2.0 * mx * my + c1) * (2.0 * sxy + c2))
-                    / ((mx * mx + my * my + c1) * (sxx + syy + c2));
-            }
-        }
-    }
-    total / (3 * vw * vh) as f64
-}
 
 fn round4(v: f64) -> f64 {
     (v * 1e4).round() / 1e4
@@ -147,10 +74,96 @@ fn render_frame(
     Ok(view.read_image(r)?)
 }
 
+/// The head turns of the seam check: the runtime's largest Head-Sync turn
+/// ([`synctalk_engine::head::MAX_TURN`]) about the head's x axis (a nod,
+/// chin up and down) and y axis (a shake), about the portrait's pivot.
+fn turns() -> [[f32; 3]; 4] {
+    let m = synctalk_engine::head::MAX_TURN;
+    [[m, 0.0, 0.0], [-m, 0.0, 0.0], [0.0, m, 0.0], [0.0, -m, 0.0]]
+}
+
+/// `p` (head space) projected by `cam` (continuous pixel coordinates).
+fn project(cam: &Camera, p: [f32; 3]) -> [f64; 2] {
+    let c: [f64; 3] = std::array::from_fn(|i| {
+        (0..3)
+            .map(|j| f64::from(cam.rotation[i][j]) * f64::from(p[j]))
+            .sum::<f64>()
+            + f64::from(cam.translation[i])
+    });
+    [
+        f64::from(cam.fx) * c[0] / c[2] + f64::from(cam.cx),
+        f64::from(cam.fy) * c[1] / c[2] + f64::from(cam.cy),
+    ]
+}
+
+/// The tracked `jaw` (pixels) as seen by `to` instead of `from`: each
+/// point moved as the canonical face's jaw point moves between the two
+/// cameras' projections (a turned head's jaw, from the tracked one).
+fn moved_jaw(
+    jaw: &[[f64; 2]],
+    canonical: &[[f32; 3]],
+    from: &Camera,
+    to: &Camera,
+) -> Vec<[f64; 2]> {
+    jaw.iter()
+        .zip(canonical)
+        .map(|(q, &c)| {
+            let (a, b) = (project(from, c), project(to, c));
+            [q[0] + b[0] - a[0], q[1] + b[1] - a[1]]
+        })
+        .collect()
+}
+
+/// Scores of one render against the real frame: PSNR and SSIM of the full
+/// frame, the face box and the neck band.
+#[derive(Clone, Copy, Default)]
+struct Scores([f64; 6]);
+
+impl Scores {
+    fn of(img: &Image, real: &[[u8; 3]], face: [u32; 4], neck: (&Plane, &Plane)) -> Scores {
+        let w = img.width as usize;
+        let rendered = |i: usize| [img.data[4 * i], img.data[4 * i + 1], img.data[4 * i + 2]];
+        let crop = |b: [u32; 4]| (Plane::crop(rendered, w, b), Plane::crop(|i| real[i], w, b));
+        let (fa, fb) = crop([0, 0, img.width, img.height]);
+        let (ca, cb) = crop(face);
+        Scores([
+            eval::psnr(&fa, &fb),
+            eval::ssim(&fa, &fb),
+            eval::psnr(&ca, &cb),
+            eval::ssim(&ca, &cb),
+            eval::psnr(neck.0, neck.1),
+            eval::ssim(neck.0, neck.1),
+        ])
+    }
+
+    /// The mean of `rows` as the report's JSON.
+    fn mean(rows: &[Scores]) -> Value {
+        let m = |j: usize| {
+            let v: Vec<f64> = rows
+                .iter()
+                .map(|r| r.0[j])
+                .filter(|v| v.is_finite())
+                .collect();
+            round4(v.iter().sum::<f64>() / v.len().max(1) as f64)
+        };
+        json!({
+            "full": {"psnr": m(0), "ssim": m(1)},
+            "face": {"psnr": m(2), "ssim": m(3)},
+            "neck": {"psnr": m(4), "ssim": m(5)},
+        })
+    }
+}
+
 /// Scores the held-out frames (and a sample of training frames) of `ds`
 /// rendered from `p`; writes them to `work/heldout/` and a contact sheet
 /// (real above rendered, and with the pose fitted on the frame when
-/// `fit_steps` > 0) to `work/heldout.png`.
+/// `fit_steps` > 0) to `work/heldout.png`. Each held-out frame is also
+/// rendered with the head turned by the runtime's largest Head-Sync turn
+/// (4 ways, [`turns`]), and its neck band scored against the real frame's
+/// (the band under the turned jaw against the band under the real one:
+/// [`synctalk_train::eval::neck`]); those renders go to
+/// `work/heldout/turned/` with their jaw lines (`jaw.json`), for
+/// `synctalk-eval heldout`'s LPIPS.
 pub fn evaluate(
     p: &Portrait,
     ds: &Dataset,
@@ -167,42 +180,76 @@ pub fn evaluate(
         Some(l) => l.image()?,
         None => Image::solid(w, h, [0, 0, 0, 255]),
     };
+    let pivot = p.head_pivot()?;
     let dir = work.join("heldout");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let full = [0, 0, w, h];
+    let turned_dir = dir.join("turned");
+    std::fs::create_dir_all(&turned_dir)
+        .with_context(|| format!("cannot create {}", turned_dir.display()))?;
+    let (wu, hu) = (w as usize, h as usize);
+    let canonical_jaw: Vec<[f32; 3]> = neck::JAW
+        .iter()
+        .filter_map(|&j| ds.canonical_face.get(j).copied())
+        .collect();
     let mut rows = Vec::new();
     let mut fitted_rows = Vec::new();
+    let mut turned_rows = Vec::new();
+    let mut turned_jaws = serde_json::Map::new();
     let mut sheet: Vec<SheetColumn> = Vec::new();
-    let val: Vec<usize> = ds.val.clone().collect();
-    let scores = |img: &Image, real: &[[u8; 3]], face: [u32; 4]| {
-        [
-            psnr(img, real, w as usize, full),
-            ssim(img, real, w as usize, full),
-            psnr(img, real, w as usize, face),
-            ssim(img, real, w as usize, face),
-        ]
-    };
+    let val = &ds.val;
     for (k, &t) in val.iter().enumerate() {
+        let real: Vec<[u8; 3]> = (0..wu * hu).map(|i| ds.frames[t].rgb(i)).collect();
+        let face = ds.face_boxes[t];
+        let jaw = neck::jaw_of(ds.landmarks_of(t));
+        let size = neck::band_size(&jaw, face);
+        let real_band = neck::neck_strip(|i| real[i], wu, hu, &jaw, size);
+        let band = |img: &Image, jaw: &[[f64; 2]]| {
+            neck::neck_strip(
+                |i| [img.data[4 * i], img.data[4 * i + 1], img.data[4 * i + 2]],
+                wu,
+                hu,
+                jaw,
+                size,
+            )
+        };
         let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
         write_png(&dir.join(format!("frame_{t:06}.png")), &img)?;
-        let real: Vec<[u8; 3]> = (0..w as usize * h as usize)
-            .map(|i| ds.frames[t].rgb(i))
-            .collect();
-        let face = ds.face_boxes[t];
-        rows.push(scores(&img, &real, face));
+        rows.push(Scores::of(
+            &img,
+            &real,
+            face,
+            (&band(&img, &jaw), &real_band),
+        ));
+        let tracked = p
+            .frame_camera(t)
+            .with_context(|| format!("the portrait has no pose-track frame {t}"))?;
+        for (n, rv) in turns().into_iter().enumerate() {
+            let cam = p
+                .head_camera(t as f64, rv, pivot)
+                .with_context(|| format!("the portrait has no pose-track frame {t}"))?;
+            let moved = moved_jaw(&jaw, &canonical_jaw, &tracked, &cam);
+            let img = render_frame(&r, &mut view, p, ds, &background, t, Some(cam))?;
+            let name = format!("frame_{t:06}_{n}.png");
+            write_png(&turned_dir.join(&name), &img)?;
+            turned_jaws.insert(name, json!({"frame": t, "turn": rv, "jaw": moved}));
+            turned_rows.push(Scores::of(
+                &img,
+                &real,
+                face,
+                (&band(&img, &moved), &real_band),
+            ));
+        }
         let fitted = if fit_steps > 0 {
             let d = pollster::block_on(trainer.fit_pose(ds, t, fit_steps))?;
             let refined = synctalk_train::cpu::posed_view(&ds.view(t), &d);
-            let img = render_frame(
-                &r,
-                &mut view,
-                p,
-                ds,
-                &background,
-                t,
-                Some(camera_of(&refined)),
-            )?;
-            fitted_rows.push(scores(&img, &real, face));
+            let cam = camera_of(&refined);
+            let img = render_frame(&r, &mut view, p, ds, &background, t, Some(cam.clone()))?;
+            let moved = moved_jaw(&jaw, &canonical_jaw, &tracked, &cam);
+            fitted_rows.push(Scores::of(
+                &img,
+                &real,
+                face,
+                (&band(&img, &moved), &real_band),
+            ));
             Some(img)
         } else {
             None
@@ -211,38 +258,40 @@ pub fn evaluate(
             sheet.push((real, img, fitted));
         }
     }
-    let mean_of = |rows: &[[f64; 4]], j: usize| {
-        round4(rows.iter().map(|r| r[j]).sum::<f64>() / rows.len().max(1) as f64)
-    };
-    let mean = |j: usize| mean_of(&rows, j);
+    let jaw_path = turned_dir.join("jaw.json");
+    std::fs::write(&jaw_path, serde_json::to_string(&turned_jaws)?)
+        .with_context(|| format!("cannot write {}", jaw_path.display()))?;
     let step = (ds.train.len() / TRAIN_SAMPLES).max(1);
     let mut train_psnr = Vec::new();
-    for t in ds.train.clone().step_by(step) {
+    for &t in ds.train.iter().step_by(step) {
         let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
-        let real: Vec<[u8; 3]> = (0..w as usize * h as usize)
-            .map(|i| ds.frames[t].rgb(i))
-            .collect();
-        train_psnr.push(psnr(&img, &real, w as usize, full));
+        let real = Plane::crop(|i| ds.frames[t].rgb(i), wu, [0, 0, w, h]);
+        let rendered = Plane::crop(
+            |i| [img.data[4 * i], img.data[4 * i + 1], img.data[4 * i + 2]],
+            wu,
+            [0, 0, w, h],
+        );
+        train_psnr.push(eval::psnr(&rendered, &real));
     }
     if !sheet.is_empty() {
         write_png(&work.join("heldout.png"), &contact_sheet(&sheet, w, h))?;
     }
     let mut out = json!({
-        "tracked_pose": {
-            "full": {"psnr": mean(0), "ssim": mean(1)},
-            "face": {"psnr": mean(2), "ssim": mean(3)},
+        "tracked_pose": Scores::mean(&rows),
+        "turned_head": {
+            "neck": Scores::mean(&turned_rows)["neck"],
+            "turn_rad": synctalk_engine::head::MAX_TURN,
+            "turns": "about the head's x and y axes, both ways",
         },
         "train_full_psnr": round4(train_psnr.iter().sum::<f64>() / train_psnr.len().max(1) as f64),
-        "held_out_frames": [ds.val.start, ds.val.end],
-        "rendered": "heldout/frame_NNNNNN.png (LPIPS: synctalk-eval heldout --rendered WORK/heldout --dataset DATASET)",
+        "holdout": trainer.settings().holdout.name(),
+        "held_out_frames": ds.val,
+        "rendered": "heldout/frame_NNNNNN.png, heldout/turned/ (LPIPS: synctalk-eval heldout --rendered WORK/heldout --dataset DATASET)",
     });
     if !fitted_rows.is_empty() {
-        let m = |j: usize| mean_of(&fitted_rows, j);
-        out["refined_pose"] = json!({
-            "full": {"psnr": m(0), "ssim": m(1)},
-            "face": {"psnr": m(2), "ssim": m(3)},
-            "fit_steps": fit_steps,
-        });
+        let mut m = Scores::mean(&fitted_rows);
+        m["fit_steps"] = json!(fit_steps);
+        out["refined_pose"] = m;
     }
     Ok(out)
 }
@@ -280,56 +329,4 @@ fn contact_sheet(cols: &[SheetColumn], w: u32, h: u32) -> Image {
         height: (rows * h) as u32,
         data,
     }
-}
-
-/// Loss and PSNR over the steps as an SVG (no plotting library needed).
-pub fn loss_plot(log: &[LogRow], path: &Path) -> Result<()> {
-    let (w, h, m) = (700.0, 300.0, 40.0);
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
-         font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    );
-    if log.len() >= 2 {
-        let first = f64::from(log[0].step);
-        let last = f64::from(log[log.len() - 1].step).max(first + 1.0);
-        type Series = (&'static str, &'static str, fn(&LogRow) -> f32);
-        let series: [Series; 2] = [
-            ("loss", "#c83c00", |r| r.loss),
-            ("PSNR dB", "#008c00", |r| r.psnr),
-        ];
-        for (row, (label, colour, get)) in series.iter().enumerate() {
-            let v: Vec<f64> = log.iter().map(|r| f64::from(get(r))).collect();
-            let mut sorted = v.clone();
-            sorted.sort_by(f64::total_cmp);
-            let lo = sorted[sorted.len() / 100];
-            let hi = sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)];
-            let points: Vec<String> = log
-                .iter()
-                .zip(&v)
-                .map(|(r, &y)| {
-                    let x = m + (f64::from(r.step) - first) / (last - first) * (w - 2.0 * m);
-                    let y = h - m - (y.clamp(lo, hi) - lo) / (hi - lo).max(1e-9) * (h - 2.0 * m);
-                    format!("{x:.1},{y:.1}")
-                })
-                .collect();
-            svg += &format!(
-                "<polyline fill=\"none\" stroke=\"{colour}\" points=\"{}\"/>\n\
-                 <text x=\"{}\" y=\"{}\" fill=\"{colour}\">{label}: {:.4} ({lo:.4}..{hi:.4})</text>\n",
-                points.join(" "),
-                m + 5.0,
-                20.0 + 16.0 * row as f64,
-                v[v.len() - 1]
-            );
-        }
-        let tail = log[log.len() - 1];
-        svg += &format!(
-            "<text x=\"{}\" y=\"{}\">step {}, {} Gaussians</text>\n",
-            w - 220.0,
-            h - 8.0,
-            tail.step,
-            tail.gaussians
-        );
-    }
-    svg += "</svg>\n";
-    std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))
 }

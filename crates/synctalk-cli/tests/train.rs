@@ -69,6 +69,23 @@ fn train_writes_a_complete_portrait_and_resumes() {
         "refined-pose row: {}",
         report["evaluation"]
     );
+    // The neck band, with the tracked pose and with the head turned the
+    // runtime's farthest four ways (issue 20's seam measure).
+    let ev = &report["evaluation"];
+    for v in [
+        &eval["neck"]["psnr"],
+        &eval["neck"]["ssim"],
+        &ev["turned_head"]["neck"]["psnr"],
+        &ev["refined_pose"]["neck"]["psnr"],
+    ] {
+        assert!(
+            v.as_f64()
+                .is_some_and(|v| v > 5.0 && v < 80.0 || v.abs() <= 1.0),
+            "{ev}"
+        );
+    }
+    assert_eq!(ev["holdout"], "dataset");
+    assert_eq!(ev["held_out_frames"], serde_json::json!([5]));
     let work = tmp.path().join("mini.stk.work");
     for f in [
         "checkpoint.bin",
@@ -76,6 +93,9 @@ fn train_writes_a_complete_portrait_and_resumes() {
         "report.json",
         "heldout.png",
         "heldout/frame_000005.png",
+        "heldout/turned/frame_000005_0.png",
+        "heldout/turned/frame_000005_3.png",
+        "heldout/turned/jaw.json",
     ] {
         assert!(work.join(f).is_file(), "{f} missing");
     }
@@ -144,6 +164,20 @@ fn train_writes_a_complete_portrait_and_resumes() {
         err.contains("checkpoint.bin") && err.contains("--restart"),
         "{err}"
     );
+    // Another held-out set too (the checkpoint trained on other frames).
+    let other = synctalk(&[
+        "train",
+        ds.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+        "--iters",
+        "40",
+        "--holdout",
+        "poses",
+    ]);
+    assert!(!other.status.success());
+    let err = text(&other.stderr);
+    assert!(err.contains("checkpoint.bin"), "{err}");
 }
 
 #[test]

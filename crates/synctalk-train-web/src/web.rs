@@ -96,7 +96,10 @@ pub async fn train_steps(
     };
     let (params, theta) = start(&ds, &settings);
     let gaussians = params.len();
-    let frame = ds.train.start;
+    let frame = *ds
+        .train
+        .first()
+        .ok_or_else(|| JsError::new("the dataset has no training frames"))?;
     let data = OneFrame { ds, t: frame };
 
     let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {

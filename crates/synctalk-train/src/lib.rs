@@ -15,5 +15,6 @@
 
 pub mod cpu;
 pub mod dataset;
+pub mod eval;
 pub mod gpu;
 pub mod train;

@@ -93,11 +93,11 @@ fn loads_as_train_py() {
     }
     assert_eq!(
         json_u64s(&ex["train"]),
-        [ds.train.start as u64, ds.train.end as u64]
+        [ds.train[0] as u64, *ds.train.last().unwrap() as u64 + 1]
     );
     assert_eq!(
         json_u64s(&ex["val"]),
-        [ds.val.start as u64, ds.val.end as u64]
+        [ds.val[0] as u64, *ds.val.last().unwrap() as u64 + 1]
     );
     let names: Vec<String> = serde_json::from_value(ex["blendshape_names"].clone()).unwrap();
     assert_eq!(ds.blendshape_names, names);

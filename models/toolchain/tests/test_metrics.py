@@ -43,3 +43,83 @@ def test_ssim_and_psnr():
     assert 28 < metrics.psnr(a, noisy) < 31
     s = metrics.image_scores(b, a, (10, 20, 110, 140))
     assert set(s) == {"full", "face"} and set(s["face"]) == {"psnr", "ssim", "lpips"}
+
+
+FIXTURE = ROOT / "crates" / "synctalk-testdata" / "data" / "dataset-mini"
+
+
+def test_fixture_evaluation_vectors_are_current():
+    """expected/evaluation.json (the Rust side's reference: tests/evaluation.rs)
+    is what holdout.py and metrics.neck_strip compute now."""
+    import json
+
+    from synctalk_toolchain import holdout
+
+    ex = json.loads((FIXTURE / "expected" / "evaluation.json").read_text())
+    train, val = holdout.split(FIXTURE, "poses")
+    assert (train.tolist(), val.tolist()) == (ex["poses_split"]["train"], ex["poses_split"]["val"])
+    # The farthest frame is held out; the dataset split is dataset.json's.
+    assert int(np.argmax(ex["pose_distances"])) in val
+    assert [a.tolist() for a in holdout.split(FIXTURE)] == [[0, 1, 2, 3, 4], [5]]
+    lm = np.load(FIXTURE / "landmarks.npy")
+    yy, xx, cc = np.meshgrid(np.arange(512), np.arange(512), np.arange(3), indexing="ij")
+    img = ((7 * xx + 13 * yy + 50 * cc) % 256).astype(np.uint8)
+    for row in ex["neck"]:
+        jaw = lm[row["frame"], metrics.JAW, :2].astype(np.float64)
+        size = metrics.band_size(jaw, metrics.face_box(lm[row["frame"]], 512, 512))
+        assert list(size) == row["size"]
+        strip = metrics.neck_strip(img, jaw, size).reshape(-1, 3)
+        assert strip.sum(0).tolist() == pytest.approx(row["strip"]["sum"], rel=1e-12)
+
+
+def test_neck_band_lies_under_the_jaw_and_scores_a_seam():
+    """The band starts at the jaw line and goes NECK_DEPTH of the face down;
+    a dark line drawn along the jaw (a seam) lowers its PSNR and raises LPIPS."""
+    lm = np.load(FIXTURE / "landmarks.npy")
+    img = np.asarray(Image.open(FIXTURE / "frames" / "000002.jpg").convert("RGB"))
+    jaw = lm[2, metrics.JAW, :2].astype(np.float64)
+    box = metrics.face_box(lm[2], 512, 512)
+    size = metrics.band_size(jaw, box)
+    assert size[1] == round(0.25 * (box[3] - box[1]))
+    chin = jaw[metrics.JAW.index(152)]
+    assert metrics.jaw_line_at(jaw, np.array([chin[0]]))[0] == pytest.approx(chin[1], abs=2.0)
+    own = metrics.neck_strip(img, jaw, size)
+    same = metrics.neck_scores(own, own)
+    assert same["psnr"] > 100 and same["lpips"] == 0.0
+    seam = img.copy()
+    for x, y in zip(*np.round(np.stack([np.linspace(jaw[:, 0].min(), jaw[:, 0].max(), 400),
+                                       metrics.jaw_line_at(jaw, np.linspace(jaw[:, 0].min(), jaw[:, 0].max(), 400))])).astype(int)):
+        seam[y + 2 : y + 6, x] = 20
+    s = metrics.neck_scores(metrics.neck_strip(seam, jaw, size), own)
+    assert s["psnr"] < 30 and s["lpips"] > 0.01, s
+
+
+def test_heldout_scores_the_runs_held_out_frames_and_its_turned_renders(tmp_path):
+    """synctalk-eval heldout on renders that are the real frames: perfect
+    scores on the frames of the split asked for, a missing one named; the
+    turned renders (jaw.json, as synctalk train writes it) scored by their
+    jaw's band."""
+    import json
+
+    from synctalk_toolchain import evaluate
+
+    lm = np.load(FIXTURE / "landmarks.npy")
+    for t in range(6):
+        Image.open(FIXTURE / "frames" / f"{t:06d}.jpg").convert("RGB").save(tmp_path / f"frame_{t:06d}.png")
+    (tmp_path / "turned").mkdir()
+    Image.open(FIXTURE / "frames" / "000005.jpg").convert("RGB").save(tmp_path / "turned" / "frame_000005_0.png")
+    # Frame 2 as a "turned" render of frame 5, with frame 2's own jaw: the band
+    # is a real neck, not frame 5's, so the score is finite and worse.
+    Image.open(FIXTURE / "frames" / "000002.jpg").convert("RGB").save(tmp_path / "turned" / "frame_000005_1.png")
+    jaw5, jaw2 = (lm[t, metrics.JAW, :2].tolist() for t in (5, 2))
+    (tmp_path / "turned" / "jaw.json").write_text(json.dumps({
+        "frame_000005_0.png": {"frame": 5, "turn": [0, 0, 0], "jaw": jaw5},
+        "frame_000005_1.png": {"frame": 5, "turn": [0.15, 0, 0], "jaw": jaw2}}))
+    r = evaluate.heldout(tmp_path, FIXTURE, "poses")
+    assert r["frames"] == [5] and r["holdout"] == "poses"
+    assert r["mean"]["neck"]["psnr"] > 100 and r["mean"]["neck"]["lpips"] == 0.0
+    assert r["turned_renders"] == 2
+    assert 15 < r["mean"]["turned_head_neck"]["psnr"] < 100, r["mean"]
+    (tmp_path / "frame_000005.png").unlink()
+    with pytest.raises(ValueError, match="frame_000005.png: missing"):
+        evaluate.heldout(tmp_path, FIXTURE)

@@ -44,7 +44,7 @@ pub fn initial_points(ds: &Dataset, n: usize, seed: u64) -> (Vec<[f32; 3]>, Vec<
             } else {
                 k as f64 * step
             };
-            let t = train.start + at as usize;
+            let t = train[at as usize];
             let Some(frame) = ds.frames.get(t) else {
                 continue;
             };

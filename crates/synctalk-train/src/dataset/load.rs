@@ -165,7 +165,7 @@ pub(super) fn open(src: Src) -> Result<Dataset, DatasetError> {
     }
     let range = |name: &str, r: [usize; 2]| {
         if r[0] <= r[1] && r[1] <= t_count {
-            Ok(r[0]..r[1])
+            Ok((r[0]..r[1]).collect::<Vec<usize>>())
         } else {
             Err(format_error(
                 &meta_path,

@@ -23,14 +23,15 @@
 
 #![warn(missing_docs)]
 
+pub mod holdout;
 pub mod init;
 pub mod masks;
 pub mod npy;
 pub mod torso;
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+pub use holdout::{Holdout, FARTHEST_FRACTION};
 pub use init::initial_points;
 
 mod load;
@@ -205,10 +206,11 @@ pub struct Dataset {
     pub blendshapes: Vec<f32>,
     /// The blendshapes' names (`blendshapes.json`), MediaPipe's order.
     pub blendshape_names: Vec<String>,
-    /// The training frames.
-    pub train: Range<usize>,
-    /// The held-out frames.
-    pub val: Range<usize>,
+    /// The training frames, ascending (`dataset.json`'s split, or
+    /// [`Dataset::hold_out`]'s).
+    pub train: Vec<usize>,
+    /// The held-out frames, ascending.
+    pub val: Vec<usize>,
     /// The source video, as `dataset.json` names it.
     pub source: String,
     /// The identity of the video and toolchain that made it, if recorded.

@@ -70,7 +70,7 @@ impl TrainData for Dataset {
     }
 
     fn train_frames(&self) -> Vec<usize> {
-        self.train.clone().collect()
+        self.train.clone()
     }
 
     fn view(&self, t: usize) -> View {

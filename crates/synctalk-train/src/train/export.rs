@@ -209,7 +209,7 @@ pub fn portrait(
     }
     let mut lo = vec![f32::INFINITY; input];
     let mut hi = vec![f32::NEG_INFINITY; input];
-    for t in ds.train.clone() {
+    for &t in &ds.train {
         for (d, &v) in ds.blendshapes_of(t).iter().enumerate() {
             lo[d] = lo[d].min(v);
             hi[d] = hi[d].max(v);

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::LossWeights;
+use crate::dataset::Holdout;
 
 /// What a training run does; the defaults are train.py's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,6 +36,10 @@ pub struct Settings {
     pub pose_start: u32,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Which frames are held out (`--holdout`; checkpoints from before it
+    /// existed held out the dataset's split).
+    #[serde(default)]
+    pub holdout: Holdout,
 }
 
 impl Default for Settings {
@@ -54,6 +59,7 @@ impl Default for Settings {
             pose_lr: 0.02,
             pose_start: 3000,
             seed: 0,
+            holdout: Holdout::Dataset,
         }
     }
 }

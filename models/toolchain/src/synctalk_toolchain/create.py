@@ -193,7 +193,9 @@ def create(a: argparse.Namespace) -> dict:
             log("[create] held-out LPIPS")
             try:
                 scores = evaluate.heldout(heldout_dir, dataset)
-                evaluation["lpips_tracked_pose"] = {k: scores["mean"][k]["lpips"] for k in ("full", "face")}
+                evaluation["lpips_tracked_pose"] = {k: scores["mean"][k]["lpips"] for k in ("full", "face", "neck")}
+                if "turned_head_neck" in scores["mean"]:
+                    evaluation["lpips_turned_head_neck"] = scores["mean"]["turned_head_neck"]["lpips"]
                 set_meta(synctalk, portrait, "evaluation", evaluation, tmp)
             except (OSError, ValueError, KeyError) as e:
                 warnings.append(f"held-out LPIPS not measured: {e}")

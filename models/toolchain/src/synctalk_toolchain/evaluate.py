@@ -23,9 +23,14 @@ articulation --json articulation.json`. Render DIR with `--articulation 1`.
 `synctalk-eval heldout --rendered DIR --dataset DS [-o report.json]`
 compares frames rendered with the dataset's own poses and blendshapes
 (`DIR/frame_NNNNNN.png`, e.g. from `synctalk render-portrait --frame N
---condition`) with the real frames of the dataset's held-out split: PSNR,
-SSIM and LPIPS (AlexNet, v0.1), on the full frame and on the face (the
-bounding box of the frame's 478 landmarks).
+--condition`) with the real frames of the dataset's held-out split
+(`--holdout poses`: the pose-extrapolation split, holdout.py): PSNR, SSIM
+and LPIPS (AlexNet, v0.1), on the full frame, on the face (the bounding box
+of the frame's 478 landmarks) and on the neck band (metrics.neck_strip: the
+strip under the jaw, where a seam between head and torso shows). With
+`DIR/turned/jaw.json` (`synctalk train` writes it), also the neck band of
+the held-out frames rendered with the head turned as far as the runtime
+turns it, against the real frame's.
 """
 from __future__ import annotations
 
@@ -36,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import landmarks, media, metrics, sync
+from . import holdout, landmarks, media, metrics, sync
 
 SILENCE_MIN_S = 0.3
 JAW_CLOSED = 0.1
@@ -112,27 +117,59 @@ def calibrate(frames: list[Path], timing: dict, dataset: Path, fps: float = 25.0
     }
 
 
-def heldout(rendered: Path, dataset: Path) -> dict:
-    """Scores of `rendered`/frame_NNNNNN.png against the dataset's held-out frames."""
+def heldout(rendered: Path, dataset: Path, holdout_by: str = "dataset") -> dict:
+    """Scores of `rendered`/frame_NNNNNN.png against the dataset's held-out
+    frames (`holdout_by`: `dataset` or `poses`, as the run held them out):
+    full frame, face box and neck band; and, when `rendered`/turned/jaw.json
+    lists renders with the head turned (`synctalk train` writes them), the
+    neck band of those against the real frame's."""
     from PIL import Image
 
-    meta = json.loads((dataset / "dataset.json").read_text())
-    first, end = meta["split"]["val"]
+    _, val = holdout.split(dataset, holdout_by)
     lm = np.load(dataset / "landmarks.npy")
-    rows = {}
-    for t in range(first, end):
-        path = rendered / f"frame_{t:06d}.png"
+
+    def load(path: Path, gt: np.ndarray) -> np.ndarray:
         if not path.exists():
-            raise ValueError(f"{path}: missing (render the held-out frames {first}-{end - 1})")
+            raise ValueError(f"{path}: missing (render the held-out frames {', '.join(map(str, val))})")
         img = np.asarray(Image.open(path).convert("RGB"))
-        gt = np.asarray(Image.open(dataset / "frames" / f"{t:06d}.jpg").convert("RGB"))
         if img.shape != gt.shape:
             raise ValueError(f"{path}: {img.shape[1]}x{img.shape[0]}, the dataset's frames are {gt.shape[1]}x{gt.shape[0]}")
-        rows[t] = metrics.image_scores(img, gt, metrics.face_box(lm[t], gt.shape[1], gt.shape[0]))
-    mean = {k: {m: round(float(np.mean([r[k][m] for r in rows.values()])), 4) for m in ("psnr", "ssim", "lpips")}
-            for k in ("full", "face")}
-    return {"frames": [first, end], "mean": mean,
-            "per_frame": {t: {k: {m: round(v, 4) for m, v in r[k].items()} for k in r} for t, r in rows.items()}}
+        return img
+
+    def real(t: int) -> np.ndarray:
+        return np.asarray(Image.open(dataset / "frames" / f"{t:06d}.jpg").convert("RGB"))
+
+    rows = {}
+    for t in val:
+        t = int(t)
+        gt = real(t)
+        img = load(rendered / f"frame_{t:06d}.png", gt)
+        box = metrics.face_box(lm[t], gt.shape[1], gt.shape[0])
+        jaw = lm[t, metrics.JAW, :2].astype(np.float64)
+        size = metrics.band_size(jaw, box)
+        rows[t] = metrics.image_scores(img, gt, box)
+        rows[t]["neck"] = metrics.neck_scores(metrics.neck_strip(img, jaw, size), metrics.neck_strip(gt, jaw, size))
+    keys = ("full", "face", "neck")
+    mean = {k: {m: round(float(np.nanmean([r[k][m] for r in rows.values()])), 4) for m in ("psnr", "ssim", "lpips")}
+            for k in keys}
+    report = {"holdout": holdout_by, "frames": [int(t) for t in val], "mean": mean,
+              "per_frame": {t: {k: {m: round(v, 4) for m, v in r[k].items()} for k in r} for t, r in rows.items()}}
+    jaws = rendered / "turned" / "jaw.json"
+    if jaws.is_file():
+        turned = []
+        for name, entry in json.loads(jaws.read_text()).items():
+            t = int(entry["frame"])
+            gt = real(t)
+            img = load(rendered / "turned" / name, gt)
+            box = metrics.face_box(lm[t], gt.shape[1], gt.shape[0])
+            jaw = lm[t, metrics.JAW, :2].astype(np.float64)
+            size = metrics.band_size(jaw, box)
+            moved = np.asarray(entry["jaw"], np.float64)
+            turned.append(metrics.neck_scores(metrics.neck_strip(img, moved, size), metrics.neck_strip(gt, jaw, size)))
+        report["mean"]["turned_head_neck"] = {m: round(float(np.nanmean([r[m] for r in turned])), 4)
+                                              for m in ("psnr", "ssim", "lpips")}
+        report["turned_renders"] = len(turned)
+    return report
 
 
 def main(argv=None) -> int:
@@ -151,11 +188,13 @@ def main(argv=None) -> int:
     h = sub.add_parser("heldout", help="PSNR, SSIM and LPIPS of rendered held-out frames against the real ones")
     h.add_argument("--rendered", type=Path, required=True)
     h.add_argument("--dataset", type=Path, required=True)
+    h.add_argument("--holdout", choices=holdout.CHOICES, default="dataset",
+                   help="the held-out frames the run used (synctalk train --holdout)")
     h.add_argument("-o", "--output", type=Path)
     args = ap.parse_args(argv)
     if args.cmd == "heldout":
         try:
-            report = heldout(args.rendered, args.dataset)
+            report = heldout(args.rendered, args.dataset, args.holdout)
         except (OSError, ValueError, KeyError) as e:
             print(f"synctalk-eval: {e}", file=sys.stderr)
             return 1

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, headsync, metrics, stk
+from . import __version__, headsync, holdout, metrics, stk
 from .metrics import psnr
 from .parsing import FACE, FACE_OVAL, HAIR, HEAD_OTHER, MOUTH, TORSO
 
@@ -57,7 +57,7 @@ class Dataset:
     source: str
 
 
-def load_dataset(root: Path) -> Dataset:
+def load_dataset(root: Path, holdout_by: str = "dataset") -> Dataset:
     import cv2
 
     root = Path(root)
@@ -102,9 +102,9 @@ def load_dataset(root: Path) -> Dataset:
     K = np.array([[tr["fl_x"], 0, tr["cx"]], [0, tr["fl_y"], tr["cy"]], [0, 0, 1]], np.float64)
     bs = np.load(root / "blendshapes.npy").astype(np.float32)
     names = json.loads((root / "blendshapes.json").read_text())
-    split = meta["split"]
+    train, val = holdout.split(root, holdout_by)
     return Dataset(root, frames, under, torso, np.ascontiguousarray(bg), masks, boxes, poses, K, bs, names,
-                   np.arange(*split["train"]), np.arange(*split["val"]), float(meta["fps"]), str(meta.get("source", "")))
+                   train, val, float(meta["fps"]), str(meta.get("source", "")))
 
 
 def extend_torso(rgba: np.ndarray, head: np.ndarray, reach: int = 24) -> np.ndarray:
@@ -282,7 +282,7 @@ def train(args) -> dict:
     device = torch.device(args.device)
     torch.manual_seed(args.seed)
     t_start = time.time()
-    ds = load_dataset(args.dataset)
+    ds = load_dataset(args.dataset, getattr(args, "holdout", "dataset"))
     T, H, W = ds.frames.shape[:3]
     print(f"[train] {args.dataset}: {T} frames {W}x{H}, {len(ds.train)} train / {len(ds.val)} held out", flush=True)
     params, controller, px_cm = build(ds, args, device)
@@ -314,6 +314,8 @@ def train(args) -> dict:
     step0, log = 0, []
     settings = {"dataset": json.loads((ds.root / "dataset.json").read_text()).get("fingerprint"), "bases": args.bases,
                 "hidden": args.hidden, "sh_degree": args.sh_degree, "iters": args.iters, "max_gaussians": args.max_gaussians}
+    if getattr(args, "holdout", "dataset") != "dataset":
+        settings["holdout"] = args.holdout  # (absent: checkpoints made before --holdout stay valid)
     if ckpt.is_file() and not args.restart:
         s = torch.load(ckpt, map_location=device, weights_only=False)
         if s.get("settings") != settings:
@@ -494,19 +496,20 @@ def export(res: dict, args) -> dict:
     # with the pose refined on the frame itself.
     rows = {"tracked_pose": [], "refined_pose": []}
     sheet = []
-    for t in ds.val:
+    for k, t in enumerate(ds.val):
         gt = ds.frames[t]
         img = frame(t)[0]
         rows["tracked_pose"].append(metrics.image_scores(img, gt, ds.face_boxes[t]))
         img2 = frame(t, fit_pose(int(t)))[0]
         rows["refined_pose"].append(metrics.image_scores(img2, gt, ds.face_boxes[t]))
-        if len(sheet) < 4 and (t - ds.val[0]) % max(1, len(ds.val) // 4) == 0:
+        if len(sheet) < 4 and k % max(1, len(ds.val) // 4) == 0:
             sheet.append(np.concatenate([gt, img, img2], 0))
     evaluation = {how: {k: {m: round(float(np.mean([r[k][m] for r in rs])), 4) for m in ("psnr", "ssim", "lpips")}
                         for k in ("full", "face")} for how, rs in rows.items()}
     train_psnr = [psnr(frame(t)[0], ds.frames[t]) for t in ds.train[:: max(1, len(ds.train) // 20)]]
     evaluation["train_full_psnr"] = round(float(np.mean(train_psnr)), 3)
-    evaluation["held_out_frames"] = [int(ds.val[0]), int(ds.val[-1]) + 1]
+    evaluation["holdout"] = getattr(args, "holdout", "dataset")
+    evaluation["held_out_frames"] = [int(t) for t in ds.val]
     cv2.imwrite(str(work / "heldout.png"), np.concatenate(sheet, 1)[..., ::-1])
 
     # Parity vectors: frames the Rust renderer must reproduce.
@@ -607,6 +610,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-seconds", type=float, default=0, help="stop training after this long (then export)")
     ap.add_argument("--checkpoint-every", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--holdout", choices=holdout.CHOICES, default="dataset",
+                    help="held-out frames: dataset.json's split, or the 10%% of frames farthest from the mean pose")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     ap.add_argument("--name", default="")
