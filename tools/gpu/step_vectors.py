@@ -161,7 +161,7 @@ def main() -> int:
     save("theta", theta)
     save("loss", np.array([image.item(), l1.item(), s.item(), lalpha.item()], f32))
     save("w", np_(w).astype(f32))
-    save("pred", np_(pred).astype(np.float16))
+    save("pred", np_(pred).astype(f32))
     g = {k: np_(v.grad) for k, v in params.items()}
     save("d_means", g["means"])
     save("d_quats", g["quats"])

@@ -68,6 +68,15 @@ pub struct TrainArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Print a log row (loss, PSNR, Gaussians) every this many steps when
+    /// there is no progress bar.
+    #[arg(long, default_value_t = 1000)]
+    pub log_every: u32,
+    /// At every log row (every 50 steps), read the whole training state
+    /// back and stop at the first value that is not finite, naming its
+    /// group (a diagnostic; slows training).
+    #[arg(long)]
+    pub check_finite: bool,
     /// Held-out frames: `dataset` (dataset.json's split) or `poses` (the
     /// pose-extrapolation split: the 10 % of frames farthest from the mean
     /// pose, all others trained on).
@@ -306,11 +315,29 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                 "loss {:.4} PSNR {:.2} n {}",
                 row.loss, row.psnr, row.gaussians
             ));
-            if row.step % 1000 == 0 && bar.is_hidden() {
+            if row.step % a.log_every.max(1) == 0 && bar.is_hidden() {
                 eprintln!(
                     "[train] {}",
                     log_line(&row, t_train.elapsed().as_secs_f64())
                 );
+            }
+            if !row.loss.is_finite() {
+                bail!(
+                    "training diverged at step {}: the loss is {} (the last checkpoint is in {}; \
+                     --check-finite names the first parameter group to go bad)",
+                    row.step,
+                    row.loss,
+                    work.display()
+                );
+            }
+            if a.check_finite {
+                if let Some((group, count)) = pollster::block_on(tr.non_finite())? {
+                    bail!(
+                        "training diverged at step {}: {count} values of the {group} are not finite (loss {})",
+                        row.step,
+                        row.loss
+                    );
+                }
             }
         }
         bar.set_position(u64::from(tr.iteration()));

@@ -43,11 +43,18 @@ impl View {
                 want_h: self.height,
             });
         }
-        if coeffs.len() > MAX_BASES || coeffs.iter().any(|c| !c.is_finite()) {
+        if coeffs.len() > MAX_BASES {
             return Err(RenderError::Limit {
-                what: "deformation coefficients (count, all finite)",
+                what: "deformation coefficients",
                 got: coeffs.len() as u64,
                 limit: MAX_BASES as u64,
+            });
+        }
+        if let Some((index, &value)) = coeffs.iter().enumerate().find(|(_, c)| !c.is_finite()) {
+            return Err(RenderError::NotFinite {
+                what: "deformation coefficients",
+                index,
+                value,
             });
         }
         let rot = glam::Mat3::from_cols_array_2d(&camera.rotation).transpose();

@@ -71,6 +71,16 @@ pub enum RenderError {
         /// The limit.
         limit: u64,
     },
+    /// An input holds a value that is not finite.
+    #[error("{what}: value {index} is {value}, not a finite number")]
+    NotFinite {
+        /// What holds it.
+        what: &'static str,
+        /// Its index.
+        index: usize,
+        /// The value.
+        value: f32,
+    },
     /// A layer image does not match the view size.
     #[error("{layer} layer is {got_w}x{got_h}, the view is {want_w}x{want_h}")]
     LayerSize {

@@ -47,10 +47,19 @@ fn compare(a: &[f64], b: &[f64]) -> (f64, f64) {
     (diff / nb.max(1e-30), dot / (na * nb).max(1e-30))
 }
 
-// Ignored until the vectors exist: they are made on a CUDA GPU, which no
-// session has had since this test was written (docs/trainer.md, "Left").
+/// The agreement asked of each gradient group and of `w`: relative error
+/// (measured 4.9e-4 to 3.7e-3 on an H100's vectors, lavapipe here: f32
+/// sums in another order, gsplat's and our SSIM windows and tile
+/// boundaries) and cosine (measured 0.999994 and up).
+const GRAD_REL: f64 = 1e-2;
+const GRAD_COS: f64 = 0.9999;
+/// The composite's PSNR against train.py's (measured 75.6 dB; the stored
+/// `pred` was f16, which alone limits it to about 70-80 dB).
+const COMPOSITE_DB: f64 = 60.0;
+/// Relative agreement of the loss terms (measured 1.2e-5 and 1.7e-5).
+const LOSS_REL: f64 = 1e-4;
+
 #[test]
-#[ignore = "needs tests/vectors/train-step, made by tools/gpu/step_vectors.py on a CUDA GPU"]
 fn one_step_agrees_with_train_py() {
     let meta: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir().join("meta.json")).expect("meta.json"))
@@ -258,16 +267,33 @@ fn one_step_agrees_with_train_py() {
         eprintln!("{name}: relative error {rel:.2e}, cosine {cos:.6}");
         report.push((name, rel, cos));
     }
-    assert!(psnr > 60.0, "composite {psnr:.1} dB against train.py's");
+    assert!(
+        psnr > COMPOSITE_DB,
+        "composite {psnr:.1} dB against train.py's"
+    );
+    // Terms: image loss, L1, SSIM, alpha. A crop with no pixel far outside
+    // the head has train.py's alpha term NaN (torch's mean of an empty
+    // set; its gradient is the interior term's alone); ours counts an empty
+    // set as 0. Where train.py's is NaN, the image loss is checked as the
+    // sum of the checked terms and our alpha term.
+    let weights_of = |k: &str| weights[k].as_f64().expect("weight");
+    let rebuilt = want_loss[1]
+        + weights_of("ssim") * (1.0 - want_loss[2])
+        + weights_of("alpha") * f64::from(loss[3]);
     for (i, (a, b)) in loss.iter().zip(&want_loss).enumerate() {
+        let b = match (i, b.is_nan()) {
+            (3, true) => continue,
+            (0, true) => rebuilt,
+            _ => *b,
+        };
         assert!(
-            (f64::from(*a) - b).abs() <= 1e-4 * b.abs().max(1e-3),
+            (f64::from(*a) - b).abs() <= LOSS_REL * b.abs().max(1e-3),
             "loss term {i}: {a} against train.py's {b}"
         );
     }
     for (name, rel, cos) in report {
         assert!(
-            rel < 2e-2 && cos > 0.9998,
+            rel < GRAD_REL && cos > GRAD_COS,
             "{name}: relative error {rel:.2e}, cosine {cos:.6} against train.py's"
         );
     }
