@@ -531,6 +531,30 @@ impl ControllerStep {
         &self.config
     }
 
+    /// The last step's dL/dθ, w and dL/d pose (`d_pose`, the step's
+    /// buffer), for diagnostics (`Trainer::non_finite`).
+    pub async fn read_gradients(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        d_pose: &wgpu::Buffer,
+    ) -> Result<[Vec<f32>; 3], GpuError> {
+        use super::transfer::{cast, read_back};
+        let encoder = device.create_command_encoder(&Default::default());
+        let out = read_back(
+            device,
+            queue,
+            encoder,
+            &[
+                (&self.grad, 4 * self.config.theta_words()),
+                (&self.coeffs, 4 * self.config.bases),
+                (d_pose, 4 * POSE_WORDS),
+            ],
+        )
+        .await?;
+        Ok([cast(&out[0]), cast(&out[1]), cast(&out[2])])
+    }
+
     /// θ's and the pose table's state, once the GPU has written it.
     pub async fn read_state(
         &self,

@@ -13,6 +13,7 @@
 
 mod checkpoint;
 mod data;
+mod diagnose;
 pub mod export;
 mod fit;
 mod init;
@@ -492,55 +493,6 @@ impl Trainer {
                 .read_state(&self.device, &self.queue)
                 .await?,
         ))
-    }
-
-    /// The first group of the training state holding a value that is not
-    /// finite (NaN or ±∞), with how many such values it holds; `None` when
-    /// all are finite. Reads the whole state back (a diagnostic: `synctalk
-    /// train --check-finite`).
-    pub async fn non_finite(&self) -> Result<Option<(&'static str, usize)>, TrainError> {
-        let (step, c) = self.state().await?;
-        let bad = |v: &[f32]| v.iter().filter(|x| !x.is_finite()).count();
-        let p = &step.params;
-        let kind = |j: usize| {
-            p.gauss
-                .iter()
-                .skip(j)
-                .step_by(3)
-                .flatten()
-                .copied()
-                .collect::<Vec<f32>>()
-        };
-        let groups: [(&'static str, usize); 12] = [
-            ("means and opacity logits", bad(&kind(0))),
-            ("quaternions", bad(&kind(1))),
-            ("log-scales", bad(&kind(2))),
-            ("SH coefficients", bad(&p.sh)),
-            ("deformation bases", bad(&p.bases)),
-            (
-                "Gaussians' Adam moments",
-                bad(&step.moments[0][0]) + bad(&step.moments[0][1]),
-            ),
-            (
-                "SH Adam moments",
-                bad(&step.moments[1][0]) + bad(&step.moments[1][1]),
-            ),
-            (
-                "bases' Adam moments",
-                bad(&step.moments[2][0]) + bad(&step.moments[2][1]),
-            ),
-            ("controller θ", bad(&c.theta)),
-            (
-                "controller Adam moments",
-                bad(&c.moments[0]) + bad(&c.moments[1]),
-            ),
-            ("pose corrections", bad(&c.poses.concat())),
-            (
-                "pose Adam moments",
-                bad(&c.pose_moments[0].concat()) + bad(&c.pose_moments[1].concat()),
-            ),
-        ];
-        Ok(groups.into_iter().find(|g| g.1 > 0))
     }
 }
 
