@@ -84,10 +84,11 @@ fn speech_moves_the_jaw_and_silence_does_not() {
     let mp4 = t.join("speech.mp4");
     let mp4_arg = ["--out", mp4.to_str().expect("utf8")];
     // The speech also goes to an MP4 (ffmpeg) in the same run, and is drawn
-    // again at half size (--size), from the same views.
+    // again at half size (--size), from the same views. The silence's jaw
+    // is read from its timing.json, so its frames are drawn small.
     for (a, f, extra) in [
         (&speech, &fs, &mp4_arg[..]),
-        (&quiet, &fq, &[][..]),
+        (&quiet, &fq, &["--size", "64"][..]),
         (&speech, &fh, &["--size", "256"][..]),
     ] {
         let o = render(a, f, extra);

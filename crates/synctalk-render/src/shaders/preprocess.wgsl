@@ -88,11 +88,13 @@ fn preprocess(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     }
 
     let pv = (frame.view * vec4<f32>(pos, 1.0)).xyz;
-    if (pv.z <= frame.near) {
+    // The tests are written so that NaN fails them (the splat is culled):
+    // `pv.z <= near` would let a NaN through.
+    if (!(pv.z > frame.near)) {
         return;
     }
     let opacity = 1.0 / (1.0 + exp(-op_logit));
-    if (opacity < 1.0 / 255.0) {
+    if (!(opacity >= 1.0 / 255.0)) {
         return; // alpha = min(0.99, opacity * exp(power)) can never reach 1/255
     }
 

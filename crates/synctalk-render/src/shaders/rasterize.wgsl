@@ -59,13 +59,16 @@ fn rasterize(
                 let s = batch[j];
                 let d = s.xy - pix;
                 let power = -0.5 * (s.conic_ab.x * d.x * d.x + s.conic_c * d.y * d.y) - s.conic_ab.y * d.x * d.y;
-                if (power > 0.0) {
+                // NaN fails both tests (and is not blended): a GPU's min()
+                // may return 0.99 for min(0.99, NaN), an opaque splat.
+                if (!(power <= 0.0)) {
                     continue;
                 }
-                let alpha = min(0.99, s.opacity * exp(power));
-                if (alpha < 1.0 / 255.0) {
+                let raw = s.opacity * exp(power);
+                if (!(raw >= 1.0 / 255.0)) {
                     continue;
                 }
+                let alpha = min(0.99, raw);
                 let test_t = t * (1.0 - alpha);
                 if (test_t < 0.0001) {
                     done = true;

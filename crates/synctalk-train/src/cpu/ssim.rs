@@ -96,11 +96,14 @@ fn terms(x: &[f64], y: &[f64], w: usize, h: usize, g: &[f64; TAPS]) -> Terms {
         let a2 = 2.0 * (exy[i] - ux * uy) + C2;
         let b1 = ux * ux + uy * uy + C1;
         let b2 = (exx[i] - ux * ux) + (eyy[i] - uy * uy) + C2;
-        let m = (a1 * a2) / (b1 * b2);
+        let q = 1.0 / (b1 * b2);
+        let m = a1 * a2 * q;
         t.m[i] = m;
-        t.d_xy[i] = m * 2.0 / a2;
+        // Divided by b1 and b2 only (a1 and a2 change sign: m / a2 is
+        // 0 · ∞ where a2 is 0), as ssim_cols.wgsl.
+        t.d_xy[i] = 2.0 * a1 * q;
         t.d_xx[i] = -m / b2;
-        t.d_mu[i] = m * (2.0 * uy / a1 - 2.0 * uy / a2 - 2.0 * ux / b1 + 2.0 * ux / b2);
+        t.d_mu[i] = 2.0 * uy * (a2 - a1) * q - 2.0 * ux * m / b1 + 2.0 * ux * m / b2;
     }
     t
 }

@@ -100,8 +100,8 @@ pub fn position_noise_cpu(gauss: &mut [[f32; 4]], seed: u32, step: u32, scaler: 
             h = pcg(h);
             *v = ((h >> 8) as f32 + 1.0) / 16_777_216.0;
         }
-        let r0 = (-2.0 * u[0].ln()).sqrt();
-        let r1 = (-2.0 * u[2].ln()).sqrt();
+        let r0 = (-2.0 * u[0].ln()).max(0.0).sqrt();
+        let r1 = (-2.0 * u[2].ln()).max(0.0).sqrt();
         let tau = std::f32::consts::TAU;
         let n = glam::Vec3::new(
             r0 * (tau * u[1]).cos(),

@@ -52,8 +52,11 @@ fn position_noise(
         h = pcg(h);
         u[k] = unit(h);
     }
-    let r0 = sqrt(-2.0 * log(u[0]));
-    let r1 = sqrt(-2.0 * log(u[2]));
+    // max: a GPU's fast log may return a tiny positive value for u near 1
+    // (Vulkan allows 2^-21 absolute error there), and sqrt of a negative
+    // number is NaN.
+    let r0 = sqrt(max(-2.0 * log(u[0]), 0.0));
+    let r1 = sqrt(max(-2.0 * log(u[2]), 0.0));
     let tau = 6.283185307179586;
     let n = vec3<f32>(r0 * cos(tau * u[1]), r0 * sin(tau * u[1]), r1 * cos(tau * u[3]));
     let len = length(q);

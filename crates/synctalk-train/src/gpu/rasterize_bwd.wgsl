@@ -112,7 +112,7 @@ fn rasterize_bwd(
                 let raw = s.opacity * gauss;
                 let alpha = min(0.99, raw);
                 // Exactly the splats the forward blended (before its stop).
-                if (power <= 0.0 && alpha >= 1.0 / 255.0) {
+                if (power <= 0.0 && raw >= 1.0 / 255.0) {
                     let keep = 1.0 - alpha;
                     t = t / keep;
                     let w = alpha * t;

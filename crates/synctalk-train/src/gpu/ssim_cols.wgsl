@@ -44,10 +44,15 @@ fn ssim_cols(
             let m = (a1 * a2) / (b1 * b2);
             m_sum += m;
             let o = (y * ow + x) * D_WORDS + c * 3u;
-            let sm = m * lp.inv_count;
-            dmaps[o] = sm * (2.0 * uy / a1 - 2.0 * uy / a2 - 2.0 * ux / b1 + 2.0 * ux / b2);
+            // The derivatives divide by b1 and b2 only (both > 0): a1 and
+            // a2 change sign, and written as m / a2 they give 0 · ∞ = NaN
+            // wherever a2 rounds to 0 (seen on an H100, whose fused
+            // multiply-adds land a2 on exactly 0 now and then).
+            let q = lp.inv_count / (b1 * b2);
+            let sm = a1 * a2 * q;
+            dmaps[o] = 2.0 * uy * (a2 - a1) * q - 2.0 * ux * sm / b1 + 2.0 * ux * sm / b2;
             dmaps[o + 1u] = -sm / b2;
-            dmaps[o + 2u] = sm * 2.0 / a2;
+            dmaps[o + 2u] = 2.0 * a1 * q;
         }
     }
     acc[lid] = m_sum;

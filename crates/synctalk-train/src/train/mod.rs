@@ -64,13 +64,13 @@ pub enum TrainError {
     /// A dataset the trainer cannot use.
     #[error("dataset: {0}")]
     Data(String),
-    /// The loss stopped being a number.
-    #[error("the loss is {loss} at step {step}: training diverged")]
+    /// A value the run depends on stopped being a number.
+    #[error("training diverged at step {step}: {what}")]
     Diverged {
         /// The step.
         step: u32,
-        /// The loss.
-        loss: f32,
+        /// What is not finite.
+        what: String,
     },
 }
 
@@ -334,7 +334,19 @@ impl Trainer {
         if !terms[0].is_finite() {
             return Err(TrainError::Diverged {
                 step: it,
-                loss: terms[0],
+                what: format!("the loss is {}", terms[0]),
+            });
+        }
+        // dL/dθ sums every Gaussian's gradient (through w): a gradient that
+        // is not finite anywhere shows here before Adam spreads it.
+        let [d_theta, _, _] = self
+            .controller
+            .read_gradients(&self.device, &self.queue, self.step.d_pose())
+            .await?;
+        if let Some(v) = d_theta.iter().find(|v| !v.is_finite()) {
+            return Err(TrainError::Diverged {
+                step: it,
+                what: format!("the controller's gradient holds {v}"),
             });
         }
         let pred = self.step.read_composite(&self.device, &self.queue).await?;
@@ -362,6 +374,14 @@ impl Trainer {
     /// changed, and the step re-created from it.
     async fn densify(&mut self) -> Result<(), TrainError> {
         let mut state = self.step.read_state(&self.device, &self.queue).await?;
+        let bad = |v: &[f32]| v.iter().any(|x| !x.is_finite());
+        let p = &state.params;
+        if bad(&p.gauss.concat()) || bad(&p.sh) || bad(&p.bases) {
+            return Err(TrainError::Diverged {
+                step: self.iteration,
+                what: "a Gaussian parameter is not finite".into(),
+            });
+        }
         let mut rng =
             Pcg64::seed_from_u64(self.settings.seed ^ 0x6d63_6d63 ^ u64::from(self.iteration));
         mcmc::relocate(&mut state, &mut rng);
