@@ -282,3 +282,26 @@ fn a_rebuilt_step_continues_a_larger_run() {
         assert!(same, "capacity {cap}");
     }
 }
+
+/// A run whose values stop being numbers stops at the next log row with
+/// the step and what went bad, instead of training on: here θ is NaN from
+/// the start, so w is, every Gaussian is culled (the culling tests fail for
+/// NaN) and the loss stays finite, but dL/dθ (its L2 term) is not.
+#[test]
+fn a_run_that_goes_non_finite_stops_naming_the_step() {
+    let gpu = Gpu::new();
+    let truth = Scene3::random(21, options(48, 48, 80, 2));
+    let data = synthetic(&truth);
+    let params = GpuParams::from_cpu(&perturbed(truth).params);
+    let s = settings();
+    let theta = vec![f32::NAN; initial_theta(52, s.hidden, s.bases, 1).len()];
+    let mut trainer =
+        Trainer::new(&gpu.device, &gpu.queue, &data, s, params, theta).expect("trainer");
+    let err = pollster::block_on(trainer.step(&data))
+        .expect_err("a NaN θ is found")
+        .to_string();
+    assert!(
+        err.contains("diverged at step 0") && err.contains("controller's gradient"),
+        "{err}"
+    );
+}
