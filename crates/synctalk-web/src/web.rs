@@ -318,14 +318,13 @@ impl WasmAvatar {
             .unwrap_or_else(|| self.portrait.camera.clone())
     }
 
-    /// Renders the resting face offscreen and waits for its counts, so that
-    /// the intersection buffers fit from the first frame on (the frame loop
-    /// itself only learns of an overflow a frame or two late). One render
-    /// is enough: the count it reads is the frame's whole, unclamped total
-    /// (the prefix sum over every visible Gaussian's tiles, known before
-    /// the capacity clamps what is emitted), so the grown buffers hold it.
-    /// Rendering again only to confirm cost a whole frame per load, seconds
-    /// on a software adapter.
+    /// Counts the resting face's tile intersections and waits for the
+    /// count, so that the intersection buffers fit from the first frame on
+    /// (the frame loop itself only learns of an overflow a frame or two
+    /// late). Only the count is recorded (`View::encode_count`: no sorts,
+    /// no rasterizer), once: it is the frame's whole, unclamped total, so
+    /// the grown buffers hold it. Rendering whole frames for it (up to three
+    /// before) cost seconds a load on a software adapter.
     async fn size_buffers(&mut self) -> Result<(), JsValue> {
         let f = self
             .engine
@@ -335,7 +334,7 @@ impl WasmAvatar {
         let d = &self.renderer.context().device;
         let mut encoder = d.create_command_encoder(&Default::default());
         self.view
-            .encode(&self.renderer, &mut encoder, &cam, &f.coefficients)
+            .encode_count(&self.renderer, &mut encoder, &cam, &f.coefficients)
             .map_err(render_error)?;
         self.view.encode_stats(&mut encoder, &self.stats_buffer);
         self.renderer.context().queue.submit([encoder.finish()]);
