@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
-import { ARGS, serve } from './lib.mjs';
+import { ARGS, POLLING, serve } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -63,7 +63,7 @@ async function open(path, init) {
   page.on('pageerror', (e) => errors.push(String(e)));
   if (init) await page.addInitScript(init);
   await page.goto(site.url + path);
-  await page.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  await page.waitForFunction(() => window.__synctalkReady, null, { polling: POLLING, timeout: 120_000 });
   page.errors = errors;
   return page;
 }
@@ -552,7 +552,7 @@ test('a page without WebGPU shows a message', LIMIT, async () => {
 test('the <synctalk-avatar> element loads, sized by CSS', LIMIT, async () => {
   const p = await context.newPage();
   await p.goto(site.url + 'element.html');
-  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { timeout: 120_000 });
+  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { polling: POLLING, timeout: 120_000 });
   const r = await p.evaluate(() => {
     const el = document.querySelector('synctalk-avatar');
     const c = el.shadowRoot.querySelector('canvas');
@@ -569,7 +569,7 @@ test('the <synctalk-avatar> element loads, sized by CSS', LIMIT, async () => {
  * test checks is the service worker, and a software renderer drawing
  * frames as fast as it can (seconds each) slowed every wait here. */
 async function ready(p) {
-  await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  await p.waitForFunction(() => window.__synctalkReady, null, { polling: POLLING, timeout: 120_000 });
   await p.evaluate(() => window.__synctalk?.pause());
 }
 

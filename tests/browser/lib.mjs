@@ -46,9 +46,10 @@ export const ARGS = [
   // they read, so a kernel that relied on it fails here) and robust
   // buffer access (bounds clamps on every access; our kernels stay in
   // bounds). Measured in this browser on 2 cores, the demo portrait's
-  // 512x512 frame: 10.4 CPU-seconds with both, 5.0 without the first,
-  // 8.2 without the second, 4.3 to 5.5 without either. WebGPU validation
-  // stays on (`skip_validation` would hide API misuse).
+  // 512x512 frame (GPU process CPU time, 3 frames each): 10.4 s with
+  // both, 4.7 to 5.7 without the first, 8.1 to 8.4 without the second,
+  // 5.3 to 5.7 without either. WebGPU validation stays on
+  // (`skip_validation` would hide API misuse).
   '--enable-dawn-features=disable_workgroup_init,disable_robustness',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--disable-quic', '--autoplay-policy=no-user-gesture-required',
@@ -57,3 +58,10 @@ export const ARGS = [
   `--use-file-for-fake-audio-capture=${join(repo, 'www', 'assets', 'speech', 'jfk.wav')}`,
 ];
 
+
+// How often `page.waitForFunction` looks at its condition, in ms. Its
+// default polls on requestAnimationFrame, which waits for the GPU: here a
+// frame the software renderer is still drawing held each look back by a
+// whole frame (a condition set after 200 ms was seen after 3.4 to 4.3 s;
+// with this, after 210 to 226 ms). The conditions are the same.
+export const POLLING = 100;
