@@ -172,7 +172,7 @@ impl Renderer {
         let quads = Quads::new(d);
         Self {
             quads,
-            sort: RadixSort::for_device_type(d, ctx.adapter_handle.get_info().device_type),
+            sort: RadixSort::for_adapter(d, &ctx.adapter_handle.get_info()),
             scan: PrefixSum::new(d),
             k,
             ctx,
