@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
-import { ARGS, repo, serve } from './lib.mjs';
+import { ARGS, POLLING, repo, serve } from './lib.mjs';
 
 const outDir = join(repo, 'tests', 'browser', 'out');
 const report = {};
@@ -76,7 +76,7 @@ before(async () => {
     pageErrors.push(String(e));
   });
   await page.goto(site.url + 'index.html?test');
-  await page.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  await page.waitForFunction(() => window.__synctalkReady, null, { polling: POLLING, timeout: 120_000 });
   assert.equal(await page.evaluate(() => window.__synctalkReady), 'ok');
   await page.evaluate(HELPERS);
 });
@@ -362,7 +362,7 @@ test('reduced motion holds the head still and follows the viewer\'s setting', LI
 test('the element is a labelled button that Enter activates, and its events bubble', LIMIT, async () => {
   const p = await context.newPage();
   await p.goto(site.url + 'element.html');
-  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { timeout: 120_000 });
+  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { polling: POLLING, timeout: 120_000 });
   const r = await p.evaluate(() => {
     const el = document.querySelector('synctalk-avatar');
     window.__heard = [];
@@ -371,7 +371,7 @@ test('the element is a labelled button that Enter activates, and its events bubb
   });
   await p.focus('synctalk-avatar');
   await p.keyboard.press('Enter');
-  await p.waitForFunction(() => window.__heard.length > 0, null, { timeout: 60_000 });
+  await p.waitForFunction(() => window.__heard.length > 0, null, { polling: POLLING, timeout: 60_000 });
   const heard = await p.evaluate(() => {
     document.querySelector('synctalk-avatar').stop();
     return window.__heard;
@@ -460,7 +460,7 @@ test('say() speaks typed text offline, with subtitles, in several languages; bad
 test('the element says its text on Enter and captions the word being heard', LIMIT, async () => {
   const p = await context.newPage();
   await p.goto(site.url + 'element.html');
-  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { timeout: 120_000 });
+  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { polling: POLLING, timeout: 120_000 });
   await p.evaluate(() => {
     const el = document.querySelector('synctalk-avatar');
     el.id = 'talker';
@@ -475,7 +475,7 @@ test('the element says its text on Enter and captions the word being heard', LIM
   });
   await p.focus('#talker');
   await p.keyboard.press('Enter');
-  await p.waitForFunction(() => window.__captions.length >= 3, null, { timeout: 120_000 });
+  await p.waitForFunction(() => window.__captions.length >= 3, null, { polling: POLLING, timeout: 120_000 });
   const r = await p.evaluate(() => ({ captions: window.__captions, label: document.getElementById('talker').getAttribute('aria-label') }));
   await p.evaluate(() => document.querySelectorAll('synctalk-avatar').forEach((el) => el.remove()));
   await p.close();
@@ -650,7 +650,7 @@ test('the three.js example shows the avatar as a texture in a 3D scene, the scen
   const errors = [];
   p.on('pageerror', (e) => errors.push(String(e)));
   await p.goto(site.url + 'examples/three.html?test');
-  await p.waitForFunction(() => window.__ready, null, { timeout: 120_000 });
+  await p.waitForFunction(() => window.__ready, null, { polling: POLLING, timeout: 120_000 });
   assert.equal(await p.evaluate(() => window.__ready), 'ok', errors.join('\n'));
   // The avatar's own frame, as readPixels gives it (straight alpha).
   const frame = await p.evaluate(async () => {

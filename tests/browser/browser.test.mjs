@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
-import { ARGS, serve } from './lib.mjs';
+import { ARGS, POLLING, serve } from './lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -63,7 +63,7 @@ async function open(path, init) {
   page.on('pageerror', (e) => errors.push(String(e)));
   if (init) await page.addInitScript(init);
   await page.goto(site.url + path);
-  await page.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  await page.waitForFunction(() => window.__synctalkReady, null, { polling: POLLING, timeout: 120_000 });
   page.errors = errors;
   return page;
 }
@@ -552,7 +552,7 @@ test('a page without WebGPU shows a message', LIMIT, async () => {
 test('the <synctalk-avatar> element loads, sized by CSS', LIMIT, async () => {
   const p = await context.newPage();
   await p.goto(site.url + 'element.html');
-  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { timeout: 120_000 });
+  await p.waitForFunction(() => document.querySelector('synctalk-avatar').avatar, null, { polling: POLLING, timeout: 120_000 });
   const r = await p.evaluate(() => {
     const el = document.querySelector('synctalk-avatar');
     const c = el.shadowRoot.querySelector('canvas');
@@ -564,10 +564,19 @@ test('the <synctalk-avatar> element loads, sized by CSS', LIMIT, async () => {
   await p.close();
 });
 
+/** Waits for the demo page (no `?test`: its service worker registers and
+ * its animation loop starts) to be ready, then pauses that loop: what this
+ * test checks is the service worker, and a software renderer drawing
+ * frames as fast as it can (seconds each) slowed every wait here. */
+async function ready(p) {
+  await p.waitForFunction(() => window.__synctalkReady, null, { polling: POLLING, timeout: 120_000 });
+  await p.evaluate(() => window.__synctalk?.pause());
+}
+
 test('the page works offline after the first visit (service worker), a new build replaces the cache, and only its origin is contacted', LIMIT, async () => {
   const p = await context.newPage();
   await p.goto(site.url);
-  await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  await ready(p);
   // Waits (at most 90 s) for the worker to activate with every file cached.
   // `navigator.serviceWorker.ready` is not awaited: it never settles when
   // the install fails (a full disk gives a small storage quota), which once
@@ -597,7 +606,7 @@ test('the page works offline after the first visit (service worker), a new build
   await context.setOffline(true);
   await p.evaluate(() => (window.__synctalkReady = undefined));
   await p.reload();
-  await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+  await ready(p);
   assert.equal(await p.evaluate(() => window.__synctalkReady), 'ok', 'offline reload failed');
   await context.setOffline(false);
 
@@ -614,7 +623,7 @@ test('the page works offline after the first visit (service worker), a new build
   try {
     await p.evaluate(() => (window.__synctalkReady = undefined));
     await p.reload();
-    await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+    await ready(p);
     const names = await p.evaluate(async (want) => {
       for (let i = 0; i < 600; i++) {
         const keys = await caches.keys();
@@ -626,7 +635,7 @@ test('the page works offline after the first visit (service worker), a new build
     assert.deepEqual(names, [`${oldName}-build2`], 'the new build\'s cache replaced the old one');
     await p.evaluate(() => (window.__synctalkReady = undefined));
     await p.reload();
-    await p.waitForFunction(() => window.__synctalkReady, null, { timeout: 120_000 });
+    await ready(p);
     const html = await p.content();
     assert.ok(html.includes(marker), 'the reload shows the new build');
     report.pwaUpdate = { from: oldName, to: names[0] };

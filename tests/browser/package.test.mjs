@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
-import { ARGS, repo, serve } from './lib.mjs';
+import { ARGS, POLLING, repo, serve } from './lib.mjs';
 
 const www = createRequire(join(repo, 'www', 'package.json'));
 const outDir = join(repo, 'tests', 'browser', 'out');
@@ -98,7 +98,7 @@ async function drive(url) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(url);
-  await page.waitForFunction(() => window.__synctalk, null, { timeout: 120_000 });
+  await page.waitForFunction(() => window.__synctalk, null, { polling: POLLING, timeout: 120_000 });
   const r = await page.evaluate(async ([b64, cond]) => {
     const { Avatar } = window.__synctalk;
     const img = async (b) => {

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '../../www/node_modules/playwright-core/index.mjs';
-import { ARGS, repo, serve } from './lib.mjs';
+import { ARGS, POLLING, repo, serve } from './lib.mjs';
 
 const outDir = join(repo, 'tests', 'browser', 'out');
 const siteDir = join(outDir, 'train-site');
@@ -42,7 +42,7 @@ test('the trainer takes steps in the page and the loss falls', { timeout: 1_200_
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(site.url + 'index.html');
-  await page.waitForFunction(() => window.__ready, null, { timeout: 60_000 });
+  await page.waitForFunction(() => window.__ready, null, { polling: POLLING, timeout: 60_000 });
   const t0 = Date.now();
   const report = await page.evaluate(([steps, points]) => window.train(steps, points), [STEPS, 800]);
   const seconds = (Date.now() - t0) / 1000;

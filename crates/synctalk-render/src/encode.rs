@@ -16,28 +16,11 @@ impl View {
         camera: &Camera,
         coeffs: &[f32],
     ) -> Result<(), RenderError> {
-        let u = self.frame_uniform(camera, coeffs)?;
-        r.ctx
-            .queue
-            .write_buffer(&self.b.frame, 0, bytemuck::bytes_of(&u));
-        encoder.clear_buffer(&self.b.counters, 0, None);
+        self.write_frame(r, encoder, camera, coeffs)?;
         encoder.clear_buffer(&self.b.ranges, 0, None);
-        encoder.clear_buffer(&self.b.isect_info, 0, None);
         let k = &r.k;
         let g = &self.g;
-        let groups = self.scene.len.div_ceil(256);
-        let gx = groups.clamp(1, 65_535);
-        {
-            let p = &mut self.compute_pass(encoder, 0);
-            if groups > 0 {
-                p.set_pipeline(&k.preprocess.pipeline);
-                p.set_bind_group(0, &g.preprocess, &[]);
-                p.dispatch_workgroups(gx, groups.div_ceil(gx), 1);
-            }
-            p.set_pipeline(&k.setup_visible.pipeline);
-            p.set_bind_group(0, &g.setup_visible, &[]);
-            p.dispatch_workgroups(1, 1, 1);
-        }
+        self.encode_preprocess(r, &mut self.compute_pass(encoder, 0));
         r.sort
             .encode(&mut self.compute_pass(encoder, 1), &g.depth_sort, 32);
         if self.raster == RasterMode::Quads {
@@ -83,6 +66,73 @@ impl View {
         Ok(())
     }
 
+    /// Records only what the frame's tile intersection count needs:
+    /// preprocess, the tiles of each visible Gaussian and their prefix sum
+    /// (no sorts, no rasterizer, nothing drawn). The total does not depend
+    /// on the depth order (a sum over the visible Gaussians), so the
+    /// unsorted list gives the same count as [`View::encode`] at a fraction
+    /// of its cost: what sizing the buffers before the first frame needs.
+    /// Follow with [`View::encode_stats`]; submit on this view's queue.
+    pub fn encode_count(
+        &self,
+        r: &Renderer,
+        encoder: &mut wgpu::CommandEncoder,
+        camera: &Camera,
+        coeffs: &[f32],
+    ) -> Result<(), RenderError> {
+        self.write_frame(r, encoder, camera, coeffs)?;
+        let p = &mut encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("intersection count"),
+            timestamp_writes: None,
+        });
+        self.encode_preprocess(r, p);
+        self.encode_tile_counts(r, p);
+        Ok(())
+    }
+
+    /// Writes the frame uniform and clears the frame's counters.
+    fn write_frame(
+        &self,
+        r: &Renderer,
+        encoder: &mut wgpu::CommandEncoder,
+        camera: &Camera,
+        coeffs: &[f32],
+    ) -> Result<(), RenderError> {
+        let u = self.frame_uniform(camera, coeffs)?;
+        r.ctx
+            .queue
+            .write_buffer(&self.b.frame, 0, bytemuck::bytes_of(&u));
+        encoder.clear_buffer(&self.b.counters, 0, None);
+        encoder.clear_buffer(&self.b.isect_info, 0, None);
+        Ok(())
+    }
+
+    /// Stage 1: preprocess, then the dispatch sizes over visible Gaussians.
+    fn encode_preprocess(&self, r: &Renderer, p: &mut wgpu::ComputePass<'_>) {
+        let groups = self.scene.len.div_ceil(256);
+        let gx = groups.clamp(1, 65_535);
+        if groups > 0 {
+            p.set_pipeline(&r.k.preprocess.pipeline);
+            p.set_bind_group(0, &self.g.preprocess, &[]);
+            p.dispatch_workgroups(gx, groups.div_ceil(gx), 1);
+        }
+        p.set_pipeline(&r.k.setup_visible.pipeline);
+        p.set_bind_group(0, &self.g.setup_visible, &[]);
+        p.dispatch_workgroups(1, 1, 1);
+    }
+
+    /// The first half of binning: tiles per visible Gaussian, their prefix
+    /// sum, and the total (`isect_info`).
+    fn encode_tile_counts(&self, r: &Renderer, p: &mut wgpu::ComputePass<'_>) {
+        p.set_pipeline(&r.k.count_tiles.pipeline);
+        p.set_bind_group(0, &self.g.count_tiles, &[]);
+        p.dispatch_workgroups_indirect(&self.b.vis_args, 0);
+        r.scan.encode(p, &self.g.tile_scan, &self.b.tile_scan_info);
+        p.set_pipeline(&r.k.setup_isect.pipeline);
+        p.set_bind_group(0, &self.g.setup_isect, &[]);
+        p.dispatch_workgroups(1, 1, 1);
+    }
+
     /// Begins the compute pass of render stage `stage`, timed when the
     /// device has timestamp queries.
     pub(crate) fn compute_pass<'e>(
@@ -102,13 +152,7 @@ impl View {
         let g = &self.g;
         {
             let p = &mut self.compute_pass(encoder, 2);
-            p.set_pipeline(&k.count_tiles.pipeline);
-            p.set_bind_group(0, &g.count_tiles, &[]);
-            p.dispatch_workgroups_indirect(&self.b.vis_args, 0);
-            r.scan.encode(p, &g.tile_scan, &self.b.tile_scan_info);
-            p.set_pipeline(&k.setup_isect.pipeline);
-            p.set_bind_group(0, &g.setup_isect, &[]);
-            p.dispatch_workgroups(1, 1, 1);
+            self.encode_tile_counts(r, p);
             p.set_pipeline(&k.emit.pipeline);
             p.set_bind_group(0, &g.emit, &[]);
             p.dispatch_workgroups_indirect(&self.b.vis_args, 0);

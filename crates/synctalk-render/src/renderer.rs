@@ -172,7 +172,7 @@ impl Renderer {
         let quads = Quads::new(d);
         Self {
             quads,
-            sort: RadixSort::new(d),
+            sort: RadixSort::for_adapter(d, &ctx.adapter_handle.get_info()),
             scan: PrefixSum::new(d),
             k,
             ctx,

@@ -250,6 +250,54 @@ fn intersection_buffer_grows_when_a_frame_overflows() {
     assert!(gpu.psnr(&cpu) >= MIN_PSNR, "{:.1} dB", gpu.psnr(&cpu));
 }
 
+/// `View::encode_count` (what the browser sizes its buffers with before the
+/// first frame) counts what a whole frame counts, overflowing or not.
+#[test]
+fn counting_alone_gives_the_frame_counts() {
+    let r = renderer();
+    let d = &r.context().device;
+    let g = RandomCloud {
+        count: 3_000,
+        sh_degree: 0,
+        half_extent: 1.0,
+        center: [0.0; 3],
+        log_scale: (-1.0, -0.3),
+    }
+    .generate(9);
+    let cam = orbit_camera(256, 256, 200.0, 3.0, 0.0, 0.0);
+    let scene = GpuScene::new(d, &g, None).expect("scene");
+    let counted = |view: &View| {
+        let staging = d.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 48,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = d.create_command_encoder(&Default::default());
+        view.encode_count(&r, &mut encoder, &cam, &[])
+            .expect("encode");
+        view.encode_stats(&mut encoder, &staging);
+        r.context().queue.submit([encoder.finish()]);
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, |m| m.expect("map"));
+        d.poll(wgpu::PollType::wait_indefinitely()).expect("poll");
+        let raw = staging
+            .slice(..)
+            .get_mapped_range()
+            .expect("mapped")
+            .to_vec();
+        View::parse_stats(&raw)
+    };
+    // Before the buffers grow (the frame overflows them) and after.
+    let mut view = View::new(&r, &scene, 256, 256).expect("view");
+    let first = counted(&view);
+    assert!(first.1 > view.intersection_capacity(), "meant to overflow");
+    let stats = view.render(&r, &cam, &[]).expect("render");
+    assert_eq!(first, (stats.visible, stats.intersections));
+    assert_eq!(counted(&view), first);
+}
+
 #[test]
 fn empty_and_fully_culled_scenes_render_the_background() {
     let r = renderer();

@@ -14,6 +14,18 @@ const WG: u32 = 256;
 /// µs for rounds 2 / 4 / 8): 10k keys 87 / 92 / 119, 100k 97 / 103 / 130,
 /// 344k 166 / 136 / 152, 1M 291 / 245 / 225, 3.4M 823 / 684 / 666.
 const ROUNDS_BY_CAPACITY: [(u32, u32); 3] = [(256 * 1024, 2), (768 * 1024, 4), (u32::MAX, 8)];
+/// Keys per thread per block on a browser's software adapter (Chromium's
+/// SwiftShader), whatever the capacity. There, every workgroup that
+/// synchronises costs about a millisecond whatever its size (each 4-wide
+/// slice of it runs as a coroutine that yields at every barrier), so fewer,
+/// larger blocks win: measured in Chromium on SwiftShader (2 cores, the demo
+/// portrait's 512x512 frame: 212k tile keys, 18k depth keys), 32 rounds
+/// took a frame from 10.4 to 8.2 CPU-seconds (5.5 to 4.1 with the test
+/// browser's Dawn toggles). Natively on lavapipe it was no faster (3.8 to
+/// 4.9 s a frame against 2.4 to 4.8, noisy), so native adapters keep the
+/// capacity rule. Same kernels and the same result as any block size
+/// (`every_block_size_sorts_alike`).
+const BROWSER_CPU_ROUNDS: u32 = 32;
 /// Largest number of keys one sort handles; a target also refuses more
 /// blocks than one dispatch dimension holds (65,535).
 pub const MAX_SORT_KEYS: u32 = 65_535 * SCAN_BLOCK;
@@ -110,6 +122,19 @@ impl RadixSort {
     pub fn new(device: &wgpu::Device) -> Self {
         let rounds: Vec<u32> = ROUNDS_BY_CAPACITY.iter().map(|&(_, r)| r).collect();
         Self::build(device, &rounds, false)
+    }
+
+    /// The sort pipelines for a device of the adapter `info` describes: on
+    /// a browser's software adapter one large block size
+    /// ([`BROWSER_CPU_ROUNDS`]), elsewhere the capacity rule of
+    /// [`Self::new`].
+    pub fn for_adapter(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> Self {
+        if info.device_type == wgpu::DeviceType::Cpu && info.backend == wgpu::Backend::BrowserWebGpu
+        {
+            Self::with_rounds(device, BROWSER_CPU_ROUNDS)
+        } else {
+            Self::new(device)
+        }
     }
 
     /// Compiles the sort pipelines for blocks of `256 * rounds` keys per

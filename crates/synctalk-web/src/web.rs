@@ -318,35 +318,33 @@ impl WasmAvatar {
             .unwrap_or_else(|| self.portrait.camera.clone())
     }
 
-    /// Renders the resting face offscreen and waits for its counts, so that
-    /// the intersection buffers fit from the first frame on (the frame loop
-    /// itself only learns of an overflow a frame or two late).
+    /// Counts the resting face's tile intersections and waits for the
+    /// count, so that the intersection buffers fit from the first frame on
+    /// (the frame loop itself only learns of an overflow a frame or two
+    /// late). Only the count is recorded (`View::encode_count`: no sorts,
+    /// no rasterizer), once: it is the frame's whole, unclamped total, so
+    /// the grown buffers hold it. Rendering whole frames for it (up to three
+    /// before) cost seconds a load on a software adapter.
     async fn size_buffers(&mut self) -> Result<(), JsValue> {
-        for _ in 0..3 {
-            let f = self
-                .engine
-                .frame(0.0, None)
-                .map_err(|e| js_error("BAD_PORTRAIT", e))?;
-            let cam = self.camera(&f);
-            let d = &self.renderer.context().device;
-            let mut encoder = d.create_command_encoder(&Default::default());
-            self.view
-                .encode(&self.renderer, &mut encoder, &cam, &f.coefficients)
-                .map_err(render_error)?;
-            self.view.encode_stats(&mut encoder, &self.stats_buffer);
-            self.renderer.context().queue.submit([encoder.finish()]);
-            let raw = map_read(&self.stats_buffer).await?;
-            let (visible, total) = View::parse_stats(&raw);
-            self.stats.visible = visible;
-            self.stats.intersections = total;
-            if !self
-                .view
-                .ensure_capacity(&self.renderer, total)
-                .map_err(render_error)?
-            {
-                return Ok(());
-            }
-        }
+        let f = self
+            .engine
+            .frame(0.0, None)
+            .map_err(|e| js_error("BAD_PORTRAIT", e))?;
+        let cam = self.camera(&f);
+        let d = &self.renderer.context().device;
+        let mut encoder = d.create_command_encoder(&Default::default());
+        self.view
+            .encode_count(&self.renderer, &mut encoder, &cam, &f.coefficients)
+            .map_err(render_error)?;
+        self.view.encode_stats(&mut encoder, &self.stats_buffer);
+        self.renderer.context().queue.submit([encoder.finish()]);
+        let raw = map_read(&self.stats_buffer).await?;
+        let (visible, total) = View::parse_stats(&raw);
+        self.stats.visible = visible;
+        self.stats.intersections = total;
+        self.view
+            .ensure_capacity(&self.renderer, total)
+            .map_err(render_error)?;
         Ok(())
     }
 
