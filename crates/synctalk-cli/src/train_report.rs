@@ -114,6 +114,11 @@ fn moved_jaw(
         .collect()
 }
 
+/// Pixel `i` (row-major) of `img`, RGB.
+fn rgb_of(img: &Image) -> impl Fn(usize) -> [u8; 3] + '_ {
+    move |i| [img.data[4 * i], img.data[4 * i + 1], img.data[4 * i + 2]]
+}
+
 /// Scores of one render against the real frame: PSNR and SSIM of the full
 /// frame, the face box and the neck band.
 #[derive(Clone, Copy, Default)]
@@ -122,8 +127,12 @@ struct Scores([f64; 6]);
 impl Scores {
     fn of(img: &Image, real: &[[u8; 3]], face: [u32; 4], neck: (&Plane, &Plane)) -> Scores {
         let w = img.width as usize;
-        let rendered = |i: usize| [img.data[4 * i], img.data[4 * i + 1], img.data[4 * i + 2]];
-        let crop = |b: [u32; 4]| (Plane::crop(rendered, w, b), Plane::crop(|i| real[i], w, b));
+        let crop = |b: [u32; 4]| {
+            (
+                Plane::crop(rgb_of(img), w, b),
+                Plane::crop(|i| real[i], w, b),
+            )
+        };
         let (fa, fb) = crop([0, 0, img.width, img.height]);
         let (ca, cb) = crop(face);
         Scores([
@@ -202,15 +211,7 @@ pub fn evaluate(
         let jaw = neck::jaw_of(ds.landmarks_of(t));
         let size = neck::band_size(&jaw, face);
         let real_band = neck::neck_strip(|i| real[i], wu, hu, &jaw, size);
-        let band = |img: &Image, jaw: &[[f64; 2]]| {
-            neck::neck_strip(
-                |i| [img.data[4 * i], img.data[4 * i + 1], img.data[4 * i + 2]],
-                wu,
-                hu,
-                jaw,
-                size,
-            )
-        };
+        let band = |img: &Image, jaw: &[[f64; 2]]| neck::neck_strip(rgb_of(img), wu, hu, jaw, size);
         let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
         write_png(&dir.join(format!("frame_{t:06}.png")), &img)?;
         rows.push(Scores::of(
@@ -266,11 +267,7 @@ pub fn evaluate(
     for &t in ds.train.iter().step_by(step) {
         let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
         let real = Plane::crop(|i| ds.frames[t].rgb(i), wu, [0, 0, w, h]);
-        let rendered = Plane::crop(
-            |i| [img.data[4 * i], img.data[4 * i + 1], img.data[4 * i + 2]],
-            wu,
-            [0, 0, w, h],
-        );
+        let rendered = Plane::crop(rgb_of(&img), wu, [0, 0, w, h]);
         train_psnr.push(eval::psnr(&rendered, &real));
     }
     if !sheet.is_empty() {

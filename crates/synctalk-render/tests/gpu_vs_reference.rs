@@ -214,18 +214,23 @@ fn deformation_and_layers_match_reference() {
     assert!(p_deformed.is_finite() || p_deformed == f64::INFINITY);
 }
 
-#[test]
-fn intersection_buffer_grows_when_a_frame_overflows() {
-    let r = renderer();
-    // Few, huge Gaussians: far more intersections than the initial capacity.
-    let g = RandomCloud {
+/// Few, huge Gaussians: far more intersections than a view's initial
+/// capacity (seen from `orbit_camera(256, 256, 200.0, 3.0, 0.0, 0.0)`).
+fn overflowing_cloud() -> Gaussians {
+    RandomCloud {
         count: 3_000,
         sh_degree: 0,
         half_extent: 1.0,
         center: [0.0; 3],
         log_scale: (-1.0, -0.3),
     }
-    .generate(9);
+    .generate(9)
+}
+
+#[test]
+fn intersection_buffer_grows_when_a_frame_overflows() {
+    let r = renderer();
+    let g = overflowing_cloud();
     let cam = orbit_camera(256, 256, 200.0, 3.0, 0.0, 0.0);
     let scene = GpuScene::new(&r.context().device, &g, None).expect("scene");
     let mut view = View::new(&r, &scene, 256, 256).expect("view");
@@ -256,14 +261,7 @@ fn intersection_buffer_grows_when_a_frame_overflows() {
 fn counting_alone_gives_the_frame_counts() {
     let r = renderer();
     let d = &r.context().device;
-    let g = RandomCloud {
-        count: 3_000,
-        sh_degree: 0,
-        half_extent: 1.0,
-        center: [0.0; 3],
-        log_scale: (-1.0, -0.3),
-    }
-    .generate(9);
+    let g = overflowing_cloud();
     let cam = orbit_camera(256, 256, 200.0, 3.0, 0.0, 0.0);
     let scene = GpuScene::new(d, &g, None).expect("scene");
     let counted = |view: &View| {

@@ -339,7 +339,13 @@ impl WasmAvatar {
         self.view.encode_stats(&mut encoder, &self.stats_buffer);
         self.renderer.context().queue.submit([encoder.finish()]);
         let raw = map_read(&self.stats_buffer).await?;
-        let (visible, total) = View::parse_stats(&raw);
+        self.take_stats(&raw)
+    }
+
+    /// Records a frame's counts read from the stats buffer (`raw`) and grows
+    /// the intersection buffers to hold its total.
+    fn take_stats(&mut self, raw: &[u8]) -> Result<(), JsValue> {
+        let (visible, total) = View::parse_stats(raw);
         self.stats.visible = visible;
         self.stats.intersections = total;
         self.view
@@ -445,12 +451,7 @@ impl WasmAvatar {
                 .map(|r| r.to_vec())
                 .unwrap_or_default();
             self.stats_buffer.unmap();
-            let (visible, total) = View::parse_stats(&raw);
-            self.stats.visible = visible;
-            self.stats.intersections = total;
-            self.view
-                .ensure_capacity(&self.renderer, total)
-                .map_err(render_error)?;
+            self.take_stats(&raw)?;
             self.stats_pending.store(false, Ordering::Release);
         }
         let frame = match self.surface.get_current_texture() {
