@@ -183,6 +183,9 @@ pub struct PortraitFrame<'a> {
     pub frame: Option<usize>,
     /// JSON file holding the condition vector (an array of numbers).
     pub condition: Option<&'a Path>,
+    /// Head-Sync's turn of the head about the pivot (rotation vector, head
+    /// space, radians) on top of the pose-track frame.
+    pub turn: Option<[f32; 3]>,
 }
 
 /// Renders one frame of a portrait: the head, deformed for the condition
@@ -190,14 +193,21 @@ pub struct PortraitFrame<'a> {
 pub fn render_portrait(file: &Path, out: &Path, what: &PortraitFrame) -> Result<()> {
     let p = Portrait::read_file(file)
         .with_context(|| format!("{} is not a valid portrait", file.display()))?;
+    if what.turn.is_some() && what.frame.is_none() {
+        bail!("--turn turns the head of a pose-track frame: give --frame too");
+    }
+    let pivot = p.head_pivot()?;
     let cam = match what.frame {
-        Some(f) => p.frame_camera(f).with_context(|| {
-            format!(
-                "{} has no pose-track frame {f} ({} frames)",
-                file.display(),
-                p.pose.as_ref().map_or(0, |t| t.frames.len())
-            )
-        })?,
+        Some(f) => p
+            .head_camera(f as f64, what.turn.unwrap_or([0.0; 3]), pivot)
+            .filter(|_| p.pose.as_ref().is_some_and(|t| f < t.frames.len()))
+            .with_context(|| {
+                format!(
+                    "{} has no pose-track frame {f} ({} frames)",
+                    file.display(),
+                    p.pose.as_ref().map_or(0, |t| t.frames.len())
+                )
+            })?,
         None => p.camera.clone(),
     };
     let coeffs = match what.condition {

@@ -98,6 +98,10 @@ enum Command {
         /// 52 blendshapes); default: no deformation.
         #[arg(long)]
         condition: Option<PathBuf>,
+        /// Turn the head about the portrait's pivot by this rotation vector
+        /// (head space, radians, `X,Y,Z`), as Head-Sync does; needs --frame.
+        #[arg(long, value_parser = parse_turn, allow_hyphen_values = true)]
+        turn: Option<[f32; 3]>,
     },
     /// Add a network to a portrait file, replacing one of the same name:
     /// stored as NNEF (ONNX is converted and checked against the original),
@@ -180,12 +184,14 @@ fn main() -> ExitCode {
             out,
             frame,
             condition,
+            turn,
         } => commands::render_portrait(
             &file,
             &out,
             &commands::PortraitFrame {
                 frame,
                 condition: condition.as_deref(),
+                turn,
             },
         ),
         Command::AddNetwork {
@@ -223,5 +229,17 @@ fn main() -> ExitCode {
             eprintln!("error: {line}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `X,Y,Z`: three finite numbers (a rotation vector, radians).
+fn parse_turn(s: &str) -> Result<[f32; 3], String> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f32>().map_err(|e| format!("`{x}`: {e}")))
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [x, y, z] if v.iter().all(|a| a.is_finite() && a.abs() <= 1.0) => Ok([x, y, z]),
+        _ => Err(format!("`{s}` is not three numbers within ±1 rad, X,Y,Z")),
     }
 }

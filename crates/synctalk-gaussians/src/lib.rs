@@ -11,6 +11,7 @@ mod camera;
 mod cloud;
 mod deform;
 mod image;
+pub mod neck;
 pub mod ply;
 pub mod synthetic;
 

@@ -11,6 +11,7 @@
 //! below 1/255, and a pixel stops at transmittance below 1e-4.
 
 use glam::{DMat3, DVec3};
+use synctalk_gaussians::neck::NeckWarp;
 use synctalk_gaussians::{Camera, Deformation, Gaussians, Image};
 
 const TILE: i64 = 16;
@@ -402,36 +403,78 @@ pub struct Layers<'a> {
     pub torso: Option<&'a Image>,
 }
 
+/// Straight-alpha RGBA8 to premultiplied f64.
+fn premul(p: [u8; 4]) -> [f64; 4] {
+    let a = f64::from(p[3]) / 255.0;
+    [
+        f64::from(p[0]) / 255.0 * a,
+        f64::from(p[1]) / 255.0 * a,
+        f64::from(p[2]) / 255.0 * a,
+        a,
+    ]
+}
+
 /// The premultiplied colour under the head at pixel `(x, y)`: the torso
 /// layer (if any) over the background, from their straight-alpha RGBA8.
 pub fn under(layers: Layers<'_>, x: u32, y: u32) -> [f64; 4] {
-    let premul = |p: [u8; 4]| {
-        let a = f64::from(p[3]) / 255.0;
-        [
-            f64::from(p[0]) / 255.0 * a,
-            f64::from(p[1]) / 255.0 * a,
-            f64::from(p[2]) / 255.0 * a,
-            a,
-        ]
-    };
+    under_warped(layers, None, x, y)
+}
+
+/// [`under`] with the torso layer moved by a neck warp (the warp and the
+/// torso's [`synctalk_gaussians::neck::top_edges`]): the torso sampled
+/// bilinearly (premultiplied, clamped to its edges) at the warp's source
+/// of the pixel's centre.
+pub fn under_warped(
+    layers: Layers<'_>,
+    warp: Option<(&NeckWarp, &[f32])>,
+    x: u32,
+    y: u32,
+) -> [f64; 4] {
     let b = premul(layers.background.pixel(x, y));
-    match layers.torso {
-        Some(t) => {
-            let t = premul(t.pixel(x, y));
-            std::array::from_fn(|k| t[k] + (1.0 - t[3]) * b[k])
+    let Some(torso) = layers.torso else {
+        return b;
+    };
+    let t = match warp {
+        None => premul(torso.pixel(x, y)),
+        Some((w, top)) => {
+            let s = w.source(top, [f64::from(x) + 0.5, f64::from(y) + 0.5]);
+            bilinear(torso, s[0] - 0.5, s[1] - 0.5)
         }
-        None => b,
-    }
+    };
+    std::array::from_fn(|k| t[k] + (1.0 - t[3]) * b[k])
+}
+
+/// `img` (premultiplied) at texel coordinates `(u, v)`, bilinear, clamped
+/// to the edges.
+fn bilinear(img: &Image, u: f64, v: f64) -> [f64; 4] {
+    let (w, h) = (img.width as i64, img.height as i64);
+    let (u0, v0) = (u.floor(), v.floor());
+    let (fu, fv) = (u - u0, v - v0);
+    let at = |i: i64, j: i64| premul(img.pixel(i.clamp(0, w - 1) as u32, j.clamp(0, h - 1) as u32));
+    let (i, j) = (u0 as i64, v0 as i64);
+    let (a, b, c, d) = (at(i, j), at(i + 1, j), at(i, j + 1), at(i + 1, j + 1));
+    std::array::from_fn(|k| {
+        (a[k] * (1.0 - fu) + b[k] * fu) * (1.0 - fv) + (c[k] * (1.0 - fu) + d[k] * fu) * fv
+    })
 }
 
 /// Composites premultiplied `head` over `torso` over `background` and
 /// quantises to RGBA8 (straight alpha, rounding to nearest).
 pub fn composite(head: &[[f64; 4]], layers: Layers<'_>) -> Image {
+    composite_warped(head, layers, None)
+}
+
+/// [`composite`] with the torso moved by a neck warp ([`under_warped`]).
+pub fn composite_warped(
+    head: &[[f64; 4]],
+    layers: Layers<'_>,
+    warp: Option<(&NeckWarp, &[f32])>,
+) -> Image {
     let bg = layers.background;
     let mut img = Image::solid(bg.width, bg.height, [0; 4]);
     for (i, h) in head.iter().enumerate() {
         let (x, y) = (i as u32 % bg.width, i as u32 / bg.width);
-        let under = under(layers, x, y);
+        let under = under_warped(layers, warp, x, y);
         let o: [f64; 4] = std::array::from_fn(|k| h[k] + (1.0 - h[3]) * under[k]);
         let q = |v: f64| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
         let px = if o[3] > 0.0 {

@@ -1,22 +1,29 @@
 //! The layers under the Gaussians: a background plate and an optional torso
 //! layer, and the composite pass's bind groups over them.
 
-use crate::view::{View, OUTPUT_FORMAT};
+use crate::view::{Buffers, View, OUTPUT_FORMAT};
 use crate::{RenderError, Renderer};
+use synctalk_gaussians::neck::{top_edges, NeckWarp};
 use synctalk_gaussians::Image;
 
+/// `composite.wgsl`'s `Composite`.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct CompositeUniform {
     size: [u32; 2],
     has_torso: u32,
-    _pad: u32,
+    has_neck: u32,
+    inverse: [[f32; 4]; 3],
+    neck: [f32; 4],
 }
+
+/// Size of the composite pass's uniform.
+pub(crate) const COMPOSITE_UNIFORM_BYTES: u64 = std::mem::size_of::<CompositeUniform>() as u64;
 
 impl View {
     pub(crate) fn composite_group(
         r: &Renderer,
-        uniform: &wgpu::Buffer,
+        b: &Buffers,
         head: &wgpu::Texture,
         background: &wgpu::Texture,
         torso: Option<&wgpu::Texture>,
@@ -29,11 +36,12 @@ impl View {
         r.k.composite.bind(
             &r.ctx.device,
             &[
-                uniform.as_entire_binding(),
+                b.composite.as_entire_binding(),
                 wgpu::BindingResource::TextureView(&hv),
                 wgpu::BindingResource::TextureView(&bg),
                 wgpu::BindingResource::TextureView(&tv),
                 wgpu::BindingResource::TextureView(&out),
+                b.torso_top.as_entire_binding(),
             ],
         )
     }
@@ -66,6 +74,7 @@ impl View {
         match (&self.torso, torso) {
             (Some(t), Some(img)) => {
                 self.write_layer(r, t, img);
+                self.write_top_edges(r, img);
                 return Ok(());
             }
             (None, None) => return Ok(()),
@@ -85,6 +94,9 @@ impl View {
             self.write_layer(r, &t, img);
             t
         });
+        if let Some(img) = torso {
+            self.write_top_edges(r, img);
+        }
         self.bind_layers(r);
         Ok(())
     }
@@ -119,20 +131,49 @@ impl View {
         );
     }
 
-    /// Points the composite pass at the current background and torso
-    /// textures (both rasterizers' bind groups and the uniform).
-    pub(crate) fn bind_layers(&mut self, r: &Renderer) {
+    /// Sets (or removes) the neck warp of the frames to come: the torso
+    /// layer's neck follows the head (`synctalk_gaussians::neck`). It moves
+    /// nothing without a torso layer.
+    pub fn set_neck(&mut self, r: &Renderer, warp: Option<&NeckWarp>) {
+        self.neck = warp.copied();
+        self.write_composite_uniform(r);
+    }
+
+    /// Uploads the torso's top edge per column, the neck warp's input.
+    fn write_top_edges(&self, r: &Renderer, torso: &Image) {
+        let top = top_edges(torso);
+        r.ctx
+            .queue
+            .write_buffer(&self.b.torso_top, 0, bytemuck::cast_slice(&top));
+    }
+
+    fn write_composite_uniform(&self, r: &Renderer) {
+        let neck = self.neck.filter(|_| self.torso.is_some());
+        let w = neck.unwrap_or(NeckWarp {
+            inverse: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            columns: [0.0; 2],
+            fade: 1.0,
+            depth: 1.0,
+        });
         let u = CompositeUniform {
             size: [self.width, self.height],
             has_torso: u32::from(self.torso.is_some()),
-            _pad: 0,
+            has_neck: u32::from(neck.is_some()),
+            inverse: w.inverse.map(|[a, b, c]| [a, b, c, 0.0]),
+            neck: [w.columns[0], w.columns[1], w.fade, w.depth],
         };
         r.ctx
             .queue
             .write_buffer(&self.b.composite, 0, bytemuck::bytes_of(&u));
+    }
+
+    /// Points the composite pass at the current background and torso
+    /// textures (both rasterizers' bind groups and the uniform).
+    pub(crate) fn bind_layers(&mut self, r: &Renderer) {
+        self.write_composite_uniform(r);
         self.g.composite = Self::composite_group(
             r,
-            &self.b.composite,
+            &self.b,
             &self.head,
             &self.background,
             self.torso.as_ref(),
@@ -140,7 +181,7 @@ impl View {
         );
         self.g.composite_quads = Self::composite_group(
             r,
-            &self.b.composite,
+            &self.b,
             &self.quad_head,
             &self.background,
             self.torso.as_ref(),

@@ -166,6 +166,7 @@ impl Renderer {
                     Texture,
                     Texture,
                     StorageTexture(OUTPUT_FORMAT),
+                    Read,
                 ],
             ),
         };

@@ -51,6 +51,8 @@ pub(crate) struct Buffers {
     pub(crate) ranges: wgpu::Buffer,
     pub(crate) draw_args: wgpu::Buffer,
     pub(crate) composite: wgpu::Buffer,
+    /// The torso layer's top edge per column (the neck warp's).
+    pub(crate) torso_top: wgpu::Buffer,
     pub(crate) stats_staging: wgpu::Buffer,
     pub(crate) image_staging: wgpu::Buffer,
 }
@@ -83,6 +85,8 @@ pub struct View {
     pub(crate) g: Groups,
     pub(crate) background: wgpu::Texture,
     pub(crate) torso: Option<wgpu::Texture>,
+    /// The neck warp of the current frame (used with a torso layer).
+    pub(crate) neck: Option<synctalk_gaussians::neck::NeckWarp>,
     pub(crate) output: wgpu::Texture,
     pub(crate) head: wgpu::Texture,
     pub(crate) quad_head: wgpu::Texture,
@@ -184,7 +188,12 @@ impl View {
             )?,
             ranges: buf("tile ranges", num_tiles * 8, st | U::COPY_DST)?,
             draw_args: buf("quad draw arguments", 16, st | U::INDIRECT)?,
-            composite: buf("composite uniform", 16, U::UNIFORM | U::COPY_DST)?,
+            composite: buf(
+                "composite uniform",
+                crate::layers::COMPOSITE_UNIFORM_BYTES,
+                U::UNIFORM | U::COPY_DST,
+            )?,
+            torso_top: buf("torso top edge", u64::from(width) * 4, st | U::COPY_DST)?,
             stats_staging: buf("stats staging", 48, U::MAP_READ | U::COPY_DST)?,
             image_staging: buf(
                 "image staging",
@@ -343,15 +352,8 @@ impl View {
                     },
                 ],
             }),
-            composite: Self::composite_group(r, &b.composite, &head, &background, None, &output),
-            composite_quads: Self::composite_group(
-                r,
-                &b.composite,
-                &quad_head,
-                &background,
-                None,
-                &output,
-            ),
+            composite: Self::composite_group(r, &b, &head, &background, None, &output),
+            composite_quads: Self::composite_group(r, &b, &quad_head, &background, None, &output),
             tile_scan: r
                 .scan
                 .target(d, &tile_counts, &tile_partials, &b.tile_scan_info, n as u32),
@@ -368,6 +370,7 @@ impl View {
             g,
             background,
             torso: None,
+            neck: None,
             output,
             head,
             quad_head_view: quad_head.create_view(&Default::default()),
