@@ -83,7 +83,8 @@ impl NeckWarp {
             .iter()
             .map(|p| rt * DVec3::from(p.map(f64::from)) + tt)
             .collect();
-        if seen.iter().any(|c| !(c.z > f64::from(torso.near))) {
+        let near = f64::from(torso.near);
+        if seen.iter().any(|c| c.z.is_nan() || c.z <= near) {
             return None;
         }
         let z = seen.iter().map(|c| c.z).sum::<f64>() / seen.len() as f64;
