@@ -33,10 +33,23 @@ pub fn render(
     torso: Option<&Image>,
     coeffs: &[f32],
 ) -> Result<Image> {
+    render_warped(g, basis, cam, (background, torso), None, coeffs)
+}
+
+/// [`render`] with the torso layer moved by a neck warp.
+pub fn render_warped(
+    g: &Gaussians,
+    basis: Option<&Deformation>,
+    cam: &Camera,
+    (background, torso): (&Image, Option<&Image>),
+    neck: Option<&synctalk_gaussians::neck::NeckWarp>,
+    coeffs: &[f32],
+) -> Result<Image> {
     let r = renderer()?;
     let scene = GpuScene::new(&r.context().device, g, basis)?;
     let mut view = View::new(&r, &scene, cam.width, cam.height)?;
     view.set_layers(&r, background, torso)?;
+    view.set_neck(&r, neck);
     view.render(&r, cam, coeffs)?;
     Ok(view.read_image(&r)?)
 }
@@ -186,6 +199,8 @@ pub struct PortraitFrame<'a> {
     /// Head-Sync's turn of the head about the pivot (rotation vector, head
     /// space, radians) on top of the pose-track frame.
     pub turn: Option<[f32; 3]>,
+    /// Leave the torso layer where it was recorded (no neck warp).
+    pub no_neck_warp: bool,
 }
 
 /// Renders one frame of a portrait: the head, deformed for the condition
@@ -231,7 +246,19 @@ pub fn render_portrait(file: &Path, out: &Path, what: &PortraitFrame) -> Result<
     };
     // The renderer checks that the layers match the camera's size.
     let basis = p.deformation.as_ref().map(|d| &d.basis);
-    let img = render(&p.gaussians, basis, &cam, &bg, torso.as_ref(), &coeffs)?;
+    // The torso's neck follows the head (a portrait with a jaw line).
+    let neck = match (what.frame, p.jaw_line()?) {
+        (Some(f), Some(jaw)) if !what.no_neck_warp => p.neck_warp(&jaw, f, &cam),
+        _ => None,
+    };
+    let img = render_warped(
+        &p.gaussians,
+        basis,
+        &cam,
+        (&bg, torso.as_ref()),
+        neck.as_ref(),
+        &coeffs,
+    )?;
     write_png(out, &img)?;
     eprintln!(
         "rendered {} ({} Gaussians, {} coefficients) to {}",

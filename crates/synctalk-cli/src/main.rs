@@ -102,6 +102,10 @@ enum Command {
         /// (head space, radians, `X,Y,Z`), as Head-Sync does; needs --frame.
         #[arg(long, value_parser = parse_turn, allow_hyphen_values = true)]
         turn: Option<[f32; 3]>,
+        /// Leave the torso layer where it was recorded: no neck warp (the
+        /// warp needs the portrait's `jaw_line`).
+        #[arg(long)]
+        no_neck_warp: bool,
     },
     /// Add a network to a portrait file, replacing one of the same name:
     /// stored as NNEF (ONNX is converted and checked against the original),
@@ -185,6 +189,7 @@ fn main() -> ExitCode {
             frame,
             condition,
             turn,
+            no_neck_warp,
         } => commands::render_portrait(
             &file,
             &out,
@@ -192,6 +197,7 @@ fn main() -> ExitCode {
                 frame,
                 condition: condition.as_deref(),
                 turn,
+                no_neck_warp,
             },
         ),
         Command::AddNetwork {

@@ -321,6 +321,7 @@ pub fn run(a: &TalkArgs) -> Result<()> {
     }
     let track = a.blendshapes.as_deref().map(Track::read).transpose()?;
     let pivot = p.head_pivot()?;
+    let jaw = p.jaw_line()?;
     // The portrait's networks (Face-Sync, the Expression Generator,
     // Head-Sync), then
     // the Face-Sync given instead of its own.
@@ -434,6 +435,8 @@ pub fn run(a: &TalkArgs) -> Result<()> {
             .context("pose-track frame")?
             .scaled(w, h);
         show_torso(&mut view, &r, &p, k, (w, h), &mut torso_frame)?;
+        let warp = jaw.as_deref().and_then(|j| p.neck_warp(j, k, &cam));
+        view.set_neck(&r, warp.as_ref());
         view.render(&r, &cam, &f.coefficients)?;
         let img = view.read_image(&r)?;
         if let Some(dir) = &a.frames {

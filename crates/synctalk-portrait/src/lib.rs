@@ -159,6 +159,57 @@ impl Portrait {
         Ok(out)
     }
 
+    /// The neck warp (`synctalk_gaussians::neck`) for the head seen by
+    /// `head` over the torso layer of pose-track frame `torso_frame` (at
+    /// `head`'s image size), from the portrait's [`Portrait::jaw_line`]
+    /// `jaw`; `None` without that frame or where the geometry gives none.
+    pub fn neck_warp(
+        &self,
+        jaw: &[[f32; 3]],
+        torso_frame: usize,
+        head: &Camera,
+    ) -> Option<synctalk_gaussians::neck::NeckWarp> {
+        let torso = self
+            .frame_camera(torso_frame)?
+            .scaled(head.width, head.height);
+        synctalk_gaussians::neck::NeckWarp::between(jaw, &torso, head)
+    }
+
+    /// The jaw line in head space (`META` `extra.jaw_line`: 2 to 64 points
+    /// of 3 numbers, from one angle of the jaw through the chin to the
+    /// other, as `synctalk train` writes them from the tracked face): what
+    /// the renderer's neck warp needs (`synctalk_gaussians::neck`). `None`
+    /// when absent.
+    pub fn jaw_line(&self) -> Result<Option<Vec<[f32; 3]>>, PortraitError> {
+        let Some(v) = self.meta.extra.get("jaw_line") else {
+            return Ok(None);
+        };
+        let bad = || {
+            PortraitError::field(
+                "META",
+                "extra.jaw_line",
+                "not a list of 2 to 64 points of 3 numbers within ±1e4".to_string(),
+            )
+        };
+        let list = v
+            .as_array()
+            .filter(|a| (2..=64).contains(&a.len()))
+            .ok_or_else(bad)?;
+        let mut out = Vec::with_capacity(list.len());
+        for p in list {
+            let p = p.as_array().filter(|a| a.len() == 3).ok_or_else(bad)?;
+            let mut q = [0.0f32; 3];
+            for (o, x) in q.iter_mut().zip(p) {
+                *o = x
+                    .as_f64()
+                    .filter(|x| x.is_finite() && x.abs() <= 1e4)
+                    .ok_or_else(bad)? as f32;
+            }
+            out.push(q);
+        }
+        Ok(Some(out))
+    }
+
     /// The deformation coefficients for a condition vector (the controller
     /// MLP's output). Empty when the portrait has no deformation.
     pub fn coefficients(&self, condition: &[f32]) -> Result<Vec<f32>, PortraitError> {

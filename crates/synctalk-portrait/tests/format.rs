@@ -494,3 +494,24 @@ fn the_head_turns_about_its_pivot() {
         assert!(e.contains("head_pivot"), "{e}");
     }
 }
+
+#[test]
+fn the_jaw_line_is_read_and_checked() {
+    let mut p = sample(Precision::F32);
+    assert_eq!(p.jaw_line().expect("jaw"), None, "no META: none");
+    let jaw = vec![[7.0, 3.7, 7.0], [0.8, 10.1, 2.4], [-6.0, 5.1, 7.1]];
+    p.meta
+        .extra
+        .insert("jaw_line".into(), serde_json::json!(jaw));
+    assert_eq!(p.jaw_line().expect("jaw"), Some(jaw));
+    for bad in [
+        serde_json::json!([[1.0, 2.0, 3.0]]),
+        serde_json::json!([[1.0, 2.0], [1.0, 2.0]]),
+        serde_json::json!([[1.0, 2.0, 3.0], [1.0, f64::MAX, 0.0]]),
+        serde_json::json!("chin"),
+    ] {
+        p.meta.extra.insert("jaw_line".into(), bad);
+        let e = p.jaw_line().expect_err("bad jaw").to_string();
+        assert!(e.contains("jaw_line"), "{e}");
+    }
+}

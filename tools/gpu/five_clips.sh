@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Device calls for issue 19 DoD 5 and issue 20 DoD 1 on the HDTF clips: for
+# each synctalk-prepare dataset given (folders of the checkout, carried),
+# the native trainer with the dataset's split and with the
+# pose-extrapolation split (`--holdout poses`) and train.py with the
+# dataset's split, the three at once on the one GPU (their quality is what
+# is compared here; the speed ratio comes from trainer_bench.sh, where each
+# runs alone), then synctalk-eval's LPIPS of each.
+# The first call of a warm machine carries .gl, .whl and .bin/synctalk.xz
+# (stripped release `synctalk`) besides a dataset; later calls on the same
+# warm machine find them installed in /tmp and carry datasets only.
+# Env: ITERS (default 12000). Writes $OUT/results.tgz (reports, logs) and
+# prints a summary line per run.
+set -uo pipefail
+export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=16 TORCH_EXTENSIONS_DIR=/tmp/text
+if ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+fi
+[ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
+[ -x /tmp/synctalk ] || { xz -dc .bin/synctalk.xz > /tmp/synctalk && chmod +x /tmp/synctalk; } || exit 1
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+ITERS=${ITERS:-12000}
+mkdir -p /tmp/res
+pids=()
+for ds in "$@"; do
+  n=$(basename "$ds")
+  /tmp/synctalk train "$ds" -o "/tmp/res/$n-ours.stk" --work "/tmp/res/$n-ours" --iters "$ITERS" \
+    --checkpoint-every 1000000 > "/tmp/res/$n-ours.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-ours.log") &
+  pids+=($!)
+  /tmp/synctalk train "$ds" -o "/tmp/res/$n-poses.stk" --work "/tmp/res/$n-poses" --iters "$ITERS" --holdout poses \
+    --checkpoint-every 1000000 > "/tmp/res/$n-poses.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-poses.log") &
+  pids+=($!)
+  python3 -m synctalk_toolchain.train "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
+    --iters "$ITERS" --checkpoint-every 1000000 > "/tmp/res/$n-py.log" 2>&1 &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for ds in "$@"; do
+  n=$(basename "$ds")
+  for run in ours poses py; do
+    h=dataset; [ $run = poses ] && h=poses
+    python3 -m synctalk_toolchain.evaluate heldout --rendered "/tmp/res/$n-$run/heldout" --dataset "$ds" \
+      --holdout $h -o "/tmp/res/$n-$run-lpips.json" > /dev/null 2>> /tmp/res/eval.log
+    python3 - "$n" "$run" <<'PY'
+import json, sys
+n, run = sys.argv[1:]
+try:
+    m = json.load(open(f"/tmp/res/{n}-{run}-lpips.json"))["mean"]
+    f = m["face"]; k = m.get("neck", {}); t = m.get("turned_head_neck", {})
+    print(f"{n} {run}: face {f['psnr']:.2f} dB LPIPS {f['lpips']:.4f}; neck {k.get('psnr', float('nan')):.2f} / {k.get('lpips', float('nan')):.4f}; turned neck {t.get('psnr', float('nan')):.2f} / {t.get('lpips', float('nan')):.4f}")
+except Exception as e:
+    print(f"{n} {run}: no scores ({e})")
+PY
+  done
+  grep -h "steps in" /tmp/res/$n-ours.log /tmp/res/$n-poses.log | tail -2
+  grep "\[train\] step" /tmp/res/$n-py.log | tail -1
+done
+cd /tmp/res && tar -czf "$OUT/results.tgz" *.json *.log */report.json 2>/dev/null
+ls -la "$OUT"
