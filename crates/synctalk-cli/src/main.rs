@@ -149,6 +149,9 @@ enum Command {
     /// Train a portrait from a synctalk-prepare dataset on the GPU (wgpu:
     /// Vulkan, Metal, DX12), with checkpoints, resume and a held-out report.
     Train(train::TrainArgs),
+    /// Score a portrait on its dataset's held-out frames as `synctalk train`
+    /// does (tracked pose, neck band, head turned), e.g. the demo's.
+    Evaluate(train::EvaluateArgs),
 }
 
 fn main() -> ExitCode {
@@ -216,6 +219,7 @@ fn main() -> ExitCode {
         Command::BenchAudio(args) => bench_audio::run(&args),
         Command::Render(args) => talk::run(&args),
         Command::Train(args) => train::run(&args),
+        Command::Evaluate(args) => train::evaluate(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

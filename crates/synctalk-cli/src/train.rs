@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map};
+use synctalk_portrait::Portrait;
 use synctalk_train::dataset::{Dataset, Holdout};
 use synctalk_train::train::export::{portrait, Credits};
 use synctalk_train::train::{start, Checkpoint, LogRow, RebuildCause, Settings, Trainer};
@@ -380,7 +381,13 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         &credits,
         extra,
     )?;
-    let evaluation = train_report::evaluate(&p, &ds, &work, &tr, a.fit_pose_steps)?;
+    let evaluation = train_report::evaluate(
+        &p,
+        &ds,
+        &work,
+        Some((&tr, a.fit_pose_steps)),
+        tr.settings().holdout.name(),
+    )?;
     p.meta.extra.insert("evaluation".into(), evaluation.clone());
     let tmp = a.output.with_extension("stk.tmp");
     p.write_file(&tmp)
@@ -404,5 +411,39 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     std::fs::write(work.join("report.json"), format!("{text}\n"))
         .with_context(|| format!("cannot write {}", work.join("report.json").display()))?;
     println!("{text}");
+    Ok(())
+}
+
+/// `synctalk evaluate`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct EvaluateArgs {
+    /// The portrait file.
+    pub portrait: PathBuf,
+    /// The synctalk-prepare dataset it was trained from.
+    pub dataset: PathBuf,
+    /// Folder for the report (`report.json`) and the held-out renders.
+    #[arg(long)]
+    pub work: PathBuf,
+    /// The held-out frames the portrait's training left out: `dataset`
+    /// (dataset.json's split) or `poses` (the pose-extrapolation split).
+    #[arg(long, default_value = "dataset", value_parser = parse_holdout)]
+    pub holdout: Holdout,
+}
+
+/// `synctalk evaluate`: the held-out report of `synctalk train` (tracked
+/// pose, neck band, head turned; no pose refinement) for a portrait that
+/// exists, e.g. the demo's, into `WORK/report.json`.
+pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
+    let p = Portrait::read_file(&a.portrait)
+        .with_context(|| format!("{} is not a valid portrait", a.portrait.display()))?;
+    let mut ds = Dataset::open(&a.dataset)?;
+    ds.hold_out(a.holdout);
+    std::fs::create_dir_all(&a.work)
+        .with_context(|| format!("cannot create {}", a.work.display()))?;
+    let report = train_report::evaluate(&p, &ds, &a.work, None, a.holdout.name())?;
+    let path = a.work.join("report.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

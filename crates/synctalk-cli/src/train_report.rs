@@ -16,6 +16,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
+use synctalk_gaussians::neck::NeckWarp;
 use synctalk_gaussians::{Camera, Image};
 use synctalk_portrait::{LayerRole, Portrait};
 use synctalk_render::{GpuScene, View};
@@ -60,6 +61,7 @@ fn render_frame(
     background: &Image,
     t: usize,
     camera: Option<Camera>,
+    neck: Option<&NeckWarp>,
 ) -> Result<Image> {
     let cam = match camera {
         Some(c) => c,
@@ -70,6 +72,7 @@ fn render_frame(
     let torso = p.torso(t).map(|l| l.image()).transpose()?;
     let coeffs = p.coefficients(ds.blendshapes_of(t))?;
     view.set_layers(r, background, torso.as_ref())?;
+    view.set_neck(r, neck);
     view.render(r, &cam, &coeffs)?;
     Ok(view.read_image(r)?)
 }
@@ -177,8 +180,8 @@ pub fn evaluate(
     p: &Portrait,
     ds: &Dataset,
     work: &Path,
-    trainer: &Trainer,
-    fit_steps: u32,
+    fit: Option<(&Trainer, u32)>,
+    holdout: &str,
 ) -> Result<Value> {
     let r = crate::commands::renderer()?;
     let basis = p.deformation.as_ref().map(|d| &d.basis);
@@ -202,6 +205,8 @@ pub fn evaluate(
     let mut rows = Vec::new();
     let mut fitted_rows = Vec::new();
     let mut turned_rows = Vec::new();
+    let mut unwarped_rows = Vec::new();
+    let jaw_line = p.jaw_line()?;
     let mut turned_jaws = serde_json::Map::new();
     let mut sheet: Vec<SheetColumn> = Vec::new();
     let val = &ds.val;
@@ -212,7 +217,7 @@ pub fn evaluate(
         let size = neck::band_size(&jaw, face);
         let real_band = neck::neck_strip(|i| real[i], wu, hu, &jaw, size);
         let band = |img: &Image, jaw: &[[f64; 2]]| neck::neck_strip(rgb_of(img), wu, hu, jaw, size);
-        let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
+        let img = render_frame(&r, &mut view, p, ds, &background, t, None, None)?;
         write_png(&dir.join(format!("frame_{t:06}.png")), &img)?;
         rows.push(Scores::of(
             &img,
@@ -228,7 +233,38 @@ pub fn evaluate(
                 .head_camera(t as f64, rv, pivot)
                 .with_context(|| format!("the portrait has no pose-track frame {t}"))?;
             let moved = moved_jaw(&jaw, &canonical_jaw, &tracked, &cam);
-            let img = render_frame(&r, &mut view, p, ds, &background, t, Some(cam))?;
+            // As the runtime shows it: with the neck warp where the
+            // portrait has a jaw line; the same render without it scored
+            // too, to show what the warp does.
+            let warp = jaw_line.as_deref().and_then(|j| p.neck_warp(j, t, &cam));
+            if warp.is_some() {
+                let plain = render_frame(
+                    &r,
+                    &mut view,
+                    p,
+                    ds,
+                    &background,
+                    t,
+                    Some(cam.clone()),
+                    None,
+                )?;
+                unwarped_rows.push(Scores::of(
+                    &plain,
+                    &real,
+                    face,
+                    (&band(&plain, &moved), &real_band),
+                ));
+            }
+            let img = render_frame(
+                &r,
+                &mut view,
+                p,
+                ds,
+                &background,
+                t,
+                Some(cam),
+                warp.as_ref(),
+            )?;
             let name = format!("frame_{t:06}_{n}.png");
             write_png(&turned_dir.join(&name), &img)?;
             turned_jaws.insert(name, json!({"frame": t, "turn": rv, "jaw": moved}));
@@ -239,11 +275,20 @@ pub fn evaluate(
                 (&band(&img, &moved), &real_band),
             ));
         }
-        let fitted = if fit_steps > 0 {
+        let fitted = if let Some((trainer, fit_steps)) = fit.filter(|f| f.1 > 0) {
             let d = pollster::block_on(trainer.fit_pose(ds, t, fit_steps))?;
             let refined = synctalk_train::cpu::posed_view(&ds.view(t), &d);
             let cam = camera_of(&refined);
-            let img = render_frame(&r, &mut view, p, ds, &background, t, Some(cam.clone()))?;
+            let img = render_frame(
+                &r,
+                &mut view,
+                p,
+                ds,
+                &background,
+                t,
+                Some(cam.clone()),
+                None,
+            )?;
             let moved = moved_jaw(&jaw, &canonical_jaw, &tracked, &cam);
             fitted_rows.push(Scores::of(
                 &img,
@@ -265,7 +310,7 @@ pub fn evaluate(
     let step = (ds.train.len() / TRAIN_SAMPLES).max(1);
     let mut train_psnr = Vec::new();
     for &t in ds.train.iter().step_by(step) {
-        let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
+        let img = render_frame(&r, &mut view, p, ds, &background, t, None, None)?;
         let real = Plane::crop(|i| ds.frames[t].rgb(i), wu, [0, 0, w, h]);
         let rendered = Plane::crop(rgb_of(&img), wu, [0, 0, w, h]);
         train_psnr.push(eval::psnr(&rendered, &real));
@@ -279,15 +324,19 @@ pub fn evaluate(
             "neck": Scores::mean(&turned_rows)["neck"],
             "turn_rad": synctalk_engine::head::MAX_TURN,
             "turns": "about the head's x and y axes, both ways",
+            "neck_warp": !unwarped_rows.is_empty(),
         },
         "train_full_psnr": round4(train_psnr.iter().sum::<f64>() / train_psnr.len().max(1) as f64),
-        "holdout": trainer.settings().holdout.name(),
+        "holdout": holdout,
         "held_out_frames": ds.val,
         "rendered": "heldout/frame_NNNNNN.png, heldout/turned/ (LPIPS: synctalk-eval heldout --rendered WORK/heldout --dataset DATASET)",
     });
+    if !unwarped_rows.is_empty() {
+        out["turned_head"]["neck_unwarped"] = Scores::mean(&unwarped_rows)["neck"].clone();
+    }
     if !fitted_rows.is_empty() {
         let mut m = Scores::mean(&fitted_rows);
-        m["fit_steps"] = json!(fit_steps);
+        m["fit_steps"] = json!(fit.map_or(0, |f| f.1));
         out["refined_pose"] = m;
     }
     Ok(out)

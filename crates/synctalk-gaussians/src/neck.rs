@@ -79,19 +79,18 @@ impl NeckWarp {
         let (rt, tt) = pose_of(torso);
         let (rh, th) = pose_of(head);
         let k = intrinsics(torso);
-        let seen: Vec<DVec3> = jaw
-            .iter()
-            .map(|p| rt * DVec3::from(p.map(f64::from)) + tt)
-            .collect();
+        // No allocation: this runs every frame.
         let near = f64::from(torso.near);
-        if seen.iter().any(|c| c.z.is_nan() || c.z <= near) {
-            return None;
+        let (mut z, mut x0, mut x1) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+        for p in jaw {
+            let c = rt * DVec3::from(p.map(f64::from)) + tt;
+            if c.z.is_nan() || c.z <= near {
+                return None;
+            }
+            let x = (k * (c / c.z)).x;
+            z += c.z / jaw.len() as f64;
+            (x0, x1) = (x0.min(x), x1.max(x));
         }
-        let z = seen.iter().map(|c| c.z).sum::<f64>() / seen.len() as f64;
-        let xs = seen.iter().map(|c| (k * (*c / c.z)).x);
-        let (x0, x1) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-            (a.min(x), b.max(x))
-        });
         let width = x1 - x0;
         // A torso-image point s on the plane at depth z is, in the head's
         // space, Rtᵀ (z K⁻¹ s − tt); the head's camera sees it at

@@ -148,6 +148,8 @@ pub struct WasmAvatar {
     portrait: Portrait,
     /// The point the head turns about (`Portrait::head_pivot`).
     pivot: [f32; 3],
+    /// The jaw line of the neck warp (`Portrait::jaw_line`).
+    jaw: Option<Vec<[f32; 3]>>,
     engine: Engine,
     /// The frame being drawn (its buffers are reused).
     frame: Frame,
@@ -183,6 +185,7 @@ impl WasmAvatar {
         drop(portrait);
         let engine = Engine::new(&p).map_err(|e| js_error("BAD_PORTRAIT", e))?;
         let pivot = p.head_pivot().map_err(|e| js_error("BAD_PORTRAIT", e))?;
+        let jaw = p.jaw_line().map_err(|e| js_error("BAD_PORTRAIT", e))?;
         let (w, h) = (p.camera.width, p.camera.height);
         canvas.set_width(w);
         canvas.set_height(h);
@@ -290,6 +293,7 @@ impl WasmAvatar {
         let mut avatar = WasmAvatar {
             portrait: p,
             pivot,
+            jaw,
             engine,
             frame: Frame::default(),
             renderer,
@@ -441,6 +445,12 @@ impl WasmAvatar {
         }
         let t2 = now_ms();
         let cam = self.camera(&f);
+        // The torso's neck follows the head (`synctalk_gaussians::neck`).
+        let warp = self
+            .jaw
+            .as_deref()
+            .and_then(|j| self.portrait.neck_warp(j, f.pose_frame, &cam));
+        self.view.set_neck(&self.renderer, warp.as_ref());
         // A frame that overflowed the intersection buffers (seen through the
         // asynchronous stats read) makes them grow before this one.
         if self.stats_ready.swap(false, Ordering::AcqRel) {

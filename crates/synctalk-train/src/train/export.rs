@@ -40,6 +40,21 @@ pub struct Credits {
     pub created_by: String,
 }
 
+/// The jaw line in head space (`META` `jaw_line`, the renderer's neck
+/// warp): the canonical face's [`crate::eval::neck::JAW`] points, from one
+/// angle of the jaw through the chin to the other; `None` for a face
+/// without them.
+pub fn jaw_line(canonical: &[[f32; 3]]) -> Option<Vec<[f64; 3]>> {
+    crate::eval::neck::JAW
+        .iter()
+        .map(|&j| {
+            canonical
+                .get(j)
+                .map(|p| p.map(|v| (f64::from(v) * 1e4).round() / 1e4))
+        })
+        .collect()
+}
+
 /// The point the head turns about (head space): between the ear outline
 /// points and 2 cm below (the toolchain's `headsync.pivot`).
 pub fn head_pivot(canonical: &[[f32; 3]]) -> Option<[f64; 3]> {
@@ -234,6 +249,9 @@ pub fn portrait(
     );
     if let Some(pivot) = head_pivot(&ds.canonical_face) {
         meta_extra.insert("head_pivot".into(), json!(pivot));
+    }
+    if let Some(jaw) = jaw_line(&ds.canonical_face) {
+        meta_extra.insert("jaw_line".into(), json!(jaw));
     }
     meta_extra.insert("source".into(), json!(source));
     meta_extra.insert("gaussians".into(), json!(m));
