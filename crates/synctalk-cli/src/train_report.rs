@@ -51,8 +51,9 @@ fn camera_of(v: &synctalk_reference::View) -> Camera {
     }
 }
 
-/// Renders frame `t` of `p` (its pose-track frame, or `camera`; its torso
-/// layer and the dataset's blendshapes of that frame).
+/// Renders frame `t` of `p` (its pose-track frame, or the camera of
+/// `posed` with its neck warp; its torso layer and the dataset's
+/// blendshapes of that frame).
 fn render_frame(
     r: &synctalk_render::Renderer,
     view: &mut View,
@@ -60,9 +61,9 @@ fn render_frame(
     ds: &Dataset,
     background: &Image,
     t: usize,
-    camera: Option<Camera>,
-    neck: Option<&NeckWarp>,
+    posed: Option<(Camera, Option<&NeckWarp>)>,
 ) -> Result<Image> {
+    let (camera, neck) = posed.map_or((None, None), |(c, n)| (Some(c), n));
     let cam = match camera {
         Some(c) => c,
         None => p
@@ -217,7 +218,7 @@ pub fn evaluate(
         let size = neck::band_size(&jaw, face);
         let real_band = neck::neck_strip(|i| real[i], wu, hu, &jaw, size);
         let band = |img: &Image, jaw: &[[f64; 2]]| neck::neck_strip(rgb_of(img), wu, hu, jaw, size);
-        let img = render_frame(&r, &mut view, p, ds, &background, t, None, None)?;
+        let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
         write_png(&dir.join(format!("frame_{t:06}.png")), &img)?;
         rows.push(Scores::of(
             &img,
@@ -245,8 +246,7 @@ pub fn evaluate(
                     ds,
                     &background,
                     t,
-                    Some(cam.clone()),
-                    None,
+                    Some((cam.clone(), None)),
                 )?;
                 unwarped_rows.push(Scores::of(
                     &plain,
@@ -262,8 +262,7 @@ pub fn evaluate(
                 ds,
                 &background,
                 t,
-                Some(cam),
-                warp.as_ref(),
+                Some((cam, warp.as_ref())),
             )?;
             let name = format!("frame_{t:06}_{n}.png");
             write_png(&turned_dir.join(&name), &img)?;
@@ -286,8 +285,7 @@ pub fn evaluate(
                 ds,
                 &background,
                 t,
-                Some(cam.clone()),
-                None,
+                Some((cam.clone(), None)),
             )?;
             let moved = moved_jaw(&jaw, &canonical_jaw, &tracked, &cam);
             fitted_rows.push(Scores::of(
@@ -310,7 +308,7 @@ pub fn evaluate(
     let step = (ds.train.len() / TRAIN_SAMPLES).max(1);
     let mut train_psnr = Vec::new();
     for &t in ds.train.iter().step_by(step) {
-        let img = render_frame(&r, &mut view, p, ds, &background, t, None, None)?;
+        let img = render_frame(&r, &mut view, p, ds, &background, t, None)?;
         let real = Plane::crop(|i| ds.frames[t].rgb(i), wu, [0, 0, w, h]);
         let rendered = Plane::crop(rgb_of(&img), wu, [0, 0, w, h]);
         train_psnr.push(eval::psnr(&rendered, &real));

@@ -76,6 +76,7 @@ fn train_writes_a_complete_portrait_and_resumes() {
         &eval["neck"]["psnr"],
         &eval["neck"]["ssim"],
         &ev["turned_head"]["neck"]["psnr"],
+        &ev["turned_head"]["neck_unwarped"]["psnr"],
         &ev["refined_pose"]["neck"]["psnr"],
     ] {
         assert!(
@@ -102,6 +103,10 @@ fn train_writes_a_complete_portrait_and_resumes() {
 
     let p = Portrait::read_file(&out).expect("the portrait reads back");
     assert_eq!(p.meta.name, "mini");
+    // The jaw line of the neck warp: the canonical face's 15 jaw points.
+    let jaw = p.jaw_line().expect("jaw line").expect("written");
+    assert_eq!(jaw.len(), 15);
+    assert_eq!(ev["turned_head"]["neck_warp"], true);
     assert_eq!(p.pose.as_ref().map(|t| t.frames.len()), Some(6));
     assert_eq!(p.layers.len(), 7, "plate and six torso layers");
     assert!(p.gaussians.len() > 500);
@@ -126,6 +131,39 @@ fn train_writes_a_complete_portrait_and_resumes() {
         !meta.contains(tmp.path().to_str().expect("utf-8")),
         "{meta}"
     );
+    // `synctalk evaluate` scores the written portrait as train did (no
+    // pose refinement): the same tracked-pose rows, from the portrait alone.
+    let again = tmp.path().join("again");
+    let run = synctalk(&[
+        "evaluate",
+        out.to_str().expect("path"),
+        ds.to_str().expect("path"),
+        "--work",
+        again.to_str().expect("path"),
+    ]);
+    assert!(
+        run.status.success(),
+        "evaluate failed: {}",
+        text(&run.stderr)
+    );
+    let re: serde_json::Value = serde_json::from_slice(&run.stdout).expect("report JSON");
+    let close = |a: &serde_json::Value, b: &serde_json::Value| {
+        a.as_f64()
+            .zip(b.as_f64())
+            .is_some_and(|(a, b)| (a - b).abs() < 0.05)
+    };
+    for (row, band) in [
+        ("tracked_pose", "face"),
+        ("tracked_pose", "neck"),
+        ("turned_head", "neck"),
+    ] {
+        assert!(
+            close(&re[row][band]["psnr"], &ev[row][band]["psnr"]),
+            "{row} {band}: {re} against {ev}"
+        );
+    }
+    assert!(re.get("refined_pose").is_none(), "{re}");
+    assert!(again.join("report.json").is_file());
     // The coefficients of a training frame's condition are finite.
     let cond = vec![0.1f32; 52];
     assert!(p
