@@ -193,7 +193,11 @@ impl View {
                 crate::layers::COMPOSITE_UNIFORM_BYTES,
                 U::UNIFORM | U::COPY_DST,
             )?,
-            torso_top: buf("torso top edge", u64::from(width) * 4, st | U::COPY_DST)?,
+            torso_top: buf(
+                "torso top edge",
+                u64::from(width) * 4,
+                st | U::COPY_DST | U::COPY_SRC,
+            )?,
             stats_staging: buf("stats staging", 48, U::MAP_READ | U::COPY_DST)?,
             image_staging: buf(
                 "image staging",
@@ -431,7 +435,18 @@ impl View {
         let mut grown = Self::with_capacity(r, &scene, self.width, self.height, want as u32)?;
         grown.background = self.background.clone();
         grown.torso = self.torso.take();
+        grown.neck = self.neck;
         grown.raster = self.raster;
+        // The torso's top edges (the neck warp's) come along on the GPU.
+        let mut encoder = r.ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(
+            &self.b.torso_top,
+            0,
+            &grown.b.torso_top,
+            0,
+            self.b.torso_top.size(),
+        );
+        r.ctx.queue.submit([encoder.finish()]);
         grown.bind_layers(r);
         *self = grown;
         Ok(true)

@@ -31,9 +31,6 @@ fn torso(w: u32, h: u32) -> Image {
 
 #[test]
 fn the_warped_torso_matches_the_reference() {
-    let r = Renderer::new(
-        GpuContext::headless(false).expect("GPU adapter (install mesa-vulkan-drivers)"),
-    );
     let g = RandomCloud {
         count: 300,
         sh_degree: 1,
@@ -42,6 +39,34 @@ fn the_warped_torso_matches_the_reference() {
         log_scale: (-4.5, -3.5),
     }
     .generate(5);
+    check(&g, "sparse");
+}
+
+/// A cloud over the image's upper rows with more tile intersections than
+/// a new view holds: its first frame grows the view's buffers, and the warp
+/// (and the torso's top edges) must come along into the grown view.
+#[test]
+fn the_warp_survives_the_buffers_growing() {
+    let mut g = RandomCloud {
+        count: 16_000,
+        sh_degree: 1,
+        half_extent: 0.5,
+        center: [0.0; 3],
+        log_scale: (-3.0, -2.6),
+    }
+    .generate(6);
+    // Squeezed into a band across the top of the picture, away from the
+    // torso's edge.
+    for p in &mut g.positions {
+        p[1] = -0.75 + 0.15 * p[1];
+    }
+    check(&g, "growing");
+}
+
+fn check(g: &synctalk_gaussians::Gaussians, what: &str) {
+    let r = Renderer::new(
+        GpuContext::headless(false).expect("GPU adapter (install mesa-vulkan-drivers)"),
+    );
     let (w, h) = (160, 128);
     let torso_cam = orbit_camera(w, h, 160.0, 3.0, 0.0, 0.0);
     let head_cam = orbit_camera(w, h, 160.0, 3.0, 0.12, -0.15);
@@ -49,11 +74,11 @@ fn the_warped_torso_matches_the_reference() {
     let warp = NeckWarp::between(&jaw, &torso_cam, &head_cam).expect("warp");
     let torso = torso(w, h);
     let bg = Image::solid(w, h, [20, 60, 200, 255]);
-    let scene = GpuScene::new(&r.context().device, &g, None).expect("scene");
+    let scene = GpuScene::new(&r.context().device, g, None).expect("scene");
     let mut view = View::new(&r, &scene, w, h).expect("view");
     view.set_layers(&r, &bg, Some(&torso)).expect("layers");
     view.set_neck(&r, Some(&warp));
-    view.render(&r, &head_cam, &[]).expect("render");
+    let stats = view.render(&r, &head_cam, &[]).expect("render");
     let gpu = view.read_image(&r).expect("read");
     let layers = Layers {
         background: &bg,
@@ -64,7 +89,14 @@ fn the_warped_torso_matches_the_reference() {
     let top = top_edges(&torso);
     let cpu = synctalk_reference::composite_warped(&head, layers, Some((&warp, &top)));
     let psnr = gpu.psnr(&cpu);
-    eprintln!("warped torso: {psnr:.1} dB against the reference");
+    let covered = head.iter().filter(|p| p[3] > 0.5).count();
+    eprintln!(
+        "{what}: warped torso {psnr:.1} dB against the reference; {} intersections, {covered} px covered",
+        stats.intersections
+    );
+    if what == "growing" {
+        assert!(stats.intersections > 1 << 16, "the buffers did not grow");
+    }
     assert!(psnr >= MIN_PSNR, "{psnr:.2} dB < {MIN_PSNR} dB");
     // The warp moves the picture (so the test can fail), and removing it
     // gives the unwarped composite back.
