@@ -85,7 +85,7 @@ fn check(g: &synctalk_gaussians::Gaussians, what: &str) {
         torso: Some(&torso),
     };
     let head =
-        synctalk_reference::rasterize(&synctalk_reference::project(&g, None, &head_cam), w, h);
+        synctalk_reference::rasterize(&synctalk_reference::project(g, None, &head_cam), w, h);
     let top = top_edges(&torso);
     let cpu = synctalk_reference::composite_warped(&head, layers, Some((&warp, &top)));
     let psnr = gpu.psnr(&cpu);
