@@ -229,6 +229,14 @@ pub fn evaluate(
         let tracked = p
             .frame_camera(t)
             .with_context(|| format!("the portrait has no pose-track frame {t}"))?;
+        // Frame t seen by a camera (with a neck warp), and a render's
+        // scores with the jaw where that camera sees it.
+        let posed = |view: &mut View, cam: Camera, warp: Option<&NeckWarp>| {
+            render_frame(&r, view, p, ds, &background, t, Some((cam, warp)))
+        };
+        let score = |img: &Image, moved: &[[f64; 2]]| {
+            Scores::of(img, &real, face, (&band(img, moved), &real_band))
+        };
         for (n, rv) in turns().into_iter().enumerate() {
             let cam = p
                 .head_camera(t as f64, rv, pivot)
@@ -239,61 +247,22 @@ pub fn evaluate(
             // too, to show what the warp does.
             let warp = jaw_line.as_deref().and_then(|j| p.neck_warp(j, t, &cam));
             if warp.is_some() {
-                let plain = render_frame(
-                    &r,
-                    &mut view,
-                    p,
-                    ds,
-                    &background,
-                    t,
-                    Some((cam.clone(), None)),
-                )?;
-                unwarped_rows.push(Scores::of(
-                    &plain,
-                    &real,
-                    face,
-                    (&band(&plain, &moved), &real_band),
-                ));
+                let plain = posed(&mut view, cam.clone(), None)?;
+                unwarped_rows.push(score(&plain, &moved));
             }
-            let img = render_frame(
-                &r,
-                &mut view,
-                p,
-                ds,
-                &background,
-                t,
-                Some((cam, warp.as_ref())),
-            )?;
+            let img = posed(&mut view, cam, warp.as_ref())?;
             let name = format!("frame_{t:06}_{n}.png");
             write_png(&turned_dir.join(&name), &img)?;
             turned_jaws.insert(name, json!({"frame": t, "turn": rv, "jaw": moved}));
-            turned_rows.push(Scores::of(
-                &img,
-                &real,
-                face,
-                (&band(&img, &moved), &real_band),
-            ));
+            turned_rows.push(score(&img, &moved));
         }
         let fitted = if let Some((trainer, fit_steps)) = fit.filter(|f| f.1 > 0) {
             let d = pollster::block_on(trainer.fit_pose(ds, t, fit_steps))?;
             let refined = synctalk_train::cpu::posed_view(&ds.view(t), &d);
             let cam = camera_of(&refined);
-            let img = render_frame(
-                &r,
-                &mut view,
-                p,
-                ds,
-                &background,
-                t,
-                Some((cam.clone(), None)),
-            )?;
+            let img = posed(&mut view, cam.clone(), None)?;
             let moved = moved_jaw(&jaw, &canonical_jaw, &tracked, &cam);
-            fitted_rows.push(Scores::of(
-                &img,
-                &real,
-                face,
-                (&band(&img, &moved), &real_band),
-            ));
+            fitted_rows.push(score(&img, &moved));
             Some(img)
         } else {
             None
