@@ -160,6 +160,8 @@ fn errors_are_one_clear_line_and_a_failure_exit() {
         b"ply\nformat ascii 1.0\nelement vertex 3\nend_header\n",
     )
     .expect("write");
+    let demo = root().join("models/demo/portrait.stk");
+    let demo = demo.to_str().expect("utf8");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec![
@@ -197,6 +199,28 @@ fn errors_are_one_clear_line_and_a_failure_exit() {
             "camera index 7 out of range",
         ),
         (vec!["inspect", corrupt.to_str().expect("utf8")], "checksum"),
+        (
+            vec![
+                "render-portrait",
+                demo,
+                "--turn=0.1,0,0",
+                "--out",
+                "/tmp/x.png",
+            ],
+            "give --frame too",
+        ),
+        (
+            vec![
+                "render-portrait",
+                demo,
+                "--frame",
+                "3",
+                "--turn=0.1,nan,0",
+                "--out",
+                "/tmp/x.png",
+            ],
+            "not three numbers",
+        ),
         (vec!["inspect", cams], "signature"),
     ];
     for (args, want) in cases {
