@@ -9,7 +9,8 @@
 # The first call of a warm machine carries .gl, .whl and .bin/synctalk.xz
 # (stripped release `synctalk`) besides a dataset; later calls on the same
 # warm machine find them installed in /tmp and carry datasets only.
-# Env: ITERS (default 12000). Writes $OUT/results.tgz (reports, logs) and
+# Env: ITERS (default 12000), SEED (default 0: both trainers' --seed; a
+# second seed measures the run-to-run spread). Writes $OUT/results.tgz (reports, logs) and
 # prints a summary line per run.
 set -uo pipefail
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -22,18 +23,19 @@ export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
 [ -x /tmp/synctalk ] || { xz -dc .bin/synctalk.xz > /tmp/synctalk && chmod +x /tmp/synctalk; } || exit 1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 ITERS=${ITERS:-12000}
+SEED=${SEED:-0}
 mkdir -p /tmp/res
 pids=()
 for ds in "$@"; do
   n=$(basename "$ds")
-  /tmp/synctalk train "$ds" -o "/tmp/res/$n-ours.stk" --work "/tmp/res/$n-ours" --iters "$ITERS" \
+  /tmp/synctalk train "$ds" -o "/tmp/res/$n-ours.stk" --work "/tmp/res/$n-ours" --iters "$ITERS" --seed "$SEED" \
     --checkpoint-every 1000000 > "/tmp/res/$n-ours.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-ours.log") &
   pids+=($!)
-  /tmp/synctalk train "$ds" -o "/tmp/res/$n-poses.stk" --work "/tmp/res/$n-poses" --iters "$ITERS" --holdout poses \
+  /tmp/synctalk train "$ds" -o "/tmp/res/$n-poses.stk" --work "/tmp/res/$n-poses" --iters "$ITERS" --seed "$SEED" --holdout poses \
     --checkpoint-every 1000000 > "/tmp/res/$n-poses.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-poses.log") &
   pids+=($!)
   python3 -m synctalk_toolchain.train "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
-    --iters "$ITERS" --checkpoint-every 1000000 > "/tmp/res/$n-py.log" 2>&1 &
+    --iters "$ITERS" --seed "$SEED" --checkpoint-every 1000000 > "/tmp/res/$n-py.log" 2>&1 &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
