@@ -148,15 +148,7 @@ impl Portrait {
                 format!("{v} is not a list of 3 numbers within ±1e4"),
             )
         };
-        let list = v.as_array().filter(|a| a.len() == 3).ok_or_else(bad)?;
-        let mut out = [0.0; 3];
-        for (o, x) in out.iter_mut().zip(list) {
-            *o = x
-                .as_f64()
-                .filter(|x| x.is_finite() && x.abs() <= 1e4)
-                .ok_or_else(bad)? as f32;
-        }
-        Ok(out)
+        point3(v).ok_or_else(bad)
     }
 
     /// The neck warp (`synctalk_gaussians::neck`) for the head seen by
@@ -195,19 +187,8 @@ impl Portrait {
             .as_array()
             .filter(|a| (2..=64).contains(&a.len()))
             .ok_or_else(bad)?;
-        let mut out = Vec::with_capacity(list.len());
-        for p in list {
-            let p = p.as_array().filter(|a| a.len() == 3).ok_or_else(bad)?;
-            let mut q = [0.0f32; 3];
-            for (o, x) in q.iter_mut().zip(p) {
-                *o = x
-                    .as_f64()
-                    .filter(|x| x.is_finite() && x.abs() <= 1e4)
-                    .ok_or_else(bad)? as f32;
-            }
-            out.push(q);
-        }
-        Ok(Some(out))
+        let out: Option<Vec<[f32; 3]>> = list.iter().map(point3).collect();
+        out.map(Some).ok_or_else(bad)
     }
 
     /// The deformation coefficients for a condition vector (the controller
@@ -236,6 +217,16 @@ impl Portrait {
         }
         Ok(d.controller.evaluate(condition))
     }
+}
+
+/// A JSON list of 3 finite numbers within ±1e4 (a head-space point).
+fn point3(v: &serde_json::Value) -> Option<[f32; 3]> {
+    let list = v.as_array().filter(|a| a.len() == 3)?;
+    let mut out = [0.0f32; 3];
+    for (o, x) in out.iter_mut().zip(list) {
+        *o = x.as_f64().filter(|x| x.is_finite() && x.abs() <= 1e4)? as f32;
+    }
+    Some(out)
 }
 
 /// Hamilton product of quaternions `(w, x, y, z)`.
