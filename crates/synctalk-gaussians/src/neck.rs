@@ -157,13 +157,23 @@ fn smoothstep(edge: f64, x: f64) -> f64 {
 /// [`TOP_EDGE_ALPHA`], or the image's height where it has none.
 pub fn top_edges(torso: &Image) -> Vec<f32> {
     let (w, h) = (torso.width as usize, torso.height as usize);
-    (0..w)
-        .map(|x| {
-            (0..h)
-                .find(|&y| torso.data[(y * w + x) * 4 + 3] >= TOP_EDGE_ALPHA)
-                .unwrap_or(h) as f32
-        })
-        .collect()
+    // Row by row, stopping once every column has its edge: the renderer
+    // runs this at every torso change (each frame of a playing track), and
+    // walking columns would stride across the whole image.
+    let mut top = vec![h as f32; w];
+    let mut left = w;
+    for (y, row) in torso.data.chunks_exact(w * 4).enumerate().take(h) {
+        for (t, px) in top.iter_mut().zip(row.chunks_exact(4)) {
+            if *t == h as f32 && px[3] >= TOP_EDGE_ALPHA {
+                *t = y as f32;
+                left -= 1;
+            }
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    top
 }
 
 #[cfg(test)]
