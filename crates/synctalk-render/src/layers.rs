@@ -135,6 +135,10 @@ impl View {
     /// layer's neck follows the head (`synctalk_gaussians::neck`). It moves
     /// nothing without a torso layer.
     pub fn set_neck(&mut self, r: &Renderer, warp: Option<&NeckWarp>) {
+        // Called every frame: a portrait without a jaw line writes nothing.
+        if self.neck.as_ref() == warp {
+            return;
+        }
         self.neck = warp.copied();
         self.write_composite_uniform(r);
     }
