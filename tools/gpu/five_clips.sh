@@ -2,7 +2,7 @@
 # Device calls for issue 19 DoD 5 and issue 20 DoD 1 on the HDTF clips: for
 # each synctalk-prepare dataset given (folders of the checkout, carried),
 # the native trainer with the dataset's split and with the
-# pose-extrapolation split (`--holdout poses`) and train.py with the
+# pose-extrapolation split (`--holdout poses`) and torch_trainer.py with the
 # dataset's split, the three at once on the one GPU (their quality is what
 # is compared here; the speed ratio comes from trainer_bench.sh, where each
 # runs alone), then synctalk-eval's LPIPS of each.
@@ -34,7 +34,7 @@ for ds in "$@"; do
   /tmp/synctalk train "$ds" -o "/tmp/res/$n-poses.stk" --work "/tmp/res/$n-poses" --iters "$ITERS" --seed "$SEED" --holdout poses \
     --checkpoint-every 1000000 > "/tmp/res/$n-poses.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-poses.log") &
   pids+=($!)
-  python3 -m synctalk_toolchain.train "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
+  python3 tools/gpu/torch_trainer.py "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
     --iters "$ITERS" --seed "$SEED" --checkpoint-every 1000000 > "/tmp/res/$n-py.log" 2>&1 &
   pids+=($!)
 done

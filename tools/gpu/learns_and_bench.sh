@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call: does the native trainer stay finite and learn on an
 # NVIDIA GPU after the SSIM-backward fix (docs/trainer.md), then the bench
-# against train.py (tools/gpu/trainer_bench.sh, same card, same call), then
+# against torch_trainer.py (tools/gpu/trainer_bench.sh, same card, same call), then
 # synctalk-train's GPU tests on that GPU with what time is left.
 # Carried (git-ignored): .gl, .whl, .dev/ds (a synctalk-prepare dataset,
 # PNGs recompressed losslessly with optipng to fit the call), .dev/synctalk.xz

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copies what `synctalk train` and train.py read from a synctalk-prepare
+# Copies what `synctalk train` and torch_trainer.py read from a synctalk-prepare
 # dataset into DEST/NAME (a git-ignored folder of the checkout, to carry to
 # a device call), with the torso PNGs recompressed losslessly (optipng,
 # Debian's `optipng`): about 14 MB for a 200-frame 512² clip, so that a

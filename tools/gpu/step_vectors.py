@@ -1,5 +1,5 @@
 """Shared vectors for the whole-step check of the native trainer against
-train.py (issue 19, point 2): one training step of train.py (PyTorch +
+torch_trainer.py (issue 19, point 2): one training step of torch_trainer.py (PyTorch +
 gsplat, CUDA) on a real frame, its inputs and its loss and gradients, as
 .npy files that `crates/synctalk-train/tests/gpu/step_vs_torch.rs` reads.
 
@@ -7,13 +7,13 @@ The frame is frame 2 of the dataset fixture
 (`crates/synctalk-testdata/data/dataset-mini`, HDTF WDA_KatieHill_000, CC BY
 4.0), cropped to 192x192 around the mouth (the principal point moved with
 the crop), so that the files stay small. The parameters are those of
-mid-training rather than of the start: train.py's initial points of that
+mid-training rather than of the start: torch_trainer.py's initial points of that
 frame's region with opacities, scales, rotations, SH degree 1, deformation
 bases, the controller and the frame's pose correction all set away from
 their initial values (seeded), so that every gradient path carries signal.
 
-What is stored is exactly what train.py's loop computes for that step
-(`synctalk_toolchain.train`: `render_head`, `pose_delta`, `ssim`, the loss
+What is stored is exactly what torch_trainer.py's loop computes for that step
+(`tools/gpu/torch_trainer.py`: `render_head`, `pose_delta`, `ssim`, the loss
 terms): the image loss `l1 + ssim_w (1 - ssim) + alpha_w alpha` and its
 gradients for every Gaussian parameter and the pose correction, and for the
 controller the gradient of the image loss plus its L2 term (the native
@@ -51,7 +51,7 @@ def main() -> int:
     import torch
 
     import gsplat
-    from synctalk_toolchain import train as tp
+    import torch_trainer as tp  # beside this script
 
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -74,7 +74,7 @@ def main() -> int:
     K[1, 2] -= y0
     view = ds.head_to_camera[t].copy()
 
-    # Initial points of the region, as train.py places them.
+    # Initial points of the region, as torch_trainer.py places them.
     pts, cols = tp.initial_points(ds, 6000, rng)
     cam = pts.astype(np.float64) @ view[:3, :3].T + view[:3, 3]
     px = cam[:, :2] / cam[:, 2:3] * K[0, 0] + K[:2, 2]
@@ -120,7 +120,7 @@ def main() -> int:
             p.mul_(3.0)
     pose_d = T(pose[None]).requires_grad_(True)
 
-    # train.py's step (its loop body, without noise: the condition given is
+    # torch_trainer.py's step (its loop body, without noise: the condition given is
     # already normalised).
     w = controller(T(cond))
     views = T(view).float()

@@ -12,7 +12,7 @@ export TORCH_EXTENSIONS_DIR=/tmp/text; ext=$TORCH_EXTENSIONS_DIR
 [ -f .dev/torch_ext.tgz ] && mkdir -p "$ext" && tar -C "$ext" -xzf .dev/torch_ext.tgz && echo "reusing compiled gsplat kernels" >&2
 rm -rf /tmp/work  # a warm machine keeps the last call's checkpoint
 start=$(date +%s)
-python3 -m synctalk_toolchain.train .dev/ds -o $OUT/portrait.stk --work /tmp/work --parity /tmp/work/parity \
+python3 tools/gpu/torch_trainer.py .dev/ds -o $OUT/portrait.stk --work /tmp/work --parity /tmp/work/parity \
   --iters ${ITERS:-12000} --max-seconds ${MAX_SECONDS:-420} --name "${NAME:-demo}" --attribution "${ATTRIBUTION:-}" ${EXTRA:-} 2>&1 | tr '\r' '\n' | tail -80
 echo "train call: $(( $(date +%s) - start )) s" >&2
 tar -C /tmp/work -czf $OUT/work.tgz parity loss.png heldout.png report.json 2>/dev/null

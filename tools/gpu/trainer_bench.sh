@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One device call: the native trainer (`synctalk train`, wgpu on Vulkan)
-# against train.py (PyTorch + gsplat) on the same prepared dataset, the same
+# against torch_trainer.py (PyTorch + gsplat) on the same prepared dataset, the same
 # steps and settings, on the same card, one after the other.
 # Carried (git-ignored): .gl (Debian's Vulkan/GL loader .debs), .whl (the
 # gsplat 1.5.3 wheel), .dev/ds (a synctalk-prepare dataset), .dev/synctalk.xz
@@ -52,10 +52,10 @@ python3 -m synctalk_toolchain.evaluate heldout --rendered /tmp/wo/heldout --data
   && python3 -c "import json; print('ours LPIPS', json.load(open('$OUT/ours_lpips.json'))['mean'])"
 if [ -z "${SKIP_PY:-}" ]; then
   t0=$SECONDS
-  # train.py prints its progress and its report on stdout.
-  peak_mem /tmp/py_mem.txt python3 -m synctalk_toolchain.train .dev/ds -o /tmp/py.stk --work /tmp/wp \
+  # torch_trainer.py prints its progress and its report on stdout.
+  peak_mem /tmp/py_mem.txt python3 tools/gpu/torch_trainer.py .dev/ds -o /tmp/py.stk --work /tmp/wp \
     --iters "$ITERS" --checkpoint-every 1000000 > $OUT/py.log 2>&1
-  echo "train.py: rc $? in $((SECONDS - t0)) s, peak $(cat /tmp/py_mem.txt) MiB"
+  echo "torch_trainer.py: rc $? in $((SECONDS - t0)) s, peak $(cat /tmp/py_mem.txt) MiB"
   cp /tmp/wp/report.json $OUT/py.json
   grep "\[train\]" $OUT/py.log | tail -12
 fi

@@ -17,7 +17,7 @@ use synctalk_train::train::{start, Checkpoint, LogRow, RebuildCause, Settings, T
 
 use crate::{train_plot, train_report};
 
-/// `synctalk train`'s arguments (train.py's names and defaults).
+/// `synctalk train`'s arguments (torch_trainer.py's names and defaults).
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// A dataset written by synctalk-prepare.
@@ -84,7 +84,7 @@ pub struct TrainArgs {
     #[arg(long, default_value = "dataset", value_parser = parse_holdout)]
     pub holdout: Holdout,
     /// Steps of test-time pose fitting per held-out frame for the report's
-    /// `refined_pose` row (train.py's 100; 0: none).
+    /// `refined_pose` row (torch_trainer.py's 100; 0: none).
     #[arg(long, default_value_t = 100)]
     pub fit_pose_steps: u32,
     /// Portrait name (default: the dataset folder's name).

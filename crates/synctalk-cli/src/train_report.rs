@@ -4,7 +4,7 @@
 //! The held-out frames are rendered with the dataset's tracked pose and
 //! the frame's own blendshapes (through the portrait's controller, clamped
 //! to its `condition_range`, as the runtime does) over the frame's torso
-//! layer, and scored against the real frame: PSNR and SSIM (train.py's
+//! layer, and scored against the real frame: PSNR and SSIM (torch_trainer.py's
 //! SSIM: 11×11 Gaussian window, σ 1.5, valid positions), full frame, face
 //! box and neck band ([`synctalk_train::eval::neck`]); the neck band also
 //! with the head turned as far as the runtime turns it, where a seam

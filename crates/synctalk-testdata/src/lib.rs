@@ -27,7 +27,7 @@ pub fn data(name: &str) -> PathBuf {
 }
 
 /// The 6-frame `synctalk-prepare` dataset of an HDTF clip (CC BY 4.0) with
-/// what train.py's `load_dataset` makes of it (`expected/`).
+/// what torch_trainer.py's `load_dataset` makes of it (`expected/`).
 pub fn dataset_mini() -> PathBuf {
     data("dataset-mini")
 }

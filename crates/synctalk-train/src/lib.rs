@@ -8,7 +8,7 @@
 //! forward and backward, the projection's forward and its backward into the
 //! parameters, the deformation coefficients and the pose, the image loss
 //! and its gradient, Adam, and the controller MLP with the pose optimiser;
-//! [`dataset`], a `synctalk-prepare` dataset loaded as train.py does
+//! [`dataset`], a `synctalk-prepare` dataset loaded as torch_trainer.py does
 //! (frames, loss masks, the torso layer and the initial points); and
 //! [`train`], the training loop with its schedules, MCMC densification and
 //! checkpoints.

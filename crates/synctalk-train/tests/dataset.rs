@@ -1,4 +1,4 @@
-//! The dataset module against train.py's `load_dataset` on the 6-frame
+//! The dataset module against torch_trainer.py's `load_dataset` on the 6-frame
 //! fixture (`synctalk_testdata::dataset_mini()`, its `expected/` written by
 //! its `make_expected.py`), `initial_points`' properties, and the errors of
 //! broken datasets.
@@ -9,7 +9,7 @@ use synctalk_testdata::{dataset_mini, TempDir};
 use synctalk_train::dataset::{init, initial_points, masks, Dataset, DatasetError};
 
 /// The least agreement (fraction of pixels) of each mask bit plane with
-/// train.py's: all of them. OpenCV's morphology, polygon fill and labelled
+/// torch_trainer.py's: all of them. OpenCV's morphology, polygon fill and labelled
 /// distance transform are reproduced exactly (measured: every plane of
 /// every frame equal), so any difference is a regression.
 const MASK_AGREEMENT: f64 = 1.0;
@@ -24,7 +24,7 @@ const LAYER_AGREEMENT: f64 = 1.0;
 const JPEG_EXACT: f64 = 0.70;
 const JPEG_WORST: u8 = 4;
 const JPEG_MEAN: f64 = 0.25;
-/// `initial_points` against train.py's over 16 seeds: the largest
+/// `initial_points` against torch_trainer.py's over 16 seeds: the largest
 /// difference of the mean (cm), of the standard deviation (cm) per axis and
 /// of the mean colour (measured 0.046 cm, 0.027 cm and 0.0007).
 const MEAN_CM: f64 = 0.15;
@@ -162,7 +162,7 @@ fn loads_as_train_py() {
             report.push(format!("frame {t} {name}: {agree:.6}"));
             assert!(
                 agree >= MASK_AGREEMENT,
-                "frame {t}, mask bit {name}: {agree:.6} of pixels agree with train.py ({} differ)",
+                "frame {t}, mask bit {name}: {agree:.6} of pixels agree with torch_trainer.py ({} differ)",
                 w * h - same
             );
         }
@@ -177,12 +177,12 @@ fn loads_as_train_py() {
         report.push(format!("frame {t} torso: {agree:.6}"));
         assert!(
             agree >= LAYER_AGREEMENT,
-            "frame {t}: extended torso, {agree:.6} of pixels agree with train.py ({} differ)",
+            "frame {t}: extended torso, {agree:.6} of pixels agree with torch_trainer.py ({} differ)",
             w * h - same
         );
 
-        // `under`, rebuilt from train.py's torso and the plate (checked
-        // against train.py's own by checksum first).
+        // `under`, rebuilt from torch_trainer.py's torso and the plate (checked
+        // against torch_trainer.py's own by checksum first).
         let py_under: Vec<[u8; 3]> = (0..w * h)
             .map(|i| {
                 let p = &py_torso[4 * i..4 * i + 4];
@@ -206,12 +206,12 @@ fn loads_as_train_py() {
         report.push(format!("frame {t} under: {agree:.6}"));
         assert!(
             agree >= LAYER_AGREEMENT,
-            "frame {t}: under, {agree:.6} of pixels agree with train.py ({} differ)",
+            "frame {t}: under, {agree:.6} of pixels agree with torch_trainer.py ({} differ)",
             w * h - same
         );
         assert!(frame.under.iter().all(|p| p >> 24 == 255));
     }
-    eprintln!("agreement with train.py:\n{}", report.join("\n"));
+    eprintln!("agreement with torch_trainer.py:\n{}", report.join("\n"));
 }
 
 /// Distance (cm) from `p` to the nearest canonical-face point.
@@ -561,7 +561,7 @@ fn moments(v: &[[f32; 3]]) -> ([f64; 3], [f64; 3]) {
     (mean, std)
 }
 
-/// The points' distribution against train.py's `initial_points` (numpy's
+/// The points' distribution against torch_trainer.py's `initial_points` (numpy's
 /// generator differs, so only statistics over 16 seeds compare).
 #[test]
 fn initial_points_distribute_as_train_py() {
@@ -593,23 +593,23 @@ fn initial_points_distribute_as_train_py() {
         floats(&ex["std"]),
         floats(&ex["colour_mean"]),
     );
-    eprintln!("initial points: mean {mean:.3?} cm (train.py {py_mean:.3?}), std {std:.3?} (train.py {py_std:.3?}), colour {colour:.4?} (train.py {py_colour:.4?})");
+    eprintln!("initial points: mean {mean:.3?} cm (torch_trainer.py {py_mean:.3?}), std {std:.3?} (torch_trainer.py {py_std:.3?}), colour {colour:.4?} (torch_trainer.py {py_colour:.4?})");
     for a in 0..3 {
         assert!(
             (mean[a] - py_mean[a]).abs() < MEAN_CM,
-            "axis {a}: mean {} cm, train.py {}",
+            "axis {a}: mean {} cm, torch_trainer.py {}",
             mean[a],
             py_mean[a]
         );
         assert!(
             (std[a] - py_std[a]).abs() < STD_CM,
-            "axis {a}: std {} cm, train.py {}",
+            "axis {a}: std {} cm, torch_trainer.py {}",
             std[a],
             py_std[a]
         );
         assert!(
             (colour[a] - py_colour[a]).abs() < COLOUR,
-            "channel {a}: mean colour {}, train.py {}",
+            "channel {a}: mean colour {}, torch_trainer.py {}",
             colour[a],
             py_colour[a]
         );

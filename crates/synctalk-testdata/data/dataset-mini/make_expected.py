@@ -1,4 +1,4 @@
-"""Writes what train.py's own `load_dataset` makes of the fixture beside this
+"""Writes what torch_trainer.py's own `load_dataset` makes of the fixture beside this
 script, for crates/synctalk-train/tests/dataset.rs to compare with:
 
     expected/masks/NNNNNN.png   the mask bits (8-bit grey)
@@ -11,7 +11,7 @@ script, for crates/synctalk-train/tests/dataset.rs to compare with:
                                 expected.json (`fill_polys`)
     expected/expected.json      sizes, intrinsics, split, face boxes,
                                 checksums of the decoded frames and of `under`,
-                                and statistics of train.py's `initial_points`
+                                and statistics of torch_trainer.py's `initial_points`
                                 (4000 points, 16 seeds: numpy's generator is
                                 not reproduced, only the distribution is)
 
@@ -21,7 +21,7 @@ and the script checks that it equals where(alpha, torso, plate) exactly
 checks the rebuilt one against these checksums first.
 
 Run from the repository root with the toolchain's Python:
-    PYTHONPATH=models/toolchain/src python crates/synctalk-testdata/data/dataset-mini/make_expected.py
+    PYTHONPATH=models/toolchain/src:tools/gpu python crates/synctalk-testdata/data/dataset-mini/make_expected.py
 """
 import json
 from pathlib import Path
@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from synctalk_toolchain.train import OUTER_LIPS, initial_points, load_dataset
+from torch_trainer import OUTER_LIPS, initial_points, load_dataset
 
 here = Path(__file__).resolve().parent
 ds = load_dataset(here)

@@ -1,16 +1,16 @@
-//! The controller MLP of train.py (`build`): `Linear(D → H)`, ReLU,
+//! The controller MLP of torch_trainer.py (`build`): `Linear(D → H)`, ReLU,
 //! `Linear(H → H)`, ReLU, `Linear(H → K)` on the normalised condition
-//! ([`Normalizer`], train.py's), giving the deformation coefficients `w`;
+//! ([`Normalizer`], torch_trainer.py's), giving the deformation coefficients `w`;
 //! its backward from `dL/dw`, its L2 term
 //! `reg_w · 1e-2 · Σ_θ mean θ²`, and the per-frame pose Adam rule.
 
 use super::regular::{adam_step, AdamConfig};
 use super::CpuError;
 
-/// The L2 weight of the controller's parameters inside train.py's `reg`.
+/// The L2 weight of the controller's parameters inside torch_trainer.py's `reg`.
 pub const CONTROLLER_L2: f64 = 1e-2;
 
-/// train.py's condition normalisation: `(x − mean) · scale`, with the mean
+/// torch_trainer.py's condition normalisation: `(x − mean) · scale`, with the mean
 /// and `scale = 1 / (std + 0.05)` (population std, numpy's default) over
 /// the training frames' conditions.
 #[derive(Clone, Debug, PartialEq)]
@@ -236,7 +236,7 @@ impl Controller {
         Ok(g)
     }
 
-    /// train.py's controller term of the loss, `reg_w · 1e-2 · Σ_θ mean θ²`
+    /// torch_trainer.py's controller term of the loss, `reg_w · 1e-2 · Σ_θ mean θ²`
     /// over the six tensors, and its gradient.
     pub fn l2(&self, reg_w: f64) -> (f64, Controller) {
         let mut g = Self::zeros(self.input, self.hidden, self.bases);
@@ -258,7 +258,7 @@ impl Controller {
     }
 }
 
-/// train.py's per-frame pose step: one torch Adam step over all `T` rows of
+/// torch_trainer.py's per-frame pose step: one torch Adam step over all `T` rows of
 /// the pose corrections, where only `frame`'s row has a gradient (`grad`;
 /// the other rows' are zero, so their moments decay), after which every
 /// other row is put back: only `frame`'s correction moves. `t` is the pose

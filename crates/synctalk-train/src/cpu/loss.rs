@@ -1,4 +1,4 @@
-//! The image terms of train.py's loss and their gradients with respect to
+//! The image terms of torch_trainer.py's loss and their gradients with respect to
 //! the composite and the head layer (see the module doc of [`super`] for
 //! the formula).
 
@@ -12,7 +12,7 @@ pub const MASK_OUTSIDE: u8 = 4;
 /// Mask bit: the mouth region (L1 weighted up).
 pub const MASK_MOUTH: u8 = 8;
 
-/// Loss weights, train.py's defaults by [`Default`].
+/// Loss weights, torch_trainer.py's defaults by [`Default`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LossWeights {
     /// `--mouth-weight`: L1 weight is `1 + mouth` inside the mouth mask.
@@ -61,9 +61,9 @@ pub struct Loss {
 }
 
 /// The image loss of a forward and its gradient with respect to the
-/// forward's outputs. `pred` is the composite's RGB (train.py's
+/// forward's outputs. `pred` is the composite's RGB (torch_trainer.py's
 /// `img + (1 − alpha) · under`), `a` the head layer's alpha. A mask region
-/// with no pixels contributes 0 (train.py would produce NaN).
+/// with no pixels contributes 0 (torch_trainer.py would produce NaN).
 pub fn image_loss(
     fwd: &Forward,
     target: &Target<'_>,

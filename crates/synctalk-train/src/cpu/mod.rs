@@ -5,10 +5,10 @@
 //! # Forward ([`forward`])
 //! 1. Deformation ([`Params::deformed`]): each Gaussian's raw parameters
 //!    (mean, quaternion, log-scale, opacity logit) plus `Σ_k w_k B_k`, before
-//!    any activation or normalisation (train.py `deform`, preprocess.wgsl).
+//!    any activation or normalisation (torch_trainer.py `deform`, preprocess.wgsl).
 //! 2. Pose ([`posed_view`]): the tracked head-to-camera `H` (the
 //!    [`synctalk_gaussians::Camera`]'s rotation and translation) refined to
-//!    `H @ delta(d)`, train.py `pose_delta` with [`POSE_UNITS`].
+//!    `H @ delta(d)`, torch_trainer.py `pose_delta` with [`POSE_UNITS`].
 //! 3. Projection, blending: `synctalk_reference::project_gaussian` and
 //!    `rasterize`, the renderer's reference (near plane, EWA with the 1.3 x
 //!    FOV clamp and 0.3 px dilation, SH with +0.5 and clamp at 0, 3-sigma
@@ -25,7 +25,7 @@
 //! 6-vector `d`). Clamped branches (SH colour at 0, alpha at 0.99, the FOV
 //! clamp of the EWA Jacobian) pass no gradient through the clamped value.
 //!
-//! # Loss (train.py `train()`; [`image_loss`] has the image terms)
+//! # Loss (torch_trainer.py `train()`; [`image_loss`] has the image terms)
 //! With `pred = img + (1 − a) · under` (the composite's RGB), `gt` the
 //! frame, `m` the mask bits and `a` the head layer's alpha:
 //! ```text
@@ -43,20 +43,20 @@
 //! [`Controller::l2`] gives).
 //!
 //! # Controller and pose optimiser ([`Controller`], [`pose_adam_step`])
-//! `w = controller(norm(cond))` (train.py `build`, [`Normalizer`]): three
+//! `w = controller(norm(cond))` (torch_trainer.py `build`, [`Normalizer`]): three
 //! dense layers with ReLU between, forward and backward from `dL/dw` in
 //! f64 (finite-difference tested), the L2 term's gradient; the pose Adam
-//! of train.py: every row's moments step (zero gradient off the frame),
+//! of torch_trainer.py: every row's moments step (zero gradient off the frame),
 //! only the frame's row moves.
 //!
 //! # Where the sources disagree
-//! - The renderer clamps the composite to [0, 1]; train.py's loss uses the
+//! - The renderer clamps the composite to [0, 1]; torch_trainer.py's loss uses the
 //!   unclamped `img + (1 − a) under`. [`Forward::image`] is unclamped.
-//! - train.py's `under` is the torso over the plate rounded to u8 and assumed
+//! - torch_trainer.py's `under` is the torso over the plate rounded to u8 and assumed
 //!   opaque; the renderer composites the u8 layers in float (the same for the
 //!   dataset's binary torso alpha, not for a translucent one) and divides by
 //!   the composite alpha, which we keep.
-//! - train.py renders with gsplat (`rasterize_mode="classic"`): alpha clamp
+//! - torch_trainer.py renders with gsplat (`rasterize_mode="classic"`): alpha clamp
 //!   0.999 (ours 0.99); a pixel stops at `T ≤ 1e-4` (ours `< 1e-4`; both
 //!   leave that splat out); FOV clamp `(W − cx)/fx + 0.3 · W/(2 fx)` (ours
 //!   `1.3 (W − cx)/fx`, equal only for a centred principal point); near
@@ -73,9 +73,9 @@
 //!   gradient tests must keep clamped pairs out of their scenes.
 //! - gsplat, like us, clamps `SH + 0.5` at 0, and its pixel centres at
 //!   `+0.5` against means at `f x / z + c` are ours shifted by 0.5.
-//! - At SH degree 0 (train.py's first 1000 steps) coefficients 1..4 are held
+//! - At SH degree 0 (torch_trainer.py's first 1000 steps) coefficients 1..4 are held
 //!   but unused (zero gradient).
-//! - An empty interior or outside mask makes train.py's alpha loss NaN;
+//! - An empty interior or outside mask makes torch_trainer.py's alpha loss NaN;
 //!   here that term is 0.
 
 mod composite;

@@ -21,7 +21,7 @@ pub const MAX_SH_DEGREE: u32 = 1;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Params {
     /// SH degree used by the forward (0 or 1). At degree 0 the coefficients
-    /// 1..4 are held but unused (zero gradient), as when train.py warms up.
+    /// 1..4 are held but unused (zero gradient), as when torch_trainer.py warms up.
     pub sh_degree: u32,
     /// Number of deformation bases K.
     pub num_bases: usize,
@@ -37,7 +37,7 @@ pub struct Params {
     pub sh: Vec<[[f64; 3]; SH_COEFFS]>,
     /// Deformation bases, `bases[i * num_bases + k]`: channels 0..3
     /// position, 3..7 quaternion, 7..10 log-scale, 10 opacity logit
-    /// (train.py's `[n, K, 11]` layout).
+    /// (torch_trainer.py's `[n, K, 11]` layout).
     pub bases: Vec<[f64; DEFORM_CHANNELS]>,
 }
 

@@ -1,4 +1,4 @@
-//! The per-frame pose correction of train.py's `pose_delta`: a 6-vector
+//! The per-frame pose correction of torch_trainer.py's `pose_delta`: a 6-vector
 //! (rotation vector, translation) in [`POSE_UNITS`], turned into a rigid
 //! motion `delta` in head space; the refined head-to-camera is `H @ delta`.
 
@@ -6,11 +6,11 @@ use glam::{DMat3, DVec3};
 use synctalk_reference::View;
 
 /// Units of the pose 6-vector: radians for the rotation vector, centimetres
-/// (head-space units) for the translation; depth is coarser (train.py
+/// (head-space units) for the translation; depth is coarser (torch_trainer.py
 /// `POSE_UNITS`).
 pub const POSE_UNITS: [f64; 6] = [0.01, 0.01, 0.01, 0.1, 0.1, 1.0];
 
-/// train.py clamps the rotation angle from below at this before dividing.
+/// torch_trainer.py clamps the rotation angle from below at this before dividing.
 const MIN_ANGLE: f64 = 1e-9;
 
 fn skew(k: DVec3) -> DMat3 {
@@ -33,7 +33,7 @@ fn scaled(d: &[f64; 6]) -> (DVec3, DVec3) {
     (DVec3::new(s[0], s[1], s[2]), DVec3::new(s[3], s[4], s[5]))
 }
 
-/// The rigid motion of `d` as train.py builds it (Rodrigues with the angle
+/// The rigid motion of `d` as torch_trainer.py builds it (Rodrigues with the angle
 /// clamped at 1e-9): `(R, t)` with `x ↦ R x + t`.
 pub fn pose_delta(d: &[f64; 6]) -> (DMat3, DVec3) {
     let (rv, tv) = scaled(d);

@@ -1,4 +1,4 @@
-//! The parameter-only terms of train.py's loss (no image involved), their
+//! The parameter-only terms of torch_trainer.py's loss (no image involved), their
 //! gradients, and the f64 Adam step the GPU optimiser is tested against.
 //!
 //! ```text
@@ -11,7 +11,7 @@
 
 use super::params::{Gradients, Params};
 
-/// Weight of the MCMC opacity and scale terms (train.py's `mcmc`).
+/// Weight of the MCMC opacity and scale terms (torch_trainer.py's `mcmc`).
 pub const MCMC_WEIGHT: f64 = 0.01;
 /// Weight of the pose term.
 pub const POSE_WEIGHT: f64 = 1e-3;

@@ -43,7 +43,7 @@ pub struct OutputGrad {
     /// `dL/d` [`Forward::image`].
     pub image: Vec<[f64; 4]>,
     /// `dL/d` [`Forward::head`], besides what flows through the image
-    /// (train.py's alpha loss reads the head's alpha).
+    /// (torch_trainer.py's alpha loss reads the head's alpha).
     pub head: Vec<[f64; 4]>,
 }
 

@@ -1,4 +1,4 @@
-//! Mean SSIM of two RGB images as train.py's `ssim` computes it, and its
+//! Mean SSIM of two RGB images as torch_trainer.py's `ssim` computes it, and its
 //! gradient with respect to the first image.
 //!
 //! Window: the outer product of an 11-tap Gaussian (sigma 1.5, taps at

@@ -1,4 +1,4 @@
-//! train.py's `initial_points`: head-space points and colours for the first
+//! torch_trainer.py's `initial_points`: head-space points and colours for the first
 //! Gaussians, from the head pixels of eight training frames.
 //!
 //! For each picked frame, head pixels are drawn without replacement and
@@ -12,14 +12,14 @@
 //! space. The canonical face's own points follow, grey.
 //!
 //! The random numbers are PCG64's seeded with `seed`, not numpy's: the same
-//! seed gives the same points here, not the ones train.py draws.
+//! seed gives the same points here, not the ones torch_trainer.py draws.
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 
 use super::{masks, Dataset};
 
-/// How many training frames the points come from (train.py: 8).
+/// How many training frames the points come from (torch_trainer.py: 8).
 pub const PICKED_FRAMES: usize = 8;
 
 /// Head-space points (cm) and their colours (RGB in [0, 1]): up to

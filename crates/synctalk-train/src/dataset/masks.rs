@@ -1,4 +1,4 @@
-//! The per-frame loss masks of train.py's `load_dataset`, with the OpenCV
+//! The per-frame loss masks of torch_trainer.py's `load_dataset`, with the OpenCV
 //! operations it uses written out: elliptic structuring elements
 //! (`cv2.getStructuringElement(MORPH_ELLIPSE)`), binary dilation and
 //! erosion with OpenCV's default border (pixels outside the image never
@@ -30,7 +30,7 @@ pub mod labels {
     pub const HEAD_OTHER: u8 = 5;
 }
 
-/// The outer lip contour's landmark indices (train.py's `OUTER_LIPS`).
+/// The outer lip contour's landmark indices (torch_trainer.py's `OUTER_LIPS`).
 pub const OUTER_LIPS: [usize; 20] = [
     61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185,
 ];

@@ -1,4 +1,4 @@
-//! A `synctalk-prepare` dataset loaded as train.py's `load_dataset` loads it.
+//! A `synctalk-prepare` dataset loaded as torch_trainer.py's `load_dataset` loads it.
 //!
 //! The folder holds `dataset.json` (format `synctalk-dataset` v1: frame
 //! count, fps, train/val split), `transforms.json` (pinhole intrinsics in
@@ -15,10 +15,10 @@
 //! 512 × 512 frame (a 5-minute clip at 25 fps: 22 GB; subsample frames for
 //! longer clips).
 //!
-//! What differs from train.py: JPEG frames are decoded by `zune-jpeg`, not
+//! What differs from torch_trainer.py: JPEG frames are decoded by `zune-jpeg`, not
 //! libjpeg-turbo (the tests measure the agreement); polygons reaching out
 //! of the image are clipped per pixel ([`masks::fill_poly`]); and the
-//! loader checks more than train.py does (array shapes, frame counts,
+//! loader checks more than torch_trainer.py does (array shapes, frame counts,
 //! finite values), naming the file at fault.
 
 #![warn(missing_docs)]
@@ -148,7 +148,7 @@ pub struct Frame {
     /// with the mask bits [`masks::HEAD`], [`masks::HEAD_INTERIOR`],
     /// [`masks::FAR_OUTSIDE`] and [`masks::MOUTH`].
     pub target: Vec<u32>,
-    /// The layer the head is composited on, train.py's `under`: the
+    /// The layer the head is composited on, torch_trainer.py's `under`: the
     /// extended torso over the background plate,
     /// `round(torso · a + plate · (1 − a))`, packed `r | g << 8 | b << 16 |
     /// 255 << 24`.
@@ -192,7 +192,7 @@ pub struct Dataset {
     /// Focal length along x, pixels (`fl_x`).
     pub fx: f64,
     /// Focal length along y, pixels (`fl_y`; `synctalk-prepare` writes
-    /// `fl_x` for both, and train.py uses `fl_x` for both in `initial_points`).
+    /// `fl_x` for both, and torch_trainer.py uses `fl_x` for both in `initial_points`).
     pub fy: f64,
     /// Principal point x, pixels.
     pub cx: f64,

@@ -1,4 +1,4 @@
-//! train.py's `extend_torso`: the torso layer grown into the head region
+//! torch_trainer.py's `extend_torso`: the torso layer grown into the head region
 //! next to it (the neck under the chin) by repeating its nearest pixel, so
 //! that where the head's edge is not fully opaque the viewer sees neck, not
 //! the background plate.
@@ -9,7 +9,7 @@
 //! pixel it came from. The passes, their neighbour order and their strict
 //! comparisons are OpenCV's, so ties resolve the same way.
 
-/// How far (chamfer pixels) the torso grows into the head: train.py's `reach`.
+/// How far (chamfer pixels) the torso grows into the head: torch_trainer.py's `reach`.
 pub const REACH: f32 = 24.0;
 
 const SHIFT: u32 = 16;

@@ -1,5 +1,5 @@
 //! Image scores of rendered frames against real ones, as the toolchain's
-//! `metrics.py` computes them: PSNR, and SSIM as train.py's (11 × 11
+//! `metrics.py` computes them: PSNR, and SSIM as torch_trainer.py's (11 × 11
 //! Gaussian window, σ 1.5, valid positions only, mean over channels), on
 //! crops ([`Plane::crop`]) or on the neck band ([`neck`]).
 

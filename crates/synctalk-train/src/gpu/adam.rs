@@ -6,9 +6,9 @@
 //! A buffer of interleaved fields (the `gauss` layout: position and opacity
 //! logit, quaternion, log-scale and a pad) is one dispatch whose
 //! [`AdamGroup`] gives each of its `stride` slots a learning rate and a
-//! regulariser: train.py's parameter groups are slots.
+//! regulariser: torch_trainer.py's parameter groups are slots.
 //! [`AdamGroup::gauss`], [`AdamGroup::sh`], [`AdamGroup::bases`] and
-//! [`AdamGroup::pose`] hold train.py's settings.
+//! [`AdamGroup::pose`] hold torch_trainer.py's settings.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -19,10 +19,10 @@ use crate::cpu::{MCMC_WEIGHT, POSE_WEIGHT};
 /// The most slots of a group.
 pub const MAX_SLOTS: usize = 16;
 
-/// train.py's learning rates: means (before its decay), log-scales,
+/// torch_trainer.py's learning rates: means (before its decay), log-scales,
 /// quaternions, opacity logits, SH DC, SH rest, bases, controller, pose.
 pub mod lr {
-    /// Means, at step 0; train.py decays it by `0.01^(step / iters)`.
+    /// Means, at step 0; torch_trainer.py decays it by `0.01^(step / iters)`.
     pub const MEANS: f64 = 1.6e-4 * 12.0;
     /// Log-scales.
     pub const SCALES: f64 = 5e-3;
@@ -87,7 +87,7 @@ pub struct AdamGroup {
 
 impl AdamGroup {
     /// The `gauss` buffer of `n` Gaussians (`[x, y, z, opacity logit,
-    /// qw, qx, qy, qz, lx, ly, lz, 0]`): train.py's lrs (`means_lr`, the
+    /// qw, qx, qy, qz, lx, ly, lz, 0]`): torch_trainer.py's lrs (`means_lr`, the
     /// decayed means rate), eps 1e-15, the MCMC opacity and scale terms.
     pub fn gauss(n: usize, means_lr: f64) -> Self {
         let n = n.max(1) as f64;

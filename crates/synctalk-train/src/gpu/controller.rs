@@ -3,7 +3,7 @@
 //! `w`), `controller_bwd.wgsl` (`dL/dw`, read where `reduce.wgsl` leaves it
 //! in the step's sums → `dL/dθ`, the L2 term `reg_w · 1e-2 · Σ mean θ²`
 //! included), Adam on θ (`adam.wgsl`, [`AdamGroup::controller`]), and
-//! `pose_adam.wgsl`, train.py's pose rule (every row's moments step, only
+//! `pose_adam.wgsl`, torch_trainer.py's pose rule (every row's moments step, only
 //! the frame's row moves). Tested against [`crate::cpu::Controller`] and
 //! [`crate::cpu::pose_adam_step`].
 //!
@@ -114,17 +114,17 @@ impl ControllerKernels {
 /// Sizes and settings of a [`ControllerStep`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ControllerConfig {
-    /// Condition channels `D` (train.py: 52 blendshapes).
+    /// Condition channels `D` (torch_trainer.py: 52 blendshapes).
     pub input: usize,
-    /// Hidden width `H` (train.py `--hidden`, 64), at most [`MAX_HIDDEN`].
+    /// Hidden width `H` (torch_trainer.py `--hidden`, 64), at most [`MAX_HIDDEN`].
     pub hidden: usize,
     /// Bases `K`, at most [`MAX_BASES`].
     pub bases: usize,
-    /// train.py's `--reg-weight` (1e-3).
+    /// torch_trainer.py's `--reg-weight` (1e-3).
     pub reg_w: f64,
     /// Frames `T` of the pose table (at least 1).
     pub frames: usize,
-    /// train.py's `--pose-lr` (0.02).
+    /// torch_trainer.py's `--pose-lr` (0.02).
     pub pose_lr: f64,
 }
 
@@ -161,16 +161,16 @@ impl AdamGroup {
 /// Per-step inputs of a [`ControllerStep`].
 #[derive(Clone, Copy, Debug)]
 pub struct ControllerInputs<'a> {
-    /// The frame's normalised condition, `input` long (train.py adds its
+    /// The frame's normalised condition, `input` long (torch_trainer.py adds its
     /// `--cond-noise` before normalising).
     pub cond: &'a [f32],
     /// The controller's Adam step, 1 for the first.
     pub step: u32,
     /// `(frame, pose step)`: refine that frame's pose row with the pose
-    /// optimiser's step number (1 for its first); `None` before train.py's
+    /// optimiser's step number (1 for its first); `None` before torch_trainer.py's
     /// `--pose-start` (no pose step).
     pub pose: Option<(u32, u32)>,
-    /// Test-time pose fitting (train.py's `fit_pose`): θ is not updated
+    /// Test-time pose fitting (torch_trainer.py's `fit_pose`): θ is not updated
     /// and the pose step has no L2 term.
     pub pose_only: bool,
 }

@@ -1,4 +1,4 @@
-//! The image terms of train.py's loss on the GPU (`loss.wgsl` and the
+//! The image terms of torch_trainer.py's loss on the GPU (`loss.wgsl` and the
 //! kernels after it) and their gradient with respect to the head layer,
 //! tested against [`crate::cpu::image_loss`].
 //!

@@ -1,4 +1,4 @@
-// The image terms of train.py's loss on the GPU and their gradient with
+// The image terms of torch_trainer.py's loss on the GPU and their gradient with
 // respect to the head layer (see loss.rs). Six dispatches, one thread per
 // pixel or per SSIM row element, no atomics; every sum has a fixed order.
 

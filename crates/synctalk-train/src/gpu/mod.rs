@@ -128,17 +128,17 @@
 //!
 //! # Adam ([`adam`]: `adam.wgsl`)
 //! torch's Adam step per word, f32, with the moments in GPU buffers;
-//! train.py's parameter groups as per-slot learning rates of interleaved
+//! torch_trainer.py's parameter groups as per-slot learning rates of interleaved
 //! buffers ([`AdamGroup`]), and its parameter-only regularisers
 //! ([`crate::cpu::regularisers`]: MCMC opacity and scale terms, `|bases|`,
 //! the pose's `|d|²`) added to the gradient in the same kernel.
 //!
 //! # Controller and pose Adam ([`controller`]: `controller_fwd.wgsl`,
 //! `controller_bwd.wgsl`, `pose_adam.wgsl`)
-//! train.py's controller MLP (`D → H → H → K`, ReLU) in one workgroup:
+//! torch_trainer.py's controller MLP (`D → H → H → K`, ReLU) in one workgroup:
 //! forward to `w`, backward from the reduction's `dL/dw` to `dL/dθ` with
 //! the L2 term, Adam on θ through `adam.wgsl`; the pose table's Adam with
-//! train.py's rule (all rows' moments step, only the frame's row moves).
+//! torch_trainer.py's rule (all rows' moments step, only the frame's row moves).
 //! [`TrainStep::encode_controlled`] runs it around a step.
 //!
 //! # One resident step ([`step`]: [`TrainStep`])

@@ -1,4 +1,4 @@
-// train.py's per-frame pose step: one torch Adam step over all rows of the
+// torch_trainer.py's per-frame pose step: one torch Adam step over all rows of the
 // pose corrections [T][6], where only row `frame` has a gradient (the
 // step's dL/d pose plus the 1e-3 |d|² term's); every row's moments step,
 // only row `frame` moves. One thread per word: deterministic.

@@ -1,4 +1,4 @@
-// dL/d the pose 6-vector (train.py's pose_delta, POSE_UNITS) from dL/d the
+// dL/d the pose 6-vector (torch_trainer.py's pose_delta, POSE_UNITS) from dL/d the
 // refined view, one thread: cpu::pose_backward in f32. The refined
 // world-to-camera is (H_R R, H_R t + H_t) with R = I + sin θ K + (1 − cos θ) K²,
 // K = skew(rv / θ), θ = max(|rv|, 1e-9), rv and t the scaled 6-vector;

@@ -1,5 +1,5 @@
 //! The refined view built on the GPU from the pose table
-//! (`pose_view.wgsl`): train.py's `views[t] @ pose_delta(pose_d[t])`, so
+//! (`pose_view.wgsl`): torch_trainer.py's `views[t] @ pose_delta(pose_d[t])`, so
 //! that the pose optimiser's output feeds the next step without a
 //! read-back. [`PoseView::encode`] runs the kernel and copies its result
 //! into a step's frame uniform (world-to-camera and camera centre) and pose

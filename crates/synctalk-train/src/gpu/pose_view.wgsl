@@ -1,4 +1,4 @@
-// The refined view of the step's frame, from the GPU pose table: train.py's
+// The refined view of the step's frame, from the GPU pose table: torch_trainer.py's
 // `views[t] @ pose_delta(pose_d[t])`, one thread. Writes what the step's
 // uniforms take by copy: the frame uniform's world-to-camera (4 columns)
 // and camera centre (words 0..20), and the pose uniform's 6-vector (words

@@ -1,5 +1,5 @@
 // Shared by pose_bwd.wgsl and pose_view.wgsl (prepended at build time):
-// train.py's pose units and the Rodrigues helpers in f32.
+// torch_trainer.py's pose units and the Rodrigues helpers in f32.
 
 const POSE_UNITS = array<f32, 6>(0.01, 0.01, 0.01, 0.1, 0.1, 1.0);
 const MIN_ANGLE: f32 = 1e-9;

@@ -421,7 +421,7 @@ impl TrainStep {
         Ok(())
     }
 
-    /// Replaces the Adam groups (e.g. train.py's decayed means rate, or the
+    /// Replaces the Adam groups (e.g. torch_trainer.py's decayed means rate, or the
     /// MCMC terms of a new Gaussian count); used from the next step.
     pub fn set_adam_groups(&mut self, groups: [AdamGroup; 3]) -> Result<(), GpuError> {
         for (g, w) in groups.iter().zip(self.adam_words()) {

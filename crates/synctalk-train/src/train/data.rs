@@ -28,7 +28,7 @@ pub trait TrainData {
 }
 
 /// The near plane of every portrait camera (the portrait format's and
-/// train.py's 0.2 head-space units).
+/// torch_trainer.py's 0.2 head-space units).
 pub const NEAR: f64 = 0.2;
 
 /// The view of a row-major head-to-camera matrix `m` through a camera of

@@ -1,4 +1,4 @@
-//! The trained state as a portrait ([`portrait`]), as train.py's `export`
+//! The trained state as a portrait ([`portrait`]), as torch_trainer.py's `export`
 //! writes it: the Gaussians that can be seen (opacity above 1/255), f16
 //! storage, the deformation bases with the controller (its input
 //! normalisation folded into the first layer), the pose track (the refined

@@ -1,4 +1,4 @@
-//! Test-time pose fitting (train.py's `fit_pose`): a held-out frame's 6-DoF
+//! Test-time pose fitting (torch_trainer.py's `fit_pose`): a held-out frame's 6-DoF
 //! pose correction fitted with everything else frozen, to separate what the
 //! tracker's pose error costs from the model's own error. Adam at
 //! `--pose-lr` on the plain L1 loss of the composite (no mouth weight, SSIM

@@ -1,4 +1,4 @@
-//! The start of training, as train.py's `build`: Gaussians at the initial
+//! The start of training, as torch_trainer.py's `build`: Gaussians at the initial
 //! points (isotropic, 2.5 pixels wide at the median depth, opacity 0.3,
 //! the points' colours as SH DC, no deformation) and a controller with
 //! torch's default `Linear` initialisation.
@@ -22,7 +22,7 @@ pub struct InitialPoints {
 }
 
 /// The Gaussians of `points`: each `px_cm` head-space units wide per pixel
-/// at the median depth (train.py: `log(2.5 · px_cm)`), `K = bases`.
+/// at the median depth (torch_trainer.py: `log(2.5 · px_cm)`), `K = bases`.
 pub fn initial_params(
     points: &InitialPoints,
     px_cm: f32,
@@ -67,7 +67,7 @@ pub fn initial_theta(input: usize, hidden: usize, bases: usize, seed: u64) -> Ve
     theta
 }
 
-/// The start of a run on `ds` (train.py's `build`): the initial points'
+/// The start of a run on `ds` (torch_trainer.py's `build`): the initial points'
 /// Gaussians, 2.5 pixels wide at the median head depth, and the
 /// controller's θ.
 pub fn start(ds: &crate::dataset::Dataset, s: &super::Settings) -> (GpuParams, Vec<f32>) {

@@ -1,6 +1,6 @@
 //! MCMC densification (Kheradmand et al., "3D Gaussian Splatting as Markov
 //! Chain Monte Carlo", 2024), as gsplat 1.5.3's `MCMCStrategy` runs it for
-//! train.py: a hard cap on the number of Gaussians, which is what the
+//! torch_trainer.py: a hard cap on the number of Gaussians, which is what the
 //! portrait's size budget needs.
 //!
 //! Every [`REFINE_EVERY`] steps from [`REFINE_START`] to 75 % of the run,

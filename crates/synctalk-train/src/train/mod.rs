@@ -1,4 +1,4 @@
-//! The training loop ([`Trainer`]): train.py's schedule on the GPU-resident
+//! The training loop ([`Trainer`]): torch_trainer.py's schedule on the GPU-resident
 //! step. Each step draws a training frame, uploads its target and the
 //! layer under the head, adds noise to its condition and normalises it,
 //! and records in one encoder the controller's forward, the refined view
@@ -7,7 +7,7 @@
 //! read back except every [`LOG_EVERY`] steps (the loss terms, the
 //! composite for the PSNR, the binning's counts).
 //!
-//! Schedules, as train.py: SH degree 1 from step 1000, the means' rate
+//! Schedules, as torch_trainer.py: SH degree 1 from step 1000, the means' rate
 //! decayed by `0.01^(step / iters)`, poses refined from `--pose-start`, the
 //! MCMC opacity and scale terms over the current Gaussian count.
 

@@ -1,11 +1,11 @@
-//! The trainer's settings: train.py's command-line defaults.
+//! The trainer's settings: torch_trainer.py's command-line defaults.
 
 use serde::{Deserialize, Serialize};
 
 use crate::cpu::LossWeights;
 use crate::dataset::Holdout;
 
-/// What a training run does; the defaults are train.py's.
+/// What a training run does; the defaults are torch_trainer.py's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     /// Steps (`--iters`).
@@ -74,7 +74,7 @@ impl Settings {
         }
     }
 
-    /// The SH degree used at `step` (train.py: `min(step // 1000, degree)`).
+    /// The SH degree used at `step` (torch_trainer.py: `min(step // 1000, degree)`).
     pub fn sh_degree_at(&self, step: u32) -> u32 {
         (step / 1000).min(self.sh_degree)
     }

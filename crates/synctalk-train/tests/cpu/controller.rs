@@ -1,5 +1,5 @@
 //! The controller MLP's backward and L2 term against central finite
-//! differences, the normaliser, and train.py's pose Adam rule.
+//! differences, the normaliser, and torch_trainer.py's pose Adam rule.
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -81,7 +81,7 @@ fn normalizer_is_train_py_s() {
     assert!(Normalizer::fit(&[vec![1.0], vec![1.0, 2.0]]).is_err());
 }
 
-/// train.py: `popt.step()` over the whole table (one step counter; zero
+/// torch_trainer.py: `popt.step()` over the whole table (one step counter; zero
 /// gradient off the frame), then every other row put back.
 #[test]
 fn pose_adam_moves_only_the_frame_s_row() {

@@ -128,7 +128,7 @@ fn unsupported_inputs_are_errors() {
     ));
 }
 
-/// `pose_delta` is train.py's Rodrigues formula: a rotation about the
+/// `pose_delta` is torch_trainer.py's Rodrigues formula: a rotation about the
 /// rotation vector by its length (in `POSE_UNITS`), and exactly the identity
 /// at 0, where the refined view is the tracked one bit for bit.
 #[test]

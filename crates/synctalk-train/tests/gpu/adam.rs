@@ -1,5 +1,5 @@
 //! The Adam kernel against the f64 `cpu::adam_step` over a few steps, with
-//! train.py's groups and regularisers.
+//! torch_trainer.py's groups and regularisers.
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -50,7 +50,7 @@ fn reg_grad(r: Regulariser, p: f64) -> f64 {
     }
 }
 
-/// Five steps of each of train.py's groups with fresh random gradients per
+/// Five steps of each of torch_trainer.py's groups with fresh random gradients per
 /// step: parameters within 1e-6 |p| + 1e-3 lr (the update's f32 rounding),
 /// moments within 1e-5 relative (plus a floor for cancelling sums).
 #[test]

@@ -44,7 +44,7 @@ fn random_theta(rng: &mut Pcg64, c: &mut Controller) {
     }
 }
 
-/// Three steps of train.py's sizes (52 → 64 → 64 → 32): per step, `w` and
+/// Three steps of torch_trainer.py's sizes (52 → 64 → 64 → 32): per step, `w` and
 /// the hidden activations against the oracle's forward at the GPU's θ
 /// (within 1e-5 of the layer's largest magnitude), `dL/dθ` (L2 included)
 /// against the oracle's backward per tensor (within 2e-5 of the tensor's

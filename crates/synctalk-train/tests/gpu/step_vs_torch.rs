@@ -1,6 +1,6 @@
-//! The whole step against train.py (PyTorch + gsplat on CUDA): the shared
+//! The whole step against torch_trainer.py (PyTorch + gsplat on CUDA): the shared
 //! vectors of `tests/vectors/train-step` (made by `tools/gpu/step_vectors.py`,
-//! README there) hold one of train.py's steps on a real frame with
+//! README there) hold one of torch_trainer.py's steps on a real frame with
 //! mid-training parameters. The same step here, with the GPU-built pose
 //! view and the controller on the GPU, must give the same composite, loss
 //! terms and gradients: every Gaussian parameter group, the controller's θ
@@ -53,7 +53,7 @@ fn compare(a: &[f64], b: &[f64]) -> (f64, f64) {
 /// boundaries) and cosine (measured 0.999994 and up).
 const GRAD_REL: f64 = 1e-2;
 const GRAD_COS: f64 = 0.9999;
-/// The composite's PSNR against train.py's (measured 75.6 dB; the stored
+/// The composite's PSNR against torch_trainer.py's (measured 75.6 dB; the stored
 /// `pred` was f16, which alone limits it to about 70-80 dB).
 const COMPOSITE_DB: f64 = 60.0;
 /// Relative agreement of the loss terms (measured 1.2e-5 and 1.7e-5).
@@ -207,7 +207,7 @@ fn one_step_agrees_with_train_py() {
     .expect("encode");
     t.queue.submit([enc.finish()]);
 
-    // The composite: train.py's `pred` (stored as f16).
+    // The composite: torch_trainer.py's `pred` (stored as f16).
     let pred = pollster::block_on(step.read_composite(&t.device, &t.queue)).expect("composite");
     let want = load("pred").values;
     let mse = pred
@@ -218,14 +218,14 @@ fn one_step_agrees_with_train_py() {
         .sum::<f64>()
         / (3 * w * h) as f64;
     let psnr = -10.0 * mse.max(1e-20).log10();
-    eprintln!("composite against train.py's: {psnr:.1} dB");
+    eprintln!("composite against torch_trainer.py's: {psnr:.1} dB");
 
     let loss = pollster::block_on(step.read_loss(&t.device, &t.queue)).expect("loss");
     let want_loss = load("loss").values;
-    eprintln!("loss terms: ours {loss:?}, train.py's {want_loss:?}");
+    eprintln!("loss terms: ours {loss:?}, torch_trainer.py's {want_loss:?}");
 
     let g = pollster::block_on(step.read_grads(&t.device, &t.queue)).expect("grads");
-    // The GPU's layouts, back to train.py's.
+    // The GPU's layouts, back to torch_trainer.py's.
     let gauss = |f: &dyn Fn(&[[f32; 4]]) -> Vec<f32>| -> Vec<f64> {
         g.gauss.chunks(3).flat_map(f).map(f64::from).collect()
     };
@@ -269,12 +269,12 @@ fn one_step_agrees_with_train_py() {
     }
     assert!(
         psnr > COMPOSITE_DB,
-        "composite {psnr:.1} dB against train.py's"
+        "composite {psnr:.1} dB against torch_trainer.py's"
     );
     // Terms: image loss, L1, SSIM, alpha. A crop with no pixel far outside
-    // the head has train.py's alpha term NaN (torch's mean of an empty
+    // the head has torch_trainer.py's alpha term NaN (torch's mean of an empty
     // set; its gradient is the interior term's alone); ours counts an empty
-    // set as 0. Where train.py's is NaN, the image loss is checked as the
+    // set as 0. Where torch_trainer.py's is NaN, the image loss is checked as the
     // sum of the checked terms and our alpha term.
     let weights_of = |k: &str| weights[k].as_f64().expect("weight");
     let rebuilt = want_loss[1]
@@ -288,13 +288,13 @@ fn one_step_agrees_with_train_py() {
         };
         assert!(
             (f64::from(*a) - b).abs() <= LOSS_REL * b.abs().max(1e-3),
-            "loss term {i}: {a} against train.py's {b}"
+            "loss term {i}: {a} against torch_trainer.py's {b}"
         );
     }
     for (name, rel, cos) in report {
         assert!(
             rel < GRAD_REL && cos > GRAD_COS,
-            "{name}: relative error {rel:.2e}, cosine {cos:.6} against train.py's"
+            "{name}: relative error {rel:.2e}, cosine {cos:.6} against torch_trainer.py's"
         );
     }
 }

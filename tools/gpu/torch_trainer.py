@@ -1,6 +1,16 @@
-"""`synctalk-train DATASET -o PORTRAIT.stk`: the Dynamic Portrait from a prepared dataset.
+"""The PyTorch + gsplat reference trainer (CUDA): `python3 tools/gpu/torch_trainer.py DATASET -o PORTRAIT.stk`.
 
-The head is a set of 3D Gaussians in head space (centimetres, the
+Not the product's trainer: portraits are made by the native WGSL trainer
+(`synctalk train`, `synctalk-create`). This one is kept as the reference the
+native trainer is checked against: its functions make the whole-step
+gradient vectors (`tools/gpu/step_vectors.py`) and the dataset fixture's
+expected values (`crates/synctalk-testdata/data/dataset-mini/make_expected.py`),
+and it trains the comparison runs of docs/trainer.md on a lent GPU
+(`tools/gpu/five_clips.sh`, `trainer_bench.sh`). It needs the toolchain
+(`models/toolchain/src` on PYTHONPATH) plus PyTorch and gsplat, which the
+toolchain itself no longer depends on.
+
+What it trains (the same model and losses as the native trainer): the head is a set of 3D Gaussians in head space (centimetres, the
 stabilizer's canonical face frame), placed per frame by the tracked head pose.
 Expression moves it through a deformation the browser evaluates per Gaussian
 in WGSL (docs/portrait-format.md, `DEFM`): a small controller MLP maps the
@@ -25,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, headsync, holdout, metrics, stk
-from .metrics import psnr
-from .parsing import FACE, FACE_OVAL, HAIR, HEAD_OTHER, MOUTH, TORSO
+from synctalk_toolchain import __version__, headsync, holdout, metrics, stk
+from synctalk_toolchain.metrics import psnr
+from synctalk_toolchain.parsing import FACE, FACE_OVAL, HAIR, HEAD_OTHER, MOUTH, TORSO
 
 HEAD_LABELS = (FACE, MOUTH, HAIR, HEAD_OTHER)
 OUTER_LIPS = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185]
@@ -532,7 +542,7 @@ def export(res: dict, args) -> dict:
         "name": args.name or ds.root.name,
         "licence": args.licence,
         "attribution": args.attribution,
-        "created_by": f"synctalk-train {__version__}",
+        "created_by": f"torch_trainer (reference) {__version__}",
         "extra": {
             "condition": "MediaPipe blendshapes (52, MediaPipe order, `_neutral` first)",
             "condition_names": ds.blendshape_names,
@@ -589,7 +599,7 @@ def loss_plot(log, path: Path) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="synctalk-train", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="torch_trainer.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("dataset", type=Path, help="a dataset written by synctalk-prepare")
     ap.add_argument("-o", "--output", type=Path, required=True, help="portrait file to write (.stk)")
     ap.add_argument("--work", type=Path, help="checkpoints, loss plot, report (default: OUTPUT.work)")
@@ -625,13 +635,13 @@ def main(argv=None) -> int:
         import gsplat  # noqa: F401
         import torch  # noqa: F401
     except ImportError as e:
-        print(f"synctalk-train: needs PyTorch and gsplat on a CUDA machine ({e})", file=sys.stderr)
+        print(f"torch_trainer.py: needs PyTorch and gsplat on a CUDA machine ({e})", file=sys.stderr)
         return 2
     try:
         res = train(args)
         report = export(res, args)
     except TrainError as e:
-        print(f"synctalk-train: {e}", file=sys.stderr)
+        print(f"torch_trainer.py: {e}", file=sys.stderr)
         return 1
     print(json.dumps(report, indent=1))
     return 0
