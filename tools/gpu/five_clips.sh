@@ -10,7 +10,9 @@
 # (stripped release `synctalk`) besides a dataset; later calls on the same
 # warm machine find them installed in /tmp and carry datasets only.
 # Env: ITERS (default 12000), SEED (default 0: both trainers' --seed; a
-# second seed measures the run-to-run spread). Writes $OUT/results.tgz (reports, logs) and
+# second seed measures the run-to-run spread), RUNS (default "ours poses
+# py": which of the three runs to make), KEEP_STK (set: the native
+# dataset-split portraits come back in $OUT too). Writes $OUT/results.tgz (reports, logs) and
 # prints a summary line per run.
 set -uo pipefail
 export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
@@ -24,24 +26,26 @@ export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 ITERS=${ITERS:-12000}
 SEED=${SEED:-0}
+RUNS=${RUNS:-ours poses py}
 mkdir -p /tmp/res
 pids=()
+has() { [[ " $RUNS " == *" $1 "* ]]; }
 for ds in "$@"; do
   n=$(basename "$ds")
-  /tmp/synctalk train "$ds" -o "/tmp/res/$n-ours.stk" --work "/tmp/res/$n-ours" --iters "$ITERS" --seed "$SEED" \
+  has ours && /tmp/synctalk train "$ds" -o "/tmp/res/$n-ours.stk" --work "/tmp/res/$n-ours" --iters "$ITERS" --seed "$SEED" \
     --checkpoint-every 1000000 > "/tmp/res/$n-ours.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-ours.log") &
-  pids+=($!)
-  /tmp/synctalk train "$ds" -o "/tmp/res/$n-poses.stk" --work "/tmp/res/$n-poses" --iters "$ITERS" --seed "$SEED" --holdout poses \
+  has ours && pids+=($!)
+  has poses && /tmp/synctalk train "$ds" -o "/tmp/res/$n-poses.stk" --work "/tmp/res/$n-poses" --iters "$ITERS" --seed "$SEED" --holdout poses \
     --checkpoint-every 1000000 > "/tmp/res/$n-poses.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-poses.log") &
-  pids+=($!)
-  python3 tools/gpu/torch_trainer.py "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
+  has poses && pids+=($!)
+  has py && python3 tools/gpu/torch_trainer.py "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
     --iters "$ITERS" --seed "$SEED" --checkpoint-every 1000000 > "/tmp/res/$n-py.log" 2>&1 &
-  pids+=($!)
+  has py && pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
 for ds in "$@"; do
   n=$(basename "$ds")
-  for run in ours poses py; do
+  for run in $RUNS; do
     h=dataset; [ $run = poses ] && h=poses
     python3 -m synctalk_toolchain.evaluate heldout --rendered "/tmp/res/$n-$run/heldout" --dataset "$ds" \
       --holdout $h -o "/tmp/res/$n-$run-lpips.json" > /dev/null 2>> /tmp/res/eval.log
@@ -59,5 +63,6 @@ PY
   grep -h "steps in" /tmp/res/$n-ours.log /tmp/res/$n-poses.log | tail -2
   grep "\[train\] step" /tmp/res/$n-py.log | tail -1
 done
+[ -n "${KEEP_STK:-}" ] && cp /tmp/res/*-ours.stk "$OUT/" 2>/dev/null
 cd /tmp/res && tar -czf "$OUT/results.tgz" *.json *.log */report.json 2>/dev/null
 ls -la "$OUT"

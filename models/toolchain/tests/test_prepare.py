@@ -84,6 +84,13 @@ def test_parsing_layers_and_report(prepared):
         _cv2.fillPoly(oval_mask, [np.round(oval).astype(np.int32)], 1)
         assert (labels[i] == parsing.TORSO).sum() > 1000
         assert not np.any((labels[i] == parsing.TORSO) & (oval_mask == 1))
+        # The torso starts below the chin's underside: the neck between the
+        # oval's sides down to NECK_MARGIN face heights is the head's.
+        chin_y = lm[i, parsing.CHIN, 1]
+        cut_y = chin_y + parsing.NECK_MARGIN * (chin_y - oval[:, 1].min())
+        ty, tx = np.nonzero(labels[i] == parsing.TORSO)
+        under_chin = (ty > chin_y) & (ty <= cut_y) & (tx >= oval[:, 0].min()) & (tx <= oval[:, 0].max())
+        assert not under_chin.any() and (ty > cut_y + 1).any()
     torso = cv2.imread(str(out / "torso" / "000010.png"), cv2.IMREAD_UNCHANGED)
     assert torso.shape == (512, 512, 4)
     assert np.array_equal(torso[..., 3] > 0, labels[10] == parsing.TORSO)
@@ -258,3 +265,26 @@ def test_articulation_calibration_on_the_persons_own_frames(prepared):
     doubled = bs.mean(0) + 2 * (bs - bs.mean(0))
     half = evaluate.calibrate(frames, {"frames": [{"blendshapes": b.tolist()} for b in doubled]}, out)
     assert abs(half["slope"] - own["slope"] / 2) < 0.02, (own, half)
+
+
+def test_neck_to_head_moves_only_the_torso_under_the_chin():
+    from synctalk_toolchain import parsing
+
+    lm = np.zeros((478, 2))
+    lm[parsing.FACE_OVAL] = [100.0, 100.0]  # the oval spans x 100..200, y 100..300
+    lm[parsing.FACE_OVAL[0]] = [150.0, 100.0]
+    lm[parsing.FACE_OVAL[1]] = [200.0, 200.0]
+    lm[parsing.FACE_OVAL[2]] = [100.0, 200.0]
+    lm[parsing.CHIN] = [150.0, 300.0]
+    labels = np.full((400, 300), parsing.TORSO, np.uint8)
+    labels[:300] = parsing.FACE
+    labels[310, 120] = parsing.HAIR
+    out = parsing.neck_to_head(labels, lm)
+    cut = 300 + parsing.NECK_MARGIN * 200
+    rows = np.arange(400)
+    moved = (out != labels)
+    ys, xs = np.nonzero(moved)
+    assert ys.min() == 301 and ys.max() == int(cut) and xs.min() == 100 and xs.max() == 200
+    assert np.all(out[moved] == parsing.HEAD_OTHER)
+    assert out[310, 120] == parsing.HAIR and out[305, 99] == parsing.TORSO and out[int(cut) + 1, 150] == parsing.TORSO
+    assert np.all(out[rows < 300] == parsing.FACE)

@@ -17,6 +17,15 @@ FACE_OVAL = [10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
              150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109]
 INNER_LIPS = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95]
 CHIN = 152
+# How far below the chin landmark the head's layer reaches down the neck, in
+# face heights (forehead to chin). MediaPipe's chin point is the chin's tip;
+# the chin's underside and its shadow lie up to about a tenth of a face
+# height below it. Torso layers that began at the chin's tip held them, and
+# a head turned or nodded at run time left the real chin's underside behind
+# in the torso layer: the doubled jawline and dark edge under the chin
+# (issue 20). Cut lower, the whole chin belongs to the head and the torso
+# layer starts on plain neck skin.
+NECK_MARGIN = 0.12
 
 
 class Segmenter:
@@ -87,7 +96,24 @@ def label_frame(person: np.ndarray, hair: np.ndarray, lm2d: np.ndarray) -> np.nd
     labels[face == 1] = FACE
     labels[is_hair] = HAIR
     labels[mouth == 1] = MOUTH
-    return labels
+    return neck_to_head(labels, lm2d)
+
+
+def neck_to_head(labels: np.ndarray, lm2d: np.ndarray) -> np.ndarray:
+    """Gives the head the neck from the chin's tip down `NECK_MARGIN` face
+    heights, between the face oval's sides: torso pixels there become
+    `HEAD_OTHER` (the rest of the head), so that the torso layer starts
+    below the chin's underside and its shadow. Other labels are kept."""
+    h, w = labels.shape
+    oval = lm2d[FACE_OVAL]
+    chin_y = float(lm2d[CHIN, 1])
+    cut_y = chin_y + NECK_MARGIN * max(chin_y - float(oval[:, 1].min()), 0.0)
+    rows = np.arange(h)[:, None]
+    cols = np.arange(w)[None, :]
+    band = (rows > chin_y) & (rows <= cut_y) & (cols >= oval[:, 0].min()) & (cols <= oval[:, 0].max())
+    out = labels.copy()
+    out[band & (labels == TORSO)] = HEAD_OTHER
+    return out
 
 
 def background_plate(frames: list[Path], labels: list[np.ndarray], max_samples: int = 100):

@@ -218,6 +218,8 @@ def step_parse(ctx: Context) -> dict:
     return {
         "coverage": {name: round(float(frac[v]), 4) for name, v in parsing.LABELS.items()},
         "background_inpainted_fraction": round(float(hole.mean()), 4),
+        # The torso layer starts this many face heights below the chin's tip.
+        "neck_margin": parsing.NECK_MARGIN,
     }
 
 
