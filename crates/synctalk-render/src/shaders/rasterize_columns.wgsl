@@ -1,17 +1,22 @@
 // The tile rasterizer for CPU adapters (lavapipe, SwiftShader): the same
 // blending as rasterize.wgsl, pixel for pixel and operation for operation,
-// but one thread per column of the 16x16 tile instead of one per pixel.
+// but 8 threads per 16x16 tile, each blending two columns (32 pixels),
+// instead of one thread per pixel.
 //
 // Why: a CPU driver runs the invocations of a workgroup as SIMD lanes and
 // cannot tell that `batch[j]` is the same address in every lane, so each
 // read of a splat from workgroup memory becomes a loop over the lanes
 // (Mesa 22.3's llvmpipe: 9 scalar loads per lane per splat, about 10x the
 // blending arithmetic; a 512x512 portrait frame spent 2.1 s here). A thread
-// that blends 16 pixels per splat read pays that cost once per 16 pixels.
-// A GPU keeps rasterize.wgsl: 16x fewer threads would idle it.
+// that blends 32 pixels per splat read pays that cost once per 32 pixels:
+// 195 ms with one column per thread (16 threads), 1.5x less again with two
+// (8 threads, one 8-wide SIMD slice). A GPU keeps rasterize.wgsl: 32x fewer
+// threads would idle it.
 //
-// Each thread holds its column as four `Quad`s (rows 4q..4q+3), so the
-// per-pixel state is vectors, never an array indexed at run time.
+// Each thread holds its columns as `Quad`s (rows 4q..4q+3), so the
+// per-pixel state is vectors, never an array indexed at run time. (Quads
+// grouped in a struct passed by pointer make naga 30's SPIR-V writer panic,
+// hence the eight variables.)
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> ranges: array<vec2<u32>>;
@@ -71,27 +76,35 @@ fn store(q: Quad, px: u32, y: u32) {
     }
 }
 
-@compute @workgroup_size(16, 1)
+const THREADS: u32 = 8u;
+
+@compute @workgroup_size(8, 1)
 fn rasterize(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
 ) {
-    let px = wid.x * TILE + li;
+    let pa = wid.x * TILE + li;
+    let pb = pa + THREADS;
     let y = wid.y * TILE;
     let range = ranges[wid.y * frame.tiles.x + wid.x];
     let start = range.x;
     let end = max(range.x, range.y);
-    let fx = f32(px);
-    var q0 = quad(px, y);
-    var q1 = quad(px, y + 4u);
-    var q2 = quad(px, y + 8u);
-    var q3 = quad(px, y + 12u);
+    let fa = f32(pa);
+    let fb = f32(pb);
+    var a0 = quad(pa, y);
+    var a1 = quad(pa, y + 4u);
+    var a2 = quad(pa, y + 8u);
+    var a3 = quad(pa, y + 12u);
+    var b0 = quad(pb, y);
+    var b1 = quad(pb, y + 4u);
+    var b2 = quad(pb, y + 8u);
+    var b3 = quad(pb, y + 12u);
 
     if (li == 0u) {
         atomicStore(&done_count, 0u);
     }
     workgroupBarrier();
-    var done = all(q0.done & q1.done & q2.done & q3.done);
+    var done = all(a0.done & a1.done & a2.done & a3.done & b0.done & b1.done & b2.done & b3.done);
     if (done) {
         atomicAdd(&done_count, 1u);
     }
@@ -100,10 +113,10 @@ fn rasterize(
         if (li == 0u) {
             all_done = atomicLoad(&done_count);
         }
-        if (workgroupUniformLoad(&all_done) == TILE) {
+        if (workgroupUniformLoad(&all_done) == THREADS) {
             break;
         }
-        for (var k = li; k < BATCH; k += TILE) {
+        for (var k = li; k < BATCH; k += THREADS) {
             if (base + k < end) {
                 batch[k] = splats[isect_vals[base + k]];
             }
@@ -113,11 +126,15 @@ fn rasterize(
             let count = min(BATCH, end - base);
             for (var j = 0u; j < count; j++) {
                 let s = batch[j];
-                blend(&q0, s, fx);
-                blend(&q1, s, fx);
-                blend(&q2, s, fx);
-                blend(&q3, s, fx);
-                if (all(q0.done & q1.done & q2.done & q3.done)) {
+                blend(&a0, s, fa);
+                blend(&a1, s, fa);
+                blend(&a2, s, fa);
+                blend(&a3, s, fa);
+                blend(&b0, s, fb);
+                blend(&b1, s, fb);
+                blend(&b2, s, fb);
+                blend(&b3, s, fb);
+                if (all(a0.done & a1.done & a2.done & a3.done & b0.done & b1.done & b2.done & b3.done)) {
                     done = true;
                     break;
                 }
@@ -127,8 +144,12 @@ fn rasterize(
             }
         }
     }
-    store(q0, px, y);
-    store(q1, px, y + 4u);
-    store(q2, px, y + 8u);
-    store(q3, px, y + 12u);
+    store(a0, pa, y);
+    store(a1, pa, y + 4u);
+    store(a2, pa, y + 8u);
+    store(a3, pa, y + 12u);
+    store(b0, pb, y);
+    store(b1, pb, y + 4u);
+    store(b2, pb, y + 8u);
+    store(b3, pb, y + 12u);
 }
