@@ -31,7 +31,7 @@ mod view;
 pub use context::{request_device, GpuContext};
 pub use present::{PresentAlpha, Presenter, MAX_DOWNSCALE};
 pub use readback::{encode_texture_copy, padded_row, unpad_rows};
-pub use renderer::Renderer;
+pub use renderer::{Renderer, TileKernel};
 pub use scene::{GpuScene, MAX_BASES, MAX_GAUSSIANS};
 pub use timing::{StageTimes, STAGES};
 pub use view::{FrameStats, RasterMode, View};

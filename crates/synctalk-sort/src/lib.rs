@@ -13,5 +13,5 @@ mod layout;
 mod radix;
 mod scan;
 
-pub use radix::{RadixSort, SortError, SortTarget, MAX_SORT_KEYS};
+pub use radix::{RadixSort, RowScan, SortError, SortTarget, MAX_SORT_KEYS};
 pub use scan::{PrefixSum, ScanTarget, SCAN_BLOCK};

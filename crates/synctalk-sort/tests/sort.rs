@@ -2,7 +2,7 @@
 //! adapter the machine has (lavapipe in CI).
 
 use rand::{Rng, SeedableRng};
-use synctalk_sort::{PrefixSum, RadixSort};
+use synctalk_sort::{PrefixSum, RadixSort, RowScan};
 use wgpu::util::DeviceExt;
 
 fn device() -> (wgpu::Device, wgpu::Queue) {
@@ -89,10 +89,20 @@ fn check_sort(
     }
 }
 
+/// Both row scans: GPUs use the parallel one, CPU adapters the serial one.
+const ROW_SCANS: [RowScan; 2] = [RowScan::Parallel, RowScan::Serial];
+
 #[test]
 fn radix_sort_matches_stable_cpu_sort() {
     let (device, queue) = device();
-    let sorter = RadixSort::new(&device);
+    for scan in ROW_SCANS {
+        let sorter = RadixSort::new(&device).with_row_scan(scan);
+        assert_eq!(sorter.row_scan(), scan);
+        sorts_like_the_cpu(&device, &queue, &sorter);
+    }
+}
+
+fn sorts_like_the_cpu(device: &wgpu::Device, queue: &wgpu::Queue, sorter: &RadixSort) {
     let mut rng = rand_pcg::Pcg32::seed_from_u64(7);
     for &(n, bits) in &[
         (0usize, 32u32),
@@ -107,31 +117,34 @@ fn radix_sort_matches_stable_cpu_sort() {
         (300_001, 13),
     ] {
         let keys: Vec<u32> = (0..n).map(|_| rng.random::<u32>()).collect();
-        check_sort(&device, &queue, &sorter, &keys, bits, n as u32);
+        check_sort(device, queue, sorter, &keys, bits, n as u32);
         // Many equal keys: stability matters.
         let few: Vec<u32> = (0..n).map(|_| rng.random_range(0..7u32)).collect();
-        check_sort(&device, &queue, &sorter, &few, bits, n as u32);
+        check_sort(device, queue, sorter, &few, bits, n as u32);
     }
     // Keys that share their high bytes (depth keys of one scene): one digit
     // takes a whole block in the high passes.
     let near: Vec<u32> = (0..70_000)
         .map(|_| 0x4080_0000 | rng.random_range(0..0x3ffu32))
         .collect();
-    check_sort(&device, &queue, &sorter, &near, 32, 70_000);
+    check_sort(device, queue, sorter, &near, 32, 70_000);
     // Positive floats sort like their bit patterns (used for depth keys).
     let depths: Vec<u32> = (0..50_000)
         .map(|_| rng.random_range(0.2f32..100.0).to_bits())
         .collect();
-    check_sort(&device, &queue, &sorter, &depths, 32, 50_000);
+    check_sort(device, queue, sorter, &depths, 32, 50_000);
 }
 
 #[test]
 fn every_block_size_sorts_alike() {
     let (device, queue) = device();
     let mut rng = rand_pcg::Pcg32::seed_from_u64(11);
-    // 32: what a CPU adapter uses (`RadixSort::for_adapter`).
-    for rounds in [1, 2, 4, 8, 16, 32] {
-        let sorter = RadixSort::with_rounds(&device, rounds);
+    // 32: what a browser's CPU adapter uses (`RadixSort::for_adapter`).
+    for (rounds, scan) in [1, 2, 4, 8, 16, 32]
+        .into_iter()
+        .flat_map(|r| ROW_SCANS.map(|s| (r, s)))
+    {
+        let sorter = RadixSort::with_rounds(&device, rounds).with_row_scan(scan);
         let block = 256 * rounds as usize;
         for &(n, bits) in &[
             (block - 1, 10u32),

@@ -17,6 +17,14 @@
 // assumption), unlike single-pass "onesweep" sorts. Three dispatches a pass
 // at any size: the rows are scanned in parallel, so no workgroup walks the
 // whole histogram. Workgroup memory: 9 KiB (WebGPU guarantees 16 KiB).
+//
+// CPU adapters scan the rows with `scan_rows_serial` instead (one
+// workgroup, one thread per digit walking its row, no workgroup-wide scan
+// per row), which also adds each digit's global start into its row, and
+// compile `scatter` with ROW_STARTS = true so that it reads its offsets
+// directly: on a CPU every workgroup that synchronises costs a context
+// switch per barrier per SIMD slice, and 256 row scans of a short row were
+// most of a sort.
 
 const WG: u32 = 256u;
 const BINS: u32 = 256u;
@@ -26,6 +34,9 @@ const MASK_WORDS: u32 = WG / 32u;
 const ROW_PER_THREAD: u32 = 16u;
 // Keys per thread per block: a block holds WG * ROUNDS keys.
 override ROUNDS: u32 = 8u;
+// Whether the rows of `hist` already hold global offsets (`scan_rows_serial`
+// ran): `scatter` then skips its scan of the digit totals.
+override ROW_STARTS: bool = false;
 
 struct SortInfo {
     num_keys: u32,
@@ -162,14 +173,39 @@ fn scan_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     }
 }
 
+// One workgroup: thread `lid` sums the row of digit `lid`, the totals are
+// scanned across threads, then the thread rewrites its row as the digit's
+// global start plus the exclusive prefix over the blocks. The row totals
+// go to hist[256 * blocks + digit], as scan_rows leaves them.
+@compute @workgroup_size(256)
+fn scan_rows_serial(@builtin(local_invocation_index) lid: u32) {
+    let blocks = info.blocks;
+    let row = lid * blocks;
+    var total = 0u;
+    for (var b = 0u; b < blocks; b++) {
+        total += hist[row + b];
+    }
+    var carry = scan_threads(lid, total).x;
+    for (var b = 0u; b < blocks; b++) {
+        let x = hist[row + b];
+        hist[row + b] = carry;
+        carry += x;
+    }
+    hist[BINS * blocks + lid] = total;
+}
+
 @compute @workgroup_size(256)
 fn scatter(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let n = info.num_keys;
     let blocks = info.blocks;
     // Where digit `lid` starts in the output, plus the keys of that digit
     // in the blocks before this one.
-    let starts = scan_threads(lid, hist[BINS * blocks + lid]);
-    offsets[lid] = starts.x + hist[lid * blocks + wid.x];
+    if (ROW_STARTS) {
+        offsets[lid] = hist[lid * blocks + wid.x];
+    } else {
+        let starts = scan_threads(lid, hist[BINS * blocks + lid]);
+        offsets[lid] = starts.x + hist[lid * blocks + wid.x];
+    }
     for (var w = 0u; w < MASK_WORDS; w++) {
         atomicStore(&masks[lid * MASK_WORDS + w], 0u);
     }

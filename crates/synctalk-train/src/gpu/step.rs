@@ -50,7 +50,7 @@
 use std::sync::Arc;
 
 use synctalk_gaussians::DEFORM_CHANNELS;
-use synctalk_sort::{PrefixSum, RadixSort, ScanTarget, SortTarget};
+use synctalk_sort::{PrefixSum, RadixSort, RowScan, ScanTarget, SortTarget};
 
 use super::kernel::{Bind, Kernel};
 use super::raster::dispatch_1d;
@@ -90,6 +90,19 @@ pub struct StepKernels {
 
 const FRAME: &str = include_str!("frame.wgsl");
 
+/// The radix sort for `device`: the capacity rule of [`RadixSort::new`],
+/// with the serial row scan on a CPU adapter ([`RowScan::Serial`]: on
+/// lavapipe a parallel row scan costs about 45 ms a pass whatever the key
+/// count, most of a small step). The order sorted is the same.
+fn sorter(device: &wgpu::Device) -> RadixSort {
+    let sort = RadixSort::new(device);
+    if device.adapter_info().device_type == wgpu::DeviceType::Cpu {
+        sort.with_row_scan(RowScan::Serial)
+    } else {
+        sort
+    }
+}
+
 impl StepKernels {
     /// Compiles the kernels on `device` (WebGPU's default limits suffice).
     pub fn new(device: &wgpu::Device) -> Self {
@@ -102,7 +115,7 @@ impl StepKernels {
             raster: RasterKernels::new(device),
             loss: LossKernels::new(device),
             adam: AdamKernel::new(device),
-            sort: RadixSort::new(device),
+            sort: sorter(device),
             scan: PrefixSum::new(device),
             init: glue(
                 include_str!("step/step_init.wgsl"),
