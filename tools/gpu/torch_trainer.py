@@ -572,7 +572,7 @@ def export(res: dict, args) -> dict:
     size = stk.write(Path(args.output), data)
     (pdir / "parity.json").write_text(json.dumps({"portrait": Path(args.output).name, "min_psnr_db": 40.0,
                                                   "frames": parity}, indent=1) + "\n")
-    report = {"portrait": str(args.output), "bytes": size, "gaussians": n, "evaluation": evaluation,
+    report = {"portrait": Path(args.output).name, "bytes": size, "gaussians": n, "evaluation": evaluation,
               "training_seconds": round(res["seconds"], 1), "device": res["device"]}
     (work / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     loss_plot(res["log"], work / "loss.png")
