@@ -20,7 +20,10 @@ export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=16 TORCH_EXTENSIONS_
 if ! ldconfig -p | grep -q libvulkan.so.1; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 fi
-[ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+# The gsplat wheel: only the reference trainer needs it (RUNS without py can leave .whl behind).
+if [[ " ${RUNS:-py} " == *" py "* ]]; then
+  [ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+fi
 export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
 [ -x /tmp/synctalk ] || { xz -dc .bin/synctalk.xz > /tmp/synctalk && chmod +x /tmp/synctalk; } || exit 1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
