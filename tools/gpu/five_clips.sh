@@ -20,30 +20,34 @@ export PYTHONUNBUFFERED=1 TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=16 TORCH_EXTENSIONS_
 if ! ldconfig -p | grep -q libvulkan.so.1; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 fi
+ITERS=${ITERS:-12000}
+SEED=${SEED:-0}
+RUNS=${RUNS:-ours poses py}
+has() { [[ " $RUNS " == *" $1 "* ]]; }
 # The gsplat wheel: only the reference trainer needs it (RUNS without py can leave .whl behind).
-if [[ " ${RUNS:-py} " == *" py "* ]]; then
-  [ -d /tmp/site ] || python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
+if has py && [ ! -d /tmp/site ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
 fi
 export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
 [ -x /tmp/synctalk ] || { xz -dc .bin/synctalk.xz > /tmp/synctalk && chmod +x /tmp/synctalk; } || exit 1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-ITERS=${ITERS:-12000}
-SEED=${SEED:-0}
-RUNS=${RUNS:-ours poses py}
 mkdir -p /tmp/res
 pids=()
-has() { [[ " $RUNS " == *" $1 "* ]]; }
+# The native trainer on dataset $1 as run $2 (ours, poses), further flags after.
+native() {
+  local ds=$1 run=$2 n; n=$(basename "$1"); shift 2
+  /tmp/synctalk train "$ds" -o "/tmp/res/$n-$run.stk" --work "/tmp/res/$n-$run" --iters "$ITERS" --seed "$SEED" \
+    --checkpoint-every 1000000 "$@" > "/tmp/res/$n-$run.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-$run.log")
+}
 for ds in "$@"; do
   n=$(basename "$ds")
-  has ours && /tmp/synctalk train "$ds" -o "/tmp/res/$n-ours.stk" --work "/tmp/res/$n-ours" --iters "$ITERS" --seed "$SEED" \
-    --checkpoint-every 1000000 > "/tmp/res/$n-ours.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-ours.log") &
-  has ours && pids+=($!)
-  has poses && /tmp/synctalk train "$ds" -o "/tmp/res/$n-poses.stk" --work "/tmp/res/$n-poses" --iters "$ITERS" --seed "$SEED" --holdout poses \
-    --checkpoint-every 1000000 > "/tmp/res/$n-poses.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-poses.log") &
-  has poses && pids+=($!)
-  has py && python3 tools/gpu/torch_trainer.py "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
-    --iters "$ITERS" --seed "$SEED" --checkpoint-every 1000000 > "/tmp/res/$n-py.log" 2>&1 &
-  has py && pids+=($!)
+  if has ours; then native "$ds" ours & pids+=($!); fi
+  if has poses; then native "$ds" poses --holdout poses & pids+=($!); fi
+  if has py; then
+    python3 tools/gpu/torch_trainer.py "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
+      --iters "$ITERS" --seed "$SEED" --checkpoint-every 1000000 > "/tmp/res/$n-py.log" 2>&1 &
+    pids+=($!)
+  fi
 done
 for p in "${pids[@]}"; do wait "$p"; done
 for ds in "$@"; do
