@@ -70,6 +70,18 @@ pub enum RowScan {
     Serial,
 }
 
+impl RowScan {
+    /// The scan for an adapter: [`RowScan::Serial`] on a CPU adapter
+    /// (lavapipe, SwiftShader), [`RowScan::Parallel`] elsewhere.
+    pub fn for_adapter(info: &wgpu::AdapterInfo) -> Self {
+        if info.device_type == wgpu::DeviceType::Cpu {
+            Self::Serial
+        } else {
+            Self::Parallel
+        }
+    }
+}
+
 /// Radix sort pipelines (`radix.wgsl`), compiled for a block size when the
 /// first target of that size is made (a view uses one or two of them).
 pub struct RadixSort {
@@ -148,15 +160,14 @@ impl RadixSort {
     /// [`Self::new`]; on every CPU adapter the serial row scan
     /// ([`RowScan::Serial`]).
     pub fn for_adapter(device: &wgpu::Device, info: &wgpu::AdapterInfo) -> Self {
-        if info.device_type != wgpu::DeviceType::Cpu {
-            return Self::new(device);
-        }
-        let sort = if info.backend == wgpu::Backend::BrowserWebGpu {
+        let browser_cpu = info.device_type == wgpu::DeviceType::Cpu
+            && info.backend == wgpu::Backend::BrowserWebGpu;
+        let sort = if browser_cpu {
             Self::with_rounds(device, BROWSER_CPU_ROUNDS)
         } else {
             Self::new(device)
         };
-        sort.with_row_scan(RowScan::Serial)
+        sort.with_row_scan(RowScan::for_adapter(info))
     }
 
     /// These pipelines with the row scan `scan` (the default is

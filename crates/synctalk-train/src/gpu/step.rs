@@ -91,16 +91,11 @@ pub struct StepKernels {
 const FRAME: &str = include_str!("frame.wgsl");
 
 /// The radix sort for `device`: the capacity rule of [`RadixSort::new`],
-/// with the serial row scan on a CPU adapter ([`RowScan::Serial`]: on
-/// lavapipe a parallel row scan costs about 45 ms a pass whatever the key
-/// count, most of a small step). The order sorted is the same.
+/// with the adapter's row scan ([`RowScan::for_adapter`]: serial on a CPU
+/// adapter, where a parallel row scan costs about 45 ms a pass whatever the
+/// key count, most of a small step). The order sorted is the same.
 fn sorter(device: &wgpu::Device) -> RadixSort {
-    let sort = RadixSort::new(device);
-    if device.adapter_info().device_type == wgpu::DeviceType::Cpu {
-        sort.with_row_scan(RowScan::Serial)
-    } else {
-        sort
-    }
+    RadixSort::new(device).with_row_scan(RowScan::for_adapter(&device.adapter_info()))
 }
 
 impl StepKernels {
