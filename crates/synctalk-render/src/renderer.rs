@@ -186,8 +186,14 @@ impl Renderer {
             rasterize: Kernel::new(
                 d,
                 match tiles {
-                    TileKernel::PerPixel => include_str!("shaders/rasterize.wgsl"),
-                    TileKernel::Columns => include_str!("shaders/rasterize_columns.wgsl"),
+                    TileKernel::PerPixel => concat!(
+                        include_str!("shaders/rasterize_bindings.wgsl"),
+                        include_str!("shaders/rasterize.wgsl")
+                    ),
+                    TileKernel::Columns => concat!(
+                        include_str!("shaders/rasterize_bindings.wgsl"),
+                        include_str!("shaders/rasterize_columns.wgsl")
+                    ),
                 },
                 "rasterize",
                 &[Uniform, Read, Read, Read, StorageTexture(HEAD_FORMAT)],

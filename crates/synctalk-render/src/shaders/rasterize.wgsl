@@ -1,19 +1,8 @@
 // One workgroup per 16x16 tile, one thread per pixel: front-to-back alpha
 // blending of the tile's depth-sorted splats, loaded in batches of 256 into
 // workgroup memory. Writes premultiplied (colour, 1 - transmittance) to the
-// head layer (rgba32float).
-
-@group(0) @binding(0) var<uniform> frame: Frame;
-@group(0) @binding(1) var<storage, read> ranges: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read> isect_vals: array<u32>;
-@group(0) @binding(3) var<storage, read> splats: array<Splat>;
-@group(0) @binding(4) var head: texture_storage_2d<rgba32float, write>;
-
-const BATCH: u32 = 256u;
-
-var<workgroup> batch: array<Splat, BATCH>;
-var<workgroup> done_count: atomic<u32>;
-var<workgroup> all_done: u32;
+// head layer (rgba32float). Bindings and workgroup memory:
+// rasterize_bindings.wgsl.
 
 @compute @workgroup_size(16, 16)
 fn rasterize(

@@ -16,19 +16,8 @@
 // Each thread holds its columns as `Quad`s (rows 4q..4q+3), so the
 // per-pixel state is vectors, never an array indexed at run time. (Quads
 // grouped in a struct passed by pointer make naga 30's SPIR-V writer panic,
-// hence the eight variables.)
-
-@group(0) @binding(0) var<uniform> frame: Frame;
-@group(0) @binding(1) var<storage, read> ranges: array<vec2<u32>>;
-@group(0) @binding(2) var<storage, read> isect_vals: array<u32>;
-@group(0) @binding(3) var<storage, read> splats: array<Splat>;
-@group(0) @binding(4) var head: texture_storage_2d<rgba32float, write>;
-
-const BATCH: u32 = 256u;
-
-var<workgroup> batch: array<Splat, BATCH>;
-var<workgroup> done_count: atomic<u32>;
-var<workgroup> all_done: u32;
+// hence the eight variables.) Bindings and workgroup memory:
+// rasterize_bindings.wgsl, as rasterize.wgsl's.
 
 // Four pixels of one column: their rows, transmittance, premultiplied
 // colour, and whether each has stopped (opaque, or outside the image).
