@@ -9,7 +9,7 @@
 # The first call of a warm machine carries .gl, .whl and .bin/synctalk.xz
 # (stripped release `synctalk`) besides a dataset; later calls on the same
 # warm machine find them installed in /tmp and carry datasets only.
-# Env: ITERS (default 12000), SEED (default 0: both trainers' --seed; a
+# Env: BIN (default .bin/synctalk.xz: the `synctalk` build to run), ITERS (default 12000), SEED (default 0: both trainers' --seed; a
 # second seed measures the run-to-run spread), RUNS (default "ours poses
 # py": which of the three runs to make), KEEP_STK (set: the native
 # dataset-split portraits come back in $OUT too). Writes $OUT/results.tgz (reports, logs) and
@@ -29,14 +29,17 @@ if has py && [ ! -d /tmp/site ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
 fi
 export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
-[ -x /tmp/synctalk ] || { xz -dc .bin/synctalk.xz > /tmp/synctalk && chmod +x /tmp/synctalk; } || exit 1
+# BIN: which build of `synctalk` (an xz of the checkout; an experiment's build beside the usual one).
+BIN=${BIN:-.bin/synctalk.xz}
+SYNCTALK=/tmp/$(basename "$BIN" .xz)
+[ -x "$SYNCTALK" ] || { xz -dc "$BIN" > "$SYNCTALK" && chmod +x "$SYNCTALK"; } || exit 1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 mkdir -p /tmp/res
 pids=()
 # The native trainer on dataset $1 as run $2 (ours, poses), further flags after.
 native() {
   local ds=$1 run=$2 n; n=$(basename "$1"); shift 2
-  /tmp/synctalk train "$ds" -o "/tmp/res/$n-$run.stk" --work "/tmp/res/$n-$run" --iters "$ITERS" --seed "$SEED" \
+  "$SYNCTALK" train "$ds" -o "/tmp/res/$n-$run.stk" --work "/tmp/res/$n-$run" --iters "$ITERS" --seed "$SEED" \
     --checkpoint-every 1000000 "$@" > "/tmp/res/$n-$run.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-$run.log")
 }
 for ds in "$@"; do

@@ -21,7 +21,10 @@ def test_decode_outputs(prepared):
     assert cv2.imread(str(frames[0])).shape == (512, 512, 3)
     pcm, sr = sf.read(out / "aud.wav", dtype="int16")
     assert sr == 16000 and pcm.ndim == 1 and abs(pcm.size / 16000 - 2.0) < 0.1
-    decode = json.loads((out / "dataset.json").read_text())["steps"]["decode"]
+    meta = json.loads((out / "dataset.json").read_text())
+    # The video by its file name only: no path of this machine.
+    assert meta["source"] == "cut2s.mp4"
+    decode = meta["steps"]["decode"]
     assert decode["source_variable_frame_rate"] is False and decode["source_fps"] == 25.0
 
 
@@ -84,13 +87,18 @@ def test_parsing_layers_and_report(prepared):
         _cv2.fillPoly(oval_mask, [np.round(oval).astype(np.int32)], 1)
         assert (labels[i] == parsing.TORSO).sum() > 1000
         assert not np.any((labels[i] == parsing.TORSO) & (oval_mask == 1))
-        # The torso starts below the chin's underside: the neck between the
-        # oval's sides down to NECK_MARGIN face heights is the head's.
+        # The torso starts below the chin's underside: the neck's skin
+        # between the oval's sides down to NECK_MARGIN face heights is the
+        # head's (this clip's neck is bare: most of that band).
         chin_y = lm[i, parsing.CHIN, 1]
         cut_y = chin_y + parsing.NECK_MARGIN * (chin_y - oval[:, 1].min())
-        ty, tx = np.nonzero(labels[i] == parsing.TORSO)
-        under_chin = (ty > chin_y) & (ty <= cut_y) & (tx >= oval[:, 0].min()) & (tx <= oval[:, 0].max())
-        assert not under_chin.any() and (ty > cut_y + 1).any()
+        rows, cols = np.mgrid[:512, :512]
+        band = (rows > chin_y) & (rows <= cut_y) & (cols >= oval[:, 0].min()) & (cols <= oval[:, 0].max())
+        rgb = cv2.imread(str(out / "frames" / f"{i:06d}.jpg"))[..., ::-1]
+        skin = parsing.skin_like(rgb, labels[i] == parsing.FACE)
+        assert not np.any(band & skin & (labels[i] == parsing.TORSO))
+        assert (band & (labels[i] == parsing.HEAD_OTHER)).sum() > 0.5 * (band & (labels[i] != parsing.BACKGROUND)).sum()
+        assert ((labels[i] == parsing.TORSO) & (rows > cut_y + 1)).any()
     torso = cv2.imread(str(out / "torso" / "000010.png"), cv2.IMREAD_UNCHANGED)
     assert torso.shape == (512, 512, 4)
     assert np.array_equal(torso[..., 3] > 0, labels[10] == parsing.TORSO)
@@ -267,7 +275,7 @@ def test_articulation_calibration_on_the_persons_own_frames(prepared):
     assert abs(half["slope"] - own["slope"] / 2) < 0.02, (own, half)
 
 
-def test_neck_to_head_moves_only_the_torso_under_the_chin():
+def test_neck_to_head_moves_only_the_skin_under_the_chin():
     from synctalk_toolchain import parsing
 
     lm = np.zeros((478, 2))
@@ -279,12 +287,28 @@ def test_neck_to_head_moves_only_the_torso_under_the_chin():
     labels = np.full((400, 300), parsing.TORSO, np.uint8)
     labels[:300] = parsing.FACE
     labels[310, 120] = parsing.HAIR
-    out = parsing.neck_to_head(labels, lm)
+    # Skin with some texture; under the chin a shadowed neck (darker, same
+    # chroma) with a darker crease on the left, a white collar at x 160..180
+    # and a dark suit from x 181 on.
+    rng = np.random.default_rng(0)
+    skin = np.array([205.0, 150.0, 120.0])
+    rgb = np.clip(skin + rng.normal(0, 3, (400, 300, 3)), 0, 255)
+    rgb[300:] *= 0.55
+    rgb[300:, 160:181] = 240.0
+    rgb[300:, 181:] = 35.0
+    rgb[303:306, 110:150] = 12.0  # a crease too dark for its colour to count
+    rgb = rgb.astype(np.uint8)
+    out = parsing.neck_to_head(labels, lm, rgb)
     cut = 300 + parsing.NECK_MARGIN * 200
     rows = np.arange(400)
-    moved = (out != labels)
+    moved = out != labels
     ys, xs = np.nonzero(moved)
-    assert ys.min() == 301 and ys.max() == int(cut) and xs.min() == 100 and xs.max() == 200
+    assert ys.min() == 301 and ys.max() == int(cut) and xs.min() == 100 and xs.max() == 159
+    assert moved[301 : int(cut) + 1, 100:160].sum() == 24 * 60 - 1  # all but the hair pixel, the crease included
     assert np.all(out[moved] == parsing.HEAD_OTHER)
+    assert np.all(out[300:, 160:] == parsing.TORSO)
     assert out[310, 120] == parsing.HAIR and out[305, 99] == parsing.TORSO and out[int(cut) + 1, 150] == parsing.TORSO
     assert np.all(out[rows < 300] == parsing.FACE)
+    # Without a face to take the skin's colour from, nothing moves.
+    assert np.array_equal(parsing.neck_to_head(np.where(labels == parsing.FACE, parsing.HEAD_OTHER, labels), lm, rgb),
+                          np.where(labels == parsing.FACE, parsing.HEAD_OTHER, labels))

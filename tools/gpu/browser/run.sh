@@ -52,6 +52,17 @@ CONFIGS=(
   # ANGLE on Vulkan, everything on Vulkan (needs an X11 Vulkan surface on
   # Xvfb from NVIDIA's driver).
   "nv-vulkan|nv|--use-angle=vulkan --enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan --use-vulkan=native"
+  # 2026-12-07 on an H100: with Chromium's Vulkan feature Dawn's adapter is
+  # NVIDIA's (the page's requestAdapter() saw it), but the GPU process dies
+  # at vkCreateSwapchainKHR (-13) for the Xvfb window and the page loses it.
+  # These keep Dawn on NVIDIA's Vulkan and present without a Vulkan swap
+  # chain: Chromium's `--disable-vulkan-surface` (read back and blit
+  # instead of VK_KHR_surface), or software compositing.
+  "nv-gl-vk-nosurface|nv|--use-angle=gl --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
+  "nv-vk-nosurface|nv|--use-angle=vulkan --enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan --use-vulkan=native --disable-vulkan-surface"
+  "nv-gl-vk-swcomp|nv|--use-angle=gl --enable-features=Vulkan --use-vulkan=native --disable-gpu-compositing"
+  # Headless (no X window, so no surface at all) with Dawn on Vulkan.
+  "nv-headless-vk|nv|--headless --ozone-platform=headless --use-angle=vulkan --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
   # ANGLE on EGL (NVIDIA's EGL on the X11 platform).
   "nv-egl|nv|--use-angle=gl-egl"
   "nv-egl-gles|nv|--use-angle=gl-egl --use-webgpu-adapter=opengles"

@@ -66,8 +66,9 @@ class Segmenter:
         return cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def label_frame(person: np.ndarray, hair: np.ndarray, lm2d: np.ndarray) -> np.ndarray:
-    """One frame's label map (uint8, LABELS) from probabilities and landmarks."""
+def label_frame(person: np.ndarray, hair: np.ndarray, lm2d: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """One frame's label map (uint8, LABELS) from probabilities, landmarks
+    and the frame itself (RGB)."""
     import cv2
 
     h, w = person.shape
@@ -96,14 +97,18 @@ def label_frame(person: np.ndarray, hair: np.ndarray, lm2d: np.ndarray) -> np.nd
     labels[face == 1] = FACE
     labels[is_hair] = HAIR
     labels[mouth == 1] = MOUTH
-    return neck_to_head(labels, lm2d)
+    return neck_to_head(labels, lm2d, rgb)
 
 
-def neck_to_head(labels: np.ndarray, lm2d: np.ndarray) -> np.ndarray:
-    """Gives the head the neck from the chin's tip down `NECK_MARGIN` face
-    heights, between the face oval's sides: torso pixels there become
-    `HEAD_OTHER` (the rest of the head), so that the torso layer starts
-    below the chin's underside and its shadow. Other labels are kept."""
+def neck_to_head(labels: np.ndarray, lm2d: np.ndarray, rgb: np.ndarray) -> np.ndarray:
+    """Gives the head the neck skin from the chin's tip down `NECK_MARGIN`
+    face heights, between the face oval's sides: torso pixels there whose
+    colour is the face's skin (`skin_like`) become `HEAD_OTHER` (the rest of
+    the head), so that the torso layer starts below the chin's underside
+    and its shadow. Clothes there (a collar, a tie, a scarf: where the neck
+    is short or hidden) stay torso. Other labels are kept."""
+    import cv2
+
     h, w = labels.shape
     oval = lm2d[FACE_OVAL]
     chin_y = float(lm2d[CHIN, 1])
@@ -111,9 +116,51 @@ def neck_to_head(labels: np.ndarray, lm2d: np.ndarray) -> np.ndarray:
     rows = np.arange(h)[:, None]
     cols = np.arange(w)[None, :]
     band = (rows > chin_y) & (rows <= cut_y) & (cols >= oval[:, 0].min()) & (cols <= oval[:, 0].max())
+    torso = band & (labels == TORSO)
+    other = torso & ~skin_like(rgb, labels == FACE)
+    # What fails the colour test within the skin (the darkest shadow or
+    # crease right under the chin, JPEG noise) goes with the skin around
+    # it. Cloth comes up from below: a piece stays torso when it reaches
+    # the band's lowest row and is worth a share of the band.
+    n, parts, stats, _ = cv2.connectedComponentsWithStats(other.astype(np.uint8), connectivity=8)
+    bottom = min(int(np.floor(cut_y)), h - 1)
+    reaches = stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT] - 1 >= bottom
+    cloth = reaches & (stats[:, cv2.CC_STAT_AREA] >= SKIN_MIN_CLOTH * max(int(band.sum()), 1))
+    cloth[0] = False
     out = labels.copy()
-    out[band & (labels == TORSO)] = HEAD_OTHER
+    out[torso & ~cloth[parts]] = HEAD_OTHER
     return out
+
+
+# A pixel is skin when its chromaticity lies within this many robust
+# standard deviations of the face's (floored at SKIN_MIN_SPREAD) and it is
+# not too dark (mean of R, G, B below SKIN_MIN_LEVEL) for its colour to mean
+# anything.
+SKIN_SIGMAS = 3.0
+SKIN_MIN_SPREAD = 0.01
+SKIN_MIN_LEVEL = 25.0
+# Non-skin pieces of the neck band smaller than this share of the band are
+# specks within the skin, not cloth (see neck_to_head).
+SKIN_MIN_CLOTH = 0.02
+
+
+def skin_like(rgb: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """Pixels whose chromaticity (r, g: R and G over R + G + B) is the
+    face's: within `SKIN_SIGMAS` of the median of the face label's pixels,
+    in units of their median absolute deviation. Chromaticity, not
+    brightness, so that the shadow under the chin counts as skin and a
+    white collar or a dark suit does not. All false when the face has too
+    few pixels to say."""
+    x = rgb.astype(np.float32)
+    total = x.sum(-1)
+    chroma = x[..., :2] / np.maximum(total, 1.0)[..., None]
+    samples = chroma[face]
+    if samples.shape[0] < 100:
+        return np.zeros(face.shape, bool)
+    median = np.median(samples, 0)
+    spread = np.maximum(1.4826 * np.median(np.abs(samples - median), 0), SKIN_MIN_SPREAD)
+    d2 = (((chroma - median) / spread) ** 2).sum(-1)
+    return (d2 <= SKIN_SIGMAS**2) & (total >= 3 * SKIN_MIN_LEVEL)
 
 
 def background_plate(frames: list[Path], labels: list[np.ndarray], max_samples: int = 100):

@@ -199,7 +199,7 @@ def step_parse(ctx: Context) -> dict:
         rgb = np.ascontiguousarray(bgr[:, :, ::-1])
         person = seg.person(rgb)
         prev_hair = seg.hair(rgb, prev_hair)
-        labels = parsing.label_frame(person, prev_hair, lm[i, :, :2])
+        labels = parsing.label_frame(person, prev_hair, lm[i, :, :2], rgb)
         cv2.imwrite(str(pdir / f"{i:06d}.png"), labels)
         counts += np.bincount(labels.ravel(), minlength=len(parsing.LABELS))[: len(parsing.LABELS)]
         bar(i + 1, len(frames))
@@ -301,7 +301,9 @@ def prepare(video: Path, out: Path, fps: float = 25.0, log=print) -> dict:
         "version": FORMAT_VERSION,
         "toolchain": __version__,
         "fingerprint": fp,
-        "source": str(video.resolve()),
+        # The video's file name only: a dataset folder may be shared, and
+        # a path names the machine's user and folders.
+        "source": video.name,
         "fps": fps,
         "frames": n,
         "split": {"train": [0, n_train], "val": [n_train, n]},
