@@ -9,7 +9,8 @@
 # The first call of a warm machine carries .gl, .whl and .bin/synctalk.xz
 # (stripped release `synctalk`) besides a dataset; later calls on the same
 # warm machine find them installed in /tmp and carry datasets only.
-# Env: BIN (default .bin/synctalk.xz: the `synctalk` build to run), ITERS (default 12000), SEED (default 0: both trainers' --seed; a
+# Env: BIN (default .bin/synctalk.xz: the `synctalk` build to run), TRAIN_FLAGS (more flags for
+# every native run, e.g. a Gaussian budget), ITERS (default 12000), SEED (default 0: both trainers' --seed; a
 # second seed measures the run-to-run spread), RUNS (default "ours poses
 # py": which of the three runs to make), KEEP_STK (set: the native
 # dataset-split portraits come back in $OUT too). Writes $OUT/results.tgz (reports, logs) and
@@ -40,7 +41,7 @@ pids=()
 native() {
   local ds=$1 run=$2 n; n=$(basename "$1"); shift 2
   "$SYNCTALK" train "$ds" -o "/tmp/res/$n-$run.stk" --work "/tmp/res/$n-$run" --iters "$ITERS" --seed "$SEED" \
-    --checkpoint-every 1000000 "$@" > "/tmp/res/$n-$run.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-$run.log")
+    --checkpoint-every 1000000 ${TRAIN_FLAGS:-} "$@" > "/tmp/res/$n-$run.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-$run.log")
 }
 for ds in "$@"; do
   n=$(basename "$ds")
@@ -52,7 +53,12 @@ for ds in "$@"; do
     pids+=($!)
   fi
 done
+# Each process's GPU memory once a second while they train (the peak per run: mem.log).
+( while :; do nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits 2>/dev/null \
+    | while IFS=', ' read -r pid mib; do echo "$pid $(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null | cut -c1-300) $mib"; done; sleep 1; done \
+  >> /tmp/res/mem.log ) & sampler=$!
 for p in "${pids[@]}"; do wait "$p"; done
+kill $sampler 2>/dev/null
 for ds in "$@"; do
   n=$(basename "$ds")
   for run in $RUNS; do
@@ -74,5 +80,11 @@ PY
   grep "\[train\] step" /tmp/res/$n-py.log | tail -1
 done
 [ -n "${KEEP_STK:-}" ] && cp /tmp/res/*-ours.stk "$OUT/" 2>/dev/null
+for ds in "$@"; do  # the peak GPU memory of each native run
+  n=$(basename "$ds")
+  for run in ours poses; do
+    grep -- "--work /tmp/res/$n-$run " /tmp/res/mem.log | awk -v r="$n $run" '$NF>m{m=$NF} END{if(m) print r": peak GPU memory " m " MiB"}'
+  done
+done
 cd /tmp/res && tar -czf "$OUT/results.tgz" *.json *.log */report.json 2>/dev/null
 ls -la "$OUT"

@@ -1,6 +1,6 @@
 """Writer of the SyncTalk portrait format v1 (`.stk`, docs/portrait-format.md),
-and a reader of the parts that the toolchain's tools use (META, the
-deformation's controller, the pose track).
+and a reader of the parts that the toolchain's tools use (META, the camera,
+the Gaussians and their deformation, the pose track, the image layers).
 
 Numpy only, so that export and its tests run without PyTorch. The Rust reader
 (`synctalk-portrait`) is the reference: every file written here is read back
@@ -279,3 +279,92 @@ def read_pose(data: bytes) -> tuple[np.ndarray, np.ndarray, float] | None:
         raise PortraitReadError(f"POSE: {frames} frames promised in {len(d)} bytes")
     body = np.frombuffer(d[8:], "<f4").reshape(frames, 7)
     return body[:, :4], body[:, 4:], float(fps)
+
+
+def _array(buf: bytes, o: int, count: int, half: bool, name: str) -> tuple[np.ndarray, int]:
+    size = count * (2 if half else 4)
+    if o + size > len(buf):
+        raise PortraitReadError(f"{name}: {count} values promised, {max(len(buf) - o, 0)} bytes left")
+    a = np.frombuffer(buf[o : o + size], "<f2" if half else "<f4").astype(np.float32)
+    return a, o + size
+
+
+def read_camera(data: bytes) -> dict:
+    """CAMR: width, height, fx, fy, cx, cy, near, rotation [3, 3],
+    translation [3]."""
+    c = _one(data, b"CAMR")
+    if c is None:
+        raise PortraitReadError("no CAMR chunk")
+    try:
+        w, h = struct.unpack("<II", c[:8])
+        f = np.frombuffer(c[8 : 8 + 4 * 17], "<f4")
+        return {"width": w, "height": h, "fx": float(f[0]), "fy": float(f[1]), "cx": float(f[2]), "cy": float(f[3]),
+                "near": float(f[4]), "rotation": f[5:14].reshape(3, 3).copy(), "translation": f[14:17].copy()}
+    except (struct.error, ValueError) as e:
+        raise PortraitReadError(f"CAMR: malformed ({e})") from e
+
+
+def read_gaussians(data: bytes) -> dict:
+    """GAUS as float32 arrays: positions [N, 3], rotations [N, 4] (w, x, y,
+    z), log_scales [N, 3], opacity_logits [N], sh [N, (d+1)^2, 3], and the
+    SH degree."""
+    g = _one(data, b"GAUS")
+    if g is None:
+        raise PortraitReadError("no GAUS chunk")
+    try:
+        n, degree, half, _ = struct.unpack("<IBBH", g[:8])
+    except struct.error as e:
+        raise PortraitReadError(f"GAUS: malformed header ({e})") from e
+    coeffs = (degree + 1) ** 2
+    out, o = {"sh_degree": int(degree)}, 8
+    out["positions"], o = _array(g, o, n * 3, False, "GAUS.positions")
+    for name, width in (("rotations", 4), ("log_scales", 3), ("opacity_logits", 1), ("sh", coeffs * 3)):
+        out[name], o = _array(g, o, n * width, bool(half), f"GAUS.{name}")
+    out["positions"] = out["positions"].reshape(n, 3)
+    out["rotations"] = out["rotations"].reshape(n, 4)
+    out["log_scales"] = out["log_scales"].reshape(n, 3)
+    out["sh"] = out["sh"].reshape(n, coeffs, 3)
+    return out
+
+
+def read_bases(data: bytes) -> np.ndarray | None:
+    """DEFM's deformation bases [K, 11, N] (offsets of position 3, rotation
+    4, log-scale 3, opacity logit 1); None without a deformation."""
+    d = _one(data, b"DEFM")
+    if d is None:
+        return None
+    try:
+        k, n, half = struct.unpack("<IIB3x", d[:12])
+    except struct.error as e:
+        raise PortraitReadError(f"DEFM: malformed header ({e})") from e
+    bases, _ = _array(d, 12, k * 11 * n, bool(half), "DEFM.bases")
+    return bases.reshape(k, 11, n)
+
+
+def read_layers(data: bytes) -> dict[tuple[int, int], np.ndarray]:
+    """The image layers (IMAG) as RGBA uint8 [H, W, 4], keyed by (role,
+    index): ROLE_BACKGROUND's index 0, ROLE_TORSO's pose-track frame."""
+    import cv2
+
+    out = {}
+    for tag, p in chunks(data):
+        if tag != b"IMAG":
+            continue
+        try:
+            role, encoding, _, index, w, h = struct.unpack("<BBHIII", p[:16])
+        except struct.error as e:
+            raise PortraitReadError(f"IMAG: malformed header ({e})") from e
+        if encoding == 0:
+            if len(p) - 16 != w * h * 4:
+                raise PortraitReadError(f"IMAG {role}/{index}: {len(p) - 16} bytes for a raw {w}x{h} RGBA image")
+            out[(role, index)] = np.frombuffer(p[16:], np.uint8).reshape(h, w, 4).copy()
+            continue
+        img = cv2.imdecode(np.frombuffer(p[16:], np.uint8), cv2.IMREAD_UNCHANGED)
+        if img is None or img.shape[:2] != (h, w):
+            raise PortraitReadError(f"IMAG {role}/{index}: not a {w}x{h} PNG")
+        if img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGRA)
+        elif img.shape[2] == 3:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2BGRA)
+        out[(role, index)] = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    return out
