@@ -285,6 +285,8 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let bar = progress(settings.iters, start_step);
     let t_train = Instant::now();
     let mut stopped = false;
+    let mut memory = MemoryPeak::default();
+    memory.sample(&device);
     while tr.iteration() < settings.iters {
         if a.max_seconds > 0.0 && t_train.elapsed().as_secs_f64() > a.max_seconds {
             bar.suspend(|| {
@@ -310,6 +312,9 @@ pub fn run(a: &TrainArgs) -> Result<()> {
                     r.step, r.pairs, r.gaussians, r.capacity
                 )
             });
+        }
+        if row.is_some() || tr.rebuilds().len() != rebuilt {
+            memory.sample(&device);
         }
         if let Some(row) = row {
             bar.set_message(format!(
@@ -352,11 +357,13 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     if stopped {
         pollster::block_on(tr.checkpoint(ds.fingerprint.clone()))?.write(&ckpt)?;
     }
+    memory.sample(&device);
     eprintln!(
-        "[train] {} steps in {:.1} s ({:.2} ms a step) on {adapter}",
+        "[train] {} steps in {:.1} s ({:.2} ms a step) on {adapter}; {}",
         steps,
         seconds,
-        1e3 * seconds / f64::from(steps.max(1))
+        1e3 * seconds / f64::from(steps.max(1)),
+        memory.describe()
     );
     let (state, controller) = pollster::block_on(tr.state())?;
     let mut extra = Map::new();
@@ -388,6 +395,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         Some((&tr, a.fit_pose_steps)),
         tr.settings().holdout.name(),
     )?;
+    memory.sample(&device);
     p.meta.extra.insert("evaluation".into(), evaluation.clone());
     let tmp = a.output.with_extension("stk.tmp");
     p.write_file(&tmp)
@@ -406,12 +414,55 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         "device": adapter,
         "evaluation": evaluation,
         "rebuilds": tr.rebuilds(),
+        "gpu_memory": memory.report(),
     });
     let text = serde_json::to_string_pretty(&report)?;
     std::fs::write(work.join("report.json"), format!("{text}\n"))
         .with_context(|| format!("cannot write {}", work.join("report.json").display()))?;
     println!("{text}");
     Ok(())
+}
+
+/// The largest GPU memory the run's device held, by wgpu's allocator
+/// report (Vulkan, DX12, Metal: the buffers and textures this process
+/// allocated, and the driver memory blocks reserved for them; not the
+/// driver's own context). Sampled at the start, at each logged step, after
+/// each rebuild of the buffers, after training and after the evaluation.
+#[derive(Default)]
+struct MemoryPeak {
+    allocated: u64,
+    reserved: u64,
+    known: bool,
+}
+
+impl MemoryPeak {
+    fn sample(&mut self, device: &wgpu::Device) {
+        if let Some(r) = device.generate_allocator_report() {
+            self.known = true;
+            self.allocated = self.allocated.max(r.total_allocated_bytes);
+            self.reserved = self.reserved.max(r.total_reserved_bytes);
+        }
+    }
+
+    fn describe(&self) -> String {
+        if self.known {
+            format!(
+                "GPU memory at the peak {:.0} MiB allocated, {:.0} MiB reserved",
+                self.allocated as f64 / 1048576.0,
+                self.reserved as f64 / 1048576.0
+            )
+        } else {
+            "GPU memory not reported by this backend".into()
+        }
+    }
+
+    fn report(&self) -> serde_json::Value {
+        if self.known {
+            json!({"peak_allocated_bytes": self.allocated, "peak_reserved_bytes": self.reserved})
+        } else {
+            serde_json::Value::Null
+        }
+    }
 }
 
 /// `synctalk evaluate`'s arguments.

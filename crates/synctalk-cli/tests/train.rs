@@ -60,6 +60,19 @@ fn train_writes_a_complete_portrait_and_resumes() {
         serde_json::json!([]),
         "no growth in 20 steps"
     );
+    // The GPU memory of the run, by the allocator (lavapipe is Vulkan):
+    // held at least as much as allocated, and within a laptop's 2 GiB.
+    let mem = &report["gpu_memory"];
+    let allocated = mem["peak_allocated_bytes"]
+        .as_u64()
+        .expect("GPU memory report");
+    let reserved = mem["peak_reserved_bytes"]
+        .as_u64()
+        .expect("GPU memory report");
+    assert!(
+        (1 << 20) <= allocated && allocated <= reserved && reserved < 2 << 30,
+        "GPU memory {mem}"
+    );
     let eval = &report["evaluation"]["tracked_pose"];
     let psnr = eval["full"]["psnr"].as_f64().expect("held-out PSNR");
     assert!(psnr > 10.0 && psnr < 60.0, "held-out PSNR {psnr}");
