@@ -148,3 +148,25 @@ def _short_gaus(data):
 def test_the_reader_refuses_damaged_files(cut, words):
     with pytest.raises(stk.PortraitReadError, match=words):
         stk.read_meta(cut(stk.encode(portrait())))
+
+
+def test_the_demo_portrait_names_no_path_of_a_machine():
+    """Files users share carry no absolute path (user names, folders) of
+    the machine that made them: every string of the demo's metadata."""
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "demo" / "portrait.stk"
+    meta = stk.read_meta(demo.read_bytes())
+
+    def strings(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                yield from strings(x)
+        elif isinstance(v, list):
+            for x in v:
+                yield from strings(x)
+        elif isinstance(v, str):
+            yield v
+
+    found = [s for s in strings(meta) if s.startswith(("/", "~")) or s[1:3] in (":\\", ":/")]
+    assert meta["extra"]["source"] == "WDA_KatieHill_000.mp4" and not found, found
