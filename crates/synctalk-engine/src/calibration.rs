@@ -52,6 +52,30 @@ pub(crate) fn valid_articulation(a: f32) -> bool {
     a.is_finite() && (0.0..=10.0).contains(&a)
 }
 
+/// The pose-track frames the portrait's trainer held out for evaluation
+/// (`extra.evaluation.held_out_frames`, written by `synctalk train` and the
+/// reference trainer); none when the metadata has no evaluation.
+pub(crate) fn held_out_frames(p: &Portrait) -> Result<Vec<usize>, EngineError> {
+    let Some(v) = p
+        .meta
+        .extra
+        .get("evaluation")
+        .and_then(|e| e.get("held_out_frames"))
+    else {
+        return Ok(Vec::new());
+    };
+    let bad = || {
+        EngineError::Portrait(
+            "META extra.evaluation.held_out_frames: not an array of frame numbers".into(),
+        )
+    };
+    v.as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|f| f.as_u64().map(|f| f as usize).ok_or_else(bad))
+        .collect()
+}
+
 /// The range of each blendshape that the portrait was trained on, from its
 /// metadata (`extra.condition_range = {"min": [52], "max": [52]}`), else
 /// [0, 1]. The deformation is only known inside it: a value outside (an

@@ -25,9 +25,9 @@ pub mod visemes;
 pub use bench::{bench_audio, AudioBench};
 pub use blinks::Blinks;
 pub use speech::{Speech, SpeechStream};
-pub use track::{track_position, TURN};
+pub use track::{track_position, trained_span, TURN};
 
-use calibration::{articulation, condition_range, valid_articulation};
+use calibration::{articulation, condition_range, held_out_frames, valid_articulation};
 use speech::Source;
 
 use synctalk_audio::{AudioError, CONTEXT, N_MELS};
@@ -165,6 +165,9 @@ pub struct Engine {
     controller: Option<Controller>,
     range: [(f32, f32); BLENDSHAPES],
     pose_frames: usize,
+    /// The part of the pose track played: (first frame, frames), see
+    /// [`trained_span`].
+    pose_span: (usize, usize),
     pose_fps: f64,
     rest: [f32; BLENDSHAPES],
     source: Option<Source>,
@@ -219,6 +222,7 @@ impl Engine {
             _ => (0, 25.0),
         };
         let (articulation, centre) = articulation(portrait)?;
+        let pose_span = trained_span(pose_frames, &held_out_frames(portrait)?);
         Ok(Self {
             face_sync: None,
             expression: None,
@@ -232,6 +236,7 @@ impl Engine {
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
             range: condition_range(portrait)?,
             pose_frames,
+            pose_span,
             pose_fps,
             rest: [0.0; BLENDSHAPES],
             source: None,
@@ -291,6 +296,13 @@ impl Engine {
     /// The head motion strength in use.
     pub fn head_motion(&self) -> f32 {
         self.head_strength
+    }
+
+    /// The part of the pose track the head plays (first frame, frames):
+    /// the longest run of the frames the portrait was trained on
+    /// ([`trained_span`]), the whole track for a portrait that held none out.
+    pub fn pose_span(&self) -> (usize, usize) {
+        self.pose_span
     }
 
     /// Whether Head-Sync is loaded.
@@ -528,10 +540,10 @@ impl Engine {
             }
         };
         self.last_steps = steps;
-        let position = track_position(steps, self.pose_frames);
+        let position = self.pose_span.0 as f64 + track_position(steps, self.pose_span.1);
         out.blendshapes = bs;
         out.pose_position = position;
-        // track_position stays within [0, len - 1].
+        // track_position stays within [0, len - 1], the span within the track.
         out.pose_frame = position.round() as usize;
         out.speaking = speaking;
         Ok(())

@@ -31,9 +31,57 @@ pub fn track_position(steps: f64, len: usize) -> f64 {
 /// (0.48 s at 25 fps).
 pub const TURN: f64 = 12.0;
 
+/// The part of a pose track of `len` frames that the runtime plays: the
+/// longest run of consecutive frames the portrait was trained on, as
+/// (first frame, frames). `held_out` lists the frames its trainer held out
+/// for evaluation (the portrait's `META` `extra.evaluation.held_out_frames`;
+/// frames past the track are ignored). A held-out frame's pose, expression
+/// and torso were never seen by the head's training: played, the head
+/// renders an extrapolation there (issue 20: the demo's held-out frames
+/// smear the cheek and the hair). The whole track when nothing is held out,
+/// or when fewer than two consecutive frames were trained (the track must
+/// still move).
+pub fn trained_span(len: usize, held_out: &[usize]) -> (usize, usize) {
+    let mut held = vec![false; len];
+    for &f in held_out {
+        if f < len {
+            held[f] = true;
+        }
+    }
+    let (mut best, mut start) = ((0, 0), 0);
+    // Each held-out frame, then the track's end, closes a run.
+    let ends = held.iter().enumerate().filter(|(_, &h)| h).map(|(f, _)| f);
+    for f in ends.chain([len]) {
+        if f - start > best.1 {
+            best = (start, f - start);
+        }
+        start = f + 1;
+    }
+    if best.1 < 2 {
+        (0, len)
+    } else {
+        best
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_trained_span_is_the_longest_run_of_trained_frames() {
+        // The dataset's split: the last 10 % held out.
+        let tail: Vec<usize> = (180..200).collect();
+        assert_eq!(trained_span(200, &tail), (0, 180));
+        // The pose split: scattered frames; the longest run between them.
+        assert_eq!(trained_span(200, &[3, 50, 51, 140, 199]), (52, 88));
+        // Nothing held out, frames past the track, too little left.
+        assert_eq!(trained_span(200, &[]), (0, 200));
+        assert_eq!(trained_span(200, &[250, 400]), (0, 200));
+        let all_but_one: Vec<usize> = (1..200).collect();
+        assert_eq!(trained_span(200, &all_but_one), (0, 200));
+        assert_eq!(trained_span(0, &[0]), (0, 0));
+    }
 
     #[test]
     fn the_track_plays_forwards_then_backwards_turning_smoothly() {

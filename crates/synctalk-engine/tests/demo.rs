@@ -238,6 +238,10 @@ fn the_clock_chooses_the_pose_and_blinks() {
     let p = demo();
     let mut e = Engine::new(&p).expect("engine");
     let n = p.pose.as_ref().expect("pose").frames.len();
+    // The head plays the frames the portrait was trained on: the demo held
+    // out the clip's last 20 for its evaluation.
+    assert_eq!((n, e.pose_span()), (200, (0, 180)));
+    let n = 180;
     // The session starts at rest, half a turn into the track.
     let start = e.frame(0.0, None).expect("frame");
     assert_eq!(start.pose_position, TURN / 2.0);
@@ -248,6 +252,26 @@ fn the_clock_chooses_the_pose_and_blinks() {
     // Past the end, backwards.
     let t = (n as f64 + 28.0) / 25.0;
     assert_eq!(e.frame(t, None).expect("frame").pose_frame, n - 30);
+    // A long session never shows a held-out frame.
+    let mut e2 = Engine::new(&p).expect("engine");
+    let latest = (0..2000)
+        .map(|k| e2.frame(k as f64 * 0.05, None).expect("frame").pose_frame)
+        .max();
+    assert_eq!(latest, Some(n - 1 - (TURN / 2.0) as usize));
+    // Another split plays its own longest trained run; a malformed list is
+    // refused by name.
+    let mut q = p.clone();
+    let set = |q: &mut synctalk_portrait::Portrait, v: serde_json::Value| {
+        q.meta.extra.insert(
+            "evaluation".into(),
+            serde_json::json!({ "held_out_frames": v }),
+        );
+    };
+    set(&mut q, serde_json::json!([10, 150]));
+    assert_eq!(Engine::new(&q).expect("engine").pose_span(), (11, 139));
+    set(&mut q, serde_json::json!([10, "x"]));
+    let err = Engine::new(&q).expect_err("bad list").to_string();
+    assert!(err.contains("held_out_frames"), "{err}");
     // A blink closes the lids some time in the first 8 s, as far as trained.
     let blink_max = (0..800)
         .map(|k| {
