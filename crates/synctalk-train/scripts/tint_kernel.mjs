@@ -8,8 +8,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Files that are not kernels, and what each kernel needs besides common.wgsl.
-export const NOT_KERNELS = ['common.wgsl', 'controller.wgsl', 'frame.wgsl', 'gaussian.wgsl', 'loss.wgsl', 'quat.wgsl',
-  'rotation.wgsl'];
+export const NOT_KERNELS = ['common.wgsl', 'controller.wgsl', 'frame.wgsl', 'gaussian.wgsl', 'loss.wgsl',
+  'loss_runs.wgsl', 'quat.wgsl', 'rotation.wgsl'];
 const PRELUDES = {
   'project_fwd.wgsl': ['frame.wgsl', 'quat.wgsl', 'gaussian.wgsl'],
   'project_bwd.wgsl': ['frame.wgsl', 'quat.wgsl', 'gaussian.wgsl'],
@@ -21,6 +21,12 @@ const PRELUDES = {
   'ssim_cols.wgsl': ['loss.wgsl'],
   'ssim_spread.wgsl': ['loss.wgsl'],
   'loss_grad.wgsl': ['loss.wgsl'],
+  'loss_pixel_runs.wgsl': ['loss.wgsl', 'loss_runs.wgsl'],
+  'ssim_rows_runs.wgsl': ['loss.wgsl', 'loss_runs.wgsl'],
+  'ssim_cols_runs.wgsl': ['loss.wgsl', 'loss_runs.wgsl'],
+  'ssim_tree_runs.wgsl': ['loss.wgsl', 'loss_runs.wgsl'],
+  'ssim_spread_runs.wgsl': ['loss.wgsl', 'loss_runs.wgsl'],
+  'loss_grad_runs.wgsl': ['loss.wgsl', 'loss_runs.wgsl'],
   'deform_bwd.wgsl': ['frame.wgsl'],
   'controller_fwd.wgsl': ['controller.wgsl'],
   'controller_bwd.wgsl': ['controller.wgsl'],

@@ -29,12 +29,22 @@
 //! simplest, no workgroup memory beyond the reductions (5 KiB), at most 7
 //! storage buffers per stage. Every sum has a fixed order: the loss and the
 //! gradients are bit-identical from run to run (tested).
+//!
+//! # CPU adapters ([`PixelLayout::Runs`])
+//! The same passes with other thread shapes (`*_runs.wgsl`, helpers in
+//! `loss_runs.wgsl`): 2, 3, 5 and 6 give each thread a run of 16 outputs
+//! along its window, so each input word is loaded once per run rather than
+//! 11 times; 1 and the SSIM map's sum (`ssim_tree_runs`, after 3, which
+//! leaves the map per pixel in `ssim_map`) sum 256 pixels with 8 threads
+//! in registers by the per-pixel kernels' trees. The same expressions in
+//! the same order: the results are those of [`PixelLayout::PerPixel`] bit
+//! for bit (tested on lavapipe), in about a fifth of its time there.
 
 use bytemuck::{Pod, Zeroable};
 
 use super::kernel::{Bind, Kernel};
 use super::raster::dispatch_1d;
-use super::ReduceParams;
+use super::{PixelLayout, ReduceParams};
 use crate::cpu::LossWeights;
 
 /// Columns of a `partials` row: L1, interior `1 − a`, interior count,
@@ -46,6 +56,9 @@ const ROW_WORDS: usize = 15;
 const D_WORDS: usize = 9;
 /// SSIM window taps.
 const TAPS: u32 = 11;
+/// Outputs per thread of the [`PixelLayout::Runs`] window passes
+/// (`RUN` in loss_runs.wgsl).
+const RUN: u32 = 16;
 
 /// The loss kernels' uniform (`LossParams` in loss.wgsl).
 #[repr(C)]
@@ -121,8 +134,9 @@ impl LossParams {
         }
     }
 
-    /// Bytes of each scratch buffer: `pred`, `rows`, `dmaps`, `partials`.
-    pub fn scratch_bytes(&self) -> [usize; 4] {
+    /// Bytes of each scratch buffer: `pred`, `rows`, `dmaps`, `partials`,
+    /// `ssim_map`.
+    pub fn scratch_bytes(&self) -> [usize; 5] {
         let rows = self.valid[0] as usize * self.size[1] as usize;
         let positions = self.valid[0] as usize * self.valid[1] as usize;
         [
@@ -130,6 +144,7 @@ impl LossParams {
             4 * ROW_WORDS * rows,
             4 * D_WORDS * positions,
             4 * LOSS_COLUMNS * self.groups() as usize,
+            4 * self.pixels(),
         ]
     }
 }
@@ -170,6 +185,8 @@ pub struct LossBuffers<'a> {
     pub dmaps: &'a wgpu::Buffer,
     /// Scratch: per-workgroup partial sums.
     pub partials: &'a wgpu::Buffer,
+    /// Scratch of [`PixelLayout::Runs`]: the SSIM map per pixel.
+    pub ssim_map: &'a wgpu::Buffer,
     /// Scratch: [`LOSS_COLUMNS`] floats, the column sums.
     pub sums: &'a wgpu::Buffer,
     /// Written: `P` × `vec4<f32>`, `dL/d` the head layer.
@@ -183,67 +200,121 @@ pub struct LossBindGroups {
     pixel: wgpu::BindGroup,
     rows: wgpu::BindGroup,
     cols: wgpu::BindGroup,
+    tree: Option<wgpu::BindGroup>,
     reduce: wgpu::BindGroup,
     spread: wgpu::BindGroup,
     grad: wgpu::BindGroup,
 }
 
-/// The compiled loss kernels.
+/// The compiled loss kernels of one [`PixelLayout`].
 pub struct LossKernels {
+    layout: PixelLayout,
     pixel: Kernel,
     rows: Kernel,
     cols: Kernel,
+    /// The SSIM map's sum of [`PixelLayout::Runs`].
+    tree: Option<Kernel>,
     reduce: Kernel,
     spread: Kernel,
     grad: Kernel,
 }
 
 const PRELUDE: &str = include_str!("loss.wgsl");
+const RUNS: &str = include_str!("loss_runs.wgsl");
 
 impl LossKernels {
-    /// Compiles the kernels on `device` (WebGPU's default limits suffice).
+    /// Compiles the kernels of `device`'s layout
+    /// ([`PixelLayout::for_device`]); WebGPU's default limits suffice.
     pub fn new(device: &wgpu::Device) -> Self {
+        Self::with_layout(device, PixelLayout::for_device(device))
+    }
+
+    /// Compiles the kernels of `layout` (either runs on any device).
+    pub fn with_layout(device: &wgpu::Device, layout: PixelLayout) -> Self {
         use Bind::{Read, Uniform, Write};
         let k = |src: &str, entry: &str, binds: &[Bind]| {
             Kernel::from_parts(device, &[PRELUDE, src], entry, binds)
         };
-        Self {
-            pixel: k(
-                include_str!("loss_pixel.wgsl"),
-                "loss_pixel",
-                &[Uniform, Read, Read, Read, Write, Write],
-            ),
-            rows: k(
-                include_str!("ssim_rows.wgsl"),
-                "ssim_rows",
-                &[Uniform, Read, Read, Write],
-            ),
-            cols: k(
-                include_str!("ssim_cols.wgsl"),
-                "ssim_cols",
-                &[Uniform, Read, Write, Write],
-            ),
-            reduce: Kernel::new(
-                device,
-                include_str!("reduce.wgsl"),
-                "reduce",
-                &[Uniform, Read, Write],
-            ),
-            spread: k(
-                include_str!("ssim_spread.wgsl"),
-                "ssim_spread",
-                &[Uniform, Read, Write],
-            ),
-            grad: k(
-                include_str!("loss_grad.wgsl"),
-                "loss_grad",
-                &[Uniform, Read, Read, Read, Read, Read, Write, Write],
-            ),
+        let runs = |src: &str, entry: &str, binds: &[Bind]| {
+            Kernel::from_parts(device, &[PRELUDE, RUNS, src], entry, binds)
+        };
+        let pixel_binds = [Uniform, Read, Read, Read, Write, Write];
+        let rows_binds = [Uniform, Read, Read, Write];
+        let spread_binds = [Uniform, Read, Write];
+        let grad_binds = [Uniform, Read, Read, Read, Read, Read, Write, Write];
+        let reduce = Kernel::new(
+            device,
+            include_str!("reduce.wgsl"),
+            "reduce",
+            &[Uniform, Read, Write],
+        );
+        match layout {
+            PixelLayout::PerPixel => Self {
+                layout,
+                pixel: k(include_str!("loss_pixel.wgsl"), "loss_pixel", &pixel_binds),
+                rows: k(include_str!("ssim_rows.wgsl"), "ssim_rows", &rows_binds),
+                cols: k(
+                    include_str!("ssim_cols.wgsl"),
+                    "ssim_cols",
+                    &[Uniform, Read, Write, Write],
+                ),
+                tree: None,
+                reduce,
+                spread: k(
+                    include_str!("ssim_spread.wgsl"),
+                    "ssim_spread",
+                    &spread_binds,
+                ),
+                grad: k(include_str!("loss_grad.wgsl"), "loss_grad", &grad_binds),
+            },
+            PixelLayout::Runs => Self {
+                layout,
+                pixel: runs(
+                    include_str!("loss_pixel_runs.wgsl"),
+                    "loss_pixel_runs",
+                    &pixel_binds,
+                ),
+                rows: runs(
+                    include_str!("ssim_rows_runs.wgsl"),
+                    "ssim_rows_runs",
+                    &rows_binds,
+                ),
+                cols: runs(
+                    include_str!("ssim_cols_runs.wgsl"),
+                    "ssim_cols_runs",
+                    &[Uniform, Read, Write, Write],
+                ),
+                tree: Some(runs(
+                    include_str!("ssim_tree_runs.wgsl"),
+                    "ssim_tree_runs",
+                    &[Uniform, Read, Write],
+                )),
+                reduce,
+                spread: runs(
+                    include_str!("ssim_spread_runs.wgsl"),
+                    "ssim_spread_runs",
+                    &spread_binds,
+                ),
+                grad: runs(
+                    include_str!("loss_grad_runs.wgsl"),
+                    "loss_grad_runs",
+                    &grad_binds,
+                ),
+            },
         }
+    }
+
+    /// The layout these kernels were compiled for.
+    pub fn layout(&self) -> PixelLayout {
+        self.layout
     }
 
     /// Bind groups over `b`.
     pub fn bind(&self, device: &wgpu::Device, b: &LossBuffers<'_>) -> LossBindGroups {
+        let cols = match self.layout {
+            PixelLayout::PerPixel => [b.params, b.rows, b.dmaps, b.partials],
+            PixelLayout::Runs => [b.params, b.rows, b.dmaps, b.ssim_map],
+        };
         LossBindGroups {
             pixel: self.pixel.bind(
                 device,
@@ -252,9 +323,11 @@ impl LossKernels {
             rows: self
                 .rows
                 .bind(device, &[b.params, b.pred, b.target, b.rows]),
-            cols: self
-                .cols
-                .bind(device, &[b.params, b.rows, b.dmaps, b.partials]),
+            cols: self.cols.bind(device, &cols),
+            tree: self
+                .tree
+                .as_ref()
+                .map(|t| t.bind(device, &[b.params, b.ssim_map, b.partials])),
             reduce: self.reduce.bind(device, &[b.reduce, b.partials, b.sums]),
             spread: self.spread.bind(device, &[b.params, b.dmaps, b.rows]),
             grad: self.grad.bind(
@@ -273,27 +346,47 @@ impl LossKernels {
         }
     }
 
-    /// Encodes the six passes for an image of `params` (at least 11 × 11).
+    /// Encodes the passes for an image of `params` (at least 11 × 11).
     pub fn encode(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         groups: &LossBindGroups,
         params: &LossParams,
     ) {
+        let [w, h] = params.size;
+        let [ow, oh] = params.valid;
         let pixels = dispatch_1d(params.pixels() as u32);
-        let rows = dispatch_1d(params.valid[0] * params.size[1]);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("image loss"),
             timestamp_writes: None,
         });
-        let steps: [(&Kernel, &wgpu::BindGroup, (u32, u32)); 6] = [
-            (&self.pixel, &groups.pixel, pixels),
-            (&self.rows, &groups.rows, rows),
-            (&self.cols, &groups.cols, pixels),
-            (&self.reduce, &groups.reduce, (1, 1)),
-            (&self.spread, &groups.spread, rows),
-            (&self.grad, &groups.grad, pixels),
-        ];
+        let steps: Vec<(&Kernel, &wgpu::BindGroup, (u32, u32))> = match (&self.tree, &groups.tree) {
+            (Some(tree), Some(tree_group)) => {
+                // Workgroups of a pass with runs of `len` outputs on each
+                // of `across` lines.
+                let runs = |len: u32, across: u32| dispatch_1d(len.div_ceil(RUN) * across);
+                vec![
+                    (&self.pixel, &groups.pixel, pixels),
+                    (&self.rows, &groups.rows, runs(ow, h)),
+                    (&self.cols, &groups.cols, runs(oh, ow)),
+                    (tree, tree_group, pixels),
+                    (&self.reduce, &groups.reduce, (1, 1)),
+                    (&self.spread, &groups.spread, runs(h, ow)),
+                    (&self.grad, &groups.grad, runs(w, h)),
+                ]
+            }
+            _ => {
+                let rows = dispatch_1d(ow * h);
+                vec![
+                    (&self.pixel, &groups.pixel, pixels),
+                    (&self.rows, &groups.rows, rows),
+                    (&self.cols, &groups.cols, pixels),
+                    (&self.reduce, &groups.reduce, (1, 1)),
+                    (&self.spread, &groups.spread, rows),
+                    (&self.grad, &groups.grad, pixels),
+                ]
+            }
+        };
         for (kernel, group, (x, y)) in steps {
             if x == 0 {
                 continue;

@@ -4,8 +4,6 @@
 // composite to the premultiplied head, plus the alpha loss on the head's
 // alpha. Thread 0 also writes the loss: total, L1, SSIM, alpha.
 
-const TIE: f32 = 1e-6;
-
 @group(0) @binding(1) var<storage, read> head: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> under: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> target_px: array<u32>;
@@ -24,19 +22,11 @@ fn loss_grad(
     let inside = sums[2];
     let outside = sums[4];
     if (p == 0u) {
-        let l1 = sums[0] / (3.0 * f32(n));
-        let s = sums[5] * lp.inv_count;
-        var alpha = 0.0;
-        if (inside > 0.0) {
-            alpha += sums[1] / inside;
-        }
-        if (outside > 0.0) {
-            alpha += sums[3] / outside;
-        }
-        loss[0] = l1 + lp.ssim_w * (1.0 - s) + lp.alpha_w * alpha;
-        loss[1] = l1;
-        loss[2] = s;
-        loss[3] = alpha;
+        let t = loss_terms(array<f32, 6>(sums[0], sums[1], sums[2], sums[3], sums[4], sums[5]), n);
+        loss[0] = t.x;
+        loss[1] = t.y;
+        loss[2] = t.z;
+        loss[3] = t.w;
     }
     if (p >= n) {
         return;
@@ -54,38 +44,6 @@ fn loss_grad(
             }
         }
     }
-    let h = head[p];
-    let un = under[p];
-    let o = h + (1.0 - h.w) * un;
-    let t = target_px[p];
-    let m = target_mask(t);
-    let gt = target_rgb(t);
-    var d_h = vec4<f32>(0.0);
-    if (o.w > 0.0) {
-        let pr = o.xyz / o.w;
-        var wt = 1.0;
-        if ((m & MASK_MOUTH) != 0u) {
-            wt += lp.mouth;
-        }
-        // |pred - gt| below TIE counts as a tie (sign 0, as torch's abs at
-        // 0): where the plate equals the frame they are the same bytes /
-        // 255, which the host and the shader may round 1 ulp apart.
-        let d = pr - gt;
-        let l1 = wt * select(sign(d), vec3<f32>(0.0), abs(d) <= vec3<f32>(TIE)) / (3.0 * f32(n));
-        let d_ssim = vec3<f32>(s[0], s[3], s[6]) + 2.0 * pr * vec3<f32>(s[1], s[4], s[7])
-            + gt * vec3<f32>(s[2], s[5], s[8]);
-        let g = l1 - lp.ssim_w * d_ssim;
-        // s = o.rgb / o.a: d o.rgb = g / o.a, d o.a = -<g, o.rgb> / o.a^2;
-        // o = h + (1 - h.a) u: d h.a -= <d o, u>.
-        let d_o = vec4<f32>(g / o.w, -dot(g, o.xyz) / (o.w * o.w));
-        d_h = d_o;
-        d_h.w -= dot(d_o, un);
-    }
-    if ((m & MASK_INSIDE) != 0u && inside > 0.0) {
-        d_h.w -= lp.alpha_w / inside;
-    }
-    if ((m & MASK_OUTSIDE) != 0u && outside > 0.0) {
-        d_h.w += lp.alpha_w / outside;
-    }
+    let d_h = head_grad(head[p], under[p], target_px[p], s, n, inside, outside);
     grad_head[p] = d_h;
 }

@@ -22,24 +22,9 @@ fn loss_pixel(
     var terms = array<f32, 5>(0.0, 0.0, 0.0, 0.0, 0.0);
     if (p < lp.size.x * lp.size.y) {
         let h = head[p];
-        let c = composite(h, under[p]);
-        pred[p] = c;
-        let t = target_px[p];
-        let m = target_mask(t);
-        var wt = 1.0;
-        if ((m & MASK_MOUTH) != 0u) {
-            wt += lp.mouth;
-        }
-        let d = abs(c.xyz - target_rgb(t));
-        terms[0] = wt * (d.x + d.y + d.z);
-        if ((m & MASK_INSIDE) != 0u) {
-            terms[1] = 1.0 - h.w;
-            terms[2] = 1.0;
-        }
-        if ((m & MASK_OUTSIDE) != 0u) {
-            terms[3] = h.w;
-            terms[4] = 1.0;
-        }
+        let r = pixel_terms(h, under[p], target_px[p]);
+        pred[p] = r.c;
+        terms = array<f32, 5>(r.l1, r.inside.x, r.inside.y, r.outside.x, r.outside.y);
     }
     for (var k = 0u; k < 5u; k++) {
         acc[k][lid] = terms[k];

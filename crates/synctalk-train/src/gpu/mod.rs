@@ -121,7 +121,9 @@
 //! through global memory, their adjoints as gathers), the alpha loss, and
 //! `dL/d` the head layer through the straight-alpha composite, as
 //! [`crate::cpu::image_loss`]. Partial sums per workgroup by a fixed tree,
-//! then `reduce.wgsl`: deterministic (tested). One deviation: a composite
+//! then `reduce.wgsl`: deterministic (tested). On CPU adapters the same
+//! passes run in [`PixelLayout::Runs`] (runs of 16 outputs per thread),
+//! bit for bit the same. One deviation: a composite
 //! within 1e-6 of the target counts as a tie for the L1 sign (host and
 //! shader may round the same byte / 255 one ulp apart where the plate
 //! equals the frame; torch gives 0 there).
@@ -157,13 +159,15 @@
 //! `scripts/tint_check.mjs` validates the kernels with Chrome's compiler
 //! (Dawn's Tint, through the `webgpu` npm package, no GPU needed); all
 //! twenty-three pass (with [`step`]'s four glue kernels and the controller's
-//! three).
+//! three). The [`PixelLayout::Runs`] kernels are listed there too, and run
+//! in Chromium (SwiftShader, a CPU adapter) in the browser tests.
 
 pub mod adam;
 pub mod controller;
 mod ids;
 mod isect;
 mod kernel;
+mod layout;
 pub mod loss;
 pub mod noise;
 mod offsets;
@@ -180,6 +184,7 @@ pub use controller::{
 };
 pub use ids::{IdBuffers, InvertIds};
 pub use isect::{pack_rect, unpack_rect, Intersections, MAX_TILES};
+pub use layout::PixelLayout;
 #[cfg(not(target_arch = "wasm32"))]
 pub use loss::{image_loss, LossInputs};
 pub use loss::{

@@ -8,9 +8,6 @@
 @group(0) @binding(2) var<storage, read_write> dmaps: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 
-const C1: f32 = 0.0001;
-const C2: f32 = 0.0009;
-
 var<workgroup> acc: array<f32, 256>;
 
 @compute @workgroup_size(256)
@@ -35,24 +32,12 @@ fn ssim_cols(
                     s[k] += g * rows[o + k];
                 }
             }
-            let ux = s[0];
-            let uy = s[1];
-            let a1 = 2.0 * ux * uy + C1;
-            let a2 = 2.0 * (s[4] - ux * uy) + C2;
-            let b1 = ux * ux + uy * uy + C1;
-            let b2 = (s[2] - ux * ux) + (s[3] - uy * uy) + C2;
-            let m = (a1 * a2) / (b1 * b2);
-            m_sum += m;
+            let r = ssim_at(s[0], s[1], s[2], s[3], s[4]);
+            m_sum += r.m;
             let o = (y * ow + x) * D_WORDS + c * 3u;
-            // The derivatives divide by b1 and b2 only (both > 0): a1 and
-            // a2 change sign, and written as m / a2 they give 0 · ∞ = NaN
-            // wherever a2 rounds to 0 (seen on an H100, whose fused
-            // multiply-adds land a2 on exactly 0 now and then).
-            let q = lp.inv_count / (b1 * b2);
-            let sm = a1 * a2 * q;
-            dmaps[o] = 2.0 * uy * (a2 - a1) * q - 2.0 * ux * sm / b1 + 2.0 * ux * sm / b2;
-            dmaps[o + 1u] = -sm / b2;
-            dmaps[o + 2u] = 2.0 * a1 * q;
+            dmaps[o] = r.d.x;
+            dmaps[o + 1u] = r.d.y;
+            dmaps[o + 2u] = r.d.z;
         }
     }
     acc[lid] = m_sum;

@@ -1,12 +1,14 @@
-//! The loss kernels against `cpu::pixel_loss` and the composite's backward
-//! on random images and masks.
+//! The loss kernels (both layouts) against `cpu::pixel_loss` and the
+//! composite's backward on random images and masks, and against each other.
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use synctalk_gaussians::Image;
 use synctalk_reference::Layers;
 use synctalk_train::cpu::{self, LossWeights, Target};
-use synctalk_train::gpu::{image_loss, pack_target, under_layer, GpuLoss, LossInputs, LossKernels};
+use synctalk_train::gpu::{
+    image_loss, pack_target, under_layer, GpuLoss, LossInputs, LossKernels, PixelLayout,
+};
 
 use crate::scene::device;
 
@@ -148,13 +150,22 @@ fn oracle(c: &Case, w: &LossWeights) -> (cpu::Loss, Vec<[f64; 4]>) {
     (loss, d)
 }
 
+/// Both layouts, whatever the adapter.
+const LAYOUTS: [PixelLayout; 2] = [PixelLayout::PerPixel, PixelLayout::Runs];
+
 /// Loss terms within 1e-4 relative; `dL/d` the head layer within
 /// 1e-3 |oracle| + 1e-4 max |oracle| per word (f32 composite and window
-/// sums against f64; lavapipe's worst is printed).
+/// sums against f64; lavapipe's worst is printed), for each layout.
 #[test]
 fn loss_matches_oracle() {
     let dq = device();
-    let kernels = LossKernels::new(&dq.0);
+    for layout in LAYOUTS {
+        let kernels = LossKernels::with_layout(&dq.0, layout);
+        check_oracle(&kernels, &dq, layout);
+    }
+}
+
+fn check_oracle(kernels: &LossKernels, dq: &(wgpu::Device, wgpu::Queue), layout: PixelLayout) {
     let (mut worst_loss, mut worst_grad) = (0f64, 0f64);
     for seed in 0..8u64 {
         let weights = if seed % 2 == 0 {
@@ -167,13 +178,16 @@ fn loss_matches_oracle() {
             }
         };
         let c = case(seed, seed >= 4);
-        let gpu = run(&kernels, &dq, &c, &weights);
+        let gpu = run(kernels, dq, &c, &weights);
         let (loss, grad) = oracle(&c, &weights);
         let want = [loss.total, loss.l1, loss.ssim, loss.alpha];
         for (k, (&g, &o)) in gpu.terms.iter().zip(&want).enumerate() {
             let rel = (f64::from(g) - o).abs() / o.abs().max(1e-3);
             worst_loss = worst_loss.max(rel);
-            assert!(rel < 1e-4, "seed {seed} term {k}: gpu {g} cpu {o}");
+            assert!(
+                rel < 1e-4,
+                "{layout:?} seed {seed} term {k}: gpu {g} cpu {o}"
+            );
         }
         let scale = grad
             .iter()
@@ -186,7 +200,7 @@ fn loss_matches_oracle() {
                 worst_grad = worst_grad.max(err / tol);
                 assert!(
                     err <= tol,
-                    "seed {seed} ({}x{}) pixel {p} word {k}: gpu {} cpu {}",
+                    "{layout:?} seed {seed} ({}x{}) pixel {p} word {k}: gpu {} cpu {}",
                     c.width,
                     c.height,
                     g[k],
@@ -195,15 +209,54 @@ fn loss_matches_oracle() {
             }
         }
     }
-    eprintln!("loss: worst term error {worst_loss:.2e} rel; worst gradient error {worst_grad:.3} of tolerance");
+    eprintln!("loss ({layout:?}): worst term error {worst_loss:.2e} rel; worst gradient error {worst_grad:.3} of tolerance");
 }
 
-/// Two runs give the same bits.
+/// Two runs give the same bits, in each layout.
 #[test]
 fn loss_is_deterministic() {
     let dq = device();
-    let kernels = LossKernels::new(&dq.0);
     let c = case(11, false);
     let w = LossWeights::default();
-    assert_eq!(run(&kernels, &dq, &c, &w), run(&kernels, &dq, &c, &w));
+    for layout in LAYOUTS {
+        let kernels = LossKernels::with_layout(&dq.0, layout);
+        assert_eq!(
+            run(&kernels, &dq, &c, &w),
+            run(&kernels, &dq, &c, &w),
+            "{layout:?}"
+        );
+    }
+}
+
+/// The layouts compute the same expressions in the same order: the same
+/// bits on one device (sizes off and on the 16-pixel runs and the
+/// 256-pixel sums).
+#[test]
+fn layouts_give_the_same_bits() {
+    let dq = device();
+    let [per_pixel, runs] = LAYOUTS.map(|l| LossKernels::with_layout(&dq.0, l));
+    assert_eq!(
+        LossKernels::new(&dq.0).layout(),
+        PixelLayout::for_device(&dq.0)
+    );
+    for seed in 0..8u64 {
+        let c = case(seed, seed >= 4);
+        let w = LossWeights::default();
+        let (a, b) = (run(&per_pixel, &dq, &c, &w), run(&runs, &dq, &c, &w));
+        let bits = |l: &GpuLoss| {
+            l.terms
+                .iter()
+                .chain(l.grad_head.iter().flatten())
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            bits(&a) == bits(&b),
+            "seed {seed} ({}x{}): {:?} vs {:?}",
+            c.width,
+            c.height,
+            a.terms,
+            b.terms
+        );
+    }
 }

@@ -59,7 +59,8 @@ pub fn image_loss(
     let head = read(bytemuck::cast_slice(inputs.head));
     let under = read(bytemuck::cast_slice(inputs.under));
     let target = read(bytemuck::cast_slice(inputs.target));
-    let [pred, rows, dmaps, partials] = params.scratch_bytes().map(|b| storage(device, b));
+    let [pred, rows, dmaps, partials, ssim_map] =
+        params.scratch_bytes().map(|b| storage(device, b));
     let sums = storage(device, 4 * LOSS_COLUMNS);
     let grad_head = storage(device, 16 * pixels);
     let loss = storage(device, 16);
@@ -75,6 +76,7 @@ pub fn image_loss(
             rows: &rows,
             dmaps: &dmaps,
             partials: &partials,
+            ssim_map: &ssim_map,
             sums: &sums,
             grad_head: &grad_head,
             loss: &loss,

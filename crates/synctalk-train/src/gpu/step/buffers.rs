@@ -68,6 +68,7 @@ pub(super) struct StepBuffers {
     pub rows: wgpu::Buffer,
     pub dmaps: wgpu::Buffer,
     pub loss_partials: wgpu::Buffer,
+    pub ssim_map: wgpu::Buffer,
     pub loss_sums: wgpu::Buffer,
     pub grad_head: wgpu::Buffer,
     pub loss: wgpu::Buffer,
@@ -146,7 +147,7 @@ impl StepBuffers {
             ..shape
         };
         let width = (VIEW_WORDS + s.num_bases as usize) as u64;
-        let [pred, rows, dmaps, partials] = s.loss.scratch_bytes().map(|b| b as u64);
+        let [pred, rows, dmaps, partials, ssim_map] = s.loss.scratch_bytes().map(|b| b as u64);
         let pixels = s.pixels as u64;
         let fresh = |words: u64| [st("adam m1", 4 * words), st("adam m2", 4 * words)];
         let moments = |i: usize, words: u64| match moments {
@@ -208,6 +209,7 @@ impl StepBuffers {
             rows: st("ssim rows", rows),
             dmaps: st("ssim dmaps", dmaps),
             loss_partials: st("loss partials", partials),
+            ssim_map: st("ssim map", ssim_map),
             loss_sums: st("loss sums", 4 * LOSS_COLUMNS as u64),
             grad_head: st("grad head", 16 * pixels),
             loss: st("loss", 16),
@@ -270,6 +272,7 @@ impl StepBuffers {
             rows: &self.rows,
             dmaps: &self.dmaps,
             partials: &self.loss_partials,
+            ssim_map: &self.ssim_map,
             sums: &self.loss_sums,
             grad_head: &self.grad_head,
             loss: &self.loss,
