@@ -23,6 +23,14 @@
 //! accumulated behind it, which gives `dL/dα` and from it `dL/d` the mean,
 //! conic, opacity and colour (a clamped `α` passes only colour).
 //!
+//! # CPU adapters ([`PixelLayout::Runs`])
+//! `rasterize_fwd_runs.wgsl` (8 threads per tile, two columns each, as the
+//! renderer's `rasterize_columns.wgsl`) and `rasterize_bwd_runs.wgsl` (16
+//! threads per tile, a row each, the 16 row sums of a batch of 16 splats
+//! added after one barrier): the same expressions in the same order, so
+//! the same image, state and records bit for bit (tested on lavapipe),
+//! without a barrier per splat of 256 threads.
+//!
 //! # Gradient accumulation: per-intersection records, then a per-splat sum
 //! WGSL has no float atomics (a CAS loop on `atomic<u32>` is the only
 //! portable way to add floats concurrently, contended and order-dependent).

@@ -8,6 +8,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::kernel::{Bind, Kernel};
+use super::PixelLayout;
 
 /// Gradient words per splat and per record: `d xy` (2), `d conic` (3),
 /// `d opacity` (1), `d rgb` (3).
@@ -134,30 +135,56 @@ pub struct RasterBindGroups {
     accumulate: wgpu::BindGroup,
 }
 
-/// The compiled raster kernels.
+/// The compiled raster kernels of one [`PixelLayout`].
 pub struct RasterKernels {
+    layout: PixelLayout,
     forward: Kernel,
     backward: Kernel,
     accumulate: Kernel,
 }
 
 impl RasterKernels {
-    /// Compiles the kernels on `device`. They need no features and fit
+    /// Compiles the kernels of `device`'s layout
+    /// ([`PixelLayout::for_device`]). They need no features and fit
     /// WebGPU's default limits (8 storage buffers per stage, 16 KiB of
     /// workgroup memory, 256 invocations per workgroup).
     pub fn new(device: &wgpu::Device) -> Self {
+        Self::with_layout(device, PixelLayout::for_device(device))
+    }
+
+    /// Compiles the kernels of `layout` (either runs on any device; both
+    /// bind the same buffers and give the same bits):
+    /// `rasterize_fwd.wgsl` and `rasterize_bwd.wgsl` one thread per pixel,
+    /// or `rasterize_fwd_runs.wgsl` (8 threads per tile, two columns each)
+    /// and `rasterize_bwd_runs.wgsl` (16 threads per tile, a row each).
+    pub fn with_layout(device: &wgpu::Device, layout: PixelLayout) -> Self {
         use Bind::{Read, Uniform, Write};
-        Self {
-            forward: Kernel::new(
-                device,
+        let (fwd, fwd_entry, bwd, bwd_entry) = match layout {
+            PixelLayout::PerPixel => (
                 include_str!("rasterize_fwd.wgsl"),
                 "rasterize_fwd",
+                include_str!("rasterize_bwd.wgsl"),
+                "rasterize_bwd",
+            ),
+            PixelLayout::Runs => (
+                include_str!("rasterize_fwd_runs.wgsl"),
+                "rasterize_fwd_runs",
+                include_str!("rasterize_bwd_runs.wgsl"),
+                "rasterize_bwd_runs",
+            ),
+        };
+        Self {
+            layout,
+            forward: Kernel::new(
+                device,
+                fwd,
+                fwd_entry,
                 &[Uniform, Read, Read, Read, Write, Write],
             ),
             backward: Kernel::new(
                 device,
-                include_str!("rasterize_bwd.wgsl"),
-                "rasterize_bwd",
+                bwd,
+                bwd_entry,
                 &[Uniform, Read, Read, Read, Read, Read, Read, Read, Write],
             ),
             accumulate: Kernel::new(
@@ -167,6 +194,11 @@ impl RasterKernels {
                 &[Uniform, Read, Read, Read, Write],
             ),
         }
+    }
+
+    /// The layout these kernels were compiled for.
+    pub fn layout(&self) -> PixelLayout {
+        self.layout
     }
 
     /// Bind groups over `b`.

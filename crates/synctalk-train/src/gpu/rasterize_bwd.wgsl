@@ -118,7 +118,10 @@ fn rasterize_bwd(
                     let w = alpha * t;
                     let rgb = vec3<f32>(s.r, s.g, s.b);
                     d_rgb = grad.rgb * w;
-                    let d_alpha = dot(grad.rgb, rgb * t - behind / keep) + grad.a * t_final / keep;
+                    // A dot product written out: rasterize_bwd_runs.wgsl
+                    // computes the same sum in the same order.
+                    let e = rgb * t - behind / keep;
+                    let d_alpha = grad.r * e.x + grad.g * e.y + grad.b * e.z + grad.a * t_final / keep;
                     behind += rgb * w;
                     // A clamped alpha passes nothing to opacity, mean, conic.
                     if (raw <= 0.99) {

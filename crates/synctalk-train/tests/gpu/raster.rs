@@ -1,7 +1,8 @@
-//! The raster kernels against the f64 oracle (`synctalk_reference::rasterize`
-//! and `synctalk_train::cpu::raster::backward`) on random scenes, their
-//! determinism, finite differences through the GPU forward, and the
-//! precision of the per-splat sum of records.
+//! The raster kernels (both layouts) against the f64 oracle
+//! (`synctalk_reference::rasterize` and `synctalk_train::cpu::raster::backward`)
+//! on random scenes, their determinism, finite differences through the GPU
+//! forward, the layouts against each other, and the precision of the
+//! per-splat sum of records.
 
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -204,7 +205,7 @@ fn options(width: u32, height: u32, splats: usize) -> Options {
 
 #[test]
 fn forward_and_backward_match_the_oracle() {
-    let gpu = Gpu::new();
+    let gpus = Gpu::layouts();
     let cases = [
         ("small", 1, options(32, 32, 20)),
         ("partial tiles", 2, options(40, 56, 80)),
@@ -242,19 +243,28 @@ fn forward_and_backward_match_the_oracle() {
     ];
     for (name, seed, o) in cases {
         let scene = Scene::random(seed, o);
-        let out = check_scene(&gpu, name, &scene, seed + 100);
-        if name == "deep lists" {
-            // Several batches of the forward (256) and of the backward (64).
-            let deepest = out.state.iter().map(|s| s.count).max().unwrap_or(0);
-            assert!(deepest > 300, "{name}: deepest walk {deepest}");
+        for gpu in &gpus {
+            let out = check_scene(gpu, name, &scene, seed + 100);
+            checks(name, &scene, &out);
         }
-        if name == "opaque stacks" {
-            let (stops, clamps) = events(&scene);
-            assert!(
-                stops > 50 && clamps > 20,
-                "{name}: {stops} stops, {clamps} clamps"
-            );
-        }
+    }
+}
+
+/// What the named cases of [`forward_and_backward_match_the_oracle`] are
+/// for: deep walks, stops and clamps.
+fn checks(name: &str, scene: &Scene, out: &RasterOutput) {
+    if name == "deep lists" {
+        // Several batches of the forward (256) and of the backward (64;
+        // 16 in the runs layout).
+        let deepest = out.state.iter().map(|s| s.count).max().unwrap_or(0);
+        assert!(deepest > 300, "{name}: deepest walk {deepest}");
+    }
+    if name == "opaque stacks" {
+        let (stops, clamps) = events(scene);
+        assert!(
+            stops > 50 && clamps > 20,
+            "{name}: {stops} stops, {clamps} clamps"
+        );
     }
 }
 
@@ -262,7 +272,6 @@ fn forward_and_backward_match_the_oracle() {
 /// 256 tiles.
 #[test]
 fn large_splats_over_hundreds_of_tiles() {
-    let gpu = Gpu::new();
     let scene = Scene::random(
         7,
         Options {
@@ -279,25 +288,69 @@ fn large_splats_over_hundreds_of_tiles() {
         .max()
         .unwrap_or(0);
     assert!(most >= 200, "largest splat covers {most} tiles");
-    check_scene(&gpu, "large splats", &scene, 107);
+    for gpu in Gpu::layouts() {
+        check_scene(&gpu, "large splats", &scene, 107);
+    }
+}
+
+fn bits(o: &RasterOutput) -> Vec<u32> {
+    o.grads
+        .iter()
+        .flat_map(|g| g.words().map(f32::to_bits))
+        .chain(o.image.iter().flat_map(|p| p.map(f32::to_bits)))
+        .collect()
 }
 
 #[test]
 fn gradients_are_deterministic() {
-    let gpu = Gpu::new();
     let scene = Scene::random(11, options(96, 80, 250));
     let (grads, _) = grad_image(&scene, 12);
-    let a = run(&gpu, &scene, &grads);
-    let b = run(&gpu, &scene, &grads);
-    let bits = |o: &RasterOutput| -> Vec<u32> {
-        o.grads
-            .iter()
-            .flat_map(|g| g.words().map(f32::to_bits))
-            .chain(o.image.iter().flat_map(|p| p.map(f32::to_bits)))
-            .collect()
+    for gpu in Gpu::layouts() {
+        let a = run(&gpu, &scene, &grads);
+        let b = run(&gpu, &scene, &grads);
+        assert_eq!(bits(&a), bits(&b), "{:?}", gpu.layout());
+        assert_eq!(a.state, b.state, "{:?}", gpu.layout());
+    }
+}
+
+/// The layouts compute the same expressions in the same order: the same
+/// image, state and gradients bit for bit on one device, on scenes with
+/// stops, clamps, partial tiles and walks of several batches.
+#[test]
+fn layouts_give_the_same_bits() {
+    let [per_pixel, runs] = Gpu::layouts();
+    assert_eq!(
+        Gpu::new().layout(),
+        synctalk_train::gpu::PixelLayout::for_device(&per_pixel.device)
+    );
+    let deep = Options {
+        opacity: (0.01, 0.04),
+        opaque: 0.0,
+        clamped: 0.0,
+        sigma: (4.0, 12.0),
+        ..options(40, 32, 700)
     };
-    assert_eq!(bits(&a), bits(&b));
-    assert_eq!(a.state, b.state);
+    let stacks = Options {
+        opaque: 0.4,
+        clamped: 0.3,
+        sigma: (2.0, 10.0),
+        ..options(64, 48, 120)
+    };
+    for (seed, o) in [
+        (31, options(96, 80, 250)),
+        (32, deep),
+        (33, stacks),
+        (34, options(37, 53, 90)),
+    ] {
+        let scene = Scene::random(seed, o);
+        let (grads, _) = grad_image(&scene, seed + 1);
+        let (a, b) = (run(&per_pixel, &scene, &grads), run(&runs, &scene, &grads));
+        assert!(
+            bits(&a) == bits(&b),
+            "seed {seed}: gradients or image differ"
+        );
+        assert_eq!(a.state, b.state, "seed {seed}");
+    }
 }
 
 /// `L = Σ dL/dimage · image` through the GPU forward, in f64 on the host.
@@ -319,7 +372,12 @@ fn loss(gpu: &Gpu, scene: &Scene, grads: &[[f32; 4]]) -> f64 {
 /// blending (the oracle's `branches`).
 #[test]
 fn finite_differences_through_the_gpu_forward() {
-    let gpu = Gpu::new();
+    for gpu in Gpu::layouts() {
+        finite_differences(&gpu);
+    }
+}
+
+fn finite_differences(gpu: &Gpu) {
     let base = Scene::random(
         21,
         Options {
@@ -330,7 +388,7 @@ fn finite_differences_through_the_gpu_forward() {
         },
     );
     let (grads, _) = grad_image(&base, 22);
-    let out = run(&gpu, &base, &grads);
+    let out = run(gpu, &base, &grads);
     let mut ref_branches = Vec::new();
     branches(&base.cpu, base.width, base.height, &mut ref_branches);
     let (mut checked, mut skipped, mut worst) = (0, 0, 0.0f64);
@@ -371,16 +429,21 @@ fn finite_differences_through_the_gpu_forward() {
                 skipped += 1;
                 continue;
             }
-            let fd = (loss(&gpu, &plus, &grads) - loss(&gpu, &minus, &grads)) / (hp - hm);
+            let fd = (loss(gpu, &plus, &grads) - loss(gpu, &minus, &grads)) / (hp - hm);
             let e = (fd - f64::from(an)).abs() / (f64::from(an).abs() + scale);
-            assert!(e < 5e-3, "splat {k} word {v}: fd {fd} gpu {an}");
+            assert!(
+                e < 5e-3,
+                "{:?} splat {k} word {v}: fd {fd} gpu {an}",
+                gpu.layout()
+            );
             worst = worst.max(e);
             checked += 1;
         }
     }
     eprintln!(
-        "finite differences: {checked} parameters checked, {skipped} skipped (a branch \
-         changed), worst |fd − gpu| / (|gpu| + scale) {worst:.2e}"
+        "finite differences ({:?}): {checked} parameters checked, {skipped} skipped (a branch \
+         changed), worst |fd − gpu| / (|gpu| + scale) {worst:.2e}",
+        gpu.layout()
     );
     assert!(checked >= 60, "only {checked} parameters checked");
 }

@@ -4,7 +4,7 @@
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use synctalk_reference::{tile_rect, Splat};
-use synctalk_train::gpu::{GpuSplat, Intersections, RasterKernels, TILE};
+use synctalk_train::gpu::{GpuSplat, Intersections, PixelLayout, RasterKernels, TILE};
 
 /// Opens whatever Vulkan adapter the machine has (lavapipe in CI).
 pub fn device() -> (wgpu::Device, wgpu::Queue) {
@@ -34,6 +34,7 @@ pub struct Gpu {
 }
 
 impl Gpu {
+    /// The device's layout ([`PixelLayout::for_device`]).
     pub fn new() -> Self {
         let (device, queue) = device();
         let kernels = RasterKernels::new(&device);
@@ -42,6 +43,23 @@ impl Gpu {
             queue,
             kernels,
         }
+    }
+
+    /// One `Gpu` per layout, whatever the adapter.
+    pub fn layouts() -> [Self; 2] {
+        [PixelLayout::PerPixel, PixelLayout::Runs].map(|layout| {
+            let (device, queue) = device();
+            let kernels = RasterKernels::with_layout(&device, layout);
+            Self {
+                device,
+                queue,
+                kernels,
+            }
+        })
+    }
+
+    pub fn layout(&self) -> PixelLayout {
+        self.kernels.layout()
     }
 }
 
