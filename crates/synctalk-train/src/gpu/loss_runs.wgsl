@@ -84,9 +84,9 @@ fn run_madd_in(acc: Run, g: f32, x: Run, first: i32, len: u32) -> Run {
     let n = vec4<i32>(i32(len));
     let zero = vec4<i32>(0);
     return Run(
-        select(acc.a, acc.a + g * x.a, at >= zero & at < n),
-        select(acc.b, acc.b + g * x.b, at + 4 >= zero & at + 4 < n),
-        select(acc.c, acc.c + g * x.c, at + 8 >= zero & at + 8 < n),
-        select(acc.d, acc.d + g * x.d, at + 12 >= zero & at + 12 < n),
+        select(acc.a, acc.a + g * x.a, (at >= zero) & (at < n)),
+        select(acc.b, acc.b + g * x.b, (at + 4 >= zero) & (at + 4 < n)),
+        select(acc.c, acc.c + g * x.c, (at + 8 >= zero) & (at + 8 < n)),
+        select(acc.d, acc.d + g * x.d, (at + 12 >= zero) & (at + 12 < n)),
     );
 }
