@@ -131,6 +131,49 @@ step() {
     log "    ($name: $((SECONDS - t0)) s)"
 }
 
+# together NAME FUNCTION [NAME FUNCTION]...: runs the steps at once, each
+# FUNCTION (a shell function or command, no arguments) in the background
+# with its output in a log of its own, printed whole (then its time) when
+# all have finished, in the order given; fails when any failed. For steps
+# that each keep about one core busy (the browser tests wait on Chromium,
+# pytest runs one process at a time), so that a 2-core machine does both
+# in about the time of the longer.
+together() {
+    local names=() pids=() logs=() rc=0 i
+    while [ $# -ge 2 ]; do
+        local out
+        out=$(mktemp)
+        names+=("$1")
+        logs+=("$out")
+        log "==> $1 (beside the others)"
+        (
+            t0=$SECONDS
+            set +e
+            (
+                set -e
+                "$2"
+            ) >"$out" 2>&1
+            status=$?
+            echo "    ($1: $((SECONDS - t0)) s)" >>"$out"
+            exit $status
+        ) &
+        pids+=($!)
+        shift 2
+    done
+    for i in "${!pids[@]}"; do
+        local status=0
+        wait "${pids[$i]}" || status=$?
+        log "==> ${names[$i]}: its output"
+        cat "${logs[$i]}" >&2
+        rm -f "${logs[$i]}"
+        if [ "$status" != 0 ]; then
+            log "error: ${names[$i]} failed (exit status $status)"
+            rc=1
+        fi
+    done
+    return $rc
+}
+
 # ensure_node: Node.js $NODE_VERSION and npm $NPM_VERSION in .tools/ (first on
 # PATH), whatever Node the machine has: the build and the browser tests need
 # Node >= 20, and Debian 12's is 18.
@@ -162,6 +205,14 @@ ensure_node() {
         rm -rf "$tmp"
     fi
     export PATH="$dir/bin:$PATH"
+}
+
+# The Debian packages of the toolchain's environment (scripts/toolchain.sh):
+# ffmpeg, libsndfile, the speech synthesisers (eSpeak NG, Festival) and
+# MediaPipe's GL libraries (EGL, GLES).
+ensure_toolchain_packages() {
+    apt_install ffmpeg libsndfile1 python3 python3-venv libegl1 libgles2 espeak-ng festival festvox-us-slt-hts \
+        festvox-kallpc16k
 }
 
 # Chromium (Debian's) for the browser tests; never a downloaded browser.

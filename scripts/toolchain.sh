@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-apt_install ffmpeg libsndfile1 python3 python3-venv libegl1 libgles2 espeak-ng festival festvox-us-slt-hts festvox-kallpc16k
+ensure_toolchain_packages
 venv="$PWD/.venv"
 stamp="$venv/.requirements.sha256"
 want=$(cat models/toolchain/requirements.txt models/toolchain/pyproject.toml | sha256sum | cut -d' ' -f1)

@@ -44,11 +44,22 @@ def test_helpers_print_nothing_on_stdout():
     # everything is installed: the messages, if any, are on stderr.
     r = run(
         ". scripts/lib.sh && log note && step 'a step' true && apt_install bash coreutils "
-        "&& ensure_base && ensure_vulkan && ensure_node && ensure_rust && ensure_chromium"
+        "&& ensure_base && ensure_vulkan && ensure_node && ensure_rust && ensure_chromium "
+        "&& one() { echo one; } && two() { echo two; } && together 'step one' one 'step two' two"
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "", f"stdout is {r.stdout!r}"
     assert "note" in r.stderr and "==> a step" in r.stderr
+    # Steps run together: each one's output whole, in the order given.
+    assert re.search(r"step one: its output\none\n    \(step one: \d+ s\)\n", r.stderr), r.stderr
+    assert r.stderr.index("one\n") < r.stderr.index("two\n")
+
+
+def test_together_fails_when_any_step_fails():
+    r = run(". scripts/lib.sh && together 'fails' false 'passes' true; echo \"status $?\" >&2")
+    assert r.stdout == ""
+    assert "error: fails failed (exit status 1)" in r.stderr and "status 1" in r.stderr
+    assert "passes failed" not in r.stderr
 
 
 def test_a_failing_download_is_refused_with_its_url():
