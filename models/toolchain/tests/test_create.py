@@ -13,7 +13,6 @@ import pytest
 
 from conftest import ROOT
 from synctalk_toolchain import create
-from test_prepare import bad_videos, vfr_clip
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +29,9 @@ def run_create(video, out, *extra, env=None):
                            *map(str, extra)], capture_output=True, text=True, env=env)
 
 
-def test_bad_videos_are_refused_before_training_and_leave_nothing(clip, synctalk_bin, tmp_path):
-    videos = bad_videos(clip, tmp_path)
-    videos["variable frame rate"] = (vfr_clip(clip, tmp_path / "vfr.mkv"), "variable frame rate")
+def test_bad_videos_are_refused_before_training_and_leave_nothing(bad_video_set, vfr_video, synctalk_bin, tmp_path):
+    videos = dict(bad_video_set)
+    videos["variable frame rate"] = (vfr_video, "variable frame rate")
     videos["missing file"] = (tmp_path / "nope.mp4", "no such file")
     for name, (video, want) in videos.items():
         out = tmp_path / "out" / f"{name.replace(' ', '_')}.stk"

@@ -177,27 +177,8 @@ def test_a_failing_step_leaves_no_complete_dataset(cut2s, tmp_path, monkeypatch)
     assert (tmp_path / "ds" / ".steps" / "decode.json").exists()
 
 
-def bad_videos(clip, d):
-    """(name, path, expected message) for videos the toolchain must refuse."""
-    v = {}
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-f", "lavfi", "-i", "sine=frequency=300:duration=2",
-           "-shortest", "-c:v", "libx264", "-c:a", "aac", d / "noface.mp4")
-    v["no face"] = (d / "noface.mp4", "no face")
-    ffmpeg("-i", clip, "-i", clip, "-t", 2, "-filter_complex", "[0:v][1:v]hstack", "-c:v", "libx264", "-map", "0:a", "-c:a", "aac", d / "two.mp4")
-    v["two faces"] = (d / "two.mp4", "2 faces")
-    ffmpeg("-i", clip, "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", 2, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-c:a", "aac", d / "silent.mp4")
-    v["silent audio"] = (d / "silent.mp4", "silent")
-    (d / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40)
-    v["corrupt file"] = (d / "corrupt.mp4", "cannot read")
-    ffmpeg("-i", clip, "-frames:v", 1, "-t", 1, "-c:v", "libx264", "-c:a", "aac", d / "oneframe.mp4")
-    v["one frame"] = (d / "oneframe.mp4", "too short")
-    ffmpeg("-i", clip, "-t", 2, "-an", "-c:v", "libx264", d / "mute.mp4")
-    v["no audio stream"] = (d / "mute.mp4", "no audio stream")
-    return v
-
-
-def test_bad_videos_are_refused_with_their_cause(clip, tmp_path):
-    for name, (video, want) in bad_videos(clip, tmp_path).items():
+def test_bad_videos_are_refused_with_their_cause(bad_video_set, tmp_path):
+    for name, (video, want) in bad_video_set.items():
         out = tmp_path / f"ds-{name.replace(' ', '_')}"
         with pytest.raises((MediaError, prep.PrepareError)) as e:
             prep.prepare(video, out, log=lambda m: None)
@@ -241,16 +222,9 @@ def test_other_frame_rates_and_sizes_work(clip, tmp_path):
     assert json.loads((out / "transforms.json").read_text())["w"] == 640
 
 
-def vfr_clip(clip, src):
-    """2 s of `clip` with frames at irregular intervals (40, 40, 120 ms...)."""
-    ffmpeg("-i", clip, "-t", 2, "-vf", "select='lt(mod(n\\,5)\\,3)'", "-fps_mode", "vfr", "-c:v", "libx264", "-c:a", "aac", src)
-    return src
-
-
-def test_variable_frame_rate_input_is_resampled(clip, tmp_path):
+def test_variable_frame_rate_input_is_resampled(vfr_video, tmp_path):
     """Frames at irregular intervals (40, 40, 120 ms...) become 25 fps CFR."""
-    src = vfr_clip(clip, tmp_path / "vfr.mkv")
-    d = prep.prepare(src, tmp_path / "ds", log=lambda m: None)
+    d = prep.prepare(vfr_video, tmp_path / "ds", log=lambda m: None)
     s = d["steps"]["decode"]
     assert s["source_variable_frame_rate"] is True
     assert d["frames"] == 50 and abs(s["video_seconds"] - 2.0) < 0.05
