@@ -59,15 +59,27 @@ fn loss_grad_runs(
     let x0 = (e % runs) * RUN;
     let inside = sums[2];
     let outside = sums[4];
-    let s0 = grad_sums(x0, y, 0u);
-    let s1 = grad_sums(x0, y, 1u);
-    let s2 = grad_sums(x0, y, 2u);
-    let s3 = grad_sums(x0, y, 3u);
-    let s4 = grad_sums(x0, y, 4u);
-    let s5 = grad_sums(x0, y, 5u);
-    let s6 = grad_sums(x0, y, 6u);
-    let s7 = grad_sums(x0, y, 7u);
-    let s8 = grad_sums(x0, y, 8u);
+    var s0 = run_zero();
+    var s1 = run_zero();
+    var s2 = run_zero();
+    var s3 = run_zero();
+    var s4 = run_zero();
+    var s5 = run_zero();
+    var s6 = run_zero();
+    var s7 = run_zero();
+    var s8 = run_zero();
+    for (var k = 0u; k < D_WORDS; k++) {
+        let r = grad_sums(x0, y, k);
+        s0 = run_pick(s0, r, k == 0u);
+        s1 = run_pick(s1, r, k == 1u);
+        s2 = run_pick(s2, r, k == 2u);
+        s3 = run_pick(s3, r, k == 3u);
+        s4 = run_pick(s4, r, k == 4u);
+        s5 = run_pick(s5, r, k == 5u);
+        s6 = run_pick(s6, r, k == 6u);
+        s7 = run_pick(s7, r, k == 7u);
+        s8 = run_pick(s8, r, k == 8u);
+    }
     for (var i = 0u; i < RUN; i++) {
         let x = x0 + i;
         if (x < lp.size.x) {

@@ -46,6 +46,13 @@ fn run_add_at(r: Run, i: u32, x: f32) -> Run {
     );
 }
 
+// `x` where `take`, else `r`: gathers runs computed in a loop at one call
+// site (a kernel inlines each call of a window-sum function; a dozen call
+// sites made lavapipe take a quarter of a second to compile one kernel).
+fn run_pick(r: Run, x: Run, take: bool) -> Run {
+    return Run(select(r.a, x.a, take), select(r.b, x.b, take), select(r.c, x.c, take), select(r.d, x.d, take));
+}
+
 // The window one element on: r[1..16] then x.
 fn run_push_back(r: Run, x: f32) -> Run {
     return Run(

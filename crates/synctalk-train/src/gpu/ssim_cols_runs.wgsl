@@ -48,11 +48,19 @@ fn ssim_cols_runs(
     let y0 = (e / ow) * RUN;
     var m = run_zero();
     for (var c = 0u; c < 3u; c++) {
-        let s0 = col_sums(x, y0, c * 5u);
-        let s1 = col_sums(x, y0, c * 5u + 1u);
-        let s2 = col_sums(x, y0, c * 5u + 2u);
-        let s3 = col_sums(x, y0, c * 5u + 3u);
-        let s4 = col_sums(x, y0, c * 5u + 4u);
+        var s0 = run_zero();
+        var s1 = run_zero();
+        var s2 = run_zero();
+        var s3 = run_zero();
+        var s4 = run_zero();
+        for (var k = 0u; k < 5u; k++) {
+            let r = col_sums(x, y0, c * 5u + k);
+            s0 = run_pick(s0, r, k == 0u);
+            s1 = run_pick(s1, r, k == 1u);
+            s2 = run_pick(s2, r, k == 2u);
+            s3 = run_pick(s3, r, k == 3u);
+            s4 = run_pick(s4, r, k == 4u);
+        }
         for (var i = 0u; i < RUN; i++) {
             let y = y0 + i;
             if (y < lp.valid.y) {
