@@ -143,6 +143,47 @@ def set_meta(synctalk: Path, portrait: Path, key: str, value, tmp: Path) -> None
     run([synctalk, "set-meta", portrait, "--key", key, "--json", f], f"META {key}")
 
 
+def complete(synctalk: Path, nets: list[tuple[str, Path]], portrait: Path, dataset: Path, work: Path,
+             report: dict, fps: float) -> tuple[dict | None, dict, list[str]]:
+    """The steps after training, on a trained `portrait` (changed in place):
+    the networks, the articulation calibration on `dataset` and the held-out
+    LPIPS of `work`/train/heldout in META `evaluation` (from `report`, the
+    trainer's JSON). Returns (calibration or None, evaluation, warnings).
+    Also for a portrait trained on another machine from the same dataset."""
+    for name, path in nets:
+        run([synctalk, "add-network", portrait, "--name", name, "--onnx", path], f"network {name}")
+
+    warnings = []
+    with tempfile.TemporaryDirectory(prefix="synctalk-create-") as tmp:
+        tmp = Path(tmp)
+        try:
+            cal = calibrate_articulation(synctalk, portrait, dataset, work / "calibration", fps)
+            set_meta(synctalk, portrait, "articulation", cal["articulation"], tmp)
+        except CalibrationError as e:
+            # The portrait is complete without it (the engine then uses
+            # strength 1): say so rather than lose the training.
+            cal = None
+            warnings.append(f"articulation not calibrated: {e}")
+            log(f"[create] warning: articulation not calibrated: {e}; the portrait speaks at strength 1 "
+                "(train longer: the rendered frames must show a face MediaPipe finds)")
+
+        evaluation = dict(report.get("evaluation") or {})
+        heldout_dir = work / "train" / "heldout"
+        if heldout_dir.is_dir() and any(heldout_dir.glob("frame_*.png")):
+            log("[create] held-out LPIPS")
+            try:
+                scores = evaluate.heldout(heldout_dir, dataset)
+                evaluation["lpips_tracked_pose"] = {k: scores["mean"][k]["lpips"] for k in ("full", "face", "neck")}
+                if "turned_head_neck" in scores["mean"]:
+                    evaluation["lpips_turned_head_neck"] = scores["mean"]["turned_head_neck"]["lpips"]
+                set_meta(synctalk, portrait, "evaluation", evaluation, tmp)
+            except (OSError, ValueError, KeyError) as e:
+                warnings.append(f"held-out LPIPS not measured: {e}")
+                log(f"[create] warning: held-out LPIPS not measured: {e}")
+
+    return cal, evaluation, warnings
+
+
 def create(a: argparse.Namespace) -> dict:
     video, out = Path(a.video), Path(a.output)
     if out.suffix != ".stk":
@@ -170,36 +211,7 @@ def create(a: argparse.Namespace) -> dict:
             train += [flag, v]
     report = json.loads(run(train, "training (synctalk train)"))
 
-    for name, path in nets:
-        run([synctalk, "add-network", portrait, "--name", name, "--onnx", path], f"network {name}")
-
-    warnings = []
-    with tempfile.TemporaryDirectory(prefix="synctalk-create-") as tmp:
-        tmp = Path(tmp)
-        try:
-            cal = calibrate_articulation(synctalk, portrait, dataset, work / "calibration", a.fps)
-            set_meta(synctalk, portrait, "articulation", cal["articulation"], tmp)
-        except CalibrationError as e:
-            # The portrait is complete without it (the engine then uses
-            # strength 1): say so rather than lose the training.
-            cal = None
-            warnings.append(f"articulation not calibrated: {e}")
-            log(f"[create] warning: articulation not calibrated: {e}; the portrait speaks at strength 1 "
-                "(train longer: the rendered frames must show a face MediaPipe finds)")
-
-        evaluation = dict(report.get("evaluation") or {})
-        heldout_dir = work / "train" / "heldout"
-        if heldout_dir.is_dir() and any(heldout_dir.glob("frame_*.png")):
-            log("[create] held-out LPIPS")
-            try:
-                scores = evaluate.heldout(heldout_dir, dataset)
-                evaluation["lpips_tracked_pose"] = {k: scores["mean"][k]["lpips"] for k in ("full", "face", "neck")}
-                if "turned_head_neck" in scores["mean"]:
-                    evaluation["lpips_turned_head_neck"] = scores["mean"]["turned_head_neck"]["lpips"]
-                set_meta(synctalk, portrait, "evaluation", evaluation, tmp)
-            except (OSError, ValueError, KeyError) as e:
-                warnings.append(f"held-out LPIPS not measured: {e}")
-                log(f"[create] warning: held-out LPIPS not measured: {e}")
+    cal, evaluation, warnings = complete(synctalk, nets, portrait, dataset, work, report, a.fps)
 
     # The finished portrait must read back whole before it replaces OUTPUT.
     info = json.loads(run([synctalk, "inspect", portrait], "checking the portrait"))
