@@ -1,0 +1,46 @@
+"""The steps `synctalk-create` takes after training, for a portrait trained
+elsewhere (e.g. `synctalk train` on a lent GPU) from a dataset this machine
+has: the shipped networks, the articulation calibration and the held-out
+LPIPS in META (`synctalk_toolchain.create.complete`). Changes PORTRAIT in
+place; prints what was done as JSON.
+
+Usage: python3 tools/complete_portrait.py PORTRAIT.stk DATASET TRAIN_WORK
+       [--work DIR] [--fps 25]
+(TRAIN_WORK: the trainer's --work folder, with report.json and heldout/)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from synctalk_toolchain import create
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("portrait", type=Path)
+    ap.add_argument("dataset", type=Path)
+    ap.add_argument("train_work", type=Path)
+    ap.add_argument("--work", type=Path, help="folder for the calibration's frames (default: a temporary one)")
+    ap.add_argument("--fps", type=float, default=25.0)
+    a = ap.parse_args(argv)
+    report = json.loads((a.train_work / "report.json").read_text())
+    with tempfile.TemporaryDirectory(prefix="synctalk-complete-") as tmp:
+        work = a.work or Path(tmp)
+        # complete() reads the held-out frames from WORK/train/heldout.
+        (work / "train").mkdir(parents=True, exist_ok=True)
+        link = work / "train" / "heldout"
+        if not link.exists():
+            link.symlink_to((a.train_work / "heldout").resolve())
+        cal, evaluation, warnings = create.complete(create.find_synctalk(None), create.find_networks(None),
+                                                    a.portrait, a.dataset, work, report, a.fps)
+    print(json.dumps({"articulation": cal["articulation"] if cal else None, "evaluation": evaluation,
+                      "warnings": warnings}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
