@@ -60,6 +60,16 @@ pub struct TrainArgs {
     /// The Gaussian budget of densification.
     #[arg(long, default_value_t = 40000)]
     pub max_gaussians: usize,
+    /// Weight of the regulariser on the deformation bases (their mean
+    /// absolute value) and the controller's weights (their mean square,
+    /// times 1e-2): larger keeps the deformation smaller and simpler.
+    #[arg(long, default_value_t = 1e-3)]
+    pub reg_weight: f64,
+    /// Standard deviation of the Gaussian noise added to each training
+    /// frame's condition (the 52 blendshapes) at every step, so that the
+    /// deformation also learns conditions near the recorded ones.
+    #[arg(long, default_value_t = 0.01)]
+    pub cond_noise: f64,
     /// Per-frame pose refinement rate (0: off).
     #[arg(long, default_value_t = 0.02)]
     pub pose_lr: f64,
@@ -112,6 +122,12 @@ impl TrainArgs {
         if self.iters == 0 || self.init_points == 0 || self.max_gaussians == 0 {
             bail!("--iters, --init-points and --max-gaussians must be positive");
         }
+        if !(self.reg_weight.is_finite() && self.reg_weight >= 0.0) {
+            bail!("--reg-weight must be a number >= 0");
+        }
+        if !(self.cond_noise.is_finite() && (0.0..=1.0).contains(&self.cond_noise)) {
+            bail!("--cond-noise must be a number from 0 to 1");
+        }
         Ok(Settings {
             iters: self.iters,
             bases: self.bases,
@@ -119,6 +135,8 @@ impl TrainArgs {
             sh_degree: self.sh_degree,
             init_points: self.init_points,
             max_gaussians: self.max_gaussians,
+            reg_weight: self.reg_weight,
+            cond_noise: self.cond_noise,
             pose_lr: self.pose_lr,
             pose_start: self.pose_start,
             seed: self.seed,

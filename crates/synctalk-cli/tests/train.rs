@@ -246,4 +246,25 @@ fn train_refuses_bad_input_clearly() {
         "{err}"
     );
     assert!(!out.exists(), "nothing written");
+    // Regulariser and condition noise out of range, named before any work.
+    for (flag, says) in [
+        ("--reg-weight=-1", "--reg-weight must be a number >= 0"),
+        ("--reg-weight=NaN", "--reg-weight must be a number >= 0"),
+        (
+            "--cond-noise=2",
+            "--cond-noise must be a number from 0 to 1",
+        ),
+    ] {
+        let run = synctalk(&[
+            "train",
+            dataset_mini().to_str().expect("path"),
+            "-o",
+            out.to_str().expect("path"),
+            flag,
+        ]);
+        assert!(!run.status.success());
+        let err = text(&run.stderr);
+        assert!(err.contains(says), "{flag}: {err}");
+        assert!(!out.exists(), "nothing written");
+    }
 }
