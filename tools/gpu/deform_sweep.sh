@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One device call: the demo's dataset trained with several settings of the
+# deformation's generalisation knobs (issue 20: the candidate demo's streak
+# by the mouth in open smiles, docs/portrait-quality.md), one run after the
+# other (several trainers at once on one GPU are time-sliced: 18x slower
+# each, docs/trainer.md). Each portrait comes back whole (12 MB; the device
+# tool returns at most 8 files of 16 MiB, 64 MiB in all: at most 4 runs a
+# call) with its report; then, here: `synctalk render --head-motion 4` of
+# www/dist/assets/jfk.wav and tools/contact_sheet.py, or render-portrait of
+# the streak's (pose frame, condition) pairs.
+#
+#   bash tools/gpu/deform_sweep.sh DATASET "NAME:FLAGS" ...
+#   e.g. bash tools/gpu/deform_sweep.sh .dsa/KH_skin "s1:--seed 1" "reg01:--reg-weight 0.1" \
+#          "noise05:--cond-noise 0.05" "noise10:--cond-noise 0.1"
+#
+# Carry .gl (Vulkan loader .debs), .bin/synctalk.xz and the dataset. Env:
+# ITERS (default 15000, as the demo), DEADLINE (seconds of the call after
+# which no run starts, default 430: a run takes about 100 s on an H200).
+set -uo pipefail
+ds=${1:?dataset}; shift
+ITERS=${ITERS:-15000}
+DEADLINE=${DEADLINE:-430}
+export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+fi
+[ -x /tmp/synctalk ] || { xz -dc .bin/synctalk.xz > /tmp/synctalk && chmod +x /tmp/synctalk; } || exit 1
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+mkdir -p /tmp/sweep
+for run in "$@"; do
+  name=${run%%:*} flags=${run#*:}
+  if [ "$SECONDS" -gt "$DEADLINE" ]; then echo "$name: not started ($SECONDS s into the call)"; continue; fi
+  t0=$SECONDS
+  # shellcheck disable=SC2086  # FLAGS are words
+  /tmp/synctalk train "$ds" -o "$OUT/$name.stk" --work "/tmp/sweep/$name" --iters "$ITERS" \
+    --checkpoint-every 1000000 $flags > "/tmp/sweep/$name.json" 2> "/tmp/sweep/$name.raw"
+  rc=$?
+  tr '\r' '\n' < "/tmp/sweep/$name.raw" | grep -v XDG_RUNTIME > "/tmp/sweep/$name.log"
+  python3 - "$name" "$rc" "$((SECONDS - t0))" <<'PY'
+import json, sys
+name, rc, secs = sys.argv[1:]
+try:
+    e = json.load(open(f"/tmp/sweep/{name}/report.json"))["evaluation"]
+    t, r, h = e["tracked_pose"], e["refined_pose"], e["turned_head"]
+    print(f"{name} ({secs} s, rc {rc}): face {t['face']['psnr']:.2f} (refined {r['face']['psnr']:.2f}), "
+          f"neck {t['neck']['psnr']:.2f}, turned neck {h['neck']['psnr']:.2f}, train {e['train_full_psnr']:.2f}")
+except Exception as ex:
+    print(f"{name} ({secs} s, rc {rc}): no report ({ex})")
+PY
+done
+cd /tmp/sweep && tar -czf "$OUT/sweep.tgz" ./*.json ./*.log ./*/report.json 2>/dev/null
+ls -la "$OUT"
