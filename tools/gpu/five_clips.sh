@@ -3,9 +3,9 @@
 # each synctalk-prepare dataset given (folders of the checkout, carried),
 # the native trainer with the dataset's split and with the
 # pose-extrapolation split (`--holdout poses`) and torch_trainer.py with the
-# dataset's split, the three at once on the one GPU (their quality is what
-# is compared here; the speed ratio comes from trainer_bench.sh, where each
-# runs alone), then synctalk-eval's LPIPS of each.
+# dataset's split, one after the other (PARALLEL=1: all at once, which a
+# shared GPU time-slices; the speed ratio comes from trainer_bench.sh),
+# then synctalk-eval's LPIPS of each.
 # The first call of a warm machine carries .gl, .whl and .bin/synctalk.xz
 # (stripped release `synctalk`) besides a dataset; later calls on the same
 # warm machine find them installed in /tmp and carry datasets only.
@@ -43,20 +43,24 @@ native() {
   "$SYNCTALK" train "$ds" -o "/tmp/res/$n-$run.stk" --work "/tmp/res/$n-$run" --iters "$ITERS" --seed "$SEED" \
     --checkpoint-every 1000000 ${TRAIN_FLAGS:-} "$@" > "/tmp/res/$n-$run.json" 2> >(tr '\r' '\n' | grep -v XDG_RUNTIME > "/tmp/res/$n-$run.log")
 }
-for ds in "$@"; do
-  n=$(basename "$ds")
-  if has ours; then native "$ds" ours & pids+=($!); fi
-  if has poses; then native "$ds" poses --holdout poses & pids+=($!); fi
-  if has py; then
-    python3 tools/gpu/torch_trainer.py "$ds" -o "/tmp/res/$n-py.stk" --work "/tmp/res/$n-py" \
-      --iters "$ITERS" --seed "$SEED" --checkpoint-every 1000000 > "/tmp/res/$n-py.log" 2>&1 &
-    pids+=($!)
-  fi
-done
 # Each process's GPU memory once a second while they train (the peak per run: mem.log).
 ( while :; do nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits 2>/dev/null \
     | while IFS=', ' read -r pid mib; do echo "$pid $(tr '\0' ' ' < /proc/$pid/cmdline 2>/dev/null | cut -c1-300) $mib"; done; sleep 1; done \
   >> /tmp/res/mem.log ) & sampler=$!
+# The runs go one after the other: processes sharing one GPU are
+# time-sliced, and seven native trainers at once ran 18x slower each
+# (docs/trainer.md). PARALLEL=1 starts them all at once, as sessions 17-18 did.
+later() { if [ -n "${PARALLEL:-}" ]; then "$@" & pids+=($!); else "$@"; fi; }
+train_py() {
+  python3 tools/gpu/torch_trainer.py "$1" -o "/tmp/res/$2-py.stk" --work "/tmp/res/$2-py" \
+    --iters "$ITERS" --seed "$SEED" --checkpoint-every 1000000 > "/tmp/res/$2-py.log" 2>&1
+}
+for ds in "$@"; do
+  n=$(basename "$ds")
+  if has ours; then later native "$ds" ours; fi
+  if has poses; then later native "$ds" poses --holdout poses; fi
+  if has py; then later train_py "$ds" "$n"; fi
+done
 for p in "${pids[@]}"; do wait "$p"; done
 kill $sampler 2>/dev/null
 for ds in "$@"; do
