@@ -137,9 +137,14 @@ step() {
 # all have finished, in the order given; fails when any failed. For steps
 # that each keep about one core busy (the browser tests wait on Chromium,
 # pytest runs one process at a time), so that a 2-core machine does both
-# in about the time of the longer.
+# in about the time of the longer. Call it as a plain command: inside `if`,
+# `&&` or `||` bash turns `set -e` off in the steps, and a failing command
+# in the middle of a step would go unnoticed.
 together() {
     local names=() pids=() logs=() rc=0 i
+    # Ctrl-C or a kill stops the steps too (background jobs of a script
+    # ignore SIGINT) and removes their logs.
+    trap 'kill "${pids[@]}" 2>/dev/null; rm -f "${logs[@]}"; trap - INT TERM; return 130' INT TERM
     while [ $# -ge 2 ]; do
         local out
         out=$(mktemp)
@@ -171,6 +176,7 @@ together() {
             rc=1
         fi
     done
+    trap - INT TERM
     return $rc
 }
 

@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 t0=$SECONDS
-# Every Debian package first, in one apt run: the steps below then install
-# nothing through apt, and can run side by side.
+# Every Debian package first: the steps below then install nothing through
+# apt, and can run side by side.
 ensure_base
 ensure_vulkan
 ensure_chromium

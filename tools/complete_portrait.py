@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -27,16 +29,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="folder for the calibration's frames (default: a temporary one)")
     ap.add_argument("--fps", type=float, default=25.0)
     a = ap.parse_args(argv)
-    report = json.loads((a.train_work / "report.json").read_text())
-    with tempfile.TemporaryDirectory(prefix="synctalk-complete-") as tmp:
-        work = a.work or Path(tmp)
-        # complete() reads the held-out frames from WORK/train/heldout.
-        (work / "train").mkdir(parents=True, exist_ok=True)
-        link = work / "train" / "heldout"
-        if not link.exists():
-            link.symlink_to((a.train_work / "heldout").resolve())
-        cal, evaluation, warnings = create.complete(create.find_synctalk(None), create.find_networks(None),
-                                                    a.portrait, a.dataset, work, report, a.fps)
+    # The steps work on a copy that replaces PORTRAIT only when all are done:
+    # a failure leaves PORTRAIT as it was, not half completed.
+    part = a.portrait.with_name(a.portrait.name + ".part")
+    try:
+        report = json.loads((a.train_work / "report.json").read_text())
+        shutil.copyfile(a.portrait, part)
+        with tempfile.TemporaryDirectory(prefix="synctalk-complete-") as tmp:
+            cal, evaluation, warnings = create.complete(
+                create.find_synctalk(None), create.find_networks(None), part, a.dataset, a.work or Path(tmp),
+                report, a.fps, heldout_dir=a.train_work / "heldout")
+        os.replace(part, a.portrait)
+    except (create.CreateError, OSError, ValueError) as e:
+        part.unlink(missing_ok=True)
+        print(f"complete_portrait: {e}", file=sys.stderr)
+        return 1
     print(json.dumps({"articulation": cal["articulation"] if cal else None, "evaluation": evaluation,
                       "warnings": warnings}, indent=1))
     return 0

@@ -66,11 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--crop", default="0.2,0.55,0.8,1.0")
     a = ap.parse_args(argv)
+    if a.count < 1:
+        ap.error("--count must be at least 1")
     crop = tuple(float(v) for v in a.crop.split(","))
     if len(crop) != 4 or not (0 <= crop[0] < crop[2] <= 1 and 0 <= crop[1] < crop[3] <= 1):
         ap.error(f"--crop {a.crop}: four fractions X0,Y0,X1,Y1 with X0 < X1 and Y0 < Y1")
     if not (a.frames / "timing.json").is_file():
         ap.error(f"{a.frames}: no timing.json (make the frames with `synctalk render --frames`)")
+    if not json.loads((a.frames / "timing.json").read_text()).get("frames"):
+        ap.error(f"{a.frames}/timing.json lists no frames")
     im, chosen = sheet(a.frames, a.count, crop)
     im.save(a.out, quality=88)
     print(json.dumps([{"frame": f["frame"], "head_rotation": f["head_rotation"]} for f in chosen]))

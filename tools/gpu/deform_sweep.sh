@@ -24,11 +24,14 @@ export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if ! ldconfig -p | grep -q libvulkan.so.1; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 fi
-[ -x /tmp/synctalk ] || { xz -dc .bin/synctalk.xz > /tmp/synctalk && chmod +x /tmp/synctalk; } || exit 1
+# The carried build every call (/tmp outlives a call: an older one may be there).
+xz -dc .bin/synctalk.xz > /tmp/synctalk.new && chmod +x /tmp/synctalk.new && mv /tmp/synctalk.new /tmp/synctalk || exit 1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 mkdir -p /tmp/sweep
 for run in "$@"; do
+  case "$run" in *:*) ;; *) echo "$run: not NAME:FLAGS" >&2; exit 2 ;; esac
   name=${run%%:*} flags=${run#*:}
+  rm -rf "/tmp/sweep/$name" "/tmp/sweep/$name".*
   if [ "$SECONDS" -gt "$DEADLINE" ]; then echo "$name: not started ($SECONDS s into the call)"; continue; fi
   t0=$SECONDS
   # shellcheck disable=SC2086  # FLAGS are words
@@ -39,6 +42,9 @@ for run in "$@"; do
   python3 - "$name" "$rc" "$((SECONDS - t0))" <<'PY'
 import json, sys
 name, rc, secs = sys.argv[1:]
+if rc != "0":
+    print(f"{name} ({secs} s): failed, rc {rc} (its log: /tmp/sweep/{name}.log, in sweep.tgz)")
+    sys.exit(0)
 try:
     e = json.load(open(f"/tmp/sweep/{name}/report.json"))["evaluation"]
     t, r, h = e["tracked_pose"], e["refined_pose"], e["turned_head"]

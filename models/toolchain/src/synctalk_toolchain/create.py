@@ -144,12 +144,14 @@ def set_meta(synctalk: Path, portrait: Path, key: str, value, tmp: Path) -> None
 
 
 def complete(synctalk: Path, nets: list[tuple[str, Path]], portrait: Path, dataset: Path, work: Path,
-             report: dict, fps: float) -> tuple[dict | None, dict, list[str]]:
+             report: dict, fps: float, heldout_dir: Path | None = None) -> tuple[dict | None, dict, list[str]]:
     """The steps after training, on a trained `portrait` (changed in place):
-    the networks, the articulation calibration on `dataset` and the held-out
-    LPIPS of `work`/train/heldout in META `evaluation` (from `report`, the
-    trainer's JSON). Returns (calibration or None, evaluation, warnings).
-    Also for a portrait trained on another machine from the same dataset."""
+    the networks, the articulation calibration on `dataset` (its frames in
+    `work`/calibration) and the held-out LPIPS of `heldout_dir` (default
+    `work`/train/heldout, where `synctalk train --work work/train` puts
+    them) in META `evaluation` (from `report`, the trainer's JSON). Returns
+    (calibration or None, evaluation, warnings). Also for a portrait
+    trained on another machine from the same dataset."""
     for name, path in nets:
         run([synctalk, "add-network", portrait, "--name", name, "--onnx", path], f"network {name}")
 
@@ -168,7 +170,7 @@ def complete(synctalk: Path, nets: list[tuple[str, Path]], portrait: Path, datas
                 "(train longer: the rendered frames must show a face MediaPipe finds)")
 
         evaluation = dict(report.get("evaluation") or {})
-        heldout_dir = work / "train" / "heldout"
+        heldout_dir = heldout_dir or work / "train" / "heldout"
         if heldout_dir.is_dir() and any(heldout_dir.glob("frame_*.png")):
             log("[create] held-out LPIPS")
             try:
