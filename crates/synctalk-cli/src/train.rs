@@ -60,6 +60,10 @@ pub struct TrainArgs {
     /// The Gaussian budget of densification.
     #[arg(long, default_value_t = 40000)]
     pub max_gaussians: usize,
+    /// Weight of the alpha loss: the head's opacity pushed to 1 inside the
+    /// head's interior and to 0 far outside it (the parsing masks).
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha_weight: f64,
     /// Weight of the regulariser on the deformation bases (their mean
     /// absolute value) and the controller's weights (their mean square,
     /// times 1e-2): larger keeps the deformation smaller and simpler.
@@ -122,6 +126,9 @@ impl TrainArgs {
         if self.iters == 0 || self.init_points == 0 || self.max_gaussians == 0 {
             bail!("--iters, --init-points and --max-gaussians must be positive");
         }
+        if !(self.alpha_weight.is_finite() && self.alpha_weight >= 0.0) {
+            bail!("--alpha-weight must be a number >= 0");
+        }
         if !(self.reg_weight.is_finite() && self.reg_weight >= 0.0) {
             bail!("--reg-weight must be a number >= 0");
         }
@@ -135,6 +142,7 @@ impl TrainArgs {
             sh_degree: self.sh_degree,
             init_points: self.init_points,
             max_gaussians: self.max_gaussians,
+            alpha_weight: self.alpha_weight,
             reg_weight: self.reg_weight,
             cond_noise: self.cond_noise,
             pose_lr: self.pose_lr,

@@ -248,6 +248,10 @@ fn train_refuses_bad_input_clearly() {
     assert!(!out.exists(), "nothing written");
     // Regulariser and condition noise out of range, named before any work.
     for (flag, says) in [
+        (
+            "--alpha-weight=-0.5",
+            "--alpha-weight must be a number >= 0",
+        ),
         ("--reg-weight=-1", "--reg-weight must be a number >= 0"),
         ("--reg-weight=NaN", "--reg-weight must be a number >= 0"),
         (
