@@ -74,6 +74,13 @@ pub struct TrainArgs {
     /// deformation also learns conditions near the recorded ones.
     #[arg(long, default_value_t = 0.01)]
     pub cond_noise: f64,
+    /// Smoothing of the deformation bases, 0 to 1: every 100 steps from
+    /// step 100 to the end, each Gaussian's deformation moves this fraction
+    /// of the way to the mean of its 8 nearest Gaussians', so that
+    /// neighbours deform alike and expressions no training frame had do
+    /// not open holes (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub basis_smooth: f64,
     /// Per-frame pose refinement rate (0: off).
     #[arg(long, default_value_t = 0.02)]
     pub pose_lr: f64,
@@ -132,6 +139,9 @@ impl TrainArgs {
         if !(self.reg_weight.is_finite() && self.reg_weight >= 0.0) {
             bail!("--reg-weight must be a number >= 0");
         }
+        if !(self.basis_smooth.is_finite() && (0.0..=1.0).contains(&self.basis_smooth)) {
+            bail!("--basis-smooth must be a number from 0 to 1");
+        }
         if !(self.cond_noise.is_finite() && (0.0..=1.0).contains(&self.cond_noise)) {
             bail!("--cond-noise must be a number from 0 to 1");
         }
@@ -145,6 +155,7 @@ impl TrainArgs {
             alpha_weight: self.alpha_weight,
             reg_weight: self.reg_weight,
             cond_noise: self.cond_noise,
+            basis_smooth: self.basis_smooth,
             pose_lr: self.pose_lr,
             pose_start: self.pose_start,
             seed: self.seed,

@@ -258,6 +258,10 @@ fn train_refuses_bad_input_clearly() {
             "--cond-noise=2",
             "--cond-noise must be a number from 0 to 1",
         ),
+        (
+            "--basis-smooth=1.5",
+            "--basis-smooth must be a number from 0 to 1",
+        ),
     ] {
         let run = synctalk(&[
             "train",

@@ -42,4 +42,7 @@ pub enum RebuildCause {
     Growth,
     /// MCMC relocation and growth.
     Densification,
+    /// The bases smoothed over neighbours after the refinement window
+    /// (`--basis-smooth`).
+    Smoothing,
 }

@@ -20,6 +20,7 @@ mod init;
 mod log;
 pub mod mcmc;
 mod settings;
+pub mod smooth;
 
 use std::sync::Arc;
 
@@ -320,6 +321,13 @@ impl Trainer {
         };
         if mcmc::refines_at(it, self.settings.iters) {
             self.densify().await?;
+        } else if self.settings.basis_smooth > 0.0
+            && it > 0
+            && it.is_multiple_of(mcmc::REFINE_EVERY)
+        {
+            // Outside the refinement window (before it and after 75 % of
+            // the run) the smoothing runs on its own.
+            self.smooth().await?;
         }
         Ok(row)
     }
@@ -386,9 +394,30 @@ impl Trainer {
             Pcg64::seed_from_u64(self.settings.seed ^ 0x6d63_6d63 ^ u64::from(self.iteration));
         mcmc::relocate(&mut state, &mut rng);
         mcmc::add(&mut state, self.settings.max_gaussians, &mut rng);
+        if self.settings.basis_smooth > 0.0 {
+            smooth::smooth_bases(&mut state, self.settings.basis_smooth as f32);
+        }
         let cap = self.step.isect_capacity();
         self.rebuild(&state, cap).await?;
         self.note_rebuild(RebuildCause::Densification, [0, 0]);
+        Ok(())
+    }
+
+    /// The bases smoothed over neighbours (see [`smooth`]) outside the
+    /// refinement window: the state read back, smoothed, the step
+    /// re-created from it (recorded as a rebuild at the next step).
+    async fn smooth(&mut self) -> Result<(), TrainError> {
+        let mut state = self.step.read_state(&self.device, &self.queue).await?;
+        if state.params.bases.iter().any(|x| !x.is_finite()) {
+            return Err(TrainError::Diverged {
+                step: self.iteration,
+                what: "a deformation basis value is not finite".into(),
+            });
+        }
+        smooth::smooth_bases(&mut state, self.settings.basis_smooth as f32);
+        let cap = self.step.isect_capacity();
+        self.rebuild(&state, cap).await?;
+        self.note_rebuild(RebuildCause::Smoothing, [0, 0]);
         Ok(())
     }
 

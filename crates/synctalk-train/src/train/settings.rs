@@ -30,6 +30,12 @@ pub struct Settings {
     pub reg_weight: f64,
     /// Gaussian noise added to the condition each step (`--cond-noise`).
     pub cond_noise: f64,
+    /// Smoothing of the deformation bases over each Gaussian's neighbours,
+    /// every 100 steps from step 100 (`--basis-smooth`, 0..=1;
+    /// 0: none; see [`crate::train::smooth`]). Checkpoints from before it
+    /// existed had none.
+    #[serde(default)]
+    pub basis_smooth: f64,
     /// The per-frame pose optimiser's rate (`--pose-lr`; 0: no refinement).
     pub pose_lr: f64,
     /// The step from which poses are refined (`--pose-start`).
@@ -56,6 +62,7 @@ impl Default for Settings {
             alpha_weight: 0.05,
             reg_weight: 1e-3,
             cond_noise: 0.01,
+            basis_smooth: 0.0,
             pose_lr: 0.02,
             pose_start: 3000,
             seed: 0,

@@ -8,7 +8,9 @@
 use synctalk_reference::{Layers, View};
 use synctalk_train::cpu::{forward, posed_view, Frame};
 use synctalk_train::gpu::{pack_target, under_layer, GpuParams};
-use synctalk_train::train::{initial_theta, Checkpoint, Settings, TrainData, Trainer};
+use synctalk_train::train::{
+    initial_theta, Checkpoint, RebuildCause, Settings, TrainData, Trainer,
+};
 
 use crate::oracle3d::{options, Trainer as Gpu};
 use crate::scene3d::Scene3;
@@ -304,4 +306,71 @@ fn a_run_that_goes_non_finite_stops_naming_the_step() {
         err.contains("diverged at step 0") && err.contains("controller's gradient"),
         "{err}"
     );
+}
+
+/// The mean distance of each Gaussian's basis values from its neighbours'
+/// mean (what `--basis-smooth` lowers).
+fn roughness(ckpt: &Checkpoint) -> f64 {
+    let p = &ckpt.step.params;
+    let n = p.len();
+    let pos: Vec<[f32; 3]> = (0..n)
+        .map(|i| [p.gauss[3 * i][0], p.gauss[3 * i][1], p.gauss[3 * i][2]])
+        .collect();
+    let near =
+        synctalk_train::train::smooth::nearest(&pos, synctalk_train::train::smooth::NEIGHBOURS);
+    let rows = p.bases.len() / n;
+    let mut sum = 0f64;
+    for row in 0..rows {
+        let b = &p.bases[row * n..(row + 1) * n];
+        for (i, nb) in near.iter().enumerate() {
+            let mean = nb.iter().map(|&j| b[j as usize]).sum::<f32>() / nb.len().max(1) as f32;
+            sum += f64::from((b[i] - mean).abs());
+        }
+    }
+    sum / p.bases.len() as f64
+}
+
+/// `--basis-smooth`: every 100 steps (outside the MCMC window, on its own)
+/// the bases are smoothed over neighbours, a rebuild of the step recorded
+/// at the step after; the step that smooths lowers the bases' roughness by
+/// about its strength, where a step without it hardly changes it.
+#[test]
+fn basis_smoothing_smooths_every_hundred_steps() {
+    let gpu = Gpu::new();
+    let truth = Scene3::random(23, options(48, 48, 80, 2));
+    let data = synthetic(&truth);
+    let mut params = GpuParams::from_cpu(&perturbed(truth).params);
+    params.bases.fill(0.0);
+    let s = Settings {
+        basis_smooth: 0.5,
+        ..settings()
+    };
+    let theta = initial_theta(52, s.hidden, s.bases, 1);
+    let mut trainer =
+        Trainer::new(&gpu.device, &gpu.queue, &data, s, params, theta).expect("trainer");
+    let mut rough = Vec::new();
+    for _ in 0..101 {
+        pollster::block_on(trainer.step(&data)).expect("step");
+        if trainer.iteration() >= 99 {
+            let ckpt = pollster::block_on(trainer.checkpoint(None)).expect("checkpoint");
+            rough.push(roughness(&ckpt));
+        }
+    }
+    // rough[0]: after step 98, [1]: after step 99, [2]: after step 100
+    // and its smoothing.
+    eprintln!("basis roughness after steps 98, 99, 100 (smoothed): {rough:?}");
+    let smoothing: Vec<u32> = trainer
+        .rebuilds()
+        .iter()
+        .filter(|r| r.cause == RebuildCause::Smoothing)
+        .map(|r| r.step)
+        .collect();
+    assert_eq!(smoothing, vec![101]);
+    assert!(
+        rough[1] > 0.0 && (rough[1] - rough[0]).abs() < 0.1 * rough[1],
+        "{rough:?}"
+    );
+    assert!(rough[2] < 0.75 * rough[1], "{rough:?}");
+    let last = trainer.log().last().copied().expect("log");
+    assert!(last.loss.is_finite());
 }
