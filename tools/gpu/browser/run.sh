@@ -63,6 +63,10 @@ CONFIGS=(
   "nv-gl-vk-swcomp|nv|--use-angle=gl --enable-features=Vulkan --use-vulkan=native --disable-gpu-compositing"
   # Headless (no X window, so no surface at all) with Dawn on Vulkan.
   "nv-headless-vk|nv|--headless --ozone-platform=headless --use-angle=vulkan --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
+  # The flags Chrome's developers published for headless WebGPU and WebGL on
+  # an NVIDIA T4 in Colab (developer.chrome.com/docs/web-platform/webgpu/colab-headless):
+  # new headless, GL through ANGLE on Vulkan, no Vulkan surface.
+  "nv-headless-colab|nv|--headless=new --ozone-platform=headless --use-gl=angle --use-angle=vulkan --enable-features=Vulkan --disable-vulkan-surface"
   # ANGLE on EGL (NVIDIA's EGL on the X11 platform).
   "nv-egl|nv|--use-angle=gl-egl"
   "nv-egl-gles|nv|--use-angle=gl-egl --use-webgpu-adapter=opengles"
