@@ -77,8 +77,8 @@ pub struct TrainArgs {
     /// Smoothing of the deformation bases, 0 to 1: every 100 steps from
     /// step 100 to the end, each Gaussian's deformation moves this fraction
     /// of the way to the mean of its 8 nearest Gaussians', so that
-    /// neighbours deform alike and expressions no training frame had do
-    /// not open holes (0: none).
+    /// neighbours deform alike (against holes that expressions no training
+    /// frame had can open in a surface; 0: none).
     #[arg(long, default_value_t = 0.0)]
     pub basis_smooth: f64,
     /// Per-frame pose refinement rate (0: off).
