@@ -42,7 +42,8 @@ pub enum RebuildCause {
     Growth,
     /// MCMC relocation and growth.
     Densification,
-    /// The bases smoothed over neighbours after the refinement window
-    /// (`--basis-smooth`).
+    /// The bases smoothed over neighbours outside the refinement window
+    /// (`--basis-smooth`; inside it the smoothing is part of the
+    /// densification).
     Smoothing,
 }

@@ -319,15 +319,13 @@ impl Trainer {
         } else {
             None
         };
-        if mcmc::refines_at(it, self.settings.iters) {
-            self.densify().await?;
-        } else if self.settings.basis_smooth > 0.0
-            && it > 0
-            && it.is_multiple_of(mcmc::REFINE_EVERY)
-        {
-            // Outside the refinement window (before it and after 75 % of
-            // the run) the smoothing runs on its own.
-            self.smooth().await?;
+        let refine = mcmc::refines_at(it, self.settings.iters);
+        // The smoothing runs every 100 steps, with the refinement inside its
+        // window and on its own before and after it.
+        let smooth =
+            self.settings.basis_smooth > 0.0 && it > 0 && it.is_multiple_of(mcmc::REFINE_EVERY);
+        if refine || smooth {
+            self.edit_on_host(refine, smooth).await?;
         }
         Ok(row)
     }
@@ -378,9 +376,11 @@ impl Trainer {
         Ok(row)
     }
 
-    /// MCMC relocation and growth (see [`mcmc`]): the state read back,
-    /// changed, and the step re-created from it.
-    async fn densify(&mut self) -> Result<(), TrainError> {
+    /// MCMC relocation and growth (see [`mcmc`]) when `refine`, the bases
+    /// smoothed over neighbours (see [`smooth`]) when `smooth`: the state
+    /// read back, changed on the host, and the step re-created from it
+    /// (recorded as a rebuild at the next step).
+    async fn edit_on_host(&mut self, refine: bool, smooth: bool) -> Result<(), TrainError> {
         let mut state = self.step.read_state(&self.device, &self.queue).await?;
         let bad = |v: &[f32]| v.iter().any(|x| !x.is_finite());
         let p = &state.params;
@@ -390,34 +390,23 @@ impl Trainer {
                 what: "a Gaussian parameter is not finite".into(),
             });
         }
-        let mut rng =
-            Pcg64::seed_from_u64(self.settings.seed ^ 0x6d63_6d63 ^ u64::from(self.iteration));
-        mcmc::relocate(&mut state, &mut rng);
-        mcmc::add(&mut state, self.settings.max_gaussians, &mut rng);
-        if self.settings.basis_smooth > 0.0 {
+        if refine {
+            let mut rng =
+                Pcg64::seed_from_u64(self.settings.seed ^ 0x6d63_6d63 ^ u64::from(self.iteration));
+            mcmc::relocate(&mut state, &mut rng);
+            mcmc::add(&mut state, self.settings.max_gaussians, &mut rng);
+        }
+        if smooth {
             smooth::smooth_bases(&mut state, self.settings.basis_smooth as f32);
         }
         let cap = self.step.isect_capacity();
         self.rebuild(&state, cap).await?;
-        self.note_rebuild(RebuildCause::Densification, [0, 0]);
-        Ok(())
-    }
-
-    /// The bases smoothed over neighbours (see [`smooth`]) outside the
-    /// refinement window: the state read back, smoothed, the step
-    /// re-created from it (recorded as a rebuild at the next step).
-    async fn smooth(&mut self) -> Result<(), TrainError> {
-        let mut state = self.step.read_state(&self.device, &self.queue).await?;
-        if state.params.bases.iter().any(|x| !x.is_finite()) {
-            return Err(TrainError::Diverged {
-                step: self.iteration,
-                what: "a deformation basis value is not finite".into(),
-            });
-        }
-        smooth::smooth_bases(&mut state, self.settings.basis_smooth as f32);
-        let cap = self.step.isect_capacity();
-        self.rebuild(&state, cap).await?;
-        self.note_rebuild(RebuildCause::Smoothing, [0, 0]);
+        let cause = if refine {
+            RebuildCause::Densification
+        } else {
+            RebuildCause::Smoothing
+        };
+        self.note_rebuild(cause, [0, 0]);
         Ok(())
     }
 
