@@ -36,13 +36,6 @@ from synctalk_toolchain import create, stk
 SH_C0 = 0.28209479
 
 
-def quat_matrix(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = q / np.linalg.norm(q)
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
-
-
 def switch_off(data: bytes, ids: list[int]) -> bytes:
     """A copy of the portrait's bytes with these Gaussians' opacity logits at
     -20 (GAUS in half precision; its checksum recomputed)."""
@@ -95,12 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     g, bases, cam = stk.read_gaussians(data), stk.read_bases(data), stk.read_camera(data)
     w = stk.run_controller(stk.read_controller(data), np.asarray(row["blendshapes"], np.float32))
     off = np.einsum("k,kcn->nc", w, bases) if bases is not None else np.zeros((len(g["positions"]), 11))
-    q, t, _ = stk.read_pose(data)
-    head = np.eye(4)
-    head[:3, :3], head[:3, 3] = quat_matrix(q[row["pose_frame"]].astype(np.float64)), t[row["pose_frame"]]
-    world = np.eye(4)
-    world[:3, :3], world[:3, 3] = cam["rotation"], cam["translation"]
-    view = world @ head
+    view = stk.frame_view(data, row["pose_frame"])
     pc = (view[:3, :3] @ (g["positions"] + off[:, 0:3]).T).T + view[:3, 3]
     u = cam["fx"] * pc[:, 0] / pc[:, 2] + cam["cx"]
     v = cam["fy"] * pc[:, 1] / pc[:, 2] + cam["cy"]

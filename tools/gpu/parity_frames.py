@@ -23,14 +23,6 @@ import numpy as np
 from synctalk_toolchain import holdout, stk
 
 
-def quaternion_matrix(q: np.ndarray) -> np.ndarray:
-    """Rotation matrix of a quaternion (w, x, y, z), normalised."""
-    w, x, y, z = q / np.linalg.norm(q)
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
-
-
 def render(data: bytes, frame: int, condition: np.ndarray, device: str = "cuda"):
     """(RGB uint8 [H, W, 3], coefficients [K]) of pose-track frame `frame`."""
     import torch
@@ -42,12 +34,7 @@ def render(data: bytes, frame: int, condition: np.ndarray, device: str = "cuda")
     raw = np.concatenate([g["positions"], g["rotations"], g["log_scales"], g["opacity_logits"][:, None]], 1)
     if bases is not None:
         raw = raw + np.einsum("k,kcn->nc", w, bases)
-    q, t, _ = stk.read_pose(data)
-    head = np.eye(4)
-    head[:3, :3], head[:3, 3] = quaternion_matrix(q[frame].astype(np.float64)), t[frame]
-    world = np.eye(4)
-    world[:3, :3], world[:3, 3] = cam["rotation"], cam["translation"]
-    view = world @ head
+    view = stk.frame_view(data, frame)
     H, W = cam["height"], cam["width"]
     K = np.array([[cam["fx"], 0, cam["cx"]], [0, cam["fy"], cam["cy"]], [0, 0, 1]])
     T = lambda a: torch.from_numpy(np.ascontiguousarray(a, np.float32)).to(device)  # noqa: E731

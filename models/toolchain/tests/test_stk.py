@@ -75,6 +75,9 @@ def test_quaternions_match_scipy():
     xyzw = np.concatenate([q[:, 1:], q[:, :1]], 1)
     assert np.allclose(Rotation.from_quat(xyzw).as_matrix(), R, atol=1e-9)
     assert np.all(q[:, 0] >= 0)
+    # And back: the matrix of each quaternion, at any scale of it.
+    for qi, Ri in zip(q, R):
+        assert np.allclose(stk.matrix_from_quaternion(3 * qi), Ri, atol=1e-9)
 
 
 def test_write_is_atomic(tmp_path):
@@ -99,6 +102,16 @@ def test_the_reader_gives_back_what_was_written():
     np.testing.assert_allclose(q, p.pose_rotations, atol=1e-7)
     np.testing.assert_allclose(t, p.pose_translations, atol=1e-7)
     assert fps == p.fps
+    # A frame's view: the camera after that frame's head pose.
+    f = len(q) - 1
+    head = np.eye(4)
+    head[:3, :3] = stk.matrix_from_quaternion(p.pose_rotations[f])
+    head[:3, 3] = p.pose_translations[f]
+    world = np.eye(4)
+    world[:3, :3], world[:3, 3] = p.cam_rotation, p.cam_translation
+    np.testing.assert_allclose(stk.frame_view(data, f), world @ head, atol=1e-6)
+    with pytest.raises(stk.PortraitReadError, match=f"no frame {len(q)}"):
+        stk.frame_view(data, len(q))
 
 
 @pytest.mark.parametrize("half", [True, False])

@@ -281,6 +281,30 @@ def read_pose(data: bytes) -> tuple[np.ndarray, np.ndarray, float] | None:
     return body[:, :4], body[:, 4:], float(fps)
 
 
+def matrix_from_quaternion(q: np.ndarray) -> np.ndarray:
+    """A quaternion (w, x, y, z), normalised, to its rotation matrix [3, 3]."""
+    w, x, y, z = np.asarray(q, np.float64) / np.linalg.norm(q)
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+
+
+def frame_view(data: bytes, frame: int) -> np.ndarray:
+    """The world-to-camera matrix [4, 4] of pose-track frame `frame`: the
+    portrait camera (CAMR) after the head's pose of that frame (POSE)."""
+    pose = read_pose(data)
+    if pose is None:
+        raise PortraitReadError("no POSE chunk")
+    q, t, _ = pose
+    if not 0 <= frame < len(q):
+        raise PortraitReadError(f"POSE: no frame {frame} (the track has {len(q)})")
+    cam = read_camera(data)
+    head, world = np.eye(4), np.eye(4)
+    head[:3, :3], head[:3, 3] = matrix_from_quaternion(q[frame]), t[frame]
+    world[:3, :3], world[:3, 3] = cam["rotation"], cam["translation"]
+    return world @ head
+
+
 def _array(buf: bytes, o: int, count: int, half: bool, name: str) -> tuple[np.ndarray, int]:
     size = count * (2 if half else 4)
     if o + size > len(buf):
