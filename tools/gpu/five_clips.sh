@@ -33,7 +33,8 @@ export PYTHONPATH=/tmp/site:$PWD/models/toolchain/src
 # BIN: which build of `synctalk` (an xz of the checkout; an experiment's build beside the usual one).
 BIN=${BIN:-.bin/synctalk.xz}
 SYNCTALK=/tmp/$(basename "$BIN" .xz)
-[ -x "$SYNCTALK" ] || { xz -dc "$BIN" > "$SYNCTALK" && chmod +x "$SYNCTALK"; } || exit 1
+# Unpacked every call: /tmp outlives a call, and an older build may be there.
+xz -dc "$BIN" > "$SYNCTALK.new" && chmod +x "$SYNCTALK.new" && mv "$SYNCTALK.new" "$SYNCTALK" || exit 1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 mkdir -p /tmp/res
 pids=()
