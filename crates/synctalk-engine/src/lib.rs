@@ -164,7 +164,6 @@ pub struct Engine {
     last_steps: f64,
     controller: Option<Controller>,
     range: [(f32, f32); BLENDSHAPES],
-    pose_frames: usize,
     /// The part of the pose track played: (first frame, frames), see
     /// [`trained_span`].
     pose_span: (usize, usize),
@@ -192,7 +191,7 @@ impl std::fmt::Debug for Engine {
             .field("face_sync", &self.face_sync.is_some())
             .field("expression", &self.expression.is_some())
             .field("head_sync", &self.head_sync.is_some())
-            .field("pose_frames", &self.pose_frames)
+            .field("pose_span", &self.pose_span)
             .field("source", &self.source)
             .finish_non_exhaustive()
     }
@@ -235,7 +234,6 @@ impl Engine {
             last_steps: 0.0,
             controller: portrait.deformation.as_ref().map(|d| d.controller.clone()),
             range: condition_range(portrait)?,
-            pose_frames,
             pose_span,
             pose_fps,
             rest: [0.0; BLENDSHAPES],
