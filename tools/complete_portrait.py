@@ -5,8 +5,11 @@ LPIPS in META (`synctalk_toolchain.create.complete`). Changes PORTRAIT in
 place; prints what was done as JSON.
 
 Usage: python3 tools/complete_portrait.py PORTRAIT.stk DATASET TRAIN_WORK
-       [--work DIR] [--fps 25]
-(TRAIN_WORK: the trainer's --work folder, with report.json and heldout/)
+       [--work DIR] [--fps 25] [--heldout-scores LPIPS.json]
+(TRAIN_WORK: the trainer's --work folder, with report.json and heldout/;
+--heldout-scores: `synctalk-eval heldout -o`'s JSON of those renders, where
+they stayed on the machine that trained, as tools/gpu/deform_sweep.sh
+leaves them)
 """
 from __future__ import annotations
 
@@ -28,17 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("train_work", type=Path)
     ap.add_argument("--work", type=Path, help="folder for the calibration's frames (default: a temporary one)")
     ap.add_argument("--fps", type=float, default=25.0)
+    ap.add_argument("--heldout-scores", type=Path, help="synctalk-eval heldout's JSON (instead of TRAIN_WORK/heldout)")
     a = ap.parse_args(argv)
     # The steps work on a copy that replaces PORTRAIT only when all are done:
     # a failure leaves PORTRAIT as it was, not half completed.
     part = a.portrait.with_name(a.portrait.name + ".part")
     try:
         report = json.loads((a.train_work / "report.json").read_text())
+        scores = json.loads(a.heldout_scores.read_text()) if a.heldout_scores else None
         shutil.copyfile(a.portrait, part)
         with tempfile.TemporaryDirectory(prefix="synctalk-complete-") as tmp:
             cal, evaluation, warnings = create.complete(
                 create.find_synctalk(None), create.find_networks(None), part, a.dataset, a.work or Path(tmp),
-                report, a.fps, heldout_dir=a.train_work / "heldout")
+                report, a.fps, heldout_dir=a.train_work / "heldout", heldout_scores=scores)
         os.replace(part, a.portrait)
     except (create.CreateError, OSError, ValueError) as e:
         part.unlink(missing_ok=True)

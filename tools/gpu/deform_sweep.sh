@@ -15,12 +15,19 @@
 #
 # Carry .gl (Vulkan loader .debs), .bin/synctalk.xz and the dataset. Env:
 # ITERS (default 15000, as the demo), DEADLINE (seconds of the call after
-# which no run starts, default 430: a run takes about 100 s on an H200).
+# which no run starts, default 430: a run takes about 100 s on an H200),
+# NAME, LICENCE, ATTRIBUTION (the portraits' metadata, as `synctalk train`
+# takes them; default none), WHL (a folder of the gsplat wheel, carried:
+# then each portrait's parity frames are drawn by gsplat too, as
+# demo_native.sh does, so that any run can ship). Each run's held-out LPIPS
+# (`synctalk-eval heldout`, numpy) is measured on the CPUs while the next
+# run trains, into NAME.lpips.json: `tools/complete_portrait.py --heldout-scores`
+# takes it, since the held-out renders (43 MB a run) do not come back.
 set -uo pipefail
 ds=${1:?dataset}; shift
 ITERS=${ITERS:-15000}
 DEADLINE=${DEADLINE:-430}
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+export VK_DRIVER_FILES=${VK_DRIVER_FILES:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
 if ! ldconfig -p | grep -q libvulkan.so.1; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
 fi
@@ -28,6 +35,24 @@ fi
 xz -dc .bin/synctalk.xz > /tmp/synctalk.new && chmod +x /tmp/synctalk.new && mv /tmp/synctalk.new /tmp/synctalk || exit 1
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 mkdir -p /tmp/sweep
+export PYTHONPATH=$PWD/models/toolchain/src
+meta=()
+[ -n "${NAME:-}" ] && meta+=(--name "$NAME")
+[ -n "${LICENCE:-}" ] && meta+=(--licence "$LICENCE")
+[ -n "${ATTRIBUTION:-}" ] && meta+=(--attribution "$ATTRIBUTION")
+build=
+if [ -n "${WHL:-}" ]; then
+  export TORCH_CUDA_ARCH_LIST=9.0 MAX_JOBS=16 TORCH_EXTENSIONS_DIR=/tmp/text
+  if [ ! -d /tmp/site ]; then
+    rm -rf /tmp/site.part
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site.part "$WHL"/*.whl &&
+      mv /tmp/site.part /tmp/site
+  fi
+  export PYTHONPATH=/tmp/site:$PYTHONPATH
+  python3 tools/gpu/gsplat_build.py > /tmp/sweep/gsplat_build.log 2>&1 &
+  build=$!
+fi
+evals=() trained=()
 for run in "$@"; do
   case "$run" in *:*) ;; *) echo "$run: not NAME:FLAGS" >&2; exit 2 ;; esac
   name=${run%%:*} flags=${run#*:}
@@ -36,8 +61,14 @@ for run in "$@"; do
   t0=$SECONDS
   # shellcheck disable=SC2086  # FLAGS are words
   /tmp/synctalk train "$ds" -o "$OUT/$name.stk" --work "/tmp/sweep/$name" --iters "$ITERS" \
-    --checkpoint-every 1000000 $flags > "/tmp/sweep/$name.json" 2> "/tmp/sweep/$name.raw"
+    --checkpoint-every 1000000 "${meta[@]}" $flags > "/tmp/sweep/$name.json" 2> "/tmp/sweep/$name.raw"
   rc=$?
+  if [ "$rc" = 0 ]; then
+    python3 -m synctalk_toolchain.evaluate heldout --rendered "/tmp/sweep/$name/heldout" --dataset "$ds" \
+      -o "/tmp/sweep/$name.lpips.json" > /dev/null 2> "/tmp/sweep/$name.lpips.log" &
+    evals+=($!)
+    trained+=("$name")
+  fi
   tr '\r' '\n' < "/tmp/sweep/$name.raw" | grep -v XDG_RUNTIME > "/tmp/sweep/$name.log"
   python3 - "$name" "$rc" "$((SECONDS - t0))" <<'PY'
 import json, sys
@@ -54,5 +85,29 @@ except Exception as ex:
     print(f"{name} ({secs} s, rc {rc}): no report ({ex})")
 PY
 done
-cd /tmp/sweep && tar -czf "$OUT/sweep.tgz" ./*.json ./*.log ./*/report.json 2>/dev/null
+# Parity frames once every run has trained (gsplat's build, minutes on the
+# CPUs, is not waited for between runs).
+if [ -n "$build" ]; then
+  if wait "$build"; then
+    for name in "${trained[@]}"; do
+      python3 tools/gpu/parity_frames.py "$OUT/$name.stk" "$ds" -o "/tmp/sweep/$name.parity" \
+        > /dev/null 2> "/tmp/sweep/$name.parity.log" || echo "$name: parity frames failed (its log in sweep.tgz)"
+    done
+  else
+    echo "gsplat did not build (gsplat_build.log in sweep.tgz)"
+  fi
+fi
+for p in "${evals[@]}"; do wait "$p"; done
+python3 - "$@" <<'PY'
+import json, sys
+for run in sys.argv[1:]:
+    name = run.split(":")[0]
+    try:
+        m = json.load(open(f"/tmp/sweep/{name}.lpips.json"))["mean"]
+        print(f"{name}: LPIPS face {m['face']['lpips']:.3f}, neck {m['neck']['lpips']:.3f}"
+              + (f", turned neck {m['turned_head_neck']['lpips']:.3f}" if "turned_head_neck" in m else ""))
+    except Exception as ex:
+        print(f"{name}: no LPIPS ({ex})")
+PY
+cd /tmp/sweep && tar -czf "$OUT/sweep.tgz" ./*.json ./*.log ./*/report.json ./*/loss.svg ./*.parity 2>/dev/null
 ls -la "$OUT"

@@ -144,12 +144,15 @@ def set_meta(synctalk: Path, portrait: Path, key: str, value, tmp: Path) -> None
 
 
 def complete(synctalk: Path, nets: list[tuple[str, Path]], portrait: Path, dataset: Path, work: Path,
-             report: dict, fps: float, heldout_dir: Path | None = None) -> tuple[dict | None, dict, list[str]]:
+             report: dict, fps: float, heldout_dir: Path | None = None,
+             heldout_scores: dict | None = None) -> tuple[dict | None, dict, list[str]]:
     """The steps after training, on a trained `portrait` (changed in place):
     the networks, the articulation calibration on `dataset` (its frames in
     `work`/calibration) and the held-out LPIPS of `heldout_dir` (default
     `work`/train/heldout, where `synctalk train --work work/train` puts
-    them) in META `evaluation` (from `report`, the trainer's JSON). Returns
+    them) in META `evaluation` (from `report`, the trainer's JSON), or the
+    scores `synctalk-eval heldout` measured already (`heldout_scores`, its
+    JSON: for renders that stayed on the machine that trained). Returns
     (calibration or None, evaluation, warnings). Also for a portrait
     trained on another machine from the same dataset."""
     for name, path in nets:
@@ -171,10 +174,10 @@ def complete(synctalk: Path, nets: list[tuple[str, Path]], portrait: Path, datas
 
         evaluation = dict(report.get("evaluation") or {})
         heldout_dir = heldout_dir or work / "train" / "heldout"
-        if heldout_dir.is_dir() and any(heldout_dir.glob("frame_*.png")):
+        if heldout_scores is not None or (heldout_dir.is_dir() and any(heldout_dir.glob("frame_*.png"))):
             log("[create] held-out LPIPS")
             try:
-                scores = evaluate.heldout(heldout_dir, dataset)
+                scores = heldout_scores if heldout_scores is not None else evaluate.heldout(heldout_dir, dataset)
                 evaluation["lpips_tracked_pose"] = {k: scores["mean"][k]["lpips"] for k in ("full", "face", "neck")}
                 if "turned_head_neck" in scores["mean"]:
                     evaluation["lpips_turned_head_neck"] = scores["mean"]["turned_head_neck"]["lpips"]
