@@ -19,6 +19,7 @@ mod fit;
 mod init;
 mod log;
 pub mod mcmc;
+pub mod mesh_prior;
 mod settings;
 pub mod smooth;
 

@@ -1,0 +1,297 @@
+//! A prior on the deformation from the person's tracked face (issue 20,
+//! docs/portrait-quality.md): each Gaussian near the face should move, for
+//! a condition, as the tracked face's surface there moves.
+//!
+//! The deformation is learnt freely per Gaussian (`raw = base + Σ_k w_k
+//! B_k`, `w` from the controller), so nothing keeps a surface closed for a
+//! condition no training frame had: a speech's wide smile moved the cheek's
+//! Gaussians apart and the mouth's inside showed through. The tracked face
+//! does keep its surface: MediaPipe's 478 landmarks of each training frame,
+//! taken back into head space with the frame's head pose (the image
+//! position back along the camera ray to the depth of the same point of the
+//! canonical face, posed: expression moves the face across the image far
+//! more than in depth), are fitted by ridge regression as a linear function
+//! of the normalised condition ([`FaceMotion`]). A Gaussian's prior motion
+//! is that of its nearest landmarks (inverse squared distance weights),
+//! trusted as `exp(−(d / reach)²)` of its distance `d` to the nearest one
+//! (hair, the neck and the mouth's inside get little of it). The trainer
+//! adds `λ Σ_i c_i |Δμ_i − M_i z|² / n` to the loss (`Δμ_i` the deformation's
+//! offset of Gaussian `i`'s position, `z` the frame's normalised
+//! condition), whose gradient `deform_bwd.wgsl` adds to the bases' and the
+//! coefficients'.
+
+use crate::dataset::Dataset;
+
+/// How many landmarks a Gaussian's prior motion is interpolated from.
+pub const NEIGHBOURS: usize = 4;
+
+/// The tracked landmarks of frame `t` in head space (cm): each landmark's
+/// image position (continuous pixel coordinates) back along its camera ray
+/// to the camera-space depth of the same point of the canonical face,
+/// posed by the frame's head-to-camera transform. `None` when the dataset
+/// has no canonical face of the landmarks' count, or the pose is singular.
+pub fn head_space_landmarks(ds: &Dataset, t: usize) -> Option<Vec<[f64; 3]>> {
+    let lm = ds.landmarks_of(t);
+    if ds.canonical_face.len() != lm.len() || lm.is_empty() {
+        return None;
+    }
+    let m = &ds.head_to_camera[t];
+    let rot = glam::DMat3::from_cols(
+        glam::DVec3::new(m[0][0], m[1][0], m[2][0]),
+        glam::DVec3::new(m[0][1], m[1][1], m[2][1]),
+        glam::DVec3::new(m[0][2], m[1][2], m[2][2]),
+    );
+    let tr = glam::DVec3::new(m[0][3], m[1][3], m[2][3]);
+    if rot.determinant().abs() < 1e-9 {
+        return None;
+    }
+    let inv = rot.inverse();
+    lm.iter()
+        .zip(&ds.canonical_face)
+        .map(|(l, c)| {
+            let z = (rot * glam::DVec3::from(c.map(f64::from)) + tr).z;
+            if !(z > 0.0) {
+                return None;
+            }
+            let cam = glam::DVec3::new(
+                (f64::from(l[0]) - ds.cx) / ds.fx * z,
+                (f64::from(l[1]) - ds.cy) / ds.fy * z,
+                z,
+            );
+            Some((inv * (cam - tr)).to_array())
+        })
+        .collect()
+}
+
+/// The tracked face's landmarks (head space) as a linear function of the
+/// normalised condition `z`: `rest + D z`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaceMotion {
+    /// The landmarks at `z = 0`.
+    pub rest: Vec<[f64; 3]>,
+    /// `D`, landmark-major: `d[(l * 3 + axis) * dim + j]`.
+    pub d: Vec<f64>,
+    /// The condition's length.
+    pub dim: usize,
+}
+
+/// Solves `a x = b` for square `a` (`n × n`, row-major) and `m` right-hand
+/// sides (`b`: `n × m`, row-major) by Gaussian elimination with partial
+/// pivoting, in place; `None` if `a` is singular. Hand-written: one ridge
+/// system of about 53 unknowns, not worth a linear-algebra dependency.
+fn solve(a: &mut [f64], b: &mut [f64], n: usize, m: usize) -> Option<()> {
+    for col in 0..n {
+        let pivot =
+            (col..n).max_by(|&i, &j| a[i * n + col].abs().total_cmp(&a[j * n + col].abs()))?;
+        if a[pivot * n + col].abs() < 1e-12 {
+            return None;
+        }
+        for k in 0..n {
+            a.swap(col * n + k, pivot * n + k);
+        }
+        for k in 0..m {
+            b.swap(col * m + k, pivot * m + k);
+        }
+        for row in col + 1..n {
+            let f = a[row * n + col] / a[col * n + col];
+            if f == 0.0 {
+                continue;
+            }
+            for k in col..n {
+                a[row * n + k] -= f * a[col * n + k];
+            }
+            for k in 0..m {
+                b[row * m + k] -= f * b[col * m + k];
+            }
+        }
+    }
+    for col in (0..n).rev() {
+        for k in 0..m {
+            let mut v = b[col * m + k];
+            for j in col + 1..n {
+                v -= a[col * n + j] * b[j * m + k];
+            }
+            b[col * m + k] = v / a[col * n + col];
+        }
+    }
+    Some(())
+}
+
+impl FaceMotion {
+    /// The ridge fit (penalty `ridge` on `D`, none on `rest`) of frames'
+    /// landmarks `landmarks[f]` on their normalised conditions `conds[f]`.
+    /// `None` without frames, with frames of different sizes, or a
+    /// singular system.
+    pub fn fit(landmarks: &[Vec<[f64; 3]>], conds: &[Vec<f64>], ridge: f64) -> Option<Self> {
+        let frames = landmarks.len();
+        let (lm, dim) = (landmarks.first()?.len(), conds.first()?.len());
+        if frames != conds.len()
+            || landmarks.iter().any(|l| l.len() != lm)
+            || conds.iter().any(|c| c.len() != dim)
+        {
+            return None;
+        }
+        // Unknowns: D's row for each output (dim) and the intercept.
+        let n = dim + 1;
+        let m = lm * 3;
+        let row = |f: usize, j: usize| if j < dim { conds[f][j] } else { 1.0 };
+        let mut a = vec![0.0; n * n];
+        let mut b = vec![0.0; n * m];
+        for f in 0..frames {
+            for i in 0..n {
+                let ri = row(f, i);
+                for j in 0..n {
+                    a[i * n + j] += ri * row(f, j);
+                }
+                for (l, p) in landmarks[f].iter().enumerate() {
+                    for (axis, v) in p.iter().enumerate() {
+                        b[i * m + l * 3 + axis] += ri * v;
+                    }
+                }
+            }
+        }
+        for i in 0..dim {
+            a[i * n + i] += ridge;
+        }
+        solve(&mut a, &mut b, n, m)?;
+        let rest = (0..lm)
+            .map(|l| std::array::from_fn(|axis| b[dim * m + l * 3 + axis]))
+            .collect();
+        let mut d = vec![0.0; m * dim];
+        for j in 0..dim {
+            for o in 0..m {
+                d[o * dim + j] = b[j * m + o];
+            }
+        }
+        Some(Self { rest, d, dim })
+    }
+
+    /// The landmarks for normalised condition `z`.
+    pub fn landmarks(&self, z: &[f64]) -> Vec<[f64; 3]> {
+        self.rest
+            .iter()
+            .enumerate()
+            .map(|(l, r)| {
+                std::array::from_fn(|axis| {
+                    let row = &self.d[(l * 3 + axis) * self.dim..(l * 3 + axis + 1) * self.dim];
+                    r[axis] + row.iter().zip(z).map(|(a, b)| a * b).sum::<f64>()
+                })
+            })
+            .collect()
+    }
+
+    /// Each Gaussian's prior: `M_i` (`3 × dim`, row-major, f32: `m[i * 3
+    /// * dim ..]`) interpolated from its [`NEIGHBOURS`] nearest rest
+    /// landmarks, and its trust `exp(−(d / reach)²)`.
+    pub fn per_gaussian(&self, positions: &[[f32; 3]], reach: f64) -> (Vec<f32>, Vec<f32>) {
+        let per = 3 * self.dim;
+        let mut m = vec![0f32; positions.len() * per];
+        let mut trust = vec![0f32; positions.len()];
+        let mut near: Vec<(f64, usize)> = Vec::with_capacity(self.rest.len());
+        for (i, p) in positions.iter().enumerate() {
+            let p = p.map(f64::from);
+            near.clear();
+            near.extend(self.rest.iter().enumerate().map(|(l, r)| {
+                (
+                    (r[0] - p[0]).powi(2) + (r[1] - p[1]).powi(2) + (r[2] - p[2]).powi(2),
+                    l,
+                )
+            }));
+            let k = NEIGHBOURS.min(near.len());
+            if k == 0 {
+                continue;
+            }
+            near.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+            let nearest = &mut near[..k];
+            nearest.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let weights: Vec<f64> = nearest.iter().map(|(d2, _)| 1.0 / (d2 + 1e-6)).collect();
+            let total: f64 = weights.iter().sum();
+            let out = &mut m[i * per..(i + 1) * per];
+            for ((_, l), w) in nearest.iter().zip(&weights) {
+                for (o, v) in out.iter_mut().zip(&self.d[l * per..(l + 1) * per]) {
+                    *o += (w / total * v) as f32;
+                }
+            }
+            trust[i] = (-(nearest[0].0 / (reach * reach))).exp() as f32;
+        }
+        (m, trust)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fit_recovers_a_linear_face_and_the_ridge_shrinks_it() {
+        // 3 landmarks moving linearly with a 2-channel condition, 7 frames.
+        let rest = [[0.0, 1.0, 2.0], [1.0, -1.0, 0.5], [-2.0, 0.0, 3.0]];
+        let d =
+            |l: usize, axis: usize, j: usize| ((l * 3 + axis) as f64 * 0.37 + j as f64 * 1.3).sin();
+        let conds: Vec<Vec<f64>> = (0..7)
+            .map(|f| vec![(f as f64 * 0.9).cos(), f as f64 * 0.2 - 0.5])
+            .collect();
+        let landmarks: Vec<Vec<[f64; 3]>> = conds
+            .iter()
+            .map(|z| {
+                (0..3)
+                    .map(|l| {
+                        std::array::from_fn(|a| rest[l][a] + d(l, a, 0) * z[0] + d(l, a, 1) * z[1])
+                    })
+                    .collect()
+            })
+            .collect();
+        let fit = FaceMotion::fit(&landmarks, &conds, 0.0).expect("fit");
+        for l in 0..3 {
+            for a in 0..3 {
+                assert!((fit.rest[l][a] - rest[l][a]).abs() < 1e-9);
+                for j in 0..2 {
+                    assert!((fit.d[(l * 3 + a) * 2 + j] - d(l, a, j)).abs() < 1e-9);
+                }
+            }
+        }
+        let z = [0.3, -0.7];
+        let want: Vec<[f64; 3]> = (0..3)
+            .map(|l| std::array::from_fn(|a| rest[l][a] + d(l, a, 0) * z[0] + d(l, a, 1) * z[1]))
+            .collect();
+        for (g, w) in fit.landmarks(&z).iter().zip(&want) {
+            for a in 0..3 {
+                assert!((g[a] - w[a]).abs() < 1e-9);
+            }
+        }
+        let shrunk = FaceMotion::fit(&landmarks, &conds, 10.0).expect("fit");
+        let norm = |f: &FaceMotion| f.d.iter().map(|v| v * v).sum::<f64>();
+        assert!(norm(&shrunk) < 0.9 * norm(&fit), "the ridge shrinks D");
+        assert!(
+            FaceMotion::fit(&landmarks, &conds[..6], 0.0).is_none(),
+            "frame counts differ"
+        );
+    }
+
+    #[test]
+    fn a_gaussian_on_a_landmark_takes_its_motion_and_a_far_one_is_not_trusted() {
+        let fit = FaceMotion {
+            rest: vec![
+                [0.0, 0.0, 0.0],
+                [10.0, 0.0, 0.0],
+                [0.0, 10.0, 0.0],
+                [0.0, 0.0, 10.0],
+                [10.0, 10.0, 10.0],
+            ],
+            d: (0..5 * 3).map(|o| o as f64).collect(),
+            dim: 1,
+        };
+        let (m, trust) =
+            fit.per_gaussian(&[[0.0, 0.0, 0.0], [0.0, 0.0, -40.0], [5.0, 5.0, 5.0]], 1.5);
+        assert!(
+            (m[0] - 0.0).abs() < 1e-4 && (m[1] - 1.0).abs() < 1e-4 && (m[2] - 2.0).abs() < 1e-4,
+            "{m:?}"
+        );
+        assert!((trust[0] - 1.0).abs() < 1e-6 && trust[1] < 1e-6);
+        // Equidistant from all five: a convex mix of four of their rows.
+        for axis in 0..3 {
+            let v = f64::from(m[2 * 3 + axis]);
+            assert!((0.0..=14.0).contains(&v));
+        }
+    }
+}
