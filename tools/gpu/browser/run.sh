@@ -6,9 +6,11 @@
 #                               harness into $BRW (default /tmp/brw), outside the
 #                               checkout, where they outlive the call while the
 #                               machine stays warm
-#   run.sh go [CONFIG...]       unpack the bundle, start Xvfb from it, serve the
+#   run.sh go [CONFIG...]       unpack the bundle, start Xvfb from it (not for
+#                               bundle_shell.sh's headless shell), serve the
 #                               site with the bench page, run Chromium once for
-#                               each configuration (default: the NVIDIA list);
+#                               each configuration (default: the bundle's NVIDIA
+#                               list);
 #                               results: $OUT/browser.json, the log:
 #                               $OUT/browser.log, Chromium's stderr tails:
 #                               $OUT/chromium-stderr.txt; a summary on stdout
@@ -40,7 +42,9 @@ say() { echo "[$(date +%T)] $*" >&2; [ -d "$OUT" ] && echo "[$(date +%T)] $*" >>
 
 # Configurations: NAME|ENVIRONMENT|FLAGS. Environment `nv`: NVIDIA's GLX,
 # EGL and Vulkan drivers; `mesa`: Mesa's GLX/EGL (llvmpipe) and Chromium's
-# SwiftShader Vulkan driver. Every run also gets COMMON_FLAGS.
+# SwiftShader Vulkan driver; `shell-nv`, `shell-cpu`: the headless shell's
+# (bundle_shell.sh), NVIDIA's Vulkan driver listed before SwiftShader's or
+# SwiftShader's alone. Every run also gets COMMON_FLAGS.
 CONFIGS=(
   # ANGLE on desktop GL through NVIDIA's GLX on Xvfb; WebGPU on Dawn's
   # default backend (Vulkan): the plan (compositor and Dawn on one GPU).
@@ -76,11 +80,32 @@ CONFIGS=(
   # ANGLE on Mesa's llvmpipe through GLX with Dawn's GLES backend.
   "cpu-swiftshader|mesa|--use-angle=swiftshader --use-webgpu-adapter=opengles"
   "cpu-llvmpipe-gles|mesa|--use-angle=gl --use-webgpu-adapter=opengles"
+  # The headless shell (bundle_shell.sh): no X server. ANGLE's GL on
+  # SwiftShader (its Vulkan driver has VK_EXT_headless_surface, NVIDIA's
+  # has not); Chromium's Vulkan feature on, so that Dawn's adapters are the
+  # Vulkan devices (2026-12-07: with GL compositing Dawn offered only
+  # SwiftShader), without a Vulkan swap chain.
+  "shell-vk|shell-nv|--use-angle=swiftshader --enable-unsafe-swiftshader --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
+  "shell-vk-skia|shell-nv|--use-angle=swiftshader --enable-unsafe-swiftshader --enable-features=Vulkan --disable-vulkan-surface"
+  # The Colab flags: ANGLE on Vulkan too (it may pick NVIDIA's device).
+  "shell-colab|shell-nv|--use-gl=angle --use-angle=vulkan --enable-features=Vulkan --disable-vulkan-surface"
+  "shell-angle-vk|shell-nv|--use-angle=vulkan --enable-features=Vulkan,VulkanFromANGLE,DefaultANGLEVulkan --use-vulkan=native --disable-vulkan-surface"
+  # ANGLE on NVIDIA's EGL without a display (surfaceless), with Dawn's
+  # GLES backend on it, or Dawn on Vulkan beside it.
+  "shell-egl-gles|shell-nv|--use-angle=gl-egl --use-webgpu-adapter=opengles"
+  "shell-egl-vk|shell-nv|--use-angle=gl-egl --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
+  "shell-default|shell-nv|"
+  # Control: SwiftShader alone (as on a machine without a GPU).
+  "shell-cpu|shell-cpu|--use-angle=swiftshader --enable-unsafe-swiftshader --use-webgpu-adapter=opengles"
+  # Control of the Vulkan path: shell-vk's flags on SwiftShader's driver alone (Skia
+  # and Dawn on Vulkan in the headless shell, as shell-vk wants them on NVIDIA's).
+  "shell-cpu-vk|shell-cpu|--use-angle=swiftshader --enable-unsafe-swiftshader --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
 )
 DEFAULT_CONFIGS="nv-gl nv-gl-vulkan nv-gl-gles nv-vulkan nv-egl nv-egl-gles nv-default cpu-swiftshader"
+DEFAULT_SHELL_CONFIGS="shell-vk shell-colab shell-angle-vk shell-egl-gles shell-egl-vk shell-vk-skia shell-default shell-cpu"
 
 COMMON_FLAGS="--no-sandbox --disable-gpu-sandbox --enable-unsafe-webgpu --ignore-gpu-blocklist
-  --ozone-platform=x11 --disable-dev-shm-usage --window-size=1024,800 --window-position=0,0
+  --disable-dev-shm-usage --window-size=1024,800 --window-position=0,0
   --disable-background-networking --disable-component-update --disable-sync --no-first-run
   --no-default-browser-check --disable-quic --disable-default-apps --disable-extensions
   --disable-breakpad --disable-domain-reliability --disable-client-side-phishing-detection
@@ -89,9 +114,14 @@ COMMON_FLAGS="--no-sandbox --disable-gpu-sandbox --enable-unsafe-webgpu --ignore
   --disable-background-timer-throttling --disable-backgrounding-occluded-windows
   --enable-logging=stderr --v=0"
 
+# Which bundle was unpacked: bundle.sh's Debian Chromium, or bundle_shell.sh's
+# headless shell.
+flavour() { if [ -x "$R/shell/chromium" ]; then echo shell; else echo debian; fi; }
+
 libpath() {
   # pulseaudio/: libpulse's RUNPATH names the system's copy of that folder.
   local p="$R/usr/lib/x86_64-linux-gnu:$R/lib/x86_64-linux-gnu:$R/usr/lib/x86_64-linux-gnu/pulseaudio"
+  [ "$(flavour)" = shell ] && p="$R/shell/lib:$R/shell"
   local d
   for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do [ -d "$d" ] && p="$p:$d"; done
   echo "$p${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -158,7 +188,8 @@ cmd_libs() {
           case "$p" in "$R"/*) ;; *) seen_out["${line%% *} => $p"]=1 ;; esac ;;
       esac
     done < <(LD_LIBRARY_PATH="$lp" ldd "$f" 2>/dev/null | sed 's/^[[:space:]]*//')
-  done < <(find "$R/usr/lib/chromium" "$R/usr/bin" "$R/usr/lib/x86_64-linux-gnu" "$R/lib/x86_64-linux-gnu" -type f \( -name '*.so*' -o -perm -u+x \) 2>/dev/null)
+  done < <(find "$R/usr/lib/chromium" "$R/usr/bin" "$R/usr/lib/x86_64-linux-gnu" "$R/lib/x86_64-linux-gnu" "$R/shell" \
+             -type f \( -name '*.so*' -o -perm -u+x \) 2>/dev/null)
   echo "libraries from outside the bundle:"
   for line in "${!seen_out[@]}"; do echo "  $line"; done | sort
   echo "libraries not found:"
@@ -210,6 +241,11 @@ start_server() {
   say "serving $site on 127.0.0.1:$PORT (pid $SERVER_PID)"
 }
 
+fallback_of() { # whether the page's high-performance adapter for configuration $1 is a fallback one
+  python3 -c 'import json, sys; print((json.load(open(sys.argv[1])).get("adapterHighPerformance") or {}).get("isFallbackAdapter"))' \
+    "$BRW/results/$1.json" 2>/dev/null || echo unknown
+}
+
 phase_of() { # the phase the page last reported for configuration $1
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("phase", "?"))' "$BRW/results/$1.json" 2>/dev/null || echo none
 }
@@ -227,7 +263,21 @@ run_config() {
   local -a envs=(DISPLAY=":$DISPLAY_NUM" HOME="$BRW/home" XDG_CONFIG_HOME="$BRW/home/.config" XDG_CACHE_HOME="$BRW/home/.cache"
                  XDG_RUNTIME_DIR="$BRW/home" FONTCONFIG_FILE="$BRW/fonts.conf" LD_LIBRARY_PATH="$(libpath)"
                  LIBGL_DRIVERS_PATH="$R/usr/lib/x86_64-linux-gnu/dri")
-  if [ "$kind" = nv ]; then
+  local exe=$R/usr/lib/chromium/chromium extra="--ozone-platform=x11"
+  if [ "${kind#shell-}" != "$kind" ]; then
+    exe=$R/shell/chromium extra="--headless --no-zygote"
+    [ -x "$exe" ] || { say "--- $name: not the headless shell's bundle (bundle_shell.sh)"; return 0; }
+  elif [ ! -x "$exe" ]; then
+    say "--- $name: not the Debian Chromium's bundle (bundle.sh)"; return 0
+  fi
+  if [ "$kind" = shell-nv ]; then
+    # NVIDIA's driver listed first; SwiftShader's for ANGLE (and as Dawn's
+    # fallback adapter).
+    local icds="$NV_ICD:$R/shell/vk_swiftshader_icd.json"
+    envs+=(__EGL_VENDOR_LIBRARY_FILENAMES="$NV_EGL" VK_DRIVER_FILES="$icds" VK_ICD_FILENAMES="$icds")
+  elif [ "$kind" = shell-cpu ]; then
+    envs+=(VK_DRIVER_FILES="$R/shell/vk_swiftshader_icd.json" VK_ICD_FILENAMES="$R/shell/vk_swiftshader_icd.json")
+  elif [ "$kind" = nv ]; then
     envs+=(__GLX_VENDOR_LIBRARY_NAME=nvidia __EGL_VENDOR_LIBRARY_FILENAMES="$NV_EGL" VK_DRIVER_FILES="$NV_ICD" VK_ICD_FILENAMES="$NV_ICD")
   else
     local sw=$R/usr/lib/chromium/vk_swiftshader_icd.json
@@ -241,7 +291,7 @@ run_config() {
   say "=== $name: $flags"
   local t=$SECONDS
   # shellcheck disable=SC2086
-  env -i PATH=/usr/bin:/bin "${envs[@]}" setsid "$R/usr/lib/chromium/chromium" $COMMON_FLAGS $flags \
+  env -i PATH=/usr/bin:/bin "${envs[@]}" setsid "$exe" $COMMON_FLAGS $extra $flags \
     --user-data-dir="$prof" "$url" >"$err" 2>&1 &
   local pid=$! phase=none snap=0 why=""
   while :; do
@@ -250,6 +300,12 @@ run_config() {
     if [ "$phase" = done ] || [ "$phase" = failed ]; then why="page $phase"; break; fi
     if ! kill -0 $pid 2>/dev/null; then why="chromium exited"; break; fi
     if [ "$phase" = none ] && [ $((SECONDS - t)) -ge "$ADAPTER_TIMEOUT" ]; then why="no report in $ADAPTER_TIMEOUT s"; break; fi
+    # A configuration meant for the GPU whose adapter is SwiftShader ends at
+    # once (BRW_KEEP_FALLBACK=1: measure it anyway), leaving time for others.
+    if [ -z "${BRW_KEEP_FALLBACK:-}" ] && [ "$kind" != mesa ] && [ "$kind" != shell-cpu ] \
+        && [ "$phase" != none ] && [ "$(fallback_of "$name")" = True ]; then
+      why="fallback adapter (SwiftShader)"; break
+    fi
     if [ $((SECONDS - t)) -ge "$CONFIG_TIMEOUT" ]; then why="timed out ($CONFIG_TIMEOUT s) in phase $phase"; break; fi
     if [ $snap = 0 ] && [ "$phase" = loaded ]; then snap=1; sleep 3; gpu_snapshot "$name, speaking"; fi
   done
@@ -326,13 +382,15 @@ cmd_go() {
   cat >"$BRW/fonts.conf" <<XML
 <?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "fonts.dtd">
-<fontconfig><dir>$R/usr/share/fonts</dir><cachedir>$BRW/fontcache</cachedir></fontconfig>
+<fontconfig><dir>$R/usr/share/fonts</dir><dir>$R/shell/fonts</dir><cachedir>$BRW/fontcache</cachedir></fontconfig>
 XML
-  start_xvfb || return 1
+  if [ "$(flavour)" = debian ]; then start_xvfb || return 1; fi
   start_server || return 1
   : >"$BRW/configs.jsonl"
   local names=("$@") n entry
-  [ ${#names[@]} -eq 0 ] && read -ra names <<<"$DEFAULT_CONFIGS"
+  if [ ${#names[@]} -eq 0 ]; then
+    if [ "$(flavour)" = shell ]; then read -ra names <<<"$DEFAULT_SHELL_CONFIGS"; else read -ra names <<<"$DEFAULT_CONFIGS"; fi
+  fi
   for n in "${names[@]}"; do
     entry=$(printf '%s\n' "${CONFIGS[@]}" | grep "^$n|") || { say "no configuration $n"; continue; }
     if [ $((SECONDS - t0 + CONFIG_TIMEOUT)) -gt "$DEADLINE" ]; then say "skipped $n: the deadline ($DEADLINE s) is near"; continue; fi
