@@ -81,6 +81,18 @@ pub struct TrainArgs {
     /// frame had can open in a surface; 0: none).
     #[arg(long, default_value_t = 0.0)]
     pub basis_smooth: f64,
+    /// Weight of the mesh prior, 0 to 10000: each Gaussian near the face
+    /// is pulled to move, for each frame's condition, as the tracked face
+    /// moves there (MediaPipe's landmarks in head space, fitted as a linear
+    /// function of the blendshapes), so that expressions no training frame
+    /// had move the face as a face moves (0: none).
+    #[arg(long, default_value_t = 0.0)]
+    pub mesh_prior: f64,
+    /// How far from the tracked face the mesh prior reaches, in cm (up to
+    /// 50): a Gaussian d cm from the nearest landmark is held by
+    /// exp(-(d / reach)^2).
+    #[arg(long, default_value_t = 1.5)]
+    pub mesh_reach: f64,
     /// Per-frame pose refinement rate (0: off).
     #[arg(long, default_value_t = 0.02)]
     pub pose_lr: f64,
@@ -145,6 +157,12 @@ impl TrainArgs {
         if !(self.cond_noise.is_finite() && (0.0..=1.0).contains(&self.cond_noise)) {
             bail!("--cond-noise must be a number from 0 to 1");
         }
+        if !(self.mesh_prior.is_finite() && (0.0..=1e4).contains(&self.mesh_prior)) {
+            bail!("--mesh-prior must be a number from 0 to 10000");
+        }
+        if !(self.mesh_reach.is_finite() && self.mesh_reach > 0.0 && self.mesh_reach <= 50.0) {
+            bail!("--mesh-reach must be a number of cm above 0, at most 50");
+        }
         Ok(Settings {
             iters: self.iters,
             bases: self.bases,
@@ -156,6 +174,8 @@ impl TrainArgs {
             reg_weight: self.reg_weight,
             cond_noise: self.cond_noise,
             basis_smooth: self.basis_smooth,
+            mesh_prior: self.mesh_prior,
+            mesh_reach: self.mesh_reach,
             pose_lr: self.pose_lr,
             pose_start: self.pose_start,
             seed: self.seed,

@@ -262,6 +262,14 @@ fn train_refuses_bad_input_clearly() {
             "--basis-smooth=1.5",
             "--basis-smooth must be a number from 0 to 1",
         ),
+        (
+            "--mesh-prior=-1",
+            "--mesh-prior must be a number from 0 to 10000",
+        ),
+        (
+            "--mesh-reach=0",
+            "--mesh-reach must be a number of cm above 0, at most 50",
+        ),
     ] {
         let run = synctalk(&[
             "train",

@@ -467,6 +467,20 @@ impl ControllerStep {
         );
     }
 
+    /// Encodes a copy of this step's condition into `dst` at `offset` (the
+    /// mesh prior's uniform, `super::MeshPriorParams::z`).
+    pub fn encode_copy_condition(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        dst: &wgpu::Buffer,
+        offset: u64,
+    ) {
+        let bytes = 4 * self.config.input.min(super::MAX_PRIOR_DIM) as u64;
+        if bytes > 0 {
+            encoder.copy_buffer_to_buffer(&self.cond, 0, dst, offset, bytes);
+        }
+    }
+
     /// Encodes the backward (`dL/dθ` into [`ControllerStep::grad`]), Adam
     /// on θ, and, if [`ControllerInputs::pose`] was given, the pose step.
     pub fn encode_backward(&self, encoder: &mut wgpu::CommandEncoder) {

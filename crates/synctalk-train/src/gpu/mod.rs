@@ -204,12 +204,13 @@ pub use offsets::{OffsetBuffers, SplatOffsets};
 pub use pose_view::{PoseView, PoseViewParams};
 #[cfg(not(target_arch = "wasm32"))]
 pub use project::{
-    deform_backward, invert_ids, pose_backward, project_backward, project_forward, ProjectInputs,
-    ProjectOutput,
+    deform_backward, deform_backward_prior, invert_ids, pose_backward, project_backward,
+    project_forward, ProjectInputs, ProjectOutput,
 };
 pub use project::{
-    FrameParams, GpuGradients, GpuParams, PoseParams, ProjectBindGroups, ProjectBuffers,
-    ProjectKernels, ReduceParams, MAX_BASES, POSE_WORDS, SH_FLOATS, VIEW_WORDS,
+    FrameParams, GpuGradients, GpuParams, MeshPriorParams, PoseParams, ProjectBindGroups,
+    ProjectBuffers, ProjectKernels, ReduceParams, MAX_BASES, MAX_PRIOR_DIM, POSE_WORDS, SH_FLOATS,
+    VIEW_WORDS,
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use raster::{accumulate_records, forward_backward, splat_offsets, RasterInputs, RasterOutput};

@@ -13,7 +13,7 @@ mod params;
 mod uniforms;
 
 pub use params::{GpuGradients, GpuParams};
-pub use uniforms::{FrameParams, PoseParams, ReduceParams};
+pub use uniforms::{FrameParams, MeshPriorParams, PoseParams, ReduceParams, MAX_PRIOR_DIM};
 
 /// f32 SH words per Gaussian: degree 1 at most, 4 coefficients × RGB,
 /// coefficient-major (`sh[i * 12 + 3 k + channel]`).
@@ -70,6 +70,13 @@ pub struct ProjectBuffers<'a> {
     pub sums: &'a wgpu::Buffer,
     /// Written: [`POSE_WORDS`] × `f32`.
     pub d_pose: &'a wgpu::Buffer,
+    /// Uniform: [`MeshPriorParams`] (`scale` 0: no prior).
+    pub prior: &'a wgpu::Buffer,
+    /// The mesh prior's `M_i`: `3 D n` × `f32`, Gaussian-major (at least 4
+    /// bytes).
+    pub prior_m: &'a wgpu::Buffer,
+    /// The mesh prior's trust per Gaussian: `n` × `f32` (at least 4 bytes).
+    pub prior_trust: &'a wgpu::Buffer,
 }
 
 /// Bind groups of [`ProjectKernels`] over one set of [`ProjectBuffers`].
@@ -117,7 +124,7 @@ impl ProjectKernels {
                 device,
                 &[FRAME, include_str!("deform_bwd.wgsl")],
                 "deform_bwd",
-                &[Uniform, Read, Read, Write, Write],
+                &[Uniform, Read, Read, Write, Write, Uniform, Read, Read],
             ),
             reduce: Kernel::new(
                 device,
@@ -166,7 +173,16 @@ impl ProjectKernels {
             ),
             deform: self.deform.bind(
                 device,
-                &[b.frame, b.bases, b.d_gauss, b.d_bases, b.partials],
+                &[
+                    b.frame,
+                    b.bases,
+                    b.d_gauss,
+                    b.d_bases,
+                    b.partials,
+                    b.prior,
+                    b.prior_m,
+                    b.prior_trust,
+                ],
             ),
             reduce: self.reduce.bind(device, &[b.reduce, b.partials, b.sums]),
             pose: self.pose.bind(device, &[b.pose, b.sums, b.d_pose]),
@@ -270,8 +286,8 @@ impl ProjectKernels {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use host::{
-    deform_backward, invert_ids, pose_backward, project_backward, project_forward, ProjectInputs,
-    ProjectOutput,
+    deform_backward, deform_backward_prior, invert_ids, pose_backward, project_backward,
+    project_forward, ProjectInputs, ProjectOutput,
 };
 
 #[cfg(not(target_arch = "wasm32"))]

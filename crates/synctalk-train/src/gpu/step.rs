@@ -56,8 +56,8 @@ use super::kernel::{Bind, Kernel};
 use super::raster::dispatch_1d;
 use super::{
     AdamGroup, AdamKernel, AdamParams, FrameParams, GpuError, GpuParams, LossBindGroups,
-    LossKernels, LossParams, PoseParams, ProjectBindGroups, ProjectKernels, RasterBindGroups,
-    RasterKernels, RasterParams, SH_FLOATS,
+    LossKernels, LossParams, MeshPriorParams, PoseParams, ProjectBindGroups, ProjectKernels,
+    RasterBindGroups, RasterKernels, RasterParams, SH_FLOATS,
 };
 use crate::cpu::LossWeights;
 
@@ -412,6 +412,44 @@ impl TrainStep {
         })
     }
 
+    /// Turns the mesh prior on (`crate::train::mesh_prior`): `scale` =
+    /// `2 λ / n`, `m` (`3 D n`, Gaussian-major) and `trust` (`n`) for this
+    /// step's Gaussians. The frame's condition reaches the prior's uniform
+    /// from the controller each step ([`TrainStep::encode_controlled`]), or
+    /// from [`TrainStep::set_prior_condition`].
+    pub fn set_mesh_prior(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        scale: f32,
+        dim: usize,
+        m: &[f32],
+        trust: &[f32],
+    ) -> Result<(), GpuError> {
+        let n = self.n as usize;
+        check_len("mesh prior M", m.len(), 3 * dim * n)?;
+        check_len("mesh prior trust", trust.len(), n)?;
+        let params = MeshPriorParams::new(scale, &vec![0.0; dim])?;
+        let b = &mut self.buffers;
+        b.prior_m = buffers::filled(device, "mesh prior M", m);
+        b.prior_trust = buffers::filled(device, "mesh prior trust", trust);
+        queue.write_buffer(&b.prior, 0, bytemuck::bytes_of(&params));
+        self.project = self.kernels.project.bind(device, &self.buffers.project());
+        Ok(())
+    }
+
+    /// Writes the mesh prior's condition (normalised, its `dim` long) for
+    /// the next step run without the controller.
+    pub fn set_prior_condition(&self, queue: &wgpu::Queue, z: &[f32]) -> Result<(), GpuError> {
+        let params = MeshPriorParams::new(0.0, z)?;
+        queue.write_buffer(
+            &self.buffers.prior,
+            MeshPriorParams::Z_OFFSET,
+            bytemuck::cast_slice(&params.z),
+        );
+        Ok(())
+    }
+
     /// Replaces the frame the step trains on: the packed `target`
     /// ([`super::pack_target`]) and the layer under the head (premultiplied),
     /// one per pixel. Written when the queue next submits.
@@ -528,6 +566,7 @@ impl TrainStep {
         let frame = self.prepare(queue, inputs)?;
         controller.encode_forward(encoder);
         controller.encode_copy_coeffs(encoder, &self.buffers.frame);
+        controller.encode_copy_condition(encoder, &self.buffers.prior, MeshPriorParams::Z_OFFSET);
         if let Some(pv) = pose_view {
             pv.encode(encoder, &self.buffers.frame, &self.buffers.pose);
         }

@@ -25,6 +25,11 @@ pub trait TrainData {
     /// The opaque layer under the head of frame `t` (torso over the
     /// background plate), `[r, g, b, 255]` little-endian per pixel.
     fn under(&self, t: usize) -> &[u32];
+    /// Frame `t`'s tracked face landmarks in head space, for the mesh
+    /// prior ([`crate::train::mesh_prior`]); `None` where there are none.
+    fn head_space_landmarks(&self, _t: usize) -> Option<Vec<[f64; 3]>> {
+        None
+    }
 }
 
 /// The near plane of every portrait camera (the portrait format's and
@@ -92,5 +97,9 @@ impl TrainData for Dataset {
 
     fn under(&self, t: usize) -> &[u32] {
         &self.frames[t].under
+    }
+
+    fn head_space_landmarks(&self, t: usize) -> Option<Vec<[f64; 3]>> {
+        super::mesh_prior::head_space_landmarks(self, t)
     }
 }

@@ -96,6 +96,7 @@ pub struct Trainer {
     under: Vec<[f32; 4]>,
     noisy: Vec<f64>,
     cond: Vec<f32>,
+    mesh: Option<mesh_prior::FaceMotion>,
 }
 
 fn setting(what: &'static str, why: impl Into<String>) -> TrainError {
@@ -166,6 +167,13 @@ impl Trainer {
             .map(|&t| data.condition(t).iter().map(|&v| f64::from(v)).collect())
             .collect();
         let norm = Normalizer::fit(&conds).map_err(|e| TrainError::Data(e.to_string()))?;
+        if !(settings.mesh_prior.is_finite() && settings.mesh_prior >= 0.0) {
+            return Err(setting("mesh-prior", "a number >= 0"));
+        }
+        if !(settings.mesh_reach.is_finite() && settings.mesh_reach > 0.0) {
+            return Err(setting("mesh-reach", "a number of cm > 0"));
+        }
+        let mesh = mesh_prior::fit_for(data, &train_frames, &norm, settings.mesh_prior)?;
         let n = state.params.len();
         let kernels = Arc::new(StepKernels::new(device));
         let step_config = StepConfig {
@@ -178,8 +186,12 @@ impl Trainer {
         let target = data.target(train_frames[0]);
         let mut under = Vec::new();
         data::unpack_under(data.under(train_frames[0]), &mut under);
-        let step =
+        let mut step =
             TrainStep::from_state(device, kernels.clone(), step_config, &state, &under, target)?;
+        if let Some(m) = &mesh {
+            let (lambda, reach) = (settings.mesh_prior, settings.mesh_reach);
+            mesh_prior::apply(&mut step, device, queue, m, &state, lambda, reach)?;
+        }
         let config = ControllerConfig {
             input,
             hidden: settings.hidden,
@@ -223,6 +235,7 @@ impl Trainer {
             under,
             noisy: Vec::with_capacity(input),
             cond: Vec::with_capacity(input),
+            mesh,
         })
     }
 
@@ -463,6 +476,18 @@ impl Trainer {
             &under,
             &blank,
         )?;
+        if let Some(m) = &self.mesh {
+            let (lambda, reach) = (self.settings.mesh_prior, self.settings.mesh_reach);
+            mesh_prior::apply(
+                &mut self.step,
+                &self.device,
+                &self.queue,
+                m,
+                state,
+                lambda,
+                reach,
+            )?;
+        }
         // Everything bound to the step is made anew, as a resume makes it:
         // on an H200 a run whose controller was only re-bound to the new
         // step rendered an empty head from then on, while the same state

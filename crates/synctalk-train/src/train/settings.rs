@@ -36,6 +36,16 @@ pub struct Settings {
     /// existed had none.
     #[serde(default)]
     pub basis_smooth: f64,
+    /// Weight λ of the mesh prior: each Gaussian near the face moves as the
+    /// tracked face moves there (`--mesh-prior`; 0: none; see
+    /// [`crate::train::mesh_prior`]). Checkpoints from before it existed had
+    /// none.
+    #[serde(default)]
+    pub mesh_prior: f64,
+    /// The mesh prior's reach, cm (`--mesh-reach`): a Gaussian `d` from the
+    /// nearest landmark is held to it by `exp(−(d / reach)²)`.
+    #[serde(default = "default_mesh_reach")]
+    pub mesh_reach: f64,
     /// The per-frame pose optimiser's rate (`--pose-lr`; 0: no refinement).
     pub pose_lr: f64,
     /// The step from which poses are refined (`--pose-start`).
@@ -46,6 +56,10 @@ pub struct Settings {
     /// existed held out the dataset's split).
     #[serde(default)]
     pub holdout: Holdout,
+}
+
+fn default_mesh_reach() -> f64 {
+    1.5
 }
 
 impl Default for Settings {
@@ -63,6 +77,8 @@ impl Default for Settings {
             reg_weight: 1e-3,
             cond_noise: 0.01,
             basis_smooth: 0.0,
+            mesh_prior: 0.0,
+            mesh_reach: default_mesh_reach(),
             pose_lr: 0.02,
             pose_start: 3000,
             seed: 0,

@@ -217,3 +217,72 @@ fn pose_backward_matches_the_oracle() {
     }
     eprintln!("pose backward: worst error / tolerance {worst:.2}");
 }
+
+/// The mesh prior's gradient in `deform_bwd.wgsl` against
+/// `mesh_prior::loss_and_gradient` (f64), with the image's `dL/d raw`
+/// beside it: the two add.
+#[test]
+fn mesh_prior_gradient_matches_the_reference() {
+    use synctalk_train::gpu::{deform_backward_prior, MeshPriorParams};
+    use synctalk_train::train::mesh_prior::loss_and_gradient;
+    let t = Trainer::new();
+    let mut rng = Pcg64::seed_from_u64(71);
+    let (n, k_n, dim) = (700usize, 5usize, 52usize);
+    let mut r = |s: f32| rng.random_range(-s..s);
+    let coeffs: Vec<f32> = (0..k_n).map(|_| r(1.0)).collect();
+    let bases: Vec<f32> = (0..11 * k_n * n).map(|_| r(0.5)).collect();
+    let z: Vec<f32> = (0..dim).map(|_| r(2.0)).collect();
+    let m: Vec<f32> = (0..3 * dim * n).map(|_| r(0.05)).collect();
+    let trust: Vec<f32> = (0..n)
+        .map(|i| if i % 7 == 0 { 0.0 } else { r(1.0).abs() })
+        .collect();
+    let d_gauss: Vec<[f32; 4]> = (0..3 * n)
+        .map(|j| {
+            [
+                r(1e-5),
+                r(1e-5),
+                r(1e-5),
+                if j % 3 == 2 { 0.0 } else { r(1e-5) },
+            ]
+        })
+        .collect();
+    let lambda = 0.3f64;
+    let view = synctalk_reference::View::from_camera(&synctalk_gaussians::Camera::centered(
+        64, 64, 60.0, 60.0,
+    ));
+    let frame = FrameParams::new(&view, n, 1, &coeffs).expect("frame");
+    let prior = MeshPriorParams::new((2.0 * lambda / n as f64) as f32, &z).expect("prior");
+    let (d_bases, d_coeffs) = deform_backward_prior(
+        &t.device, &t.queue, &t.project, &frame, &bases, &d_gauss, &prior, &m, &trust,
+    )
+    .expect("deform");
+    let (image_bases, image_coeffs) =
+        deform_backward(&t.device, &t.queue, &t.project, &frame, &bases, &d_gauss).expect("deform");
+    let (_, want_bases, want_coeffs) = loss_and_gradient(lambda, &bases, &coeffs, &z, &m, &trust);
+    let scale = want_bases.iter().fold(0f64, |a, v| a.max(v.abs()));
+    for at in 0..d_bases.len() {
+        let want = f64::from(image_bases[at]) + want_bases[at];
+        assert!(
+            (f64::from(d_bases[at]) - want).abs() <= 1e-4 * scale + 1e-9,
+            "dB[{at}]: {} vs {want}",
+            d_bases[at]
+        );
+    }
+    for k in 0..k_n {
+        let want = f64::from(image_coeffs[k]) + want_coeffs[k];
+        let mag = want_coeffs[k].abs().max(f64::from(image_coeffs[k]).abs());
+        assert!(
+            (f64::from(d_coeffs[k]) - want).abs() <= 1e-4 * mag.max(1e-6),
+            "dw[{k}]: {} vs {want}",
+            d_coeffs[k]
+        );
+    }
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let image: Vec<f64> = image_coeffs.iter().map(|&v| f64::from(v)).collect();
+    assert!(
+        norm(&want_coeffs) > 10.0 * norm(&image),
+        "the prior's part of dL/dw ({}) must dominate the image's ({}) for the test to test it",
+        norm(&want_coeffs),
+        norm(&image)
+    );
+}

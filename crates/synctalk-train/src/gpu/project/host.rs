@@ -6,8 +6,8 @@ use synctalk_gaussians::DEFORM_CHANNELS;
 use wgpu::util::DeviceExt;
 
 use super::{
-    FrameParams, GpuGradients, GpuParams, PoseParams, ProjectBindGroups, ProjectBuffers,
-    ProjectKernels, POSE_WORDS, SH_FLOATS, VIEW_WORDS,
+    FrameParams, GpuGradients, GpuParams, MeshPriorParams, PoseParams, ProjectBindGroups,
+    ProjectBuffers, ProjectKernels, POSE_WORDS, SH_FLOATS, VIEW_WORDS,
 };
 use crate::gpu::transfer::{cast, check_len, submit_and_read, MIN_BYTES};
 use crate::gpu::{GpuError, GpuSplat, IdBuffers, InvertIds, RasterGrad};
@@ -97,6 +97,9 @@ struct Owned {
     partials: wgpu::Buffer,
     sums: wgpu::Buffer,
     d_pose: wgpu::Buffer,
+    prior: wgpu::Buffer,
+    prior_m: wgpu::Buffer,
+    prior_trust: wgpu::Buffer,
 }
 
 /// Initial contents of [`Owned`]'s input buffers (empty: zeros).
@@ -111,6 +114,9 @@ struct Contents<'a> {
     splat_grads: &'a [RasterGrad],
     d_gauss: &'a [[f32; 4]],
     sums: &'a [f32],
+    prior: MeshPriorParams,
+    prior_m: &'a [f32],
+    prior_trust: &'a [f32],
 }
 
 impl Owned {
@@ -138,6 +144,9 @@ impl Owned {
             partials: filled::<u8>(device, &[], 4 * width * frame.partial_rows()),
             sums: filled(device, c.sums, 4 * width),
             d_pose: filled::<u8>(device, &[], 4 * POSE_WORDS),
+            prior: uniform(device, &c.prior),
+            prior_m: filled(device, c.prior_m, 0),
+            prior_trust: filled(device, c.prior_trust, 0),
         }
     }
 
@@ -162,6 +171,9 @@ impl Owned {
                 partials: &self.partials,
                 sums: &self.sums,
                 d_pose: &self.d_pose,
+                prior: &self.prior,
+                prior_m: &self.prior_m,
+                prior_trust: &self.prior_trust,
             },
         )
     }
@@ -303,10 +315,41 @@ pub fn deform_backward(
     bases: &[f32],
     d_gauss: &[[f32; 4]],
 ) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
+    deform_backward_prior(
+        device,
+        queue,
+        kernels,
+        frame,
+        bases,
+        d_gauss,
+        &MeshPriorParams::default(),
+        &[],
+        &[],
+    )
+}
+
+/// [`deform_backward`] with the mesh prior: `prior` (its scale and
+/// condition), `prior_m` (`3 D n`, Gaussian-major) and `prior_trust` (`n`).
+#[allow(clippy::too_many_arguments)]
+pub fn deform_backward_prior(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    kernels: &ProjectKernels,
+    frame: &FrameParams,
+    bases: &[f32],
+    d_gauss: &[[f32; 4]],
+    prior: &MeshPriorParams,
+    prior_m: &[f32],
+    prior_trust: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>), GpuError> {
     let n = frame.num_gaussians as usize;
     let k_n = frame.num_bases as usize;
     check_len("d_gauss (vec4)", d_gauss.len(), 3 * n)?;
     check_len("bases", bases.len(), DEFORM_CHANNELS * k_n * n)?;
+    if prior.scale != 0.0 {
+        check_len("mesh prior M", prior_m.len(), 3 * prior.dim as usize * n)?;
+        check_len("mesh prior trust", prior_trust.len(), n)?;
+    }
     let width = frame.partial_width();
     let out = run(
         device,
@@ -316,6 +359,9 @@ pub fn deform_backward(
             frame: *frame,
             bases,
             d_gauss,
+            prior: *prior,
+            prior_m,
+            prior_trust,
             ..Default::default()
         },
         |encoder, groups| kernels.encode_deform(encoder, groups, frame),

@@ -191,3 +191,53 @@ impl PoseParams {
         }
     }
 }
+
+/// The most condition channels the mesh prior's uniform holds.
+pub const MAX_PRIOR_DIM: usize = 64;
+
+/// `deform_bwd.wgsl`'s `MeshPrior`: the mesh prior's weight and the
+/// frame's normalised condition (`crate::train::mesh_prior`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+pub struct MeshPriorParams {
+    /// `2 λ / n`: the prior's gradient factor (0: no prior).
+    pub scale: f32,
+    /// The condition's length, at most [`MAX_PRIOR_DIM`].
+    pub dim: u32,
+    /// Padding.
+    pub _pad: [u32; 2],
+    /// The frame's normalised condition, 4 per vec4 (the trainer copies the
+    /// controller's condition here each step).
+    pub z: [[f32; 4]; MAX_PRIOR_DIM / 4],
+}
+
+impl Default for MeshPriorParams {
+    fn default() -> Self {
+        Zeroable::zeroed()
+    }
+}
+
+impl MeshPriorParams {
+    /// The byte offset of [`MeshPriorParams::z`].
+    pub const Z_OFFSET: u64 = 16;
+
+    /// With condition `z` (at most [`MAX_PRIOR_DIM`] long).
+    pub fn new(scale: f32, z: &[f32]) -> Result<Self, GpuError> {
+        if z.len() > MAX_PRIOR_DIM {
+            return Err(GpuError::TooLarge {
+                what: "mesh prior condition",
+                got: z.len() as u64,
+                max: MAX_PRIOR_DIM as u64,
+            });
+        }
+        let mut p = Self {
+            scale,
+            dim: z.len() as u32,
+            ..Self::default()
+        };
+        for (j, v) in z.iter().enumerate() {
+            p.z[j / 4][j % 4] = *v;
+        }
+        Ok(p)
+    }
+}

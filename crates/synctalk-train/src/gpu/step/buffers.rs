@@ -6,9 +6,9 @@ use synctalk_sort::{PrefixSum, RadixSort};
 use wgpu::util::DeviceExt;
 
 use crate::gpu::{
-    AdamBuffers, AdamParams, FrameParams, GpuParams, GpuSplat, LossBuffers, LossParams, PixelState,
-    PoseParams, ProjectBuffers, RasterBuffers, RasterGrad, RasterParams, GRAD_WORDS, LOSS_COLUMNS,
-    MAX_BASES, POSE_WORDS, SH_FLOATS, VIEW_WORDS,
+    AdamBuffers, AdamParams, FrameParams, GpuParams, GpuSplat, LossBuffers, LossParams,
+    MeshPriorParams, PixelState, PoseParams, ProjectBuffers, RasterBuffers, RasterGrad,
+    RasterParams, GRAD_WORDS, LOSS_COLUMNS, MAX_BASES, POSE_WORDS, SH_FLOATS, VIEW_WORDS,
 };
 
 /// The smallest buffer made: zero-sized bindings are invalid.
@@ -79,11 +79,15 @@ pub(super) struct StepBuffers {
     pub project_partials: wgpu::Buffer,
     pub project_sums: wgpu::Buffer,
     pub d_pose: wgpu::Buffer,
+    // The mesh prior (off until `TrainStep::set_mesh_prior`).
+    pub prior: wgpu::Buffer,
+    pub prior_m: wgpu::Buffer,
+    pub prior_trust: wgpu::Buffer,
 }
 
 /// A storage buffer of at least `bytes` (and [`MIN_BYTES`]) bytes, zeroed,
 /// copyable both ways.
-fn storage(
+pub(super) fn storage(
     device: &wgpu::Device,
     label: &str,
     bytes: u64,
@@ -101,7 +105,7 @@ fn storage(
 }
 
 /// A storage buffer holding `data` (padded to [`MIN_BYTES`]).
-fn filled<T: Pod>(device: &wgpu::Device, label: &str, data: &[T]) -> wgpu::Buffer {
+pub(super) fn filled<T: Pod>(device: &wgpu::Device, label: &str, data: &[T]) -> wgpu::Buffer {
     let mut contents = bytemuck::cast_slice::<T, u8>(data).to_vec();
     contents.resize(contents.len().max(MIN_BYTES as usize), 0);
     device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -219,6 +223,9 @@ impl StepBuffers {
             project_partials: st("project partials", 4 * width * shape.partial_rows() as u64),
             project_sums: st("project sums", 4 * width),
             d_pose: st("d pose", 4 * POSE_WORDS as u64),
+            prior: uniform(device, "mesh prior", &MeshPriorParams::default()),
+            prior_m: st("mesh prior M", 0),
+            prior_trust: st("mesh prior trust", 0),
         }
     }
 
@@ -241,6 +248,9 @@ impl StepBuffers {
             partials: &self.project_partials,
             sums: &self.project_sums,
             d_pose: &self.d_pose,
+            prior: &self.prior,
+            prior_m: &self.prior_m,
+            prior_trust: &self.prior_trust,
         }
     }
 
