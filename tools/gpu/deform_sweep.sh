@@ -10,8 +10,8 @@
 # the streak's (pose frame, condition) pairs.
 #
 #   bash tools/gpu/deform_sweep.sh DATASET "NAME:FLAGS" ...
-#   e.g. bash tools/gpu/deform_sweep.sh .dsa/KH_skin "s1:--seed 1" "reg01:--reg-weight 0.1" \
-#          "noise05:--cond-noise 0.05" "noise10:--cond-noise 0.1"
+#   e.g. bash tools/gpu/deform_sweep.sh .dsa/katie "s1:--seed 1" "sm05:--basis-smooth 0.5" \
+#          "mp1:--mesh-prior 1" "mp5:--mesh-prior 5"
 #
 # Carry .gl (Vulkan loader .debs), .bin/synctalk.xz and the dataset. Env:
 # ITERS (default 15000, as the demo), DEADLINE (seconds of the call after
