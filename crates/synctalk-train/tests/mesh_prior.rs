@@ -1,16 +1,22 @@
 //! The mesh prior's tracked face on the real 6-frame fixture
 //! (`synctalk_testdata::dataset_mini()`): the landmarks taken back into
 //! head space land on their image positions again through the frame's
-//! view, and the face fitted on the conditions moves them.
+//! view, at the canonical face's depth. (The fit itself: the unit tests of
+//! `train/mesh_prior.rs` on known linear faces; six frames are too few to
+//! predict a seventh from 52 channels, so its held-out error is measured on
+//! a whole clip, docs/trainer.md.)
 
 use synctalk_testdata::dataset_mini;
-use synctalk_train::cpu::Normalizer;
 use synctalk_train::dataset::Dataset;
-use synctalk_train::train::mesh_prior::{head_space_landmarks, FaceMotion};
+use synctalk_train::train::mesh_prior::head_space_landmarks;
 use synctalk_train::train::TrainData;
 
+fn distance(p: &[f64; 3], q: &[f64; 3]) -> f64 {
+    (0..3).map(|k| (p[k] - q[k]).powi(2)).sum::<f64>().sqrt()
+}
+
 #[test]
-fn head_space_landmarks_project_back_onto_the_image() {
+fn head_space_landmarks_project_back_onto_the_image_at_the_face_s_depth() {
     let ds = Dataset::open(&dataset_mini()).unwrap_or_else(|e| panic!("{e}"));
     let mut worst = 0f64;
     for t in 0..ds.frame_count() {
@@ -24,44 +30,23 @@ fn head_space_landmarks_project_back_onto_the_image() {
                 .max((u - f64::from(l[0])).abs())
                 .max((w - f64::from(l[1])).abs());
         }
+        // On the ray and at the right depth: the tracked face lies on the
+        // canonical one (expression moves it by millimetres).
+        let mut d: Vec<f64> = hs
+            .iter()
+            .zip(&ds.canonical_face)
+            .map(|(p, c)| distance(p, &c.map(f64::from)))
+            .collect();
+        d.sort_by(f64::total_cmp);
+        let (median, p95) = (d[d.len() / 2], d[d.len() * 95 / 100]);
+        eprintln!("frame {t}: from the canonical face, median {median:.3} cm, 95th percentile {p95:.3} cm");
+        assert!(
+            median < 0.3 && p95 < 1.0,
+            "frame {t}: median {median} cm, p95 {p95} cm"
+        );
     }
     assert!(
         worst < 1e-3,
         "a landmark lands {worst} px from where it was tracked"
-    );
-}
-
-#[test]
-fn the_fitted_face_follows_the_conditions_of_its_frames() {
-    let ds = Dataset::open(&dataset_mini()).unwrap_or_else(|e| panic!("{e}"));
-    let frames: Vec<usize> = (0..ds.frame_count()).collect();
-    let conds: Vec<Vec<f64>> = frames
-        .iter()
-        .map(|&t| ds.condition(t).iter().map(|&v| f64::from(v)).collect())
-        .collect();
-    let norm = Normalizer::fit(&conds).expect("normaliser");
-    let z: Vec<Vec<f64>> = conds.iter().map(|c| norm.apply(c)).collect();
-    let lms: Vec<Vec<[f64; 3]>> = frames
-        .iter()
-        .map(|&t| head_space_landmarks(&ds, t).expect("lm"))
-        .collect();
-    let fit = FaceMotion::fit(&lms, &z, 0.1).expect("fit");
-    // Fewer frames than channels: the ridge picks the smallest D that fits,
-    // which still follows each frame far better than the rest shape does.
-    let err = |a: &[[f64; 3]], b: &[[f64; 3]]| {
-        a.iter()
-            .zip(b)
-            .map(|(p, q)| (0..3).map(|k| (p[k] - q[k]).powi(2)).sum::<f64>().sqrt())
-            .sum::<f64>()
-            / a.len() as f64
-    };
-    let (mut fitted, mut rest) = (0.0, 0.0);
-    for (zf, lm) in z.iter().zip(&lms) {
-        fitted += err(&fit.landmarks(zf), lm);
-        rest += err(&fit.rest, lm);
-    }
-    assert!(
-        fitted < 0.5 * rest,
-        "fitted {fitted} cm against the rest shape's {rest}"
     );
 }

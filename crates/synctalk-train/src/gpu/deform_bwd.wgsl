@@ -62,9 +62,9 @@ fn deform_bwd(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
                     offset += coeff(k) * bases[(k * 11u + a) * n + i];
                 }
                 var m = 0.0;
-                let row = (i * 3u + a) * prior.dim;
+                let at_m = (i * 3u + a) * prior.dim;
                 for (var j = 0u; j < prior.dim; j++) {
-                    m += prior_m[row + j] * prior.z[j / 4u][j % 4u];
+                    m += prior_m[at_m + j] * prior.z[j / 4u][j % 4u];
                 }
                 d[a] += c * (offset - m);
             }

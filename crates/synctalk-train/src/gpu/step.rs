@@ -415,8 +415,8 @@ impl TrainStep {
     /// Turns the mesh prior on (`crate::train::mesh_prior`): `scale` =
     /// `2 λ / n`, `m` (`3 D n`, Gaussian-major) and `trust` (`n`) for this
     /// step's Gaussians. The frame's condition reaches the prior's uniform
-    /// from the controller each step ([`TrainStep::encode_controlled`]), or
-    /// from [`TrainStep::set_prior_condition`].
+    /// from the controller each step ([`TrainStep::encode_controlled`]);
+    /// steps encoded without the controller see a zero condition.
     pub fn set_mesh_prior(
         &mut self,
         device: &wgpu::Device,
@@ -429,24 +429,21 @@ impl TrainStep {
         let n = self.n as usize;
         check_len("mesh prior M", m.len(), 3 * dim * n)?;
         check_len("mesh prior trust", trust.len(), n)?;
+        let max = device.limits().max_storage_buffer_binding_size;
+        let bytes = 4 * m.len() as u64;
+        if bytes > max {
+            return Err(GpuError::TooLarge {
+                what: "mesh prior buffer (bytes; fewer Gaussians)",
+                got: bytes,
+                max,
+            });
+        }
         let params = MeshPriorParams::new(scale, &vec![0.0; dim])?;
         let b = &mut self.buffers;
         b.prior_m = buffers::filled(device, "mesh prior M", m);
         b.prior_trust = buffers::filled(device, "mesh prior trust", trust);
         queue.write_buffer(&b.prior, 0, bytemuck::bytes_of(&params));
         self.project = self.kernels.project.bind(device, &self.buffers.project());
-        Ok(())
-    }
-
-    /// Writes the mesh prior's condition (normalised, its `dim` long) for
-    /// the next step run without the controller.
-    pub fn set_prior_condition(&self, queue: &wgpu::Queue, z: &[f32]) -> Result<(), GpuError> {
-        let params = MeshPriorParams::new(0.0, z)?;
-        queue.write_buffer(
-            &self.buffers.prior,
-            MeshPriorParams::Z_OFFSET,
-            bytemuck::cast_slice(&params.z),
-        );
         Ok(())
     }
 

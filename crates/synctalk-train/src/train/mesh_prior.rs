@@ -23,7 +23,7 @@
 use crate::cpu::Normalizer;
 use crate::dataset::Dataset;
 use crate::gpu::{StepState, TrainStep};
-use crate::train::{TrainData, TrainError};
+use crate::train::{Settings, TrainData, TrainError};
 
 /// The ridge penalty of [`FaceMotion::fit`] per training frame, on the
 /// normalised condition: on the demo's clip (180 frames) the held-out
@@ -229,27 +229,40 @@ impl FaceMotion {
 }
 
 /// The face fitted on the training frames for the trainer, when the
-/// settings ask for the prior (`None` when they do not); an error when the
-/// data has no tracked landmarks or they do not fit.
+/// settings ask for the prior (`None` when they do not); an error naming
+/// the setting out of range, or the frame without tracked landmarks.
 pub(crate) fn fit_for(
     data: &impl TrainData,
     train_frames: &[usize],
     norm: &Normalizer,
-    lambda: f64,
+    settings: &Settings,
 ) -> Result<Option<FaceMotion>, TrainError> {
-    if lambda <= 0.0 {
+    let (lambda, reach) = (settings.mesh_prior, settings.mesh_reach);
+    if !(lambda.is_finite() && (0.0..=1e4).contains(&lambda)) {
+        return Err(TrainError::Setting {
+            what: "mesh-prior",
+            why: "a number from 0 to 10000".into(),
+        });
+    }
+    if !(reach.is_finite() && reach > 0.0 && reach <= 50.0) {
+        return Err(TrainError::Setting {
+            what: "mesh-reach",
+            why: "a number of cm above 0, at most 50".into(),
+        });
+    }
+    if lambda == 0.0 {
         return Ok(None);
     }
-    let missing = || {
-        TrainError::Data(
-            "--mesh-prior needs the dataset's tracked landmarks, head poses and canonical face"
-                .into(),
-        )
+    let missing = |t: usize| {
+        TrainError::Data(format!(
+            "--mesh-prior needs the dataset's tracked landmarks, head poses and canonical face \
+             (frame {t}: none, or its posed face lies behind the camera)"
+        ))
     };
     let mut landmarks = Vec::with_capacity(train_frames.len());
     let mut conds = Vec::with_capacity(train_frames.len());
     for &t in train_frames {
-        landmarks.push(data.head_space_landmarks(t).ok_or_else(missing)?);
+        landmarks.push(data.head_space_landmarks(t).ok_or_else(|| missing(t))?);
         let c: Vec<f64> = data.condition(t).iter().map(|&v| f64::from(v)).collect();
         conds.push(norm.apply(&c));
     }
@@ -268,24 +281,28 @@ pub(crate) fn fit_for(
 }
 
 /// Gives `step` (made for `state`'s Gaussians) the prior of `motion` at the
-/// Gaussians' base positions, weight `lambda`.
+/// Gaussians' base positions (nothing without a motion). The factor is
+/// `2 λ / n`: the prior is a mean over the Gaussians, so each one's pull
+/// against its image gradient eases as densification adds Gaussians.
 pub(crate) fn apply(
     step: &mut TrainStep,
     device: &wgpu::Device,
     queue: &wgpu::Queue,
-    motion: &FaceMotion,
+    motion: Option<&FaceMotion>,
     state: &StepState,
-    lambda: f64,
-    reach: f64,
+    settings: &Settings,
 ) -> Result<(), TrainError> {
+    let Some(motion) = motion else {
+        return Ok(());
+    };
     let positions: Vec<[f32; 3]> = state
         .params
         .gauss
         .chunks(3)
         .map(|g| [g[0][0], g[0][1], g[0][2]])
         .collect();
-    let (m, trust) = motion.per_gaussian(&positions, reach);
-    let scale = (2.0 * lambda / positions.len().max(1) as f64) as f32;
+    let (m, trust) = motion.per_gaussian(&positions, settings.mesh_reach);
+    let scale = (2.0 * settings.mesh_prior / positions.len().max(1) as f64) as f32;
     step.set_mesh_prior(device, queue, scale, motion.dim, &m, &trust)?;
     Ok(())
 }
