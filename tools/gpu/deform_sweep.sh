@@ -79,8 +79,11 @@ if rc != "0":
 try:
     e = json.load(open(f"/tmp/sweep/{name}/report.json"))["evaluation"]
     t, r, h = e["tracked_pose"], e["refined_pose"], e["turned_head"]
+    fm = e.get("face_motion") or {}
     print(f"{name} ({secs} s, rc {rc}): face {t['face']['psnr']:.2f} (refined {r['face']['psnr']:.2f}), "
-          f"neck {t['neck']['psnr']:.2f}, turned neck {h['neck']['psnr']:.2f}, train {e['train_full_psnr']:.2f}")
+          f"neck {t['neck']['psnr']:.2f}, turned neck {h['neck']['psnr']:.2f}, train {e['train_full_psnr']:.2f}; "
+          f"off the face's motion {fm.get('trained_mm')} mm trained, {fm.get('recombined_mm')} recombined, "
+          f"{fm.get('extrapolated_mm')} extrapolated")
 except Exception as ex:
     print(f"{name} ({secs} s, rc {rc}): no report ({ex})")
 PY

@@ -453,6 +453,20 @@ pub fn run(a: &TrainArgs) -> Result<()> {
         tr.settings().holdout.name(),
     )?;
     memory.sample(&device);
+    // How far the deformation departs from the tracked face's motion, at
+    // trained, recombined and extrapolated conditions (none without
+    // tracked landmarks).
+    let face_motion = synctalk_train::train::agreement::face_agreement(
+        &ds,
+        tr.normalizer(),
+        &state,
+        &controller,
+        tr.settings(),
+    );
+    let mut evaluation = evaluation;
+    if let (Some(f), Some(e)) = (face_motion, evaluation.as_object_mut()) {
+        e.insert("face_motion".into(), json!(f));
+    }
     p.meta.extra.insert("evaluation".into(), evaluation.clone());
     let tmp = a.output.with_extension("stk.tmp");
     p.write_file(&tmp)

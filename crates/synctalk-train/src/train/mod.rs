@@ -11,6 +11,7 @@
 //! decayed by `0.01^(step / iters)`, poses refined from `--pose-start`, the
 //! MCMC opacity and scale terms over the current Gaussian count.
 
+pub mod agreement;
 mod checkpoint;
 mod data;
 mod diagnose;

@@ -8,6 +8,7 @@
 use synctalk_reference::{Layers, View};
 use synctalk_train::cpu::{forward, posed_view, Frame};
 use synctalk_train::gpu::{pack_target, under_layer, GpuParams};
+use synctalk_train::train::agreement::face_agreement;
 use synctalk_train::train::{
     initial_theta, Checkpoint, RebuildCause, Settings, TrainData, Trainer,
 };
@@ -482,13 +483,33 @@ fn the_mesh_prior_pulls_the_deformation_toward_the_tracked_face() {
         }
         let ckpt = pollster::block_on(trainer.checkpoint(None)).expect("checkpoint");
         assert!(trainer.log().last().is_some_and(|r| r.loss.is_finite()));
-        mesh_residual(&ckpt, &data, &s)
+        let residual = mesh_residual(&ckpt, &data, &s);
+        // The report's measure of the same thing (`train::agreement`),
+        // computed its own way: its trained figure is this residual as a
+        // trust-weighted RMS in mm.
+        let agreement = face_agreement(
+            &data,
+            trainer.normalizer(),
+            &ckpt.step,
+            &ckpt.controller,
+            &s,
+        )
+        .expect("agreement");
+        let want = 10.0 * (residual / agreement.mean_trust).sqrt();
+        assert!(
+            (agreement.trained_mm - want).abs() <= 1e-6 * want,
+            "agreement {} mm, the residual says {want} mm",
+            agreement.trained_mm
+        );
+        (residual, agreement)
     };
-    let (without, with) = (run(0.0), run(200.0));
+    let ((without, a0), (with, a1)) = (run(0.0), run(200.0));
     eprintln!(
         "the mesh prior's residual after 100 steps: {without:.3e} without it, {with:.3e} with it"
     );
+    eprintln!("off the face's motion without the prior: {a0:?}; with it: {a1:?}");
     assert!(with < 0.3 * without, "with {with:e}, without {without:e}");
+    assert!(a1.recombined_mm < a0.recombined_mm, "{a0:?} {a1:?}");
 
     let mut bare = data.clone();
     bare.landmarks = None;
