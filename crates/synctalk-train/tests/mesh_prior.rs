@@ -50,3 +50,26 @@ fn head_space_landmarks_project_back_onto_the_image_at_the_face_s_depth() {
         "a landmark lands {worst} px from where it was tracked"
     );
 }
+
+/// The face's normals point out of the face: at the nose tip (MediaPipe's
+/// landmark 1), the chin (152) and the cheeks (50, 280) toward the camera
+/// of every frame.
+#[test]
+fn the_tracked_face_s_normals_face_the_camera() {
+    use synctalk_train::train::mesh_prior::FaceMotion;
+    let ds = Dataset::open(&dataset_mini()).unwrap_or_else(|e| panic!("{e}"));
+    let lms: Vec<Vec<[f64; 3]>> = (0..ds.frame_count())
+        .map(|t| head_space_landmarks(&ds, t).expect("landmarks"))
+        .collect();
+    let z = vec![vec![0.0]; lms.len()];
+    let motion = FaceMotion::fit(&lms, &z, 1.0).expect("fit");
+    let normals = motion.normals();
+    for t in 0..ds.frame_count() {
+        let v = ds.view(t);
+        for l in [1usize, 152, 50, 280] {
+            // Camera space looks down +z: toward the camera is -z.
+            let toward = -(v.rotation * glam::DVec3::from(normals[l])).z;
+            assert!(toward > 0.3, "frame {t}, landmark {l}: {toward}");
+        }
+    }
+}

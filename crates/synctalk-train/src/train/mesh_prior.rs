@@ -34,6 +34,15 @@ pub const RIDGE_PER_FRAME: f64 = 0.03;
 
 /// How many landmarks a Gaussian's prior motion is interpolated from.
 pub const NEIGHBOURS: usize = 4;
+/// How many landmarks a landmark's surface normal is fitted to.
+const NORMAL_NEIGHBOURS: usize = 8;
+/// How deep behind the face's surface (cm, along the nearest landmark's
+/// normal) a Gaussian is still skin; deeper, its trust falls off over
+/// [`BEHIND_FALLOFF`]: the mouth's inside (teeth, tongue) does not move
+/// as the lips around it do.
+const SKIN_DEPTH: f64 = 0.2;
+/// See [`SKIN_DEPTH`] (cm).
+const BEHIND_FALLOFF: f64 = 0.3;
 
 /// The tracked landmarks of frame `t` in head space (cm): each landmark's
 /// image position (continuous pixel coordinates) back along its camera ray
@@ -190,10 +199,66 @@ impl FaceMotion {
             .collect()
     }
 
+    /// Each rest landmark's outward normal: the direction in which its
+    /// [`NORMAL_NEIGHBOURS`] nearest landmarks spread least (power
+    /// iteration on `tr(C) I − C`, `C` their covariance), turned away from
+    /// the landmarks' centroid (which lies behind a face).
+    pub fn normals(&self) -> Vec<[f64; 3]> {
+        let n = self.rest.len();
+        let centroid: [f64; 3] =
+            std::array::from_fn(|a| self.rest.iter().map(|p| p[a]).sum::<f64>() / n.max(1) as f64);
+        let dist2 = |p: &[f64; 3], q: &[f64; 3]| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>();
+        self.rest
+            .iter()
+            .map(|p| {
+                let mut near: Vec<(f64, usize)> = self
+                    .rest
+                    .iter()
+                    .enumerate()
+                    .map(|(l, q)| (dist2(p, q), l))
+                    .collect();
+                let k = (NORMAL_NEIGHBOURS + 1).min(n);
+                near.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+                let pts: Vec<&[f64; 3]> = near[..k].iter().map(|&(_, l)| &self.rest[l]).collect();
+                let mean: [f64; 3] =
+                    std::array::from_fn(|a| pts.iter().map(|q| q[a]).sum::<f64>() / k as f64);
+                let mut c = [[0.0f64; 3]; 3];
+                for q in &pts {
+                    for (i, row) in c.iter_mut().enumerate() {
+                        for (j, v) in row.iter_mut().enumerate() {
+                            *v += (q[i] - mean[i]) * (q[j] - mean[j]);
+                        }
+                    }
+                }
+                let trace = c[0][0] + c[1][1] + c[2][2];
+                let mut v = [0.577f64, 0.577, 0.577];
+                for _ in 0..64 {
+                    let w: [f64; 3] = std::array::from_fn(|i| {
+                        trace * v[i] - (0..3).map(|j| c[i][j] * v[j]).sum::<f64>()
+                    });
+                    let len = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
+                    if len.is_nan() || len <= 0.0 {
+                        break;
+                    }
+                    v = w.map(|x| x / len);
+                }
+                let out: f64 = (0..3).map(|a| (p[a] - centroid[a]) * v[a]).sum();
+                if out < 0.0 {
+                    v.map(|x| -x)
+                } else {
+                    v
+                }
+            })
+            .collect()
+    }
+
     /// Each Gaussian's prior: `M_i` (`3 × dim`, row-major, f32: `m[i * 3
     /// * dim ..]`) interpolated from its [`NEIGHBOURS`] nearest rest
-    /// landmarks, and its trust `exp(−(d / reach)²)`.
+    /// landmarks, and its trust: `exp(−(d / reach)²)` of its distance `d`
+    /// to the nearest, times `exp(−(b / BEHIND_FALLOFF)²)` of how far `b`
+    /// it lies more than [`SKIN_DEPTH`] behind the face there.
     pub fn per_gaussian(&self, positions: &[[f32; 3]], reach: f64) -> (Vec<f32>, Vec<f32>) {
+        let normals = self.normals();
         let per = 3 * self.dim;
         let mut m = vec![0f32; positions.len() * per];
         let mut trust = vec![0f32; positions.len()];
@@ -222,7 +287,12 @@ impl FaceMotion {
                     *o += (w / total * v) as f32;
                 }
             }
-            trust[i] = (-(nearest[0].0 / (reach * reach))).exp() as f32;
+            let (d2, l0) = nearest[0];
+            let depth: f64 = (0..3)
+                .map(|a| (p[a] - self.rest[l0][a]) * normals[l0][a])
+                .sum();
+            let behind = (-depth - SKIN_DEPTH).max(0.0) / BEHIND_FALLOFF;
+            trust[i] = ((-(d2 / (reach * reach))).exp() * (-(behind * behind)).exp()) as f32;
         }
         (m, trust)
     }
@@ -434,6 +504,27 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(at, v)| (at / n) % 11 < 3 || *v == 0.0));
+    }
+
+    #[test]
+    fn a_gaussian_behind_the_face_is_not_trusted() {
+        // A shallow dome of landmarks facing +z (its centroid behind it).
+        let rest: Vec<[f64; 3]> = (-5..=5)
+            .flat_map(|x| (-5..=5).map(move |y| (x as f64 * 0.5, y as f64 * 0.5)))
+            .map(|(x, y)| [x, y, -0.05 * (x * x + y * y)])
+            .collect();
+        let fit = FaceMotion {
+            d: vec![0.0; rest.len() * 3],
+            rest,
+            dim: 1,
+        };
+        let n = fit.normals();
+        let centre = n[60];
+        assert!(centre[2] > 0.99, "the dome's centre faces +z: {centre:?}");
+        let (_, trust) =
+            fit.per_gaussian(&[[0.1, 0.1, 0.15], [0.1, 0.1, -0.1], [0.1, 0.1, -0.8]], 1.5);
+        assert!(trust[0] > 0.95 && trust[1] > 0.95, "at the skin: {trust:?}");
+        assert!(trust[2] < 0.05, "0.8 cm behind it: {trust:?}");
     }
 
     #[test]
