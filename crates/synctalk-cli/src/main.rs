@@ -5,6 +5,7 @@ mod bench_audio;
 mod bench_portrait;
 mod commands;
 mod decode;
+mod face_motion;
 mod image_io;
 mod talk;
 mod train;
@@ -152,6 +153,12 @@ enum Command {
     /// Score a portrait on its dataset's held-out frames as `synctalk train`
     /// does (tracked pose, neck band, head turned), e.g. the demo's.
     Evaluate(train::EvaluateArgs),
+    /// How far a portrait's deformation departs from the tracked face's
+    /// motion (trust-weighted RMS, mm) at its dataset's training
+    /// conditions, recombined and extrapolated ones, and at a speech's
+    /// (`--timing`: a `synctalk render --frames` run's timing.json), with
+    /// the speech frames that depart most. Prints JSON.
+    FaceMotion(face_motion::FaceMotionArgs),
 }
 
 fn main() -> ExitCode {
@@ -220,6 +227,7 @@ fn main() -> ExitCode {
         Command::Render(args) => talk::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Evaluate(args) => train::evaluate(&args),
+        Command::FaceMotion(args) => face_motion::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -186,7 +186,7 @@ impl TrainArgs {
 }
 
 /// `--holdout`'s value.
-fn parse_holdout(s: &str) -> Result<Holdout, String> {
+pub(crate) fn parse_holdout(s: &str) -> Result<Holdout, String> {
     match s {
         "dataset" => Ok(Holdout::Dataset),
         "poses" => Ok(Holdout::FarthestPoses),

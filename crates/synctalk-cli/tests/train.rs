@@ -177,6 +177,35 @@ fn train_writes_a_complete_portrait_and_resumes() {
     }
     assert!(re.get("refined_pose").is_none(), "{re}");
     assert!(again.join("report.json").is_file());
+    // `synctalk face-motion` measures the written portrait's deformation
+    // against the tracked face as the report did at the end of training
+    // (the portrait's f16 values and folded normaliser aside).
+    let fm = &ev["face_motion"];
+    let run = synctalk(&[
+        "face-motion",
+        out.to_str().expect("path"),
+        "--dataset",
+        ds.to_str().expect("path"),
+    ]);
+    assert!(
+        run.status.success(),
+        "face-motion failed: {}",
+        text(&run.stderr)
+    );
+    let mo: serde_json::Value = serde_json::from_slice(&run.stdout).expect("face-motion JSON");
+    for key in [
+        "trained_mm",
+        "recombined_mm",
+        "extrapolated_mm",
+        "mean_trust",
+    ] {
+        let (a, b) = (mo[key].as_f64(), fm[key].as_f64());
+        assert!(
+            a.zip(b)
+                .is_some_and(|(a, b)| a > 0.0 && (a - b).abs() <= 0.02 * b),
+            "{key}: face-motion {mo} against the report's {fm}"
+        );
+    }
     // The coefficients of a training frame's condition are finite.
     let cond = vec![0.1f32; 52];
     assert!(p
