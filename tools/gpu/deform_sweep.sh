@@ -23,6 +23,10 @@
 # (`synctalk-eval heldout`, numpy) is measured on the CPUs while the next
 # run trains, into NAME.lpips.json: `tools/complete_portrait.py --heldout-scores`
 # takes it, since the held-out renders (43 MB a run) do not come back.
+# TIMING (a carried timing.json of `synctalk render --frames`, e.g. the
+# shipped demo speaking www/dist/assets/jfk.wav at --head-motion 4): each
+# portrait's deformation is also measured at that speech's conditions
+# (`synctalk face-motion`, into NAME.face_motion.json).
 set -uo pipefail
 ds=${1:?dataset}; shift
 ITERS=${ITERS:-15000}
@@ -68,6 +72,11 @@ for run in "$@"; do
       -o "/tmp/sweep/$name.lpips.json" > /dev/null 2> "/tmp/sweep/$name.lpips.log" &
     evals+=($!)
     trained+=("$name")
+    if [ -n "${TIMING:-}" ]; then
+      /tmp/synctalk face-motion "$OUT/$name.stk" --dataset "$ds" --timing "$TIMING" \
+        > "/tmp/sweep/$name.face_motion.json" 2> "/tmp/sweep/$name.face_motion.log" &
+      evals+=($!)
+    fi
   fi
   tr '\r' '\n' < "/tmp/sweep/$name.raw" | grep -v XDG_RUNTIME > "/tmp/sweep/$name.log"
   python3 - "$name" "$rc" "$((SECONDS - t0))" <<'PY'
@@ -82,8 +91,8 @@ try:
     fm = e.get("face_motion") or {}
     print(f"{name} ({secs} s, rc {rc}): face {t['face']['psnr']:.2f} (refined {r['face']['psnr']:.2f}), "
           f"neck {t['neck']['psnr']:.2f}, turned neck {h['neck']['psnr']:.2f}, train {e['train_full_psnr']:.2f}; "
-          f"off the face's motion {fm.get('trained_mm')} mm trained, {fm.get('recombined_mm')} recombined, "
-          f"{fm.get('extrapolated_mm')} extrapolated")
+          "off the face's motion " + " / ".join(f"{fm[k]:.2f}" if k in fm else "?" for k in
+          ("trained_mm", "recombined_mm", "extrapolated_mm")) + " mm (trained / recombined / extrapolated)")
 except Exception as ex:
     print(f"{name} ({secs} s, rc {rc}): no report ({ex})")
 PY
@@ -111,6 +120,13 @@ for run in sys.argv[1:]:
               + (f", turned neck {m['turned_head_neck']['lpips']:.3f}" if "turned_head_neck" in m else ""))
     except Exception as ex:
         print(f"{name}: no LPIPS ({ex})")
+    try:
+        s = json.load(open(f"/tmp/sweep/{name}.face_motion.json"))["speech"]
+        w = s["worst_frames"][0]
+        print(f"{name}: off the face's motion over the speech {s['rms_mm']:.2f} mm; worst frame {w['frame']} "
+              f"({w['rms_mm']:.2f} mm, a Gaussian {w['worst_gaussian_mm']:.1f} mm off at {w['worst_gaussian_at']})")
+    except Exception:
+        pass
 PY
 cd /tmp/sweep && tar -czf "$OUT/sweep.tgz" ./*.json ./*.log ./*/report.json ./*/loss.svg ./*.parity 2>/dev/null
 ls -la "$OUT"
