@@ -14,7 +14,7 @@ use synctalk_portrait::Portrait;
 use synctalk_train::cpu::Normalizer;
 use synctalk_train::dataset::{Dataset, Holdout};
 use synctalk_train::train::agreement::{condition_sets, Departure};
-use synctalk_train::train::mesh_prior::{FaceMotion, RIDGE_PER_FRAME};
+use synctalk_train::train::mesh_prior::fit_face;
 use synctalk_train::train::TrainData;
 
 /// `synctalk face-motion`'s arguments.
@@ -142,19 +142,8 @@ pub fn run(a: &FaceMotionArgs) -> Result<()> {
         .collect();
     let norm =
         Normalizer::fit(&conds).map_err(|e| anyhow::anyhow!("{}: {e}", a.dataset.display()))?;
-    let z: Vec<Vec<f64>> = conds.iter().map(|c| norm.apply(c)).collect();
-    let landmarks: Vec<Vec<[f64; 3]>> = frames
-        .iter()
-        .map(|&t| ds.head_space_landmarks(t))
-        .collect::<Option<_>>()
-        .with_context(|| {
-            format!(
-                "{}: no tracked landmarks in head space",
-                a.dataset.display()
-            )
-        })?;
-    let motion = FaceMotion::fit(&landmarks, &z, RIDGE_PER_FRAME * frames.len() as f64)
-        .context("the face fit failed (inconsistent landmarks)")?;
+    let (motion, z) = fit_face(&ds, &frames, &norm)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.dataset.display()))?;
     let basis = &deformation.basis;
     let dep = Departure::new(
         &motion,

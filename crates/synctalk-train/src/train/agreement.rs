@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
 use serde::Serialize;
 
-use super::mesh_prior::{FaceMotion, RIDGE_PER_FRAME};
+use super::mesh_prior::{fit_face, FaceMotion};
 use super::{Settings, TrainData};
 use crate::cpu::{Controller, Normalizer};
 use crate::gpu::{ControllerState, StepState};
@@ -181,23 +181,7 @@ pub fn face_agreement(
 ) -> Option<FaceAgreement> {
     let p = &state.params;
     let frames = data.train_frames();
-    let z: Vec<Vec<f64>> = frames
-        .iter()
-        .map(|&t| {
-            norm.apply(
-                &data
-                    .condition(t)
-                    .iter()
-                    .map(|&v| f64::from(v))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .collect();
-    let landmarks: Option<Vec<_>> = frames
-        .iter()
-        .map(|&t| data.head_space_landmarks(t))
-        .collect();
-    let motion = FaceMotion::fit(&landmarks?, &z, RIDGE_PER_FRAME * frames.len() as f64)?;
+    let (motion, z) = fit_face(data, &frames, norm).ok()?;
     let positions: Vec<[f32; 3]> = p
         .gauss
         .chunks(3)

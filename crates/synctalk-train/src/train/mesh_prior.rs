@@ -298,6 +298,40 @@ impl FaceMotion {
     }
 }
 
+/// Why [`fit_face`] found no face.
+#[derive(Debug, thiserror::Error)]
+pub enum FaceFitError {
+    /// A frame has no tracked landmarks in head space.
+    #[error("frame {0}: no tracked landmarks in head space (none, or its posed face lies behind the camera)")]
+    Landmarks(usize),
+    /// The ridge system was singular or the frames disagreed in size.
+    #[error("the face fit failed (inconsistent landmarks)")]
+    Fit,
+}
+
+/// The tracked face fitted on `frames` of `data` as the trainer fits it
+/// (their normalised conditions, ridge [`RIDGE_PER_FRAME`] per frame), with
+/// those conditions.
+pub fn fit_face(
+    data: &impl TrainData,
+    frames: &[usize],
+    norm: &Normalizer,
+) -> Result<(FaceMotion, Vec<Vec<f64>>), FaceFitError> {
+    let mut landmarks = Vec::with_capacity(frames.len());
+    let mut conds = Vec::with_capacity(frames.len());
+    for &t in frames {
+        landmarks.push(
+            data.head_space_landmarks(t)
+                .ok_or(FaceFitError::Landmarks(t))?,
+        );
+        let c: Vec<f64> = data.condition(t).iter().map(|&v| f64::from(v)).collect();
+        conds.push(norm.apply(&c));
+    }
+    let ridge = RIDGE_PER_FRAME * frames.len() as f64;
+    let fit = FaceMotion::fit(&landmarks, &conds, ridge).ok_or(FaceFitError::Fit)?;
+    Ok((fit, conds))
+}
+
 /// The face fitted on the training frames for the trainer, when the
 /// settings ask for the prior (`None` when they do not); an error naming
 /// the setting out of range, or the frame without tracked landmarks.
@@ -323,22 +357,10 @@ pub(crate) fn fit_for(
     if lambda == 0.0 {
         return Ok(None);
     }
-    let missing = |t: usize| {
+    let (fit, _) = fit_face(data, train_frames, norm).map_err(|e| {
         TrainError::Data(format!(
-            "--mesh-prior needs the dataset's tracked landmarks, head poses and canonical face \
-             (frame {t}: none, or its posed face lies behind the camera)"
+            "--mesh-prior needs the dataset's tracked landmarks, head poses and canonical face ({e})"
         ))
-    };
-    let mut landmarks = Vec::with_capacity(train_frames.len());
-    let mut conds = Vec::with_capacity(train_frames.len());
-    for &t in train_frames {
-        landmarks.push(data.head_space_landmarks(t).ok_or_else(|| missing(t))?);
-        let c: Vec<f64> = data.condition(t).iter().map(|&v| f64::from(v)).collect();
-        conds.push(norm.apply(&c));
-    }
-    let ridge = RIDGE_PER_FRAME * train_frames.len() as f64;
-    let fit = FaceMotion::fit(&landmarks, &conds, ridge).ok_or_else(|| {
-        TrainError::Data("the mesh prior's face fit failed (inconsistent landmarks)".into())
     })?;
     if fit.dim > crate::gpu::MAX_PRIOR_DIM {
         return Err(TrainError::Data(format!(

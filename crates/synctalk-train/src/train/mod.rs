@@ -337,15 +337,7 @@ impl Trainer {
             // Where no edit re-creates the step (before and after the
             // refinement's window), the prior follows the moving Gaussians.
             let state = self.step.read_state(&self.device, &self.queue).await?;
-            let (device, queue) = (&self.device, &self.queue);
-            mesh_prior::apply(
-                &mut self.step,
-                device,
-                queue,
-                self.mesh.as_ref(),
-                &state,
-                &self.settings,
-            )?;
+            self.apply_mesh_prior(&state)?;
         }
         Ok(row)
     }

@@ -13,6 +13,20 @@ use super::{
 use crate::gpu::{StepConfig, StepState, TrainStep};
 
 impl Trainer {
+    /// Gives the step the mesh prior at `state`'s Gaussians (nothing when
+    /// the run has none).
+    pub(super) fn apply_mesh_prior(&mut self, state: &StepState) -> Result<(), TrainError> {
+        let (device, queue) = (&self.device, &self.queue);
+        mesh_prior::apply(
+            &mut self.step,
+            device,
+            queue,
+            self.mesh.as_ref(),
+            state,
+            &self.settings,
+        )
+    }
+
     /// MCMC relocation and growth (see [`mcmc`]) when `refine`, the bases
     /// smoothed over neighbours (see [`smooth`]) when `smooth`: the state
     /// read back, changed on the host, and the step re-created from it
@@ -103,15 +117,7 @@ impl Trainer {
             &under,
             &blank,
         )?;
-        let (device, queue) = (&self.device, &self.queue);
-        mesh_prior::apply(
-            &mut self.step,
-            device,
-            queue,
-            self.mesh.as_ref(),
-            state,
-            &self.settings,
-        )?;
+        self.apply_mesh_prior(state)?;
         // Everything bound to the step is made anew, as a resume makes it:
         // on an H200 a run whose controller was only re-bound to the new
         // step rendered an empty head from then on, while the same state
