@@ -22,10 +22,11 @@ here=$repo/tools/gpu/browser
 out=${BRW_OUT:-$repo/.brw}
 cache=${BRW_CACHE:-/tmp/brw-bundle}
 part_bytes=${BRW_PART_BYTES:-28000000}
-xzopts=${BRW_XZ:-}
 build=1
 [ "${1:-}" = --no-build ] && build=0
 log() { echo "$*" >&2; }
+# shellcheck source=tools/gpu/browser/pack.sh
+. "$here/pack.sh"
 if [ "${1:-}" = --harness ]; then
   # Only the harness files of the parts already made (no new bundle).
   for d in "$out"/p*/; do cp "$here"/{run.sh,serve.py,bench.html,bench.js,README.md} "$d"; done
@@ -106,74 +107,7 @@ find "$root" -type l -lname '/*' | while read -r l; do
 done
 find "$root" -xtype l -delete
 
-log "==> the demo site"
-if [ $build = 1 ] || [ ! -f www/dist/synctalk/synctalk_web_bg.wasm ]; then bash scripts/web.sh >&2; fi
-mkdir -p "$root/site"
-# The speech synthesiser (synctalk/tts), the examples and the portrait stay
-# behind: the bench speaks a clip, and the portrait travels in the checkout
-# (models/demo/portrait.stk; run.sh copies it and checks it against the
-# sha256 recorded here).
-tar -C www/dist --exclude=./synctalk/tts --exclude=./examples --exclude=./assets/demo.stk -cf - . | tar -C "$root/site" -xf -
-portrait_sha=$(sha256sum www/dist/assets/demo.stk | cut -d' ' -f1)
-
-log "==> compressing ($(du -sm "$root" | cut -f1) MB; xz -9e, two streams, minutes)"
-rm -rf "$out"; mkdir -p "$out"
-# Two xz streams, compressed side by side: Chromium's executable (BCJ x86
-# filter: 74.5 MB against 82 MB with zstd -22 --long=31) and the rest. The
-# run unpacks their concatenation with `tar -x -i` (two tar archives).
-tar_o=(--sort=name --owner=0 --group=0 --numeric-owner --mtime=@0)
-tar -C "$root" "${tar_o[@]}" -cf - ./usr/lib/chromium/chromium \
-  | xz $xzopts --x86 --lzma2=preset=9e,dict=192MiB -c >"$cache/a.tar.xz" &
-tar -C "$root" "${tar_o[@]}" --exclude=./usr/lib/chromium/chromium -cf - . \
-  | xz $xzopts --lzma2=preset=9e,dict=192MiB -c >"$cache/b.tar.xz" &
-wait %1 && wait %2
-cat "$cache/a.tar.xz" "$cache/b.tar.xz" >"$cache/bundle.tar.xz"
-total=$(stat -c %s "$cache/bundle.tar.xz")
-# As few parts as the size allows, of equal size.
-nparts=$(( (total + part_bytes - 1) / part_bytes ))
-each=$(( (total + nparts - 1) / nparts ))
-(cd "$out" && split -b "$each" -d -a 2 "$cache/bundle.tar.xz" bundle.tar.xz.)
-manifest=$cache/MANIFEST
-{
-  echo "built $(date -u +%FT%TZ) from $(git rev-parse --short HEAD) ($(git rev-parse --abbrev-ref HEAD))"
-  echo "commit $(git rev-parse HEAD)"
-  echo "portrait-sha256 $portrait_sha"
-  echo "bundle-bytes $total"
-  (cd "$out" && sha256sum bundle.tar.xz.*)
-  sed 's/^/pkg /' "$cache/carried.txt"
-} >"$manifest"
-i=0
-for f in "$out"/bundle.tar.xz.*; do
-  i=$((i + 1))
-  mkdir -p "$out/p$i"
-  mv "$f" "$out/p$i/"
-  cp "$manifest" "$here"/{run.sh,serve.py,bench.html,bench.js,README.md} "$out/p$i/"
-done
-parts=$i
-
-# The carried folder must be git-ignored (the device call carries only
-# ignored paths); info/exclude of the common git folder covers every worktree.
-excl="$(git rev-parse --git-common-dir)/info/exclude"
-mkdir -p "$(dirname "$excl")"
-grep -qxF '/.brw/' "$excl" 2>/dev/null || echo '/.brw/' >>"$excl"
-
-tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
-limit=$((64 * 1024 * 1024))
-echo "bundle: $total bytes of tar.xz in $parts part(s) of $each bytes (limit $part_bytes); unpacked $(du -sm "$root" | cut -f1) MB"
-for d in "$out"/p*/; do
-  s=$(du -cb "$d" | tail -1 | cut -f1)
-  echo "  ${d#"$repo"/}: $s bytes; with the tracked tree ($tracked bytes): $((s + tracked)) of $limit"
-  [ $((s + tracked)) -lt $((limit - 2 * 1024 * 1024)) ] || echo "  WARNING: ${d#"$repo"/} leaves less than 2 MiB of margin"
-done
-echo
-echo "Device calls, in this order, back to back (the machine keeps /tmp while warm, 30 s):"
-rel=${out#"$repo"/}
-for i in $(seq 1 "$parts"); do
-  if [ "$i" -lt "$parts" ]; then
-    echo "  run(carry=[\"$rel/p$i\"], timeout_s=120, command=\"bash $rel/p$i/run.sh stash $rel/p$i\")"
-  else
-    echo "  run(carry=[\"$rel/p$i\"], timeout_s=600, command=\"bash $rel/p$i/run.sh stash $rel/p$i && bash /tmp/brw/run.sh go\")"
-  fi
-done
+add_site "$root"
+pack_bundle "$root" usr/lib/chromium/chromium 192MiB "" "$(cat "$cache/carried.txt")"
 echo "Then, on the same warm machine, a rerun of chosen configurations needs no parts:"
 echo "  run(command=\"bash /tmp/brw/run.sh go nv-gl nv-gl-gles\")"

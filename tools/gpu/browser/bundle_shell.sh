@@ -30,6 +30,8 @@ GL_DEBS=(libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 build=1
 [ "${1:-}" = --no-build ] && build=0
 log() { echo "$*" >&2; }
+# shellcheck source=tools/gpu/browser/pack.sh
+. "$here/pack.sh"
 for tool in npm brotli xz apt-get dpkg; do
   command -v "$tool" >/dev/null || { log "bundle_shell.sh: $tool is missing"; exit 1; }
 done
@@ -67,61 +69,9 @@ apt-get "${apt_o[@]}" update >&2
 rm -rf "$cache/gl"; mkdir -p "$cache/gl"
 for f in "$cache"/debs/*.deb; do dpkg -x "$f" "$cache/gl"; done
 cp -a "$cache"/gl/usr/lib/x86_64-linux-gnu/lib*.so* "$root/shell/lib/"
-gl_versions=$(for f in "$cache"/debs/*.deb; do dpkg-deb -f "$f" Package Version | paste -sd' '; done)
+gl_versions=$(for f in "$cache"/debs/*.deb; do dpkg-deb -W --showformat='${Package} ${Version}\n' "$f"; done)
 
-log "==> the demo site"
-if [ $build = 1 ] || [ ! -f www/dist/synctalk/synctalk_web_bg.wasm ]; then bash scripts/web.sh >&2; fi
-mkdir -p "$root/site"
-tar -C www/dist --exclude=./synctalk/tts --exclude=./examples --exclude=./assets/demo.stk -cf - . | tar -C "$root/site" -xf -
-portrait_sha=$(sha256sum www/dist/assets/demo.stk | cut -d' ' -f1)
-
-log "==> compressing ($(du -sm "$root" | cut -f1) MB; xz -9e, two streams, minutes)"
-rm -rf "$out"; mkdir -p "$out"
-tar_o=(--sort=name --owner=0 --group=0 --numeric-owner --mtime=@0)
-tar -C "$root" "${tar_o[@]}" -cf - ./shell/chromium \
-  | xz --x86 --lzma2=preset=9e,dict=192MiB -c >"$cache/a.tar.xz" &
-tar -C "$root" "${tar_o[@]}" --exclude=./shell/chromium -cf - . \
-  | xz --lzma2=preset=9e,dict=64MiB -c >"$cache/b.tar.xz" &
-wait %1 && wait %2
-cat "$cache/a.tar.xz" "$cache/b.tar.xz" >"$cache/bundle.tar.xz"
-total=$(stat -c %s "$cache/bundle.tar.xz")
-nparts=$(( (total + part_bytes - 1) / part_bytes ))
-each=$(( (total + nparts - 1) / nparts ))
-(cd "$out" && split -b "$each" -d -a 2 "$cache/bundle.tar.xz" bundle.tar.xz.)
-manifest=$cache/MANIFEST
-{
-  echo "built $(date -u +%FT%TZ) from $(git rev-parse --short HEAD) ($(git rev-parse --abbrev-ref HEAD)), headless shell"
-  echo "commit $(git rev-parse HEAD)"
-  echo "portrait-sha256 $portrait_sha"
-  echo "bundle-bytes $total"
-  (cd "$out" && sha256sum bundle.tar.xz.*)
-  echo "pkg $SHELL_PKG $SHELL_VERSION ($shell_version)"
-  echo "$gl_versions" | sed 's/^/pkg /'
-} >"$manifest"
-i=0
-for f in "$out"/bundle.tar.xz.*; do
-  i=$((i + 1))
-  mkdir -p "$out/p$i"
-  mv "$f" "$out/p$i/"
-  cp "$manifest" "$here"/{run.sh,serve.py,bench.html,bench.js,README.md} "$out/p$i/"
-done
-
-excl="$(git rev-parse --git-common-dir)/info/exclude"
-mkdir -p "$(dirname "$excl")"
-grep -qxF '/.brw/' "$excl" 2>/dev/null || echo '/.brw/' >>"$excl"
-
-tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
-limit=$((64 * 1024 * 1024))
-echo "bundle: $total bytes of tar.xz in $i part(s) of $each bytes (limit $part_bytes); unpacked $(du -sm "$root" | cut -f1) MB; $shell_version"
-for d in "$out"/p*/; do
-  s=$(du -cb "$d" | tail -1 | cut -f1)
-  echo "  ${d#"$repo"/}: $s bytes; with the tracked tree ($tracked bytes): $((s + tracked)) of $limit"
-done
-echo "device calls, back to back (the last one runs the shell-* configurations):"
-for k in $(seq 1 "$i"); do
-  if [ "$k" -lt "$i" ]; then
-    echo "  run(carry=[\".brw/p$k\"], timeout_s=120, command=\"bash .brw/p$k/run.sh stash .brw/p$k\")"
-  else
-    echo "  run(carry=[\".brw/p$k\"], timeout_s=600, command=\"bash .brw/p$k/run.sh stash .brw/p$k && bash /tmp/brw/run.sh go\")"
-  fi
-done
+add_site "$root"
+pack_bundle "$root" shell/chromium 64MiB ", headless shell" \
+  "$(printf '%s\n%s\n' "$SHELL_PKG $SHELL_VERSION ($shell_version)" "$gl_versions")"
+echo "(the last call runs the shell-* configurations; $shell_version)"
