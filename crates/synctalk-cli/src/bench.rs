@@ -1,5 +1,6 @@
 //! `synctalk bench`: per-stage GPU times on random scenes.
 
+use crate::output::outln;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use synctalk_gaussians::synthetic::{orbit_camera, RandomCloud};
@@ -153,7 +154,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let r = Renderer::new(ctx);
     if let Some(portrait) = &a.portrait {
         let row = crate::bench_portrait::run(&r, portrait, a.audio.as_deref(), a.frames, a.warmup)?;
-        println!("adapter: {adapter}");
+        outln!("adapter: {adapter}")?;
         let mut line = String::new();
         for s in STAGES {
             line += &format!(
@@ -161,7 +162,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
                 row["stages_ms"][s].as_f64().unwrap_or(f64::NAN)
             );
         }
-        println!(
+        outln!(
             "{} ({} Gaussians, {} visible, {} intersections): {line}GPU {:.3} ms, wall {:.3} ms, engine CPU {:.3} ms, torso layer {:.3} ms a frame, {:.1} MiB",
             row["portrait"].as_str().unwrap_or("?"),
             row["gaussians"],
@@ -172,7 +173,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             row["engine_cpu_ms"].as_f64().unwrap_or(f64::NAN),
             row["torso_cpu_ms_mean"].as_f64().unwrap_or(f64::NAN),
             row["gpu_memory_mib"].as_f64().unwrap_or(f64::NAN),
-        );
+        )?;
         return write_results(a, &adapter, vec![row]);
     }
     let total = a.counts.len() * a.sizes.len() * modes.len();
@@ -216,7 +217,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    println!("adapter: {adapter}");
+    outln!("adapter: {adapter}")?;
     let mut header = format!(
         "{:>9} {:>5} {:>6} {:>9} {:>10}",
         "gaussians", "size", "raster", "visible", "isects"
@@ -225,7 +226,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         header += &format!(" {:>10}", s);
     }
     header += &format!(" {:>9} {:>9} {:>8}", "gpu ms", "wall ms", "MiB");
-    println!("{header}");
+    outln!("{header}")?;
     for row in &rows {
         let mut line = format!(
             "{:>9} {:>5} {:>6} {:>9} {:>10}",
@@ -247,7 +248,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             row["wall_ms"].as_f64().unwrap_or(f64::NAN),
             row["gpu_memory_mib"].as_f64().unwrap_or(f64::NAN)
         );
-        println!("{line}");
+        outln!("{line}")?;
     }
     write_results(a, &adapter, rows)
 }
@@ -255,7 +256,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
 /// Prints the results as one JSON line and writes them to `--json`.
 fn write_results(a: &BenchArgs, adapter: &str, rows: Vec<serde_json::Value>) -> Result<()> {
     let json = serde_json::json!({ "adapter": adapter, "frames": a.frames, "results": rows });
-    println!("{}", serde_json::to_string(&json)?);
+    outln!("{}", serde_json::to_string(&json)?)?;
     if let Some(p) = &a.json {
         std::fs::write(p, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("cannot write {}", p.display()))?;

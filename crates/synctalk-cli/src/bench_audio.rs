@@ -3,6 +3,7 @@
 //! the networks, the controller), on the calling thread
 //! ([`synctalk_engine::bench_audio`], which the browser build runs too).
 
+use crate::output::outln;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use synctalk_engine::Engine;
@@ -52,20 +53,27 @@ pub fn run(a: &BenchAudioArgs) -> Result<()> {
         start.elapsed().as_secs_f64() * 1e3
     })
     .context("--fps, --chunk")?;
-    println!(
+    outln!(
         "{} frames at {} fps from {} Hz audio in {}-sample chunks: mean {:.3} ms, \
          median {:.3} ms, p95 {:.3} ms, max {:.3} ms per frame (one thread)",
-        b.frames, a.fps, rate, a.chunk, b.mean_ms, b.median_ms, b.p95_ms, b.max_ms
-    );
+        b.frames,
+        a.fps,
+        rate,
+        a.chunk,
+        b.mean_ms,
+        b.median_ms,
+        b.p95_ms,
+        b.max_ms
+    )?;
     // What tract allocated per run came from the frame arena (installed in
     // main.rs); an overflow would have gone to the heap.
     let arena = synctalk_arena::stats();
-    println!(
+    outln!(
         "frame arena: {} network runs served, high water {} KiB of a {} KiB slab, {} allocations overflowed to the heap",
         arena.resets,
         arena.high_water / 1024,
         arena.capacity / synctalk_arena::SLABS / 1024,
         arena.overflows
-    );
+    )?;
     Ok(())
 }

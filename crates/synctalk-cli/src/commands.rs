@@ -1,6 +1,7 @@
 //! render-ply, convert, inspect, render-portrait.
 
 use crate::image_io::{parse_rgb, read_png, write_png};
+use crate::output::outln;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use synctalk_gaussians::{ply, Camera, Deformation, Gaussians, Image, InriaCamera};
@@ -185,7 +186,7 @@ pub fn inspect(file: &Path) -> Result<()> {
             "name": n.name, "format": format!("{:?}", n.format), "bytes": n.bytes.len(),
         })).collect::<Vec<_>>(),
     });
-    println!("{}", serde_json::to_string_pretty(&summary)?);
+    outln!("{}", serde_json::to_string_pretty(&summary)?)?;
     Ok(())
 }
 

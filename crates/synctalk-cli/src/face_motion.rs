@@ -7,6 +7,7 @@
 //! among trained candidates (issue 20's streak by the mouth in wide
 //! smiles) without a real frame to compare with.
 
+use crate::output::outln;
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -200,6 +201,6 @@ pub fn run(a: &FaceMotionArgs) -> Result<()> {
             })).collect::<Vec<_>>(),
         });
     }
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    outln!("{}", serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod commands;
 mod decode;
 mod face_motion;
 mod image_io;
+mod output;
 mod talk;
 mod train;
 mod train_plot;
@@ -231,6 +232,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of the results went away (`| head`): nothing to say to
+        // it; the shell's code for a process ended by SIGPIPE.
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::from(141),
         Err(e) => {
             // Library errors often repeat their source in their message: print
             // each cause once.

@@ -5,6 +5,7 @@
 //! complete portrait (networks aside: `synctalk add-network`, or
 //! `synctalk-create`).
 
+use crate::output::outln;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -490,7 +491,7 @@ pub fn run(a: &TrainArgs) -> Result<()> {
     let text = serde_json::to_string_pretty(&report)?;
     std::fs::write(work.join("report.json"), format!("{text}\n"))
         .with_context(|| format!("cannot write {}", work.join("report.json").display()))?;
-    println!("{text}");
+    outln!("{text}")?;
     Ok(())
 }
 
@@ -566,6 +567,6 @@ pub fn evaluate(a: &EvaluateArgs) -> Result<()> {
     let path = a.work.join("report.json");
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    outln!("{}", serde_json::to_string_pretty(&report)?)?;
     Ok(())
 }

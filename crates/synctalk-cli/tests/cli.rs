@@ -313,3 +313,22 @@ fn bench_times_the_demo_portrait() {
     let o = synctalk(&["bench", "--audio", audio.to_str().expect("path")]);
     assert!(!o.status.success());
 }
+
+/// A reader that has gone (`synctalk inspect X | head -0`): the command ends
+/// with the shell's SIGPIPE code and says nothing, instead of `println!`'s
+/// panic on the closed pipe.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader); // closed before the command writes a byte
+    let demo = root().join("models/demo/portrait.stk");
+    let o = Command::new(env!("CARGO_BIN_EXE_synctalk"))
+        .args(["inspect", demo.to_str().expect("utf8")])
+        .stdout(writer)
+        .output()
+        .expect("run synctalk");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(o.status.code(), Some(141), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
