@@ -387,7 +387,7 @@ XML
   if [ "$(flavour)" = debian ]; then start_xvfb || return 1; fi
   start_server || return 1
   : >"$BRW/configs.jsonl"
-  local names=("$@") n entry
+  local names=("$@") n entry measured=
   if [ ${#names[@]} -eq 0 ]; then
     if [ "$(flavour)" = shell ]; then read -ra names <<<"$DEFAULT_SHELL_CONFIGS"; else read -ra names <<<"$DEFAULT_CONFIGS"; fi
   fi
@@ -395,7 +395,18 @@ XML
     entry=$(printf '%s\n' "${CONFIGS[@]}" | grep "^$n|") || { say "no configuration $n"; continue; }
     if [ $((SECONDS - t0 + CONFIG_TIMEOUT)) -gt "$DEADLINE" ]; then say "skipped $n: the deadline ($DEADLINE s) is near"; continue; fi
     IFS='|' read -r n kind flags <<<"$entry"
+    # Once a configuration has run the page to its end on a GPU adapter
+    # (not SwiftShader), the other GPU configurations are skipped, the CPU
+    # controls not: device time goes to one measured GPU run and its control
+    # (BRW_ALL=1: run every configuration anyway).
+    if [ -n "$measured" ] && [ -z "${BRW_ALL:-}" ] && [ "$kind" != mesa ] && [ "$kind" != shell-cpu ]; then
+      say "skipped $n: $measured already ran on the GPU"; continue
+    fi
     run_config "$n" "$kind" "$flags"
+    if [ "$kind" != mesa ] && [ "$kind" != shell-cpu ] && [ "$(phase_of "$n")" = done ] \
+        && [ "$(fallback_of "$n")" = False ]; then
+      measured=$n
+    fi
   done
   gpu_snapshot "after"
   kill -- -"$SERVER_PID" 2>/dev/null
