@@ -123,3 +123,43 @@ def test_heldout_scores_the_runs_held_out_frames_and_its_turned_renders(tmp_path
     (tmp_path / "frame_000005.png").unlink()
     with pytest.raises(ValueError, match="frame_000005.png: missing"):
         evaluate.heldout(tmp_path, FIXTURE)
+
+
+def test_references_score_the_real_neighbouring_frames(tmp_path):
+    """synctalk-eval references: each held-out face box against the real frame
+    before it and the mean of the two either side, as computed here directly;
+    a frame at the clip's end has no mean; identical neighbours score as the
+    frame itself would."""
+    import json
+    import shutil
+
+    from synctalk_toolchain import evaluate
+
+    ds = tmp_path / "ds"
+    shutil.copytree(FIXTURE, ds)
+    meta = json.loads((ds / "dataset.json").read_text())
+    meta["split"] = {"train": [0, 3], "val": [3, 6]}
+    (ds / "dataset.json").write_text(json.dumps(meta))
+    lm = np.load(ds / "landmarks.npy")
+
+    def real(t):
+        return np.asarray(Image.open(ds / "frames" / f"{t:06d}.jpg").convert("RGB"))
+
+    def face(img, t):
+        x0, y0, x1, y1 = metrics.face_box(lm[t], img.shape[1], img.shape[0])
+        return img[y0:y1, x0:x1]
+
+    r = evaluate.references(ds)["face"]
+    prev = [metrics.psnr(face(real(t - 1), t), face(real(t), t)) for t in (3, 4, 5)]
+    assert r["previous_frame"]["frames"] == 3
+    assert r["previous_frame"]["psnr"] == pytest.approx(np.mean(prev), abs=1e-4)
+    both = [metrics.psnr(face(np.round((real(t - 1).astype(float) + real(t + 1)) / 2).astype(np.uint8), t),
+                         face(real(t), t)) for t in (3, 4)]
+    assert r["neighbours_mean"]["frames"] == 2  # frame 5 is the last: no frame after it
+    assert r["neighbours_mean"]["psnr"] == pytest.approx(np.mean(both), abs=1e-4)
+    assert 10 < r["previous_frame"]["psnr"] < 60
+    # Frames 2 and 4 made copies of frame 3: its neighbours' mean is frame 3.
+    for t in (2, 4):
+        shutil.copyfile(ds / "frames" / "000003.jpg", ds / "frames" / f"{t:06d}.jpg")
+    same = evaluate.references(ds)["face"]
+    assert same["neighbours_mean"]["psnr"] > r["neighbours_mean"]["psnr"] + 10

@@ -31,6 +31,11 @@ strip under the jaw, where a seam between head and torso shows). With
 `DIR/turned/jaw.json` (`synctalk train` writes it), also the neck band of
 the held-out frames rendered with the head turned as far as the runtime
 turns it, against the real frame's.
+
+`synctalk-eval references --dataset DS [--holdout poses]` scores the same
+held-out face boxes against the real frame before each, and against the
+mean of the real frames either side: what a held-out score can be judged
+against (docs/portrait-quality.md).
 """
 from __future__ import annotations
 
@@ -172,6 +177,54 @@ def heldout(rendered: Path, dataset: Path, holdout_by: str = "dataset") -> dict:
     return report
 
 
+def references(dataset: Path, holdout_by: str = "dataset") -> dict:
+    """What a held-out score can be, from the real frames alone: the face box
+    of each held-out frame scored (as `heldout` scores a render) against the
+    real frame 1/fps before it, and against the mean of the real frames
+    either side of it. No model is involved; the second knows the frame
+    after, which no portrait does. A portrait that scores near them renders
+    an unseen frame as closely as the clip's own neighbouring frames match
+    it: what is left is what moves between frames without following the
+    pose or the expression (hair, a blink between two frames, the camera's
+    noise and compression), and sub-pixel misalignment of sharp edges."""
+    from PIL import Image
+
+    from . import lpips
+
+    _, val = holdout.split(dataset, holdout_by)
+    lm = np.load(dataset / "landmarks.npy")
+    n = len(lm)
+
+    def real(t: int) -> np.ndarray:
+        return np.asarray(Image.open(dataset / "frames" / f"{t:06d}.jpg").convert("RGB"))
+
+    prev, both = [], []
+    for t in (int(t) for t in val):
+        gt = real(t)
+        x0, y0, x1, y1 = (int(v) for v in metrics.face_box(lm[t], gt.shape[1], gt.shape[0]))
+
+        def face(img):
+            return img[y0:y1, x0:x1]
+
+        def scores(img):
+            a, b = face(img), face(gt)
+            return {"psnr": metrics.psnr(a, b), "ssim": metrics.ssim(a, b), "lpips": lpips.distance(a, b)}
+
+        if t > 0:
+            before = real(t - 1)
+            prev.append(scores(before))
+            if t + 1 < n:
+                mean = (before.astype(np.float64) + real(t + 1)) / 2
+                both.append(scores(np.clip(np.round(mean), 0, 255).astype(np.uint8)))
+
+    def avg(rows):
+        if not rows:
+            return None
+        return {m: round(float(np.mean([r[m] for r in rows])), 4) for m in ("psnr", "ssim", "lpips")} | {"frames": len(rows)}
+
+    return {"holdout": holdout_by, "face": {"previous_frame": avg(prev), "neighbours_mean": avg(both)}}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="synctalk-eval", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -191,7 +244,18 @@ def main(argv=None) -> int:
     h.add_argument("--holdout", choices=holdout.CHOICES, default="dataset",
                    help="the held-out frames the run used (synctalk train --holdout)")
     h.add_argument("-o", "--output", type=Path)
+    r = sub.add_parser("references", help="held-out face scores of the real neighbouring frames (no model)")
+    r.add_argument("--dataset", type=Path, required=True)
+    r.add_argument("--holdout", choices=holdout.CHOICES, default="dataset")
     args = ap.parse_args(argv)
+    if args.cmd == "references":
+        try:
+            report = references(args.dataset, args.holdout)
+        except (OSError, ValueError, KeyError) as e:
+            print(f"synctalk-eval: {e}", file=sys.stderr)
+            return 1
+        print(json.dumps(report, indent=1))
+        return 0
     if args.cmd == "heldout":
         try:
             report = heldout(args.rendered, args.dataset, args.holdout)
