@@ -163,3 +163,27 @@ def test_references_score_the_real_neighbouring_frames(tmp_path):
         shutil.copyfile(ds / "frames" / "000003.jpg", ds / "frames" / f"{t:06d}.jpg")
     same = evaluate.references(ds)["face"]
     assert same["neighbours_mean"]["psnr"] > r["neighbours_mean"]["psnr"] + 10
+
+
+def test_heldout_anatomy_splits_the_error_and_finds_a_shift(tmp_path):
+    """tools/heldout_anatomy.py on renders that are the real frames moved
+    2 px right: the shares of error and area each sum to one, the best
+    whole-box shift gives the frame back exactly, and the detail is the real
+    frame's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("heldout_anatomy", ROOT / "tools" / "heldout_anatomy.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    real = np.asarray(Image.open(FIXTURE / "frames" / "000005.jpg").convert("RGB"))
+    moved = np.roll(real, 2, axis=1)
+    Image.fromarray(moved).save(tmp_path / "frame_000005.png")
+    r = tool.anatomy(FIXTURE, tmp_path)
+    assert r["frames"] == [5]
+    assert sum(v["share_of_error"] for v in r["regions"].values()) == pytest.approx(1, abs=1e-3)
+    assert sum(v["share_of_area"] for v in r["regions"].values()) == pytest.approx(1, abs=1e-3)
+    assert r["mean_frame_psnr"] < 40 and r["best_shift_psnr"] > 100
+    assert r["detail_ratio"] == pytest.approx(1, abs=0.02)
+    (tmp_path / "frame_000005.png").unlink()
+    with pytest.raises(ValueError, match="frame_000005.png: missing"):
+        tool.anatomy(FIXTURE, tmp_path)
