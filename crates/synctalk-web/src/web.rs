@@ -2,7 +2,6 @@
 //! engine. JavaScript owns the clocks (the audio context's time) and calls
 //! [`WasmAvatar::render`] once per animation frame.
 
-use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use synctalk_engine::{blendshapes, Engine, EngineError, Frame};
@@ -16,6 +15,9 @@ use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
 mod controls;
+mod figures;
+
+use figures::{BenchFigures, Info, Stats};
 
 /// A JavaScript `Error` with a `code` property.
 fn js_error(code: &str, msg: impl std::fmt::Display) -> JsValue {
@@ -76,70 +78,6 @@ fn install_panic_hook() {
             web_sys::console::error_1(&format!("synctalk: internal error: {info}").into());
         }));
     });
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Info {
-    name: String,
-    licence: String,
-    attribution: String,
-    width: u32,
-    height: u32,
-    gaussians: usize,
-    bases: usize,
-    pose_frames: usize,
-    networks: Vec<String>,
-    adapter: String,
-    surface_format: String,
-    gpu_bytes: u64,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Stats {
-    frames: u64,
-    engine_ms: f64,
-    /// Mean of `engine_ms` over the frames that followed speech (the
-    /// networks ran): one frame's figure is too coarse and noisy to judge.
-    engine_ms_speaking: f64,
-    /// Frames drawn that followed speech.
-    speaking_frames: u64,
-    #[serde(skip)]
-    speaking_ms_total: f64,
-    layers_ms: f64,
-    encode_ms: f64,
-    visible: u32,
-    intersections: u32,
-    intersection_capacity: u32,
-    speaking: bool,
-    pose_frame: usize,
-    jaw_open: f32,
-    gpu_bytes: u64,
-    wasm_heap_bytes: f64,
-    /// The frame arena that tract's per-run tensors come from: its size,
-    /// most bytes of a slab in use, runs it served (resets), and
-    /// allocations that did not fit it and went to the heap.
-    arena_bytes: usize,
-    arena_high_water_bytes: usize,
-    arena_resets: usize,
-    arena_overflows: usize,
-    face_sync: bool,
-    expression: bool,
-    head_sync: bool,
-    /// Head-Sync's turn of the head in the last frame, in degrees.
-    head_turn_deg: f32,
-}
-
-/// What [`WasmAvatar::bench_audio`] measured.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct BenchFigures {
-    frames: usize,
-    mean_ms: f64,
-    median_ms: f64,
-    p95_ms: f64,
-    max_ms: f64,
 }
 
 /// A portrait on a canvas.
