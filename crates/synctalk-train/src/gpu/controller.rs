@@ -15,6 +15,8 @@
 //! `w` copied into the frame uniform's coefficients, the step, backward and
 //! the two Adam steps, in one encoder.
 
+mod readback;
+
 use std::sync::Arc;
 
 use bytemuck::{Pod, Zeroable};
@@ -543,67 +545,5 @@ impl ControllerStep {
     /// The settings.
     pub fn config(&self) -> &ControllerConfig {
         &self.config
-    }
-
-    /// The last step's dL/dθ, w and dL/d pose (`d_pose`, the step's
-    /// buffer), for diagnostics (`Trainer::non_finite`).
-    pub async fn read_gradients(
-        &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-        d_pose: &wgpu::Buffer,
-    ) -> Result<[Vec<f32>; 3], GpuError> {
-        use super::transfer::{cast, read_back};
-        let encoder = device.create_command_encoder(&Default::default());
-        let out = read_back(
-            device,
-            queue,
-            encoder,
-            &[
-                (&self.grad, 4 * self.config.theta_words()),
-                (&self.coeffs, 4 * self.config.bases),
-                (d_pose, 4 * POSE_WORDS),
-            ],
-        )
-        .await?;
-        Ok([cast(&out[0]), cast(&out[1]), cast(&out[2])])
-    }
-
-    /// θ's and the pose table's state, once the GPU has written it.
-    pub async fn read_state(
-        &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
-    ) -> Result<ControllerState, GpuError> {
-        use super::transfer::{cast, read_back};
-        let words = 4 * self.config.theta_words();
-        let rows = 4 * POSE_WORDS * self.config.frames.max(1);
-        let encoder = device.create_command_encoder(&Default::default());
-        let out = read_back(
-            device,
-            queue,
-            encoder,
-            &[
-                (&self.theta, words),
-                (&self.moments[0], words),
-                (&self.moments[1], words),
-                (&self.poses, rows),
-                (&self.pose_moments[0], rows),
-                (&self.pose_moments[1], rows),
-            ],
-        )
-        .await?;
-        let f = |i: usize| -> Vec<f32> { cast(&out[i]) };
-        let rows = |i: usize| -> Vec<[f32; POSE_WORDS]> {
-            f(i).chunks_exact(POSE_WORDS)
-                .map(|c| std::array::from_fn(|k| c[k]))
-                .collect()
-        };
-        Ok(ControllerState {
-            theta: f(0),
-            moments: [f(1), f(2)],
-            poses: rows(3),
-            pose_moments: [rows(4), rows(5)],
-        })
     }
 }
