@@ -95,13 +95,20 @@ CONFIGS=(
   "shell-egl-gles|shell-nv|--use-angle=gl-egl --use-webgpu-adapter=opengles"
   "shell-egl-vk|shell-nv|--use-angle=gl-egl --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
   "shell-default|shell-nv|"
+  # Tried 2026-12-08 (docs/benchmarks.md), each offered SwiftShader alone or
+  # no adapter: Dawn's default adapter asked for; software compositing; no GL.
+  "shell-vk-default|shell-nv|--use-angle=swiftshader --enable-unsafe-swiftshader --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface --use-webgpu-adapter=default"
+  "shell-swcomp|shell-nv|--disable-gpu-compositing --use-angle=swiftshader --enable-unsafe-swiftshader --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
+  "shell-nogl|shell-nv|--use-gl=disabled --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
   # Control: SwiftShader alone (as on a machine without a GPU).
   "shell-cpu|shell-cpu|--use-angle=swiftshader --enable-unsafe-swiftshader --use-webgpu-adapter=opengles"
   # Control of the Vulkan path: shell-vk's flags on SwiftShader's driver alone (Skia
   # and Dawn on Vulkan in the headless shell, as shell-vk wants them on NVIDIA's).
   "shell-cpu-vk|shell-cpu|--use-angle=swiftshader --enable-unsafe-swiftshader --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
 )
-DEFAULT_CONFIGS="nv-gl nv-gl-vulkan nv-gl-gles nv-vulkan nv-egl nv-egl-gles nv-default cpu-swiftshader"
+# The three not yet run first (2026-12-08: the headless shell never offered
+# the H100 to WebGPU; docs/benchmarks.md).
+DEFAULT_CONFIGS="nv-gl-vk-nosurface nv-vk-nosurface nv-gl-vk-swcomp nv-headless-vk nv-gl-vulkan nv-gl cpu-swiftshader"
 DEFAULT_SHELL_CONFIGS="shell-vk shell-colab shell-angle-vk shell-egl-gles shell-egl-vk shell-vk-skia shell-default shell-cpu"
 
 COMMON_FLAGS="--no-sandbox --disable-gpu-sandbox --enable-unsafe-webgpu --ignore-gpu-blocklist
@@ -285,6 +292,8 @@ run_config() {
   fi
   # BRW_LD_DEBUG=1: the dynamic loader's record of every library loaded,
   # into $BRW/lddebug/ (to find what comes from outside the bundle).
+  # BRW_VK_DEBUG=1: the Vulkan loader's driver log in the configuration's stderr.
+  [ -n "${BRW_VK_DEBUG:-}" ] && envs+=(VK_LOADER_DEBUG=error,warn,driver)
   if [ -n "${BRW_LD_DEBUG:-}" ]; then mkdir -p "$BRW/lddebug"; envs+=(LD_DEBUG=libs LD_DEBUG_OUTPUT="$BRW/lddebug/$name"); fi
   local url="http://127.0.0.1:$PORT/bench.html?cfg=$name&seconds=$SECONDS_SPEECH"
   [ "${name#cpu-}" != "$name" ] && url="http://127.0.0.1:$PORT/bench.html?cfg=$name&seconds=${BRW_CPU_SECONDS:-3}"
