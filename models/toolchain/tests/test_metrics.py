@@ -13,9 +13,10 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def crops():
-    """Three face crops of models/demo/heldout.jpg: real, rendered, rendered with a refined pose."""
-    im = np.asarray(Image.open(ROOT / "models" / "demo" / "heldout.jpg").convert("RGB"))
-    return im[150:310, 150:350], im[662:822, 150:350], im[1174:1334, 150:350]
+    """Three face crops (tests/data/lpips_crops.png, from the first demo's
+    heldout.jpg): real, rendered, rendered with a refined pose."""
+    im = np.asarray(Image.open(Path(__file__).parent / "data" / "lpips_crops.png").convert("RGB"))
+    return im[0:160], im[160:320], im[320:480]
 
 
 def test_lpips_matches_the_reference_implementation():
