@@ -92,7 +92,11 @@ def anatomy(dataset: Path, rendered: Path, holdout_by: str = "dataset") -> dict:
         shifted.append(max(psnr(dx, dy) for dx in range(-6, 7) for dy in range(-6, 7)))
         detail_r.append(laplace(img[y0:y1, x0:x1].mean(-1)).std())
         detail_g.append(laplace(gt[y0:y1, x0:x1].mean(-1)).std())
+    if not plain:
+        raise ValueError(f"{dataset}: no held-out frames under `{holdout_by}`")
     total_se, total_area = sum(se.values()), sum(area.values())
+    if total_se == 0:
+        raise ValueError(f"{rendered}: the renders equal the real frames; nothing to split")
     return {
         "frames": [int(t) for t in val],
         "face_box_psnr": round(10 * np.log10(3 * total_area / total_se), 3),

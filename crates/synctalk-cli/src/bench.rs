@@ -154,6 +154,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let r = Renderer::new(ctx);
     if let Some(portrait) = &a.portrait {
         let row = crate::bench_portrait::run(&r, portrait, a.audio.as_deref(), a.frames, a.warmup)?;
+        let json = results(a, &adapter, vec![row.clone()])?;
         outln!("adapter: {adapter}")?;
         let mut line = String::new();
         for s in STAGES {
@@ -174,7 +175,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             row["torso_cpu_ms_mean"].as_f64().unwrap_or(f64::NAN),
             row["gpu_memory_mib"].as_f64().unwrap_or(f64::NAN),
         )?;
-        return write_results(a, &adapter, vec![row]);
+        return outln!("{json}").map_err(Into::into);
     }
     let total = a.counts.len() * a.sizes.len() * modes.len();
     let bar = indicatif::ProgressBar::new(total as u64);
@@ -217,6 +218,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
+    let json = results(a, &adapter, rows.clone())?;
     outln!("adapter: {adapter}")?;
     let mut header = format!(
         "{:>9} {:>5} {:>6} {:>9} {:>10}",
@@ -250,16 +252,16 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         );
         outln!("{line}")?;
     }
-    write_results(a, &adapter, rows)
+    outln!("{json}").map_err(Into::into)
 }
 
-/// Prints the results as one JSON line and writes them to `--json`.
-fn write_results(a: &BenchArgs, adapter: &str, rows: Vec<serde_json::Value>) -> Result<()> {
+/// The results as one JSON line, written to `--json` first: a reader of
+/// the printed table that stops early (`| head`) does not cost the file.
+fn results(a: &BenchArgs, adapter: &str, rows: Vec<serde_json::Value>) -> Result<String> {
     let json = serde_json::json!({ "adapter": adapter, "frames": a.frames, "results": rows });
-    outln!("{}", serde_json::to_string(&json)?)?;
     if let Some(p) = &a.json {
         std::fs::write(p, serde_json::to_string_pretty(&json)?)
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
-    Ok(())
+    Ok(serde_json::to_string(&json)?)
 }

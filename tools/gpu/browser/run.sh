@@ -106,8 +106,9 @@ CONFIGS=(
   # and Dawn on Vulkan in the headless shell, as shell-vk wants them on NVIDIA's).
   "shell-cpu-vk|shell-cpu|--use-angle=swiftshader --enable-unsafe-swiftshader --enable-features=Vulkan --use-vulkan=native --disable-vulkan-surface"
 )
-# The three not yet run first (2026-12-08: the headless shell never offered
-# the H100 to WebGPU; docs/benchmarks.md).
+# Those not yet run first (2026-12-08: the headless shell never offered the
+# H100 to WebGPU; docs/benchmarks.md): ANGLE on NVIDIA's GL with Dawn on its
+# Vulkan, presenting without a Vulkan swap chain or compositing in software.
 DEFAULT_CONFIGS="nv-gl-vk-nosurface nv-vk-nosurface nv-gl-vk-swcomp nv-headless-vk nv-gl-vulkan nv-gl cpu-swiftshader"
 DEFAULT_SHELL_CONFIGS="shell-vk shell-colab shell-angle-vk shell-egl-gles shell-egl-vk shell-vk-skia shell-default shell-cpu"
 
@@ -251,6 +252,17 @@ start_server() {
 fallback_of() { # whether the page's high-performance adapter for configuration $1 is a fallback one
   python3 -c 'import json, sys; print((json.load(open(sys.argv[1])).get("adapterHighPerformance") or {}).get("isFallbackAdapter"))' \
     "$BRW/results/$1.json" 2>/dev/null || echo unknown
+}
+
+clean_gpu_run() { # yes when configuration $1 spoke to its end on a GPU adapter with no error
+  # (the page reports `done` also after a failed speech or a lost device: those
+  # go to its `errors`).
+  python3 -c 'import json, sys
+p = json.load(open(sys.argv[1]))
+a = p.get("adapterHighPerformance") or {}
+ok = (p.get("phase") == "done" and a.get("isFallbackAdapter") is False and not p.get("errors")
+      and (p.get("speech") or {}).get("result") == "ended")
+print("yes" if ok else "no")' "$BRW/results/$1.json" 2>/dev/null || echo no
 }
 
 phase_of() { # the phase the page last reported for configuration $1
@@ -412,8 +424,7 @@ XML
       say "skipped $n: $measured already ran on the GPU"; continue
     fi
     run_config "$n" "$kind" "$flags"
-    if [ "$kind" != mesa ] && [ "$kind" != shell-cpu ] && [ "$(phase_of "$n")" = done ] \
-        && [ "$(fallback_of "$n")" = False ]; then
+    if [ "$kind" != mesa ] && [ "$kind" != shell-cpu ] && [ "$(clean_gpu_run "$n")" = yes ]; then
       measured=$n
     fi
   done

@@ -182,7 +182,8 @@ def references(dataset: Path, holdout_by: str = "dataset") -> dict:
     of each held-out frame scored (as `heldout` scores a render) against the
     real frame 1/fps before it, and against the mean of the real frames
     either side of it. No model is involved; the second knows the frame
-    after, which no portrait does. A portrait that scores near them renders
+    after, which no portrait does (a held-out frame at the clip's end has
+    none, so its mean counts one frame fewer). A portrait that scores near them renders
     an unseen frame as closely as the clip's own neighbouring frames match
     it: what is left is what moves between frames without following the
     pose or the expression (hair, a blink between two frames, the camera's
@@ -220,7 +221,7 @@ def references(dataset: Path, holdout_by: str = "dataset") -> dict:
     def avg(rows):
         if not rows:
             return None
-        return {m: round(float(np.mean([r[m] for r in rows])), 4) for m in ("psnr", "ssim", "lpips")} | {"frames": len(rows)}
+        return {m: round(float(np.nanmean([r[m] for r in rows])), 4) for m in ("psnr", "ssim", "lpips")} | {"frames": len(rows)}
 
     return {"holdout": holdout_by, "face": {"previous_frame": avg(prev), "neighbours_mean": avg(both)}}
 
