@@ -16,7 +16,7 @@ use synctalk_train::cpu::Normalizer;
 use synctalk_train::dataset::{Dataset, Holdout};
 use synctalk_train::train::agreement::{condition_sets, Departure};
 use synctalk_train::train::mesh_prior::fit_face;
-use synctalk_train::train::TrainData;
+use synctalk_train::train::{condition_normalizer, TrainData};
 
 /// `synctalk face-motion`'s arguments.
 #[derive(clap::Args, Debug)]
@@ -99,16 +99,8 @@ fn speech_frames(
                 f64::from(g[a])
                     + basis.map_or(0.0, |b| b.offset(p.gaussians.len(), dep.worst, a, &wf))
             });
-            let c: [f64; 3] = std::array::from_fn(|r| {
-                (0..3)
-                    .map(|j| f64::from(cam.rotation[r][j]) * q[j])
-                    .sum::<f64>()
-                    + f64::from(cam.translation[r])
-            });
-            [
-                f64::from(cam.fx) * c[0] / c[2] + f64::from(cam.cx) - 0.5,
-                f64::from(cam.fy) * c[1] / c[2] + f64::from(cam.cy) - 0.5,
-            ]
+            // Continuous coordinates to the pixel's index.
+            crate::train_report::project(&cam, q).map(|v| v - 0.5)
         });
         out.push(SpeechFrame {
             frame: f["frame"].as_u64().unwrap_or(k as u64),
@@ -137,12 +129,8 @@ pub fn run(a: &FaceMotionArgs) -> Result<()> {
     let mut ds = Dataset::open(&a.dataset)?;
     ds.hold_out(a.holdout);
     let frames = ds.train_frames();
-    let conds: Vec<Vec<f64>> = frames
-        .iter()
-        .map(|&t| ds.condition(t).iter().map(|&v| f64::from(v)).collect())
-        .collect();
-    let norm =
-        Normalizer::fit(&conds).map_err(|e| anyhow::anyhow!("{}: {e}", a.dataset.display()))?;
+    let norm = condition_normalizer(&ds, &frames)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.dataset.display()))?;
     let (motion, z) = fit_face(&ds, &frames, &norm)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.dataset.display()))?;
     let basis = &deformation.basis;
@@ -156,12 +144,7 @@ pub fn run(a: &FaceMotionArgs) -> Result<()> {
     .context("no Gaussian lies near the tracked face")?;
     // The portrait's controller takes the raw condition (its normaliser is
     // folded in): z back to blendshapes.
-    let raw = |zc: &[f64]| -> Vec<f32> {
-        zc.iter()
-            .zip(norm.mean.iter().zip(&norm.scale))
-            .map(|(&v, (&m, &s))| (v / s + m) as f32)
-            .collect()
-    };
+    let raw = |zc: &[f64]| -> Vec<f32> { norm.unapply(zc).iter().map(|&v| v as f32).collect() };
     let with_w = |set: &[Vec<f64>]| -> Result<Vec<(Vec<f64>, Vec<f64>)>> {
         set.iter()
             .map(|zc| {

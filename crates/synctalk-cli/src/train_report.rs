@@ -87,10 +87,10 @@ fn turns() -> [[f32; 3]; 4] {
 }
 
 /// `p` (head space) projected by `cam` (continuous pixel coordinates).
-fn project(cam: &Camera, p: [f32; 3]) -> [f64; 2] {
+pub(crate) fn project(cam: &Camera, p: [f64; 3]) -> [f64; 2] {
     let c: [f64; 3] = std::array::from_fn(|i| {
         (0..3)
-            .map(|j| f64::from(cam.rotation[i][j]) * f64::from(p[j]))
+            .map(|j| f64::from(cam.rotation[i][j]) * p[j])
             .sum::<f64>()
             + f64::from(cam.translation[i])
     });
@@ -112,6 +112,7 @@ fn moved_jaw(
     jaw.iter()
         .zip(canonical)
         .map(|(q, &c)| {
+            let c = c.map(f64::from);
             let (a, b) = (project(from, c), project(to, c));
             [q[0] + b[0] - a[0], q[1] + b[1] - a[1]]
         })

@@ -61,6 +61,15 @@ impl Normalizer {
             .map(|(&x, (&m, &s))| (x - m) * s)
             .collect()
     }
+
+    /// The condition a normalised one came from: [`Normalizer::apply`]
+    /// undone.
+    pub fn unapply(&self, z: &[f64]) -> Vec<f64> {
+        z.iter()
+            .zip(self.mean.iter().zip(&self.scale))
+            .map(|(&v, (&m, &s))| v / s + m)
+            .collect()
+    }
 }
 
 /// The controller's parameters (or gradients of the same shape), torch's

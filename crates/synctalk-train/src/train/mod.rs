@@ -164,11 +164,8 @@ impl Trainer {
             return Err(setting("iters", "at least 1"));
         }
         let input = data.condition(train_frames[0]).len();
-        let conds: Vec<Vec<f64>> = train_frames
-            .iter()
-            .map(|&t| data.condition(t).iter().map(|&v| f64::from(v)).collect())
-            .collect();
-        let norm = Normalizer::fit(&conds).map_err(|e| TrainError::Data(e.to_string()))?;
+        let norm = condition_normalizer(data, &train_frames)
+            .map_err(|e| TrainError::Data(e.to_string()))?;
         let mesh = mesh_prior::fit_for(data, &train_frames, &norm, &settings)?;
         let n = state.params.len();
         let kernels = Arc::new(StepKernels::new(device));
@@ -488,6 +485,19 @@ fn standard_normal(rng: &mut Pcg64) -> f64 {
 fn capacity_for(n: usize) -> u32 {
     (n as u64 * u64::from(PAIRS_PER_GAUSSIAN)).clamp(4096, u64::from(synctalk_sort::MAX_SORT_KEYS))
         as u32
+}
+
+/// The controller's input normaliser as the trainer fits it: on the
+/// conditions of `frames` (the training frames) of `data`.
+pub fn condition_normalizer(
+    data: &impl TrainData,
+    frames: &[usize],
+) -> Result<Normalizer, crate::cpu::CpuError> {
+    let conds: Vec<Vec<f64>> = frames
+        .iter()
+        .map(|&t| data.condition(t).iter().map(|&v| f64::from(v)).collect())
+        .collect();
+    Normalizer::fit(&conds)
 }
 
 /// PSNR (dB) of the composite `pred` (straight RGB in [0, 1]) against the
